@@ -1,0 +1,36 @@
+# Airlock: `make demo` and `make test` work on a fresh Debian/Ubuntu machine with Swift installed.
+PREFIX ?= /usr/local
+SWIFT ?= swift
+
+.PHONY: all deps build debug test demo bench install clean format
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build -c release --product airlock
+
+debug: deps
+	$(SWIFT) build --product airlock
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: debug
+	@./scripts/demo.sh .build/debug/airlock
+
+bench: build
+	@./bench/run.sh .build/release/airlock
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 .build/release/airlock $(DESTDIR)$(PREFIX)/bin/airlock
+
+format:
+	$(SWIFT) format -i -r Sources Tests
+
+clean:
+	rm -rf .build demo-output bench/work

@@ -1,0 +1,50 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "airlock",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "airlock", targets: ["airlock"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(
+            name: "AirlockCore",
+            dependencies: [
+                "CArchive",
+                "COpenSSL",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "AirlockBundle", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "airlock",
+            dependencies: [
+                "AirlockCore",
+                "AirlockBundle",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "AirlockBundleTests", dependencies: ["AirlockBundle", "AirlockCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AirlockCLITests",
+            dependencies: ["airlock", "AirlockCore", "AirlockBundle"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,283 @@
+// One streaming pass over a bundle, shared by `verify` and `import`. Order of trust:
+//   1. manifest.json must be the first member (at most 16 MiB) and in canonical form;
+//   2. the signatures that follow are checked against the trust policy before anything else is
+//      believed, and the expiry after them;
+//   3. only then are SHA256SUMS, VERIFY.md and the blobs read, each hashed as it streams and held
+//      to the size and digest the signed manifest names.
+// Every member must be a regular file at a path the manifest implies, at most once; links, devices,
+// sparse files, unknown or duplicate paths and missing members are all problems. `verify` collects
+// every problem; `import` (strict mode) stops at the first, before writing anything it has not
+// checked, and its sink discards what it staged.
+
+public import AirlockCore
+
+/// Receives verified content during an import. `verify` passes none.
+public protocol BundleSink: AnyObject {
+    /// Called once the signatures and expiry have passed, before any blob is read.
+    func accept(manifest: Manifest, manifestBytes: [UInt8], signatures: [String: [UInt8]], signers: [String]) throws
+    /// A writer for a blob's bytes, or nil to hash them only (the store has it already).
+    func writer(for blob: ManifestBlob) throws -> BlobWriter?
+    /// The blob's bytes matched its size and digest.
+    func finished(_ blob: ManifestBlob, writer: BlobWriter) throws
+    func accept(sha256sums: [UInt8]) throws
+}
+
+public struct BundleReport: Sendable, Codable {
+    public var bundle: String?
+    public var channel: String?
+    public var sequence: Int?
+    public var created: String?
+    public var expires: String?
+    public var signers: [String]
+    public var artifacts: Int
+    public var blobs: Int
+    public var bytes: Int
+    public var problems: [String]
+    public var notes: [String]
+    public var isValid: Bool { problems.isEmpty }
+}
+
+public struct ScanOptions: Sendable {
+    public var policy: TrustPolicy
+    public var now: Int64
+    public var allowExpired: Bool
+    /// Stop at the first problem (import) instead of collecting them all (verify).
+    public var strict: Bool
+
+    public init(policy: TrustPolicy, now: Int64 = Timestamp.nowEpochSeconds(), allowExpired: Bool = false, strict: Bool = false) {
+        self.policy = policy
+        self.now = now
+        self.allowExpired = allowExpired
+        self.strict = strict
+    }
+}
+
+public final class BundleScanner {
+    public static let maximumSignatures = 64
+    private static let maximumSums = 64 << 20
+    private static let maximumGuide = 1 << 20
+
+    private let paths: [String]
+    private let options: ScanOptions
+    private weak var sink: (any BundleSink)?
+    private let progress: ProgressReporter?
+    private var report = BundleReport(signers: [], artifacts: 0, blobs: 0, bytes: 0, problems: [], notes: [])
+
+    public init(paths: [String], options: ScanOptions, sink: (any BundleSink)? = nil, progress: ProgressReporter? = nil) {
+        self.paths = paths
+        self.options = options
+        self.sink = sink
+        self.progress = progress
+    }
+
+    private struct Stop: Error {}
+
+    private func problem(_ text: String) throws {
+        report.problems.append(text)
+        if options.strict { throw Stop() }
+    }
+
+    /// Reads the whole bundle. Throws for bad input (not a bundle: exit 2); check failures are in the
+    /// report (and, in strict mode, end the scan early).
+    public func scan() throws -> BundleReport {
+        do {
+            try run()
+        } catch is Stop {
+            // strict mode: the first problem is in the report
+        } catch let error as ArchiveError where error.status == .checkFailed {
+            report.problems.append(error.description)
+        }
+        return report
+    }
+
+    private func run() throws {
+        let name = paths[0]
+        let reader = try TarReader(paths: paths)
+
+        // 1. The manifest.
+        guard let first = try reader.next() else { throw UsageError("\(name): empty archive, not an Airlock bundle") }
+        guard first.path == "manifest.json" else {
+            throw UsageError("\(name): not an Airlock bundle (its first member is '\(first.path ?? "?")', not manifest.json)")
+        }
+        guard first.kind == .regular, !first.isSparse else { return try problem("manifest.json: not a regular file") }
+        guard first.size <= Manifest.maximumSize else {
+            return try problem("manifest.json: \(first.size) bytes, over the \(Manifest.maximumSize)-byte limit")
+        }
+        let manifestBytes = try reader.readAll(limit: Manifest.maximumSize)
+        let manifest: Manifest
+        do {
+            manifest = try Manifest(canonicalBytes: manifestBytes)
+        } catch {
+            return try problem(error.description)
+        }
+        report.bundle = manifest.bundle
+        report.channel = manifest.channel
+        report.sequence = manifest.sequence
+        report.created = manifest.created
+        report.expires = manifest.expires
+        report.artifacts = manifest.artifacts.count
+        report.blobs = manifest.blobs.count
+        report.bytes = manifest.blobs.reduce(0) { $0 + $1.size }
+
+        // 2. Signatures, then the trust decision, then expiry.
+        var signatures: [String: [UInt8]] = [:]
+        var entry = try reader.next()
+        while let e = entry, let path = e.path, path.hasPrefix("signatures/") {
+            let file = String(path.dropFirst("signatures/".count))
+            if file.hasSuffix(".sig"), let id = SHA256Digest(file.dropLast(4)), file.utf8.count == 68 {
+                if e.kind != .regular || e.isSparse {
+                    try problem("\(path): not a regular file")
+                    try reader.skipData()
+                } else if e.size != 64 {
+                    try problem("\(path): \(e.size) bytes; an Ed25519 signature has 64")
+                    try reader.skipData()
+                } else if signatures[id.hex] != nil {
+                    try problem("\(path): appears twice")
+                    try reader.skipData()
+                } else if signatures.count >= Self.maximumSignatures {
+                    try problem("more than \(Self.maximumSignatures) signatures")
+                    try reader.skipData()
+                } else {
+                    signatures[id.hex] = try reader.readAll(limit: 64)
+                }
+            } else {
+                try problem("\(path): not a signature file (signatures/<64 hex key id>.sig)")
+                try reader.skipData()
+            }
+            entry = try reader.next()
+        }
+        if signatures.isEmpty { try problem("\(name): the bundle carries no signatures") }
+        let evaluation = options.policy.evaluate(manifest: manifestBytes, channel: manifest.channel, signatures: signatures)
+        report.signers = evaluation.signers
+        report.notes += evaluation.notes
+        for p in evaluation.problems { try problem(p) }
+        if let expires = Timestamp.parse(manifest.expires), expires < options.now {
+            if options.allowExpired {
+                report.notes.append("expired at \(manifest.expires); accepted because --allow-expired was given")
+            } else {
+                try problem("expired at \(manifest.expires) (pass --allow-expired to accept it anyway)")
+            }
+        }
+        try sink?.accept(manifest: manifest, manifestBytes: manifestBytes, signatures: signatures, signers: evaluation.signers)
+
+        // 3. SHA256SUMS, VERIFY.md, blobs.
+        let blobsByPath = Dictionary(uniqueKeysWithValues: manifest.blobs.map { ($0.memberPath, $0) })
+        var seen = Set<String>()
+        var sumsEntries: [String: SHA256Digest]? = nil
+        progress?.start(total: report.bytes, unit: "bytes")
+        while let e = entry {
+            guard let path = e.path else {
+                try problem("\(name): a member has an unreadable name")
+                try reader.skipData()
+                entry = try reader.next()
+                continue
+            }
+            if !seen.insert(path).inserted {
+                try problem("\(path): appears twice")
+                try reader.skipData()
+            } else if e.kind != .regular || e.isSparse {
+                let what: String
+                switch e.kind {
+                case .symlink: what = "a symbolic link"
+                case .hardlink: what = "a hard link"
+                case .directory: what = "a directory"
+                case .other(let kind): what = "a \(kind)"
+                case .regular: what = "a sparse file"
+                }
+                try problem("\(path): is \(what); bundles carry regular files only")
+                try reader.skipData()
+            } else if path == "SHA256SUMS" {
+                sumsEntries = try readSums(e, reader: reader, manifest: manifest)
+            } else if path == "VERIFY.md" {
+                guard let expected = sumsEntries?["VERIFY.md"] else {
+                    try problem("VERIFY.md: comes before SHA256SUMS or is not listed in it")
+                    try reader.skipData()
+                    entry = try reader.next()
+                    continue
+                }
+                guard e.size <= Self.maximumGuide else {
+                    try problem("VERIFY.md: \(e.size) bytes, over the \(Self.maximumGuide)-byte limit")
+                    try reader.skipData()
+                    entry = try reader.next()
+                    continue
+                }
+                let bytes = try reader.readAll(limit: Self.maximumGuide)
+                if SHA256Hasher.hash(bytes) != expected { try problem("VERIFY.md: does not match its SHA256SUMS line") }
+            } else if let blob = blobsByPath[path] {
+                try readBlob(blob, entry: e, reader: reader)
+            } else {
+                try problem("\(path): not named by the manifest")
+                try reader.skipData()
+            }
+            entry = try reader.next()
+        }
+        progress?.finish()
+        if sumsEntries == nil, !seen.contains("SHA256SUMS") { try problem("SHA256SUMS: missing") }
+        if !seen.contains("VERIFY.md") { try problem("VERIFY.md: missing") }
+        for blob in manifest.blobs where !seen.contains(blob.memberPath) {
+            try problem("\(blob.memberPath): missing (\(blob.size) bytes, \(blob.kind))")
+        }
+    }
+
+    private func readSums(_ e: TarEntry, reader: TarReader, manifest: Manifest) throws -> [String: SHA256Digest]? {
+        guard e.size <= Self.maximumSums else {
+            try problem("SHA256SUMS: \(e.size) bytes, over the limit")
+            try reader.skipData()
+            return nil
+        }
+        let bytes = try reader.readAll(limit: Self.maximumSums)
+        guard SHA256Hasher.hash(bytes) == manifest.sha256sums else {
+            try problem("SHA256SUMS: does not match the sha256sums the signed manifest names")
+            return nil
+        }
+        try sink?.accept(sha256sums: bytes)
+        var entries: [String: SHA256Digest] = [:]
+        let text = String(decoding: bytes, as: UTF8.self)
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+            let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, parts[1].hasPrefix(" "), let digest = SHA256Digest(parts[0]), parts[0].utf8.count == 64
+            else {
+                try problem("SHA256SUMS: malformed line '\(line.prefix(100))'")
+                return nil
+            }
+            entries[String(parts[1].dropFirst())] = digest
+        }
+        var expected: [String: SHA256Digest] = Dictionary(uniqueKeysWithValues: manifest.blobs.map { ($0.memberPath, $0.sha256) })
+        expected["VERIFY.md"] = entries["VERIFY.md"]
+        if entries != expected || !text.hasSuffix("\n") {
+            try problem("SHA256SUMS: does not list exactly the manifest's blobs and VERIFY.md")
+        }
+        return entries
+    }
+
+    private func readBlob(_ blob: ManifestBlob, entry e: TarEntry, reader: TarReader) throws {
+        guard e.size == blob.size else {
+            try problem("\(blob.memberPath): \(e.size) bytes, the manifest says \(blob.size)")
+            try reader.skipData()
+            return
+        }
+        let writer = try sink?.writer(for: blob)
+        let hasher = writer == nil ? SHA256Hasher() : nil
+        do {
+            var total = 0
+            try reader.readData { chunk in
+                total += chunk.count
+                if let writer { try writer.append(chunk) } else { hasher?.update(chunk) }
+                progress?.advance(by: chunk.count)
+            }
+            let digest = try writer?.finish() ?? hasher?.finalize()
+            guard total == blob.size else {
+                writer.map { try? FileSystem.remove($0.temporaryPath) }
+                return try problem("\(blob.memberPath): truncated at \(total) of \(blob.size) bytes")
+            }
+            guard digest == blob.sha256 else {
+                writer.map { try? FileSystem.remove($0.temporaryPath) }
+                return try problem("\(blob.memberPath): content hashes to \(digest?.hex ?? "?"), not the name the manifest gives")
+            }
+            if let writer { try sink?.finished(blob, writer: writer) }
+        } catch {
+            writer?.discard()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,302 @@
+// Sealing: hash every input (in parallel), write the canonical manifest, sign it with each key, and
+// stream one deterministic tar: manifest.json, signatures/, SHA256SUMS, VERIFY.md, then the blobs in
+// digest order. Inputs are read twice (hash, then copy) because the manifest must come first; the
+// second read is served from the page cache. An input that changes between the two reads is caught
+// by its size and modification time, as tar does, and fails the seal.
+
+public import AirlockCore
+import Foundation
+
+/// A file to seal and the artifact it becomes.
+public struct SealInput: Sendable {
+    public var sourcePath: String
+    public var artifactPath: String
+    public var name: String
+    public var kind: String
+    public var mediaType: String
+    public var provenance: JSONValue?
+
+    public init(sourcePath: String, artifactPath: String, name: String, kind: String = "file", mediaType: String? = nil, provenance: JSONValue? = nil) {
+        self.sourcePath = sourcePath
+        self.artifactPath = artifactPath
+        self.name = name
+        self.kind = kind
+        self.mediaType = mediaType ?? MediaType.guess(artifactPath)
+        self.provenance = provenance
+    }
+
+    /// Expands command-line paths: a file becomes one artifact named by its file name; a directory
+    /// becomes one artifact per regular file below it, named by its path from the directory's parent.
+    public static func expand(_ paths: [String]) throws -> [SealInput] {
+        var inputs: [SealInput] = []
+        for path in paths {
+            let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+            switch FileSystem.kind(of: trimmed) {
+            case .regular:
+                let name = FileSystem.baseName(trimmed)
+                inputs.append(SealInput(sourcePath: trimmed, artifactPath: name, name: name))
+            case .directory:
+                let top = FileSystem.baseName(trimmed) == "." || trimmed == "/" ? "" : FileSystem.baseName(trimmed)
+                try walk(trimmed, relative: top, into: &inputs)
+            case .symlink:
+                throw UsageError("\(path): is a symbolic link; seal the file it points to")
+            case .other:
+                throw UsageError("\(path): not a regular file or directory")
+            case nil:
+                throw UsageError("\(path): no such file or directory")
+            }
+        }
+        var seen: [String: String] = [:]
+        for input in inputs {
+            if let other = seen[input.name] {
+                throw UsageError("\(input.sourcePath): artifact name '\(input.name)' is also used by \(other)")
+            }
+            seen[input.name] = input.sourcePath
+        }
+        return inputs
+    }
+
+    private static func walk(_ dir: String, relative: String, into inputs: inout [SealInput]) throws {
+        for name in try FileSystem.list(dir).sorted() {
+            let path = dir + "/" + name
+            let rel = relative.isEmpty ? name : relative + "/" + name
+            switch FileSystem.kind(of: path) {
+            case .regular: inputs.append(SealInput(sourcePath: path, artifactPath: rel, name: rel))
+            case .directory: try walk(path, relative: rel, into: &inputs)
+            case .symlink: throw UsageError("\(path): is a symbolic link; bundles carry regular files only")
+            default: throw UsageError("\(path): not a regular file")
+            }
+        }
+    }
+}
+
+public enum MediaType {
+    public static func guess(_ path: String) -> String {
+        let lower = path.lowercased()
+        let table: [(String, String)] = [
+            (".zip", "application/zip"), (".whl", "application/zip"), (".json", "application/json"),
+            (".tar", "application/x-tar"), (".gz", "application/gzip"), (".zst", "application/zstd"),
+            (".py", "text/x-python"), (".go", "text/x-go"), (".md", "text/markdown"), (".txt", "text/plain"),
+            (".mod", "text/plain"), (".sum", "text/plain"), (".sh", "text/x-shellscript"),
+        ]
+        return table.first { lower.hasSuffix($0.0) }?.1 ?? "application/octet-stream"
+    }
+}
+
+public struct SealOptions: Sendable {
+    public var output: String
+    public var keyPaths: [String]
+    public var channel: String
+    public var sequence: Int?
+    public var expiresIn: Int64
+    public var compression: ArchiveCompression
+    public var maximumVolumeSize: Int?
+    public var target: JSONValue?
+    /// SOURCE_DATE_EPOCH: fixes every time in the bundle and derives the bundle id from its content.
+    public var sourceDateEpoch: Int64?
+    public var jobs: Int
+
+    public init(output: String, keyPaths: [String], channel: String = "default", sequence: Int? = nil, expiresIn: Int64 = 30 * 86400, compression: ArchiveCompression = .none, maximumVolumeSize: Int? = nil, target: JSONValue? = nil, sourceDateEpoch: Int64? = nil, jobs: Int = 2) {
+        self.output = output
+        self.keyPaths = keyPaths
+        self.channel = channel
+        self.sequence = sequence
+        self.expiresIn = expiresIn
+        self.compression = compression
+        self.maximumVolumeSize = maximumVolumeSize
+        self.target = target
+        self.sourceDateEpoch = sourceDateEpoch
+        self.jobs = jobs
+    }
+}
+
+public struct SealResult: Sendable, Codable {
+    public var bundle: String
+    public var channel: String
+    public var sequence: Int
+    public var manifestSHA256: String
+    public var signers: [String]
+    public var artifacts: Int
+    public var blobs: Int
+    public var bytes: Int
+    public var files: [String]
+}
+
+public enum Sealer {
+    public static func seal(_ inputs: [SealInput], options: SealOptions, store: Store?, progress: ProgressReporter? = nil) async throws -> SealResult {
+        guard !inputs.isEmpty else { throw UsageError("nothing to seal: name at least one file or directory") }
+        guard !options.keyPaths.isEmpty else { throw UsageError("seal needs at least one --key") }
+        guard Manifest.isValidChannel(options.channel) else {
+            throw UsageError("channel '\(options.channel)': use 1-64 letters, digits, '.', '_' or '-'")
+        }
+        let keys = try options.keyPaths.map { try KeyFiles.loadPrivateKey($0) }
+        var keyIDs: [String] = []
+        for key in keys { keyIDs.append(try key.publicKey.keyID) }
+        guard Set(keyIDs).count == keyIDs.count else { throw UsageError("the same --key was given twice") }
+
+        let sequence: Int
+        if let explicit = options.sequence {
+            guard explicit >= 1 else { throw UsageError("--sequence must be at least 1") }
+            sequence = explicit
+        } else if let store {
+            sequence = try store.index.nextSealSequence(channel: options.channel)
+        } else {
+            sequence = 1
+        }
+
+        // 1. Hash every input, `jobs` at a time.
+        let total = inputs.count
+        progress?.start(total: total, unit: "files")
+        let hashed = try await hashAll(inputs, jobs: options.jobs, progress: progress)
+        progress?.finish("hashed \(total) files")
+
+        // 2. Manifest, SHA256SUMS, VERIFY.md.
+        var blobsByDigest: [SHA256Digest: (size: Int, path: String, identity: FileIdentity)] = [:]
+        var artifacts: [ManifestArtifact] = []
+        for (input, h) in zip(inputs, hashed) {
+            blobsByDigest[h.digest] = (h.size, input.sourcePath, h.identity)
+            artifacts.append(
+                ManifestArtifact(
+                    name: input.name, path: input.artifactPath, kind: input.kind, sha256: h.digest, size: h.size,
+                    mediaType: input.mediaType, provenance: input.provenance
+                )
+            )
+        }
+        artifacts.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        let blobs = blobsByDigest.keys.sorted().map { ManifestBlob(sha256: $0, size: blobsByDigest[$0]?.size ?? 0, kind: "artifact") }
+        let bundleName = FileSystem.baseName(options.output)
+        let verifyGuide = Array(
+            VerifyGuide.text(
+                bundleName: bundleName, keyIDs: keyIDs.sorted(), compressed: options.compression == .zstd,
+                channel: options.channel, sequence: sequence
+            ).utf8
+        )
+        let sums = sha256sums(blobs: blobs, verifyGuide: verifyGuide)
+        let sumsDigest = SHA256Hasher.hash(sums)
+
+        let now = options.sourceDateEpoch ?? Timestamp.nowEpochSeconds()
+        let bundleID: String
+        if options.sourceDateEpoch != nil {
+            var seed = Array("airlock-bundle-id\0\(options.channel)\0\(sequence)\0\(now)\0".utf8)
+            seed += sums
+            bundleID = uuid(fromHash: SHA256Hasher.hash(seed).bytes)
+        } else {
+            bundleID = UUID().uuidString.lowercased()
+        }
+        let (expires, overflow) = now.addingReportingOverflow(options.expiresIn)
+        guard !overflow else { throw UsageError("--expires is too far in the future") }
+        let manifest = Manifest(
+            bundle: bundleID, channel: options.channel, sequence: sequence, created: Timestamp.format(epochSeconds: now),
+            expires: Timestamp.format(epochSeconds: expires), target: options.target, artifacts: artifacts, blobs: blobs,
+            sha256sums: sumsDigest
+        )
+        let manifestBytes = manifest.canonicalBytes
+        var signatures: [(String, [UInt8])] = []
+        for (key, id) in zip(keys, keyIDs) { signatures.append((id, try key.signature(for: manifestBytes))) }
+        signatures.sort { $0.0 < $1.0 }
+
+        // 3. Room for it, then the tar.
+        let blobBytes = blobs.reduce(0) { $0 + $1.size }
+        let estimate = blobBytes + (blobs.count + signatures.count + 8) * 1536 + manifestBytes.count + sums.count + verifyGuide.count
+        let outputDir = FileSystem.parentPath(options.output).isEmpty ? "." : FileSystem.parentPath(options.output)
+        guard FileSystem.kind(of: outputDir) == .directory else { throw UsageError("\(outputDir): no such directory for --out") }
+        try Store.requireFreeSpace(estimate, at: outputDir, for: "the bundle \(options.output)")
+
+        let output: any ArchiveOutput
+        var volumeOutput: VolumeOutput? = nil
+        if let max = options.maximumVolumeSize {
+            let v = try VolumeOutput(basePath: options.output, maximumSize: max)
+            volumeOutput = v
+            output = v
+        } else {
+            output = try FileArchiveOutput(path: options.output)
+        }
+        let mtime = now
+        let writer = try TarWriter(output: output, name: options.output, compression: options.compression)
+        try writer.addFile(path: "manifest.json", bytes: manifestBytes, mtime: mtime)
+        for (id, sig) in signatures { try writer.addFile(path: "signatures/\(id).sig", bytes: sig, mtime: mtime) }
+        try writer.addFile(path: "SHA256SUMS", bytes: sums, mtime: mtime)
+        try writer.addFile(path: "VERIFY.md", bytes: verifyGuide, mtime: mtime)
+        progress?.start(total: blobBytes, unit: "bytes")
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.bufferSize, alignment: 4096)
+        defer { buffer.deallocate() }
+        for blob in blobs {
+            guard let source = blobsByDigest[blob.sha256] else { continue }
+            try writer.addFile(path: blob.memberPath, size: blob.size, mtime: mtime) { writer in
+                let fd = try FileDescriptor.open(source.path)
+                var copied = 0
+                while copied < blob.size {
+                    let n = try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<min(buffer.count, blob.size - copied)]))
+                    if n == 0 { break }
+                    try writer.writeData(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+                    copied += n
+                    progress?.advance(by: n)
+                }
+                guard copied == blob.size, try FileIdentity(fd) == source.identity else {
+                    throw UsageError("\(source.path): changed while it was being sealed; seal again")
+                }
+            }
+        }
+        try writer.close()
+        progress?.finish("wrote \(ByteCount.format(blobBytes))")
+
+        let manifestDigest = SHA256Hasher.hash(manifestBytes).hex
+        try store?.index.recordSeal(
+            BundleRecord(bundle: bundleID, channel: options.channel, sequence: sequence, manifestSHA256: manifestDigest, signers: keyIDs.sorted())
+        )
+        let files = volumeOutput?.volumePaths ?? [options.output]
+        let size = files.reduce(0) { $0 + ((try? FileSystem.size(of: $1)) ?? 0) }
+        return SealResult(
+            bundle: bundleID, channel: options.channel, sequence: sequence, manifestSHA256: manifestDigest,
+            signers: keyIDs.sorted(), artifacts: artifacts.count, blobs: blobs.count, bytes: size, files: files
+        )
+    }
+
+    /// `<hex>  <path>` lines, sorted, for every blob and VERIFY.md, as `sha256sum -c` reads them.
+    static func sha256sums(blobs: [ManifestBlob], verifyGuide: [UInt8]) -> [UInt8] {
+        var lines = blobs.map { "\($0.sha256.hex)  \($0.memberPath)" }
+        lines.append("\(SHA256Hasher.hash(verifyGuide).hex)  VERIFY.md")
+        lines.sort()
+        return Array(lines.map { $0 + "\n" }.joined().utf8)
+    }
+
+    /// A version-8 (custom) UUID made from a hash, for a bundle id that is a function of its content.
+    static func uuid(fromHash hash: [UInt8]) -> String {
+        var b = Array(hash.prefix(16))
+        b[6] = (b[6] & 0x0f) | 0x80
+        b[8] = (b[8] & 0x3f) | 0x80
+        let hex = SHA256Digest(bytes: b + [UInt8](repeating: 0, count: 16)).hex
+        let h = Array(hex.prefix(32))
+        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-"
+            + String(h[20..<32])
+    }
+
+    private struct Hashed: Sendable {
+        var digest: SHA256Digest
+        var size: Int
+        var identity: FileIdentity
+    }
+
+    private static func hashAll(_ inputs: [SealInput], jobs: Int, progress: ProgressReporter?) async throws -> [Hashed] {
+        var results = [Hashed?](repeating: nil, count: inputs.count)
+        try await withThrowingTaskGroup(of: (Int, Hashed).self) { group in
+            var pending = Array(inputs.enumerated())[...]
+            func next() {
+                guard let (i, input) = pending.popFirst() else { return }
+                group.addTask {
+                    let fd = try FileDescriptor.open(input.sourcePath)
+                    let identity = try FileIdentity(fd)
+                    let (digest, size) = try Store.hash(fd)
+                    return (i, Hashed(digest: digest, size: size, identity: identity))
+                }
+            }
+            for _ in 0..<max(1, jobs) { next() }
+            while let (i, hashed) = try await group.next() {
+                results[i] = hashed
+                progress?.advance(by: 1)
+                next()
+            }
+        }
+        return results.compactMap { $0 }
+    }
+}

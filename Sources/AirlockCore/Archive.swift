@@ -1,0 +1,304 @@
+// The one Swift wrapper over libarchive: a streaming tar writer (POSIX pax-restricted, optionally
+// zstd) whose bytes go to any `ArchiveOutput` (a file, or a run of size-capped volumes), and a
+// streaming tar reader over one file or a concatenated run of volumes. No other file imports
+// CArchive; callers see entries as plain values and data as scoped buffer pointers. The reader
+// reports what each entry *is*; deciding what to accept (regular files only, expected paths) is
+// the caller's policy, since bundles and image layers need different rules.
+
+internal import CArchive
+import Foundation
+
+public struct ArchiveError: AirlockError {
+    public let path: String
+    public let reason: String
+    public let status: ExitStatus
+    public init(path: String, reason: String, status: ExitStatus = .checkFailed) {
+        self.path = path
+        self.reason = reason
+        self.status = status
+    }
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// Where a tar writer's bytes go.
+public protocol ArchiveOutput: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+    func close() throws
+}
+
+public enum ArchiveCompression: String, Sendable, CaseIterable {
+    case none
+    case zstd
+}
+
+/// Writes a deterministic tar stream: the caller fixes every header field that could vary.
+public final class TarWriter {
+    private let handle: OpaquePointer
+    private let box: OutputBox
+    private let name: String
+    private var isClosed = false
+
+    private final class OutputBox {
+        let output: any ArchiveOutput
+        var error: (any Error)? = nil
+        init(_ output: any ArchiveOutput) { self.output = output }
+    }
+
+    public init(output: any ArchiveOutput, name: String, compression: ArchiveCompression) throws {
+        guard let handle = archive_write_new() else { throw ArchiveError(path: name, reason: "out of memory") }
+        self.handle = handle
+        self.name = name
+        self.box = OutputBox(output)
+        var ok = archive_write_set_format_pax_restricted(handle) == ARCHIVE_OK
+        if compression == .zstd {
+            ok = ok && archive_write_add_filter_zstd(handle) == ARCHIVE_OK
+        }
+        // Pad only the last block to 512 bytes' worth of records as POSIX asks, not to 10 KiB.
+        ok = ok && archive_write_set_bytes_per_block(handle, 64 * 1024) == ARCHIVE_OK
+        ok = ok && archive_write_set_bytes_in_last_block(handle, 1) == ARCHIVE_OK
+        guard ok else {
+            let reason = Self.message(handle)
+            archive_write_free(handle)
+            throw ArchiveError(path: name, reason: "cannot set up the tar writer: \(reason)", status: .badInput)
+        }
+        let context = Unmanaged.passUnretained(box).toOpaque()
+        let status = archive_write_open2(
+            handle,
+            context,
+            nil,
+            { _, context, buffer, length in
+                guard let context, let buffer else { return -1 }
+                let box = Unmanaged<OutputBox>.fromOpaque(context).takeUnretainedValue()
+                do {
+                    try box.output.write(UnsafeRawBufferPointer(start: buffer, count: length))
+                    return length
+                } catch {
+                    box.error = error
+                    return -1
+                }
+            },
+            nil,
+            nil
+        )
+        guard status == ARCHIVE_OK else {
+            let reason = Self.message(handle)
+            archive_write_free(handle)
+            throw ArchiveError(path: name, reason: "cannot start the tar stream: \(reason)", status: .badInput)
+        }
+    }
+
+    deinit { archive_write_free(handle) }
+
+    /// Adds a regular file with owner 0:0, empty user and group names, and the given mode and mtime.
+    public func addFile(path: String, size: Int, mode: UInt32 = 0o644, mtime: Int64, contents: (TarWriter) throws -> Void) throws {
+        guard let entry = archive_entry_new() else { throw ArchiveError(path: name, reason: "out of memory") }
+        defer { archive_entry_free(entry) }
+        archive_entry_set_pathname(entry, path)
+        archive_entry_set_filetype(entry, CArchive_AE_IFREG)
+        archive_entry_set_perm(entry, mode_t(mode))
+        archive_entry_set_size(entry, la_int64_t(size))
+        archive_entry_set_uid(entry, 0)
+        archive_entry_set_gid(entry, 0)
+        archive_entry_set_mtime(entry, time_t(mtime), 0)
+        try check(archive_write_header(handle, entry), "write the header of \(path)")
+        try contents(self)
+        try check(archive_write_finish_entry(handle), "finish \(path)")
+    }
+
+    public func addFile(path: String, bytes: [UInt8], mode: UInt32 = 0o644, mtime: Int64) throws {
+        try addFile(path: path, size: bytes.count, mode: mode, mtime: mtime) { writer in
+            try bytes.withUnsafeBytes { try writer.writeData($0) }
+        }
+    }
+
+    /// Appends data to the current entry.
+    public func writeData(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        var offset = 0
+        while offset < bytes.count {
+            let n = archive_write_data(handle, base + offset, bytes.count - offset)
+            if n < 0 { try check(Int32(n), "write data") }
+            if n == 0 { throw ArchiveError(path: name, reason: "tar writer made no progress", status: .badInput) }
+            offset += n
+        }
+    }
+
+    /// Writes the end-of-archive marker and closes the output.
+    public func close() throws {
+        guard !isClosed else { return }
+        isClosed = true
+        try check(archive_write_close(handle), "close the tar stream")
+        try box.output.close()
+    }
+
+    private func check(_ status: Int32, _ what: String) throws {
+        if let error = box.error { throw error }
+        guard status >= ARCHIVE_WARN else {
+            throw ArchiveError(path: name, reason: "cannot \(what): \(Self.message(handle))", status: .badInput)
+        }
+    }
+
+    fileprivate static func message(_ handle: OpaquePointer) -> String {
+        archive_error_string(handle).map { String(cString: $0) } ?? "unknown libarchive error"
+    }
+}
+
+/// What a tar entry is, as its header says.
+public struct TarEntry: Sendable {
+    public enum Kind: Sendable, Equatable { case regular, directory, symlink, hardlink, other(String) }
+    public let path: String?
+    public let kind: Kind
+    public let size: Int
+    public let mode: UInt32
+    public let isSparse: Bool
+    public let linkTarget: String?
+}
+
+/// Reads a tar stream (plain or zstd) entry by entry, without extracting anything.
+public final class TarReader {
+    private let handle: OpaquePointer
+    /// The file (or first volume) read, for messages.
+    public let name: String
+    private var entryCount = 0
+
+    /// Opens one file, or a run of volumes read as one stream, in order.
+    public init(paths: [String], blockSize: Int = 1 << 20) throws {
+        precondition(!paths.isEmpty)
+        name = paths.count == 1 ? paths[0] : "\(paths[0]) (+\(paths.count - 1) volumes)"
+        guard let handle = archive_read_new() else { throw ArchiveError(path: name, reason: "out of memory") }
+        archive_read_support_format_tar(handle)
+        archive_read_support_filter_zstd(handle)
+        let cPaths = paths.map { strdup($0) }
+        defer { cPaths.forEach { free($0) } }
+        var argv: [UnsafePointer<CChar>?] = cPaths.map { UnsafePointer($0) } + [nil]
+        let status = argv.withUnsafeMutableBufferPointer { archive_read_open_filenames(handle, $0.baseAddress, blockSize) }
+        guard status == ARCHIVE_OK else {
+            let reason = TarWriter.message(handle)
+            archive_read_free(handle)
+            throw ArchiveError(path: name, reason: "cannot open: \(reason)", status: .badInput)
+        }
+        self.handle = handle
+    }
+
+    deinit { archive_read_free(handle) }
+
+    /// The next entry's header, or nil at the end of the archive.
+    public func next() throws -> TarEntry? {
+        var entry: OpaquePointer? = nil
+        let status = archive_read_next_header(handle, &entry)
+        if status == ARCHIVE_EOF { return nil }
+        guard status >= ARCHIVE_WARN, let entry else {
+            let reason = TarWriter.message(handle)
+            // A file that is not a tar at all is bad input; damage after the first entry is tampering.
+            let notAnArchive = entryCount == 0
+            throw ArchiveError(
+                path: name,
+                reason: notAnArchive ? "not a tar bundle: \(reason)" : "damaged or truncated: \(reason)",
+                status: notAnArchive ? .badInput : .checkFailed
+            )
+        }
+        entryCount += 1
+        let type = archive_entry_filetype(entry) & CArchive_AE_IFMT
+        let hardlink = archive_entry_hardlink(entry).map { String(cString: $0) }
+        let symlink = archive_entry_symlink(entry).map { String(cString: $0) }
+        let kind: TarEntry.Kind
+        if hardlink != nil {
+            kind = .hardlink
+        } else {
+            switch type {
+            case CArchive_AE_IFREG: kind = .regular
+            case CArchive_AE_IFDIR: kind = .directory
+            case CArchive_AE_IFLNK: kind = .symlink
+            case CArchive_AE_IFCHR: kind = .other("character device")
+            case CArchive_AE_IFBLK: kind = .other("block device")
+            case CArchive_AE_IFIFO: kind = .other("FIFO")
+            case CArchive_AE_IFSOCK: kind = .other("socket")
+            default: kind = .other("unknown type")
+            }
+        }
+        let size = archive_entry_size_is_set(entry) != 0 ? Int(archive_entry_size(entry)) : 0
+        return TarEntry(
+            path: archive_entry_pathname(entry).map { String(cString: $0) },
+            kind: kind,
+            size: size,
+            mode: UInt32(archive_entry_perm(entry)),
+            isSparse: archive_entry_sparse_count(entry) > 0,
+            linkTarget: hardlink ?? symlink
+        )
+    }
+
+    /// Streams the current entry's data to `body` in the reader's own buffers (no copy).
+    public func readData(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var expected: la_int64_t = 0
+        while true {
+            var buffer: UnsafeRawPointer? = nil
+            var length = 0
+            var offset: la_int64_t = 0
+            let status = archive_read_data_block(handle, &buffer, &length, &offset)
+            if status == ARCHIVE_EOF { return }
+            guard status >= ARCHIVE_WARN else {
+                throw ArchiveError(path: name, reason: "damaged or truncated: \(TarWriter.message(handle))")
+            }
+            guard offset == expected else { throw ArchiveError(path: name, reason: "entry has holes (sparse data)") }
+            if length > 0, let buffer { try body(UnsafeRawBufferPointer(start: buffer, count: length)) }
+            expected = offset + la_int64_t(length)
+        }
+    }
+
+    /// Reads the current entry whole; refuses one larger than `limit`.
+    public func readAll(limit: Int) throws -> [UInt8] {
+        var out: [UInt8] = []
+        try readData { chunk in
+            guard out.count + chunk.count <= limit else {
+                throw ArchiveError(path: name, reason: "entry is larger than the \(limit)-byte limit")
+            }
+            out.append(contentsOf: chunk)
+        }
+        return out
+    }
+
+    /// Skips the current entry's data.
+    public func skipData() throws {
+        guard archive_read_data_skip(handle) >= ARCHIVE_WARN else {
+            throw ArchiveError(path: name, reason: "damaged or truncated: \(TarWriter.message(handle))")
+        }
+    }
+
+    /// The filter in use ("none" or "zstd"), known after the first header.
+    public var compressionName: String {
+        let count = archive_filter_count(handle)
+        guard count > 1, let name = archive_filter_name(handle, 0) else { return "none" }
+        return String(cString: name)
+    }
+}
+
+/// Writes to one file, through a temp name renamed into place on close.
+public final class FileArchiveOutput: ArchiveOutput {
+    private let fd: FileDescriptor
+    private let temporaryPath: String
+    public let path: String
+    public private(set) var bytesWritten = 0
+    private var committed = false
+
+    public init(path: String) throws {
+        self.path = path
+        let dir = FileSystem.parentPath(path)
+        temporaryPath = (dir.isEmpty ? "." : dir) + "/.\(FileSystem.baseName(path)).tmp-\(Environment.processID)"
+        fd = try FileDescriptor.open(temporaryPath, writing: true, create: true, truncate: true)
+    }
+
+    deinit { if !committed { try? FileSystem.remove(temporaryPath) } }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try fd.write(bytes)
+        bytesWritten += bytes.count
+    }
+
+    public func close() throws {
+        try fd.sync()
+        try FileSystem.rename(temporaryPath, to: path)
+        committed = true
+        let dir = FileSystem.parentPath(path)
+        try? FileSystem.syncDirectory(dir.isEmpty ? "." : dir)
+    }
+}

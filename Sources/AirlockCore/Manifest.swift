@@ -1,0 +1,218 @@
+// The signed manifest of a bundle: canonical JSON (RFC 8785) naming every artifact and every blob by
+// sha256 and size, plus the sha256 of the bundle's SHA256SUMS, so one signature covers every byte.
+// Parsing refuses anything but the canonical form, so the bytes that were signed have exactly one
+// meaning. The schema is documented in manifests/manifest.schema.json.
+
+/// One artifact a bundle carries: a blob with a name and a file name to export it under.
+public struct ManifestArtifact: Sendable, Equatable {
+    public var name: String
+    /// Relative path the artifact is exported as (its file name is the last component).
+    public var path: String
+    public var kind: String
+    public var sha256: SHA256Digest
+    public var size: Int
+    public var mediaType: String
+    /// How it was made (inputs, builder image, toolchain, SOURCE_DATE_EPOCH); free-form, signed.
+    public var provenance: JSONValue?
+
+    public init(name: String, path: String, kind: String, sha256: SHA256Digest, size: Int, mediaType: String, provenance: JSONValue? = nil) {
+        self.name = name
+        self.path = path
+        self.kind = kind
+        self.sha256 = sha256
+        self.size = size
+        self.mediaType = mediaType
+        self.provenance = provenance
+    }
+}
+
+/// One blob a bundle carries at `blobs/sha256/<hex>`.
+public struct ManifestBlob: Sendable, Equatable {
+    public var sha256: SHA256Digest
+    public var size: Int
+    public var kind: String
+
+    public init(sha256: SHA256Digest, size: Int, kind: String) {
+        self.sha256 = sha256
+        self.size = size
+        self.kind = kind
+    }
+
+    public var memberPath: String { "blobs/sha256/" + sha256.hex }
+}
+
+public struct Manifest: Sendable, Equatable {
+    public static let schemaVersion: Int64 = 1
+    /// Largest manifest.json Airlock reads: bounds memory before a signature is checked.
+    public static let maximumSize = 16 << 20
+
+    public var bundle: String
+    public var channel: String
+    public var sequence: Int
+    public var created: String
+    public var expires: String
+    public var target: JSONValue?
+    public var artifacts: [ManifestArtifact]
+    public var blobs: [ManifestBlob]
+    public var sha256sums: SHA256Digest
+
+    public init(bundle: String, channel: String, sequence: Int, created: String, expires: String, target: JSONValue? = nil, artifacts: [ManifestArtifact], blobs: [ManifestBlob], sha256sums: SHA256Digest) {
+        self.bundle = bundle
+        self.channel = channel
+        self.sequence = sequence
+        self.created = created
+        self.expires = expires
+        self.target = target
+        self.artifacts = artifacts
+        self.blobs = blobs
+        self.sha256sums = sha256sums
+    }
+
+    public var json: JSONValue {
+        var top: [String: JSONValue] = [
+            "schema": .int(Self.schemaVersion),
+            "bundle": .string(bundle),
+            "channel": .string(channel),
+            "sequence": .int(Int64(sequence)),
+            "created": .string(created),
+            "expires": .string(expires),
+            "sha256sums": .string(sha256sums.hex),
+            "artifacts": .array(
+                artifacts.map { a in
+                    var o: [String: JSONValue] = [
+                        "name": .string(a.name), "path": .string(a.path), "kind": .string(a.kind),
+                        "sha256": .string(a.sha256.hex), "size": .int(Int64(a.size)), "mediaType": .string(a.mediaType),
+                    ]
+                    if let p = a.provenance { o["provenance"] = p }
+                    return .object(o)
+                }
+            ),
+            "blobs": .array(
+                blobs.map { .object(["sha256": .string($0.sha256.hex), "size": .int(Int64($0.size)), "kind": .string($0.kind)]) }
+            ),
+        ]
+        if let target { top["target"] = target }
+        return .object(top)
+    }
+
+    public var canonicalBytes: [UInt8] { json.canonicalBytes }
+
+    /// Parses signed manifest bytes; anything but a valid, canonical schema-1 manifest is refused.
+    public init(canonicalBytes bytes: [UInt8]) throws(ManifestError) {
+        let value: JSONValue
+        do { value = try JSONValue(parsing: bytes) } catch { throw ManifestError("\(error)") }
+        guard value.canonicalBytes == bytes else {
+            throw ManifestError("not in canonical form (RFC 8785): it was not written by `airlock seal`")
+        }
+        guard let top = value.objectValue else { throw ManifestError("not a JSON object") }
+        let known: Set<String> = [
+            "schema", "bundle", "channel", "sequence", "created", "expires", "target", "artifacts", "blobs", "sha256sums",
+        ]
+        if let extra = top.keys.first(where: { !known.contains($0) }) { throw ManifestError("unknown field \"\(extra)\"") }
+        guard top["schema"]?.intValue == Self.schemaVersion else {
+            throw ManifestError("schema \(top["schema"].map { String(decoding: $0.canonicalBytes, as: UTF8.self) } ?? "missing") is not 1")
+        }
+        func string(_ key: String, in o: [String: JSONValue], _ what: String) throws(ManifestError) -> String {
+            guard let s = o[key]?.stringValue else { throw ManifestError("\(what): \"\(key)\" must be a string") }
+            return s
+        }
+        func int(_ key: String, in o: [String: JSONValue], _ what: String) throws(ManifestError) -> Int {
+            guard let i = o[key]?.intValue, i >= 0, i <= Int64(Int.max) else {
+                throw ManifestError("\(what): \"\(key)\" must be a non-negative integer")
+            }
+            return Int(i)
+        }
+        func digest(_ key: String, in o: [String: JSONValue], _ what: String) throws(ManifestError) -> SHA256Digest {
+            let s = try string(key, in: o, what)
+            guard s.utf8.count == 64, let d = SHA256Digest(s) else {
+                throw ManifestError("\(what): \"\(key)\" must be 64 lowercase hex digits")
+            }
+            return d
+        }
+        bundle = try string("bundle", in: top, "manifest")
+        channel = try string("channel", in: top, "manifest")
+        guard Self.isValidChannel(channel) else { throw ManifestError("channel \"\(channel)\" is not a valid channel name") }
+        sequence = try int("sequence", in: top, "manifest")
+        created = try string("created", in: top, "manifest")
+        expires = try string("expires", in: top, "manifest")
+        guard Timestamp.parse(created) != nil, Timestamp.parse(expires) != nil else {
+            throw ManifestError("created and expires must be RFC 3339 UTC times (YYYY-MM-DDTHH:MM:SSZ)")
+        }
+        target = top["target"]
+        sha256sums = try digest("sha256sums", in: top, "manifest")
+
+        guard let blobValues = top["blobs"]?.arrayValue else { throw ManifestError("\"blobs\" must be an array") }
+        var blobs: [ManifestBlob] = []
+        var seen = Set<SHA256Digest>()
+        for (i, v) in blobValues.enumerated() {
+            guard let o = v.objectValue, Set(o.keys) == ["sha256", "size", "kind"] else {
+                throw ManifestError("blobs[\(i)] must have exactly sha256, size and kind")
+            }
+            let blob = ManifestBlob(
+                sha256: try digest("sha256", in: o, "blobs[\(i)]"),
+                size: try int("size", in: o, "blobs[\(i)]"),
+                kind: try string("kind", in: o, "blobs[\(i)]")
+            )
+            guard seen.insert(blob.sha256).inserted else { throw ManifestError("blob \(blob.sha256.hex) is listed twice") }
+            blobs.append(blob)
+        }
+        self.blobs = blobs
+        let sizes = Dictionary(uniqueKeysWithValues: blobs.map { ($0.sha256, $0.size) })
+
+        guard let artifactValues = top["artifacts"]?.arrayValue else { throw ManifestError("\"artifacts\" must be an array") }
+        var artifacts: [ManifestArtifact] = []
+        var names = Set<String>()
+        for (i, v) in artifactValues.enumerated() {
+            let what = "artifacts[\(i)]"
+            guard let o = v.objectValue else { throw ManifestError("\(what) must be an object") }
+            let allowed: Set<String> = ["name", "path", "kind", "sha256", "size", "mediaType", "provenance"]
+            if let extra = o.keys.first(where: { !allowed.contains($0) }) { throw ManifestError("\(what): unknown field \"\(extra)\"") }
+            let a = ManifestArtifact(
+                name: try string("name", in: o, what),
+                path: try string("path", in: o, what),
+                kind: try string("kind", in: o, what),
+                sha256: try digest("sha256", in: o, what),
+                size: try int("size", in: o, what),
+                mediaType: try string("mediaType", in: o, what),
+                provenance: o["provenance"]
+            )
+            guard RelativePath.isSafe(a.path) else { throw ManifestError("\(what): path \"\(a.path)\" is not a safe relative path") }
+            guard names.insert(a.name).inserted else { throw ManifestError("artifact name \"\(a.name)\" is used twice") }
+            guard sizes[a.sha256] == a.size else {
+                throw ManifestError("\(what) (\(a.name)) names blob \(a.sha256.hex) with size \(a.size), which the blob list does not carry")
+            }
+            artifacts.append(a)
+        }
+        self.artifacts = artifacts
+    }
+
+    /// Channel names: 1-64 of letters, digits, `.`, `_`, `-`, not starting with `.` or `-`.
+    public static func isValidChannel(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 64, let first = name.utf8.first, first != UInt8(ascii: "."),
+            first != UInt8(ascii: "-")
+        else { return false }
+        return name.utf8.allSatisfy { c in
+            (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 46 || c == 95 || c == 45
+        }
+    }
+}
+
+public struct ManifestError: AirlockError {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { "manifest.json: \(reason)" }
+    public var status: ExitStatus { .checkFailed }
+}
+
+/// Relative paths that are safe to create under a directory.
+public enum RelativePath {
+    /// Non-empty, relative, no `.`/`..`/empty components, no NUL or backslash, at most 1024 bytes.
+    public static func isSafe(_ path: String) -> Bool {
+        guard !path.isEmpty, path.utf8.count <= 1024, !path.hasPrefix("/"), !path.utf8.contains(0), !path.contains("\\")
+        else { return false }
+        for component in path.split(separator: "/", omittingEmptySubsequences: false) {
+            if component.isEmpty || component == "." || component == ".." { return false }
+        }
+        return true
+    }
+}

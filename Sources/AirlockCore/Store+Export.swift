@@ -1,0 +1,77 @@
+// Looking blobs up by what users call them, and writing them back out as files.
+
+extension Store {
+    /// Finds the blob a user means: an artifact name, an artifact file name, a full digest (with or
+    /// without `sha256:`), or an unambiguous hex prefix of at least 8 digits.
+    public func resolve(_ reference: String) throws -> BlobEntry {
+        let artifacts = try index.entries(kind: "artifact")
+        if let exact = artifacts.last(where: { $0.name == reference }) { return exact }
+        let byFile = artifacts.filter { $0.filename == reference }
+        if Set(byFile.map(\.digest)).count == 1, let match = byFile.last { return match }
+        if byFile.count > 1 {
+            throw UsageError("'\(reference)' names several artifacts (\(byFile.map(\.name).joined(separator: ", "))); use the full name or a digest")
+        }
+        if let digest = SHA256Digest(reference) {
+            if let entry = try index.entries(digest: digest).first { return entry }
+            if contains(digest) { return BlobEntry(digest: digest, size: try FileSystem.size(of: blobPath(digest)), kind: "blob", name: "") }
+        }
+        var prefix = Substring(reference)
+        if prefix.hasPrefix("sha256:") { prefix = prefix.dropFirst(7) }
+        if prefix.count >= 8, prefix.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) {
+            let matches = try FileSystem.list(blobDirectory).filter { $0.hasPrefix(prefix) }
+            if matches.count == 1, let digest = SHA256Digest(matches[0]) {
+                if let entry = try index.entries(digest: digest).first { return entry }
+                return BlobEntry(digest: digest, size: try FileSystem.size(of: blobPath(digest)), kind: "blob", name: "")
+            }
+            if matches.count > 1 { throw UsageError("'\(reference)': digest prefix matches \(matches.count) blobs; give more digits") }
+        }
+        throw UsageError("'\(reference)': no artifact or blob of that name or digest in \(root)")
+    }
+
+    /// Copies a blob to `path` through a temp file, re-hashing as it copies: a blob damaged on disk
+    /// is refused (exit 1) instead of being handed on.
+    public func copyBlob(_ digest: SHA256Digest, to path: String, mode: UInt32 = 0o644) throws {
+        let source = try FileDescriptor.open(blobPath(digest))
+        let dir = FileSystem.parentPath(path).isEmpty ? "." : FileSystem.parentPath(path)
+        let tmp = dir + "/.\(FileSystem.baseName(path)).tmp-\(Environment.processID)"
+        let out = try FileDescriptor.open(tmp, writing: true, create: true, exclusive: true, mode: mode)
+        do {
+            let hasher = SHA256Hasher()
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.bufferSize, alignment: 4096)
+            defer { buffer.deallocate() }
+            while true {
+                let n = try source.read(into: buffer)
+                if n == 0 { break }
+                let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<n])
+                hasher.update(chunk)
+                try out.write(chunk)
+            }
+            guard hasher.finalize() == digest else {
+                throw CheckFailure("\(blobPath(digest)): content no longer matches its digest; run `airlock store verify`")
+            }
+            try out.sync()
+            try FileSystem.rename(tmp, to: path)
+        } catch {
+            try? FileSystem.remove(tmp)
+            throw error
+        }
+    }
+
+    /// Streams a blob to standard output, checking its digest at the end.
+    public func writeBlob(_ digest: SHA256Digest, to output: FileDescriptor) throws {
+        let source = try FileDescriptor.open(blobPath(digest))
+        let hasher = SHA256Hasher()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.bufferSize, alignment: 4096)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try source.read(into: buffer)
+            if n == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<n])
+            hasher.update(chunk)
+            try output.write(chunk)
+        }
+        guard hasher.finalize() == digest else {
+            throw CheckFailure("\(blobPath(digest)): content no longer matches its digest; run `airlock store verify`")
+        }
+    }
+}

@@ -1,0 +1,458 @@
+// The store's SQLite index (through GRDB, WAL mode): what each blob is, the trust policy, the
+// history of sealed and imported bundles per channel, and GC roots. Blobs live on disk; the index
+// only describes them, so a crash between a blob's rename and its index row leaves harmless garbage
+// that `store gc` removes, never a row pointing at a missing blob.
+
+import Foundation
+import GRDB
+
+/// One thing a blob is known as. A blob may be known under several names and kinds.
+public struct BlobEntry: Codable, Sendable, Equatable {
+    public var digest: SHA256Digest
+    public var size: Int
+    public var kind: String
+    public var name: String
+    public var version: String?
+    public var filename: String?
+    public var mediaType: String?
+    public var origin: String?
+    public var addedAt: String
+
+    public init(digest: SHA256Digest, size: Int, kind: String, name: String, version: String? = nil, filename: String? = nil, mediaType: String? = nil, origin: String? = nil, addedAt: String = Timestamp.now()) {
+        self.digest = digest
+        self.size = size
+        self.kind = kind
+        self.name = name
+        self.version = version
+        self.filename = filename
+        self.mediaType = mediaType
+        self.origin = origin
+        self.addedAt = addedAt
+    }
+}
+
+/// A key the trust policy accepts, and the channels it may sign.
+public struct TrustedKey: Codable, Sendable, Equatable {
+    public var keyID: String
+    public var name: String
+    /// SPKI PEM text.
+    public var publicKey: String
+    /// Channels the key may sign; empty means every channel.
+    public var channels: [String]
+    public var addedAt: String
+
+    public init(keyID: String, name: String, publicKey: String, channels: [String], addedAt: String = Timestamp.now()) {
+        self.keyID = keyID
+        self.name = name
+        self.publicKey = publicKey
+        self.channels = channels
+        self.addedAt = addedAt
+    }
+
+    public func allows(channel: String) -> Bool { channels.isEmpty || channels.contains(channel) }
+}
+
+/// One bundle imported into (or sealed from) this store: the evidence an auditor asks for.
+public struct BundleRecord: Codable, Sendable, Equatable {
+    public var bundle: String
+    public var channel: String
+    public var sequence: Int
+    public var manifestSHA256: String
+    public var signers: [String]
+    public var time: String
+
+    public init(bundle: String, channel: String, sequence: Int, manifestSHA256: String, signers: [String], time: String = Timestamp.now()) {
+        self.bundle = bundle
+        self.channel = channel
+        self.sequence = sequence
+        self.manifestSHA256 = manifestSHA256
+        self.signers = signers
+        self.time = time
+    }
+}
+
+/// A failure of the index database itself.
+public struct IndexError: AirlockError {
+    public let description: String
+    public var status: ExitStatus { .badInput }
+}
+
+public final class StoreIndex: Sendable {
+    private let writer: any DatabaseWriter
+    public let path: String
+
+    /// Opens (and creates or migrates, unless `readOnly`) the index at `path`.
+    public init(path: String, readOnly: Bool = false) throws {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        config.readonly = readOnly
+        config.label = "airlock-index"
+        do {
+            if readOnly {
+                writer = try DatabaseQueue(path: path, configuration: config)
+            } else {
+                let pool = try DatabasePool(path: path, configuration: config)
+                try Self.migrator.migrate(pool)
+                writer = pool
+            }
+        } catch let error as DatabaseError {
+            throw IndexError(description: "\(path): cannot open the store index: \(error.message ?? "\(error)")")
+        }
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE blob (
+                        digest TEXT PRIMARY KEY NOT NULL,
+                        size INTEGER NOT NULL,
+                        addedAt TEXT NOT NULL
+                    );
+                    CREATE TABLE entry (
+                        digest TEXT NOT NULL REFERENCES blob(digest) ON DELETE CASCADE,
+                        kind TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        version TEXT NOT NULL DEFAULT '',
+                        filename TEXT,
+                        mediaType TEXT,
+                        origin TEXT,
+                        addedAt TEXT NOT NULL,
+                        PRIMARY KEY (digest, kind, name, version)
+                    );
+                    CREATE INDEX entryName ON entry(name);
+                    CREATE TABLE root (
+                        digest TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        PRIMARY KEY (digest, reason)
+                    );
+                    CREATE TABLE trustedKey (
+                        keyID TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL,
+                        publicKey TEXT NOT NULL,
+                        channels TEXT NOT NULL,
+                        addedAt TEXT NOT NULL
+                    );
+                    CREATE TABLE setting (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+                    CREATE TABLE importRecord (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        bundle TEXT NOT NULL,
+                        channel TEXT NOT NULL,
+                        sequence INTEGER NOT NULL,
+                        manifestSHA256 TEXT NOT NULL,
+                        signers TEXT NOT NULL,
+                        time TEXT NOT NULL
+                    );
+                    CREATE TABLE sealRecord (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        bundle TEXT NOT NULL,
+                        channel TEXT NOT NULL,
+                        sequence INTEGER NOT NULL,
+                        manifestSHA256 TEXT NOT NULL,
+                        signers TEXT NOT NULL,
+                        time TEXT NOT NULL
+                    );
+                    CREATE TABLE manifestRef (
+                        manifest TEXT NOT NULL,
+                        digest TEXT NOT NULL,
+                        PRIMARY KEY (manifest, digest)
+                    );
+                    """
+            )
+        }
+        return migrator
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try writer.read(body) } catch let error as DatabaseError { throw wrap(error) }
+    }
+
+    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try writer.write(body) } catch let error as DatabaseError { throw wrap(error) }
+    }
+
+    private func wrap(_ error: DatabaseError) -> IndexError {
+        IndexError(description: "\(path): store index: \(error.message ?? "\(error)")")
+    }
+
+    // MARK: Blobs
+
+    /// Records blobs and their names in one transaction; `roots` pins digests against gc.
+    public func record(_ entries: [BlobEntry], roots: [(SHA256Digest, String)] = []) throws {
+        try write { db in try Self.insert(entries, roots: roots, in: db) }
+    }
+
+    private static func insert(_ entries: [BlobEntry], roots: [(SHA256Digest, String)], in db: Database) throws {
+        for e in entries {
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO blob (digest, size, addedAt) VALUES (?, ?, ?)",
+                arguments: [e.digest.hex, e.size, e.addedAt]
+            )
+            try db.execute(
+                sql: """
+                    INSERT INTO entry (digest, kind, name, version, filename, mediaType, origin, addedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT DO UPDATE SET filename = excluded.filename, mediaType = excluded.mediaType,
+                        origin = excluded.origin
+                    """,
+                arguments: [
+                    e.digest.hex, e.kind, e.name, e.version ?? "", e.filename, e.mediaType, e.origin, e.addedAt,
+                ]
+            )
+        }
+        for (digest, reason) in roots {
+            try db.execute(sql: "INSERT OR IGNORE INTO root (digest, reason) VALUES (?, ?)", arguments: [digest.hex, reason])
+        }
+    }
+
+    public func entries(kind: String? = nil) throws -> [BlobEntry] {
+        try read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT entry.*, blob.size FROM entry JOIN blob USING (digest)
+                    \(kind == nil ? "" : "WHERE kind = ?") ORDER BY name, version, kind, digest
+                    """,
+                arguments: kind.map { [$0] } ?? []
+            )
+            return rows.compactMap(Self.entry(from:))
+        }
+    }
+
+    public func entries(digest: SHA256Digest) throws -> [BlobEntry] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT entry.*, blob.size FROM entry JOIN blob USING (digest) WHERE digest = ? ORDER BY kind, name",
+                arguments: [digest.hex]
+            ).compactMap(Self.entry(from:))
+        }
+    }
+
+    private static func entry(from row: Row) -> BlobEntry? {
+        guard let digest = SHA256Digest(row["digest"] as String) else { return nil }
+        let version: String = row["version"]
+        return BlobEntry(
+            digest: digest,
+            size: row["size"],
+            kind: row["kind"],
+            name: row["name"],
+            version: version.isEmpty ? nil : version,
+            filename: row["filename"],
+            mediaType: row["mediaType"],
+            origin: row["origin"],
+            addedAt: row["addedAt"]
+        )
+    }
+
+    /// Every digest the index knows, with its recorded size.
+    public func blobSizes() throws -> [SHA256Digest: Int] {
+        try read { db in
+            var out: [SHA256Digest: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT digest, size FROM blob") {
+                if let d = SHA256Digest(row["digest"] as String) { out[d] = row["size"] }
+            }
+            return out
+        }
+    }
+
+    /// Digests that a root, an artifact entry or an imported manifest refers to.
+    public func liveDigests() throws -> Set<SHA256Digest> {
+        try read { db in
+            let hexes = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT digest FROM root
+                    UNION SELECT digest FROM entry WHERE kind = 'artifact'
+                    UNION SELECT manifestRef.digest FROM manifestRef
+                        JOIN importRecord ON importRecord.manifestSHA256 = manifestRef.manifest
+                    UNION SELECT manifestSHA256 FROM importRecord
+                    """
+            )
+            return Set(hexes.compactMap { SHA256Digest($0) })
+        }
+    }
+
+    public func forget(_ digests: [SHA256Digest]) throws {
+        try write { db in
+            for d in digests {
+                try db.execute(sql: "DELETE FROM entry WHERE digest = ?", arguments: [d.hex])
+                try db.execute(sql: "DELETE FROM blob WHERE digest = ?", arguments: [d.hex])
+            }
+        }
+    }
+
+    // MARK: Trust policy
+
+    public func trustedKeys() throws -> [TrustedKey] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM trustedKey ORDER BY name, keyID").map { row in
+                let channels: String = row["channels"]
+                return TrustedKey(
+                    keyID: row["keyID"],
+                    name: row["name"],
+                    publicKey: row["publicKey"],
+                    channels: channels.split(separator: ",").map(String.init),
+                    addedAt: row["addedAt"]
+                )
+            }
+        }
+    }
+
+    public func addTrustedKey(_ key: TrustedKey) throws {
+        try write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO trustedKey (keyID, name, publicKey, channels, addedAt) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT DO UPDATE SET name = excluded.name, channels = excluded.channels
+                    """,
+                arguments: [key.keyID, key.name, key.publicKey, key.channels.joined(separator: ","), key.addedAt]
+            )
+        }
+    }
+
+    /// Removes a key; returns false if no key had that id.
+    public func removeTrustedKey(_ keyID: String) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "DELETE FROM trustedKey WHERE keyID = ?", arguments: [keyID])
+            return db.changesCount > 0
+        }
+    }
+
+    /// How many distinct trusted keys must sign a bundle (1 until set).
+    public func threshold() throws -> Int {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'threshold'").flatMap { Int($0) } ?? 1
+        }
+    }
+
+    public func setThreshold(_ k: Int) throws {
+        try write { db in
+            try db.execute(
+                sql: "INSERT INTO setting (key, value) VALUES ('threshold', ?) ON CONFLICT DO UPDATE SET value = excluded.value",
+                arguments: [String(k)]
+            )
+        }
+    }
+
+    // MARK: History
+
+    public func imports() throws -> [BundleRecord] { try records(table: "importRecord") }
+    public func seals() throws -> [BundleRecord] { try records(table: "sealRecord") }
+
+    private func records(table: String) throws -> [BundleRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY id").map(Self.record(from:))
+        }
+    }
+
+    private static func record(from row: Row) -> BundleRecord {
+        let signers: String = row["signers"]
+        return BundleRecord(
+            bundle: row["bundle"],
+            channel: row["channel"],
+            sequence: row["sequence"],
+            manifestSHA256: row["manifestSHA256"],
+            signers: signers.split(separator: ",").map(String.init),
+            time: row["time"]
+        )
+    }
+
+    /// The highest sequence imported on `channel`, if any.
+    public func lastImportedSequence(channel: String) throws -> Int? {
+        try read { db in try Self.lastSequence(table: "importRecord", channel: channel, in: db) }
+    }
+
+    private static func lastSequence(table: String, channel: String, in db: Database) throws -> Int? {
+        try Int.fetchOne(db, sql: "SELECT MAX(sequence) FROM \(table) WHERE channel = ?", arguments: [channel])
+    }
+
+    /// Records a sealed bundle; the sequence is the caller's, or one more than the last sealed here.
+    public func recordSeal(_ record: BundleRecord) throws {
+        try write { db in try Self.insertRecord(record, table: "sealRecord", in: db) }
+    }
+
+    public func nextSealSequence(channel: String) throws -> Int {
+        try read { db in (try Self.lastSequence(table: "sealRecord", channel: channel, in: db) ?? 0) + 1 }
+    }
+
+    private static func insertRecord(_ r: BundleRecord, table: String, in db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO \(table) (bundle, channel, sequence, manifestSHA256, signers, time) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [r.bundle, r.channel, r.sequence, r.manifestSHA256, r.signers.joined(separator: ","), r.time]
+        )
+    }
+
+    /// Commits an import in one transaction: entries, manifest references and the history row.
+    /// The rollback check is repeated inside the transaction, so two imports racing on one channel
+    /// cannot both pass it.
+    public func commitImport(_ record: BundleRecord, entries: [BlobEntry], references: [SHA256Digest], allowRollback: Bool) throws {
+        try write { db in
+            if !allowRollback, let last = try Self.lastSequence(table: "importRecord", channel: record.channel, in: db),
+                record.sequence <= last
+            {
+                throw CheckFailure(
+                    "rollback refused: sequence \(record.sequence) on channel '\(record.channel)' is not above \(last), the last imported"
+                )
+            }
+            try Self.insert(entries, roots: [], in: db)
+            for d in references {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO manifestRef (manifest, digest) VALUES (?, ?)",
+                    arguments: [record.manifestSHA256, d.hex]
+                )
+            }
+            try Self.insertRecord(record, table: "importRecord", in: db)
+        }
+    }
+}
+
+/// RFC 3339 UTC timestamps, to the second.
+public enum Timestamp {
+    public static func now() -> String { format(epochSeconds: nowEpochSeconds()) }
+
+    public static func nowEpochSeconds() -> Int64 { Int64(Date().timeIntervalSince1970.rounded(.down)) }
+
+    public static func format(epochSeconds: Int64) -> String {
+        // Civil-from-days (Howard Hinnant's algorithm), so formatting never depends on locale or TZ.
+        let days = epochSeconds >= 0 ? epochSeconds / 86400 : (epochSeconds - 86399) / 86400
+        let secs = epochSeconds - days * 86400
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(y)-\(two(m))-\(two(d))T\(two(secs / 3600)):\(two(secs % 3600 / 60)):\(two(secs % 60))Z"
+    }
+
+    /// Parses `YYYY-MM-DDTHH:MM:SSZ` back to epoch seconds.
+    public static func parse(_ text: String) -> Int64? {
+        let u = Array(text.utf8)
+        guard u.count == 20, u[4] == 45, u[7] == 45, u[10] == 84, u[13] == 58, u[16] == 58, u[19] == 90 else { return nil }
+        func num(_ r: Range<Int>) -> Int64? {
+            var v: Int64 = 0
+            for i in r {
+                guard u[i] >= 48 && u[i] <= 57 else { return nil }
+                v = v * 10 + Int64(u[i] - 48)
+            }
+            return v
+        }
+        guard let y = num(0..<4), let m = num(5..<7), let d = num(8..<10), let hh = num(11..<13), let mm = num(14..<16),
+            let ss = num(17..<19), (1...12).contains(m), (1...31).contains(d), hh < 24, mm < 60, ss < 61
+        else { return nil }
+        let yy = m <= 2 ? y - 1 : y
+        let era = (yy >= 0 ? yy : yy - 399) / 400
+        let yoe = yy - era * 400
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        return days * 86400 + hh * 3600 + mm * 60 + ss
+    }
+}

@@ -1,0 +1,83 @@
+// The `airlock` executable: argument parsing, wiring and printing only. Each subcommand calls one
+// library function; all the work and every rule live in the Airlock libraries.
+
+import AirlockCore
+import ArgumentParser
+import Foundation
+
+struct Airlock: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "airlock",
+        abstract: "Carry software into a closed network: seal signed bundles, verify and import them, serve a mirror.",
+        version: AirlockVersion.current,
+        subcommands: [
+            KeyCommand.self, StoreCommand.self, SealCommand.self, SplitCommand.self, TrustCommand.self,
+            VerifyCommand.self, ImportCommand.self, ExportCommand.self, HistoryCommand.self, DoctorCommand.self,
+        ]
+    )
+}
+
+enum AirlockVersion {
+    static let current = "0.1.0"
+}
+
+/// The entry point: runs the command and maps every error to one message and Airlock's exit codes
+/// (see `ExitStatus`): argument-parser's usage errors become 2, never 64, and no stack traces.
+@main
+enum Main {
+    static func main() async {
+        do {
+            var command = try Airlock.parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as any AirlockError {
+            for line in error.description.split(separator: "\n", omittingEmptySubsequences: false) {
+                printError("airlock: \(line)")
+            }
+            exit(error.status.rawValue)
+        } catch let error as ExitCode {
+            exit(error.rawValue)
+        } catch {
+            let code = Airlock.exitCode(for: error)
+            let message = Airlock.fullMessage(for: error)
+            if code == .success {
+                print(message)
+                exit(0)
+            }
+            printError(message.isEmpty ? "airlock: \(error)" : message)
+            exit(ExitStatus.badInput.rawValue)
+        }
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// `--store` and `--json`, shared by the commands that use them.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "The store directory (default: $AIRLOCK_STORE, else ./mirror).")
+    var store: String?
+
+    var root: String { Store.resolveRoot(store) }
+
+    func open() throws -> Store { try Store.open(at: root) }
+    func openExisting() throws -> Store { try Store.openExisting(at: root) }
+}
+
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print machine-readable JSON on standard output.")
+    var json = false
+
+    func emit(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
+
+    func progress(_ label: String) -> ProgressReporter { ProgressReporter(label: label) }
+}

@@ -1,0 +1,73 @@
+import AirlockBundle
+import AirlockCore
+import ArgumentParser
+import Foundation
+
+struct SealCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seal",
+        abstract: "Seal files (and directories) into one signed bundle."
+    )
+
+    @Argument(help: "Files or directories to seal.") var files: [String] = []
+    @Option(help: "The bundle to write (FILE.airlock).") var out: String
+    @Option(name: .long, help: "A private key to sign with; repeat for k-of-n signing.") var key: [String] = []
+    @Option(help: "The channel the bundle is published on.") var channel = "default"
+    @Option(help: "Sequence number (default: one more than the last sealed on the channel in this store).") var sequence: Int?
+    @Option(help: "How long the bundle stays valid: 30d, 12h, 2w ...") var expires = "30d"
+    @Option(help: "none or zstd.") var compress = "none"
+    @Option(help: "Cut the bundle into volumes FILE.001, FILE.002, ... of at most SIZE bytes (e.g. 4GiB).")
+    var maxVolumeSize: String?
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        guard let expiresIn = DurationText.seconds(expires), expiresIn > 0 else {
+            throw UsageError("--expires '\(expires)': use a duration such as 30d, 12h or 2w")
+        }
+        guard let compression = ArchiveCompression(rawValue: compress) else {
+            throw UsageError("--compress '\(compress)': use none or zstd")
+        }
+        var volumeSize: Int? = nil
+        if let maxVolumeSize {
+            guard let size = ByteCount.parse(maxVolumeSize) else { throw UsageError("--max-volume-size '\(maxVolumeSize)': not a size") }
+            volumeSize = size
+        }
+        let epoch = try sourceDateEpoch()
+        let inputs = try SealInput.expand(files)
+        let store = try storeOptions.open()
+        let options = SealOptions(
+            output: out, keyPaths: key, channel: channel, sequence: sequence, expiresIn: expiresIn, compression: compression,
+            maximumVolumeSize: volumeSize, sourceDateEpoch: epoch, jobs: ProcessInfo.processInfo.activeProcessorCount
+        )
+        let result = try await Sealer.seal(inputs, options: options, store: store, progress: ProgressReporter(label: "seal", quiet: output.json))
+        if output.json { return try output.emit(result) }
+        for file in result.files { print(file) }
+        printError(
+            "sealed \(result.artifacts) artifact(s), \(result.blobs) blob(s), \(ByteCount.format(result.bytes)): bundle \(result.bundle), channel \(result.channel), sequence \(result.sequence), signed by \(result.signers.joined(separator: ", "))"
+        )
+    }
+}
+
+/// SOURCE_DATE_EPOCH from the environment, if set.
+func sourceDateEpoch() throws -> Int64? {
+    guard let text = Environment.get("SOURCE_DATE_EPOCH"), !text.isEmpty else { return nil }
+    guard let value = Int64(text), value >= 0 else { throw UsageError("SOURCE_DATE_EPOCH '\(text)': not a non-negative integer") }
+    return value
+}
+
+struct SplitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "split",
+        abstract: "Cut an existing bundle into volumes BUNDLE.001, BUNDLE.002, ... (cat them to rejoin)."
+    )
+
+    @Argument(help: "The bundle to split.") var bundle: String
+    @Option(help: "Largest volume size (e.g. 700MB, 4GiB).") var maxVolumeSize: String
+
+    func run() throws {
+        guard let size = ByteCount.parse(maxVolumeSize) else { throw UsageError("--max-volume-size '\(maxVolumeSize)': not a size") }
+        guard FileSystem.kind(of: bundle) == .regular else { throw UsageError("\(bundle): no such bundle file") }
+        for path in try Volumes.split(bundle, maximumSize: size) { print(path) }
+    }
+}

@@ -1,0 +1,117 @@
+import AirlockCore
+import ArgumentParser
+import Foundation
+
+struct StoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract: "Work with the content-addressed store.",
+        subcommands: [Put.self, List.self, Cat.self, Verify.self, GC.self]
+    )
+
+    struct Put: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add files to the store; print `sha256:<hex>  NAME` for each ('-' reads standard input)."
+        )
+
+        @Argument(help: "Files to add.") var files: [String]
+        @Option(help: "What the blobs are (file, wheel, artifact, ...).") var kind = "file"
+        @Option(help: "Name to record (default: the file name; needed for '-').") var name: String?
+        @Flag(help: "Do not pin the blobs as GC roots.") var noRoot = false
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            guard !files.isEmpty else { throw UsageError("store put: name at least one file") }
+            if name != nil && files.count > 1 { throw UsageError("--name applies to one file at a time") }
+            let store = try storeOptions.open()
+            var blobs: [(digest: SHA256Digest, temporaryPath: String)] = []
+            var entries: [BlobEntry] = []
+            defer { for b in blobs { try? FileSystem.remove(b.temporaryPath) } }
+            for file in files {
+                let (digest, size, tmp) = try store.put(path: file, syncOnFinish: false)
+                blobs.append((digest, tmp))
+                let entryName = name ?? (file == "-" ? "stdin" : FileSystem.baseName(file))
+                entries.append(
+                    BlobEntry(
+                        digest: digest, size: size, kind: kind, name: entryName, filename: file == "-" ? nil : FileSystem.baseName(file),
+                        origin: file == "-" ? "stdin" : "file:" + FileSystem.absolute(file)
+                    )
+                )
+            }
+            try store.syncData()
+            try store.commit(blobs)
+            blobs = []
+            try store.index.record(entries, roots: noRoot ? [] : entries.map { ($0.digest, "put") })
+            if output.json {
+                try output.emit(entries)
+            } else {
+                for e in entries { print("\(e.digest)  \(e.name)") }
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List what the store holds.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.openExisting()
+            let entries = try store.index.entries()
+            if output.json { return try output.emit(entries) }
+            for e in entries {
+                let name = e.name.isEmpty ? "-" : e.name + (e.version.map { " " + $0 } ?? "")
+                print("\(e.digest.hex.prefix(16))  \(e.kind.padding(toLength: 15, withPad: " ", startingAt: 0)) \(ByteCount.format(e.size).padding(toLength: 10, withPad: " ", startingAt: 0)) \(name)")
+            }
+        }
+    }
+
+    struct Cat: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a blob to standard output.")
+        @Argument(help: "A digest, digest prefix or artifact name.") var reference: String
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() throws {
+            let store = try storeOptions.openExisting()
+            let entry = try store.resolve(reference)
+            try store.writeBlob(entry.digest, to: FileDescriptor.standardOutput)
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Re-hash every blob; name each bad one (exit 1).")
+        @Option(help: "Blobs hashed at once (default: the number of cores).") var jobs: Int?
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let store = try storeOptions.openExisting()
+            let progress = ProgressReporter(label: "store verify", quiet: output.json)
+            let problems = try await store.verify(jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, progress: progress)
+            if output.json { try output.emit(["problems": problems]) }
+            guard problems.isEmpty else { throw CheckFailure(problems) }
+            if !output.json { printError("store verify: every blob matches its digest") }
+        }
+    }
+
+    struct GC: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gc",
+            abstract: "Remove blobs that no imported manifest, artifact or root refers to."
+        )
+        @Flag(help: "Only list what would be removed.") var dryRun = false
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let garbage = try store.collectGarbage(dryRun: dryRun)
+            if output.json {
+                return try output.emit(garbage.map { ["digest": $0.digest.description, "size": String($0.size)] })
+            }
+            for g in garbage { print("\(dryRun ? "would remove" : "removed") \(g.digest)  \(ByteCount.format(g.size))") }
+            printError("store gc: \(garbage.count) blob(s), \(ByteCount.format(garbage.reduce(0) { $0 + $1.size }))\(dryRun ? " (dry run)" : "")")
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import AirlockCore
+import ArgumentParser
+import Foundation
+
+struct TrustCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trust",
+        abstract: "Manage the store's trust policy: which keys may sign which channels, and how many must.",
+        subcommands: [Add.self, Remove.self, Threshold.self, List.self]
+    )
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Trust a public key.")
+        @Argument(help: "The public key (SPKI PEM).") var publicKey: String
+        @Option(help: "A name for the key (default: the file name).") var name: String?
+        @Option(help: "Channels it may sign, comma-separated (default: all).") var channels: String?
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() throws {
+            let key = try KeyFiles.loadPublicKey(publicKey)
+            let list = (channels ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for c in list where !Manifest.isValidChannel(c) { throw UsageError("--channels: '\(c)' is not a valid channel name") }
+            let store = try storeOptions.open()
+            let pem = String(decoding: try key.pem(), as: UTF8.self)
+            let keyName = name ?? FileSystem.baseName(publicKey)
+            try store.index.addTrustedKey(TrustedKey(keyID: key.keyID, name: keyName, publicKey: pem, channels: list))
+            print(key.keyID)
+            printError("trusted \(keyName) for \(list.isEmpty ? "every channel" : "channels " + list.joined(separator: ", "))")
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop trusting a key.")
+        @Argument(help: "The key id.") var keyID: String
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            guard try store.index.removeTrustedKey(keyID) else { throw UsageError("\(keyID): no trusted key with that id in \(store.root)") }
+            printError("removed \(keyID)")
+        }
+    }
+
+    struct Threshold: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "How many distinct trusted keys must sign a bundle.")
+        @Argument(help: "K, at least 1.") var k: Int
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() throws {
+            guard k >= 1 else { throw UsageError("threshold must be at least 1") }
+            let store = try storeOptions.open()
+            try store.index.setThreshold(k)
+            let count = try store.index.trustedKeys().count
+            printError("threshold set to \(k) of \(count) trusted key(s)" + (k > count ? " (add more keys: no bundle can pass yet)" : ""))
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List trusted keys and the threshold.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        struct Listing: Encodable {
+            var threshold: Int
+            var keys: [TrustedKey]
+        }
+
+        func run() throws {
+            let store = try storeOptions.openExisting()
+            let listing = Listing(threshold: try store.index.threshold(), keys: try store.index.trustedKeys())
+            if output.json { return try output.emit(listing) }
+            print("threshold: \(listing.threshold)")
+            for k in listing.keys {
+                print("\(k.keyID)  \(k.name)  channels: \(k.channels.isEmpty ? "*" : k.channels.joined(separator: ","))")
+            }
+        }
+    }
+}

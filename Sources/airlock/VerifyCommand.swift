@@ -1,0 +1,133 @@
+import AirlockBundle
+import AirlockCore
+import ArgumentParser
+import Foundation
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check a bundle's signatures, expiry and every member's size and hash; writes nothing."
+    )
+
+    @Argument(help: "The bundle (or any of its volumes).") var bundle: String
+    @Option(name: .long, help: "Trust this public key instead of the store's policy; repeatable.") var trust: [String] = []
+    @Option(help: "With --trust: how many of those keys must sign (default 1).") var threshold = 1
+    @Flag(help: "Accept an expired bundle.") var allowExpired = false
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let paths = try Volumes.resolve(bundle)
+        let policy: TrustPolicy
+        if trust.isEmpty {
+            policy = try TrustPolicy.load(from: storeOptions.openExisting().index)
+        } else {
+            let keys = try trust.map { TrustPolicy.Key(publicKey: try KeyFiles.loadPublicKey($0), name: FileSystem.baseName($0), channels: []) }
+            policy = TrustPolicy(keys: keys, threshold: threshold)
+        }
+        let scanner = BundleScanner(
+            paths: paths,
+            options: ScanOptions(policy: policy, allowExpired: allowExpired),
+            progress: ProgressReporter(label: "verify", quiet: output.json)
+        )
+        let report = try scanner.scan()
+        if output.json { try output.emit(report) }
+        for note in report.notes where !output.json { printError("note: \(note)") }
+        guard report.isValid else { throw CheckFailure(report.problems.map { "\(bundle): \($0)" }) }
+        if !output.json {
+            print("\(bundle): OK")
+            printError(
+                "bundle \(report.bundle ?? "?"), channel \(report.channel ?? "?"), sequence \(report.sequence ?? 0): \(report.artifacts) artifact(s), \(report.blobs) blob(s), \(ByteCount.format(report.bytes)), signed by \(report.signers.joined(separator: ", ")), expires \(report.expires ?? "?")"
+            )
+        }
+    }
+}
+
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Verify a bundle and import it into the store, all or nothing."
+    )
+
+    @Argument(help: "The bundle (or any of its volumes).") var bundle: String
+    @Flag(help: "Accept a sequence number not above the last imported on its channel.") var allowRollback = false
+    @Flag(help: "Accept an expired bundle.") var allowExpired = false
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        _ = try Volumes.resolve(bundle)
+        let store = try storeOptions.open()
+        let result = try Importer.importBundle(
+            bundle, into: store, options: ImportOptions(allowRollback: allowRollback, allowExpired: allowExpired),
+            progress: ProgressReporter(label: "import", quiet: output.json)
+        )
+        if output.json { return try output.emit(result) }
+        print("imported \(result.record.bundle) (channel \(result.record.channel), sequence \(result.record.sequence))")
+        printError(
+            "\(result.report.artifacts) artifact(s), \(result.report.blobs) blob(s); \(result.newBlobs) new, \(ByteCount.format(result.newBytes)); signed by \(result.record.signers.joined(separator: ", "))"
+        )
+    }
+}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write an imported artifact back out under its file name."
+    )
+
+    @Argument(help: "Artifact name, file name or digest.") var reference: String
+    @Option(help: "Directory to write into.") var out: String
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() throws {
+        let store = try storeOptions.openExisting()
+        let entry = try store.resolve(reference)
+        let fileName = entry.filename ?? entry.digest.hex
+        guard RelativePath.isSafe(fileName), !fileName.contains("/") else { throw UsageError("\(fileName): not a safe file name") }
+        try FileSystem.makeDirectory(out)
+        let path = out + "/" + fileName
+        try store.copyBlob(entry.digest, to: path)
+        print(path)
+    }
+}
+
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "List every bundle imported into the store: the evidence an auditor asks for."
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let store = try storeOptions.openExisting()
+        let records = try store.index.imports()
+        if output.json { return try output.emit(records) }
+        for r in records {
+            print("\(r.time)  \(r.channel)#\(r.sequence)  bundle \(r.bundle)  manifest sha256:\(r.manifestSHA256)  signers \(r.signers.joined(separator: ","))")
+        }
+    }
+}
+
+struct DoctorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Show which tools this machine has for the later steps, and how to install the missing ones."
+    )
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let tools = MachineCheck.run()
+        if output.json { return try output.emit(tools) }
+        for t in tools {
+            if t.found {
+                print("ok       \(t.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(t.version ?? "")\(t.note.map { "  (\($0))" } ?? "")")
+            } else {
+                print("missing  \(t.name.padding(toLength: 11, withPad: " ", startingAt: 0)) for \(t.purpose): \(t.install ?? "")")
+            }
+        }
+    }
+}
