@@ -104,20 +104,6 @@ public final class BundleScanner {
             return try problem("manifest.json: \(first.size) bytes, over the \(Manifest.maximumSize)-byte limit")
         }
         let manifestBytes = try reader.readAll(limit: Manifest.maximumSize)
-        let manifest: Manifest
-        do {
-            manifest = try Manifest(canonicalBytes: manifestBytes)
-        } catch {
-            return try problem(error.description)
-        }
-        report.bundle = manifest.bundle
-        report.channel = manifest.channel
-        report.sequence = manifest.sequence
-        report.created = manifest.created
-        report.expires = manifest.expires
-        report.artifacts = manifest.artifacts.count
-        report.blobs = manifest.blobs.count
-        report.bytes = manifest.blobs.reduce(0) { $0 + $1.size }
 
         // 2. Signatures, then the trust decision, then expiry.
         var signatures: [String: [UInt8]] = [:]
@@ -146,7 +132,33 @@ public final class BundleScanner {
             }
             entry = try reader.next()
         }
-        if signatures.isEmpty { try problem("\(name): the bundle carries no signatures") }
+        if signatures.isEmpty { return try problem("\(name): the bundle carries no signatures") }
+        // Nothing in the manifest is read before a trusted key's signature over its exact bytes holds.
+        let byID = Dictionary(options.policy.keys.map { ($0.publicKey.keyID, $0.publicKey) }, uniquingKeysWith: { a, _ in a })
+        let anyValid = signatures.contains { id, sig in byID[id]?.isValidSignature(sig, for: manifestBytes) == true }
+        guard anyValid else {
+            let bad = signatures.keys.filter { byID[$0] != nil }.sorted()
+            if bad.isEmpty {
+                report.problems.append("no signature by a trusted key (signed by \(signatures.keys.sorted().joined(separator: ", ")))")
+            } else {
+                report.problems += bad.map { "signatures/\($0).sig: does not verify with the trusted key: the manifest was changed or signed by another key" }
+            }
+            return
+        }
+        let manifest: Manifest
+        do {
+            manifest = try Manifest(canonicalBytes: manifestBytes)
+        } catch {
+            return try problem(error.description)
+        }
+        report.bundle = manifest.bundle
+        report.channel = manifest.channel
+        report.sequence = manifest.sequence
+        report.created = manifest.created
+        report.expires = manifest.expires
+        report.artifacts = manifest.artifacts.count
+        report.blobs = manifest.blobs.count
+        report.bytes = manifest.blobs.reduce(0) { $0 + $1.size }
         let evaluation = options.policy.evaluate(manifest: manifestBytes, channel: manifest.channel, signatures: signatures)
         report.signers = evaluation.signers
         report.notes += evaluation.notes

@@ -44,9 +44,9 @@ public enum ByteCount {
 /// Durations as users write them: `30d`, `12h`, `90m`, `3600s`, `2w`.
 public enum DurationText {
     public static func seconds(_ text: String) -> Int64? {
-        guard let last = text.last, let number = Int64(text.dropLast()), number >= 0 else {
-            return Int64(text)
-        }
+        guard let last = text.last else { return nil }
+        if last.isNumber { return Int64(text).flatMap { $0 >= 0 ? $0 : nil } }
+        guard let number = Int64(text.dropLast()), number >= 0 else { return nil }
         let unit: Int64
         switch last {
         case "s": unit = 1
