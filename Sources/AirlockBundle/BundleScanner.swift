@@ -85,7 +85,7 @@ public final class BundleScanner {
         } catch is Stop {
             // strict mode: the first problem is in the report
         } catch let error as ArchiveError where error.status == .checkFailed {
-            report.problems.append(error.description)
+            report.problems.append(error.reason)
         }
         return report
     }
@@ -132,7 +132,7 @@ public final class BundleScanner {
             }
             entry = try reader.next()
         }
-        if signatures.isEmpty { return try problem("\(name): the bundle carries no signatures") }
+        if signatures.isEmpty { return try problem("the bundle carries no signatures") }
         // Nothing in the manifest is read before a trusted key's signature over its exact bytes holds.
         let byID = Dictionary(options.policy.keys.map { ($0.publicKey.keyID, $0.publicKey) }, uniquingKeysWith: { a, _ in a })
         let anyValid = signatures.contains { id, sig in byID[id]?.isValidSignature(sig, for: manifestBytes) == true }
@@ -179,7 +179,7 @@ public final class BundleScanner {
         progress?.start(total: report.bytes, unit: "bytes")
         while let e = entry {
             guard let path = e.path else {
-                try problem("\(name): a member has an unreadable name")
+                try problem("a member has an unreadable name")
                 try reader.skipData()
                 entry = try reader.next()
                 continue

@@ -92,9 +92,10 @@ public final class FileDescriptor: @unchecked Sendable {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let base = bytes.baseAddress else { return }
         var offset = 0
         while offset < bytes.count {
-            let n = Glibc.write(rawValue, bytes.baseAddress! + offset, bytes.count - offset)
+            let n = Glibc.write(rawValue, base + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw FileError("write", path: path, errno: errno)

@@ -53,9 +53,10 @@ public struct SHA256Digest: Hashable, Comparable, Sendable, CustomStringConverti
         self = digest
     }
 
+    /// JSON output writes `sha256:<hex>`, as `store put` prints it and OCI writes digests.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(hex)
+        try container.encode(description)
     }
 
     static func hex(_ bytes: [UInt8]) -> String {

@@ -11,6 +11,12 @@ extension Store {
         if byFile.count > 1 {
             throw UsageError("'\(reference)' names several artifacts (\(byFile.map(\.name).joined(separator: ", "))); use the full name or a digest")
         }
+        // Then blobs of any kind recorded under that name (`store put` records kind "file").
+        let named = try index.entries().filter { $0.name == reference }
+        if Set(named.map(\.digest)).count == 1, let match = named.last { return match }
+        if named.count > 1 {
+            throw UsageError("'\(reference)' names \(Set(named.map(\.digest)).count) different blobs; use a digest")
+        }
         if let digest = SHA256Digest(reference) {
             if let entry = try index.entries(digest: digest).first { return entry }
             if contains(digest) { return BlobEntry(digest: digest, size: try FileSystem.size(of: blobPath(digest)), kind: "blob", name: "") }

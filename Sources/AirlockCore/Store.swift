@@ -38,12 +38,18 @@ public final class Store: @unchecked Sendable {
         }
         for dir in [root, root + "/blobs/sha256", root + "/tmp"] { try FileSystem.makeDirectory(dir) }
         let lock = try FileDescriptor.open(root + "/lock", writing: true, create: true)
+        let index: StoreIndex
         if try lock.lock(exclusive: true, wait: false) {
-            // No other writer is alive: anything in tmp/ is a leftover of a crash.
+            // No other writer is alive: anything in tmp/ is a leftover of a crash, and the index can
+            // be created or migrated without another process racing to do the same.
             for name in try FileSystem.list(root + "/tmp") { try FileSystem.remove(root + "/tmp/" + name) }
+            index = try StoreIndex(path: root + "/index.sqlite")
+            try lock.lock(exclusive: false, wait: true)
+        } else {
+            // Another writer holds the store open, so it has created and migrated the index.
+            try lock.lock(exclusive: false, wait: true)
+            index = try StoreIndex(path: root + "/index.sqlite")
         }
-        try lock.lock(exclusive: false, wait: true)
-        let index = try StoreIndex(path: root + "/index.sqlite")
         return Store(root: root, index: index, lock: lock)
     }
 

@@ -47,7 +47,9 @@ enum Main {
                 print(message)
                 exit(0)
             }
-            printError(message.isEmpty ? "airlock: \(error)" : message)
+            let short = Airlock.message(for: error)
+            printError("airlock: " + (short.isEmpty ? message : short))
+            printError("See 'airlock --help' or 'airlock help <subcommand>'.")
             exit(ExitStatus.badInput.rawValue)
         }
     }

@@ -64,10 +64,13 @@ struct SplitCommand: ParsableCommand {
 
     @Argument(help: "The bundle to split.") var bundle: String
     @Option(help: "Largest volume size (e.g. 700MB, 4GiB).") var maxVolumeSize: String
+    @OptionGroup var output: OutputOptions
 
     func run() throws {
         guard let size = ByteCount.parse(maxVolumeSize) else { throw UsageError("--max-volume-size '\(maxVolumeSize)': not a size") }
         guard FileSystem.kind(of: bundle) == .regular else { throw UsageError("\(bundle): no such bundle file") }
-        for path in try Volumes.split(bundle, maximumSize: size) { print(path) }
+        let volumes = try Volumes.split(bundle, maximumSize: size)
+        if output.json { return try output.emit(["volumes": volumes]) }
+        for path in volumes { print(path) }
     }
 }

@@ -15,6 +15,7 @@ struct TrustCommand: ParsableCommand {
         @Option(help: "A name for the key (default: the file name).") var name: String?
         @Option(help: "Channels it may sign, comma-separated (default: all).") var channels: String?
         @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
 
         func run() throws {
             let key = try KeyFiles.loadPublicKey(publicKey)
@@ -23,7 +24,9 @@ struct TrustCommand: ParsableCommand {
             let store = try storeOptions.open()
             let pem = String(decoding: try key.pem(), as: UTF8.self)
             let keyName = name ?? FileSystem.baseName(publicKey)
-            try store.index.addTrustedKey(TrustedKey(keyID: key.keyID, name: keyName, publicKey: pem, channels: list))
+            let trusted = TrustedKey(keyID: key.keyID, name: keyName, publicKey: pem, channels: list)
+            try store.index.addTrustedKey(trusted)
+            if output.json { return try output.emit(trusted) }
             print(key.keyID)
             printError("trusted \(keyName) for \(list.isEmpty ? "every channel" : "channels " + list.joined(separator: ", "))")
         }
@@ -33,10 +36,12 @@ struct TrustCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop trusting a key.")
         @Argument(help: "The key id.") var keyID: String
         @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
 
         func run() throws {
             let store = try storeOptions.open()
             guard try store.index.removeTrustedKey(keyID) else { throw UsageError("\(keyID): no trusted key with that id in \(store.root)") }
+            if output.json { return try output.emit(["removed": keyID]) }
             printError("removed \(keyID)")
         }
     }
@@ -45,12 +50,14 @@ struct TrustCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "How many distinct trusted keys must sign a bundle.")
         @Argument(help: "K, at least 1.") var k: Int
         @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
 
         func run() throws {
             guard k >= 1 else { throw UsageError("threshold must be at least 1") }
             let store = try storeOptions.open()
             try store.index.setThreshold(k)
             let count = try store.index.trustedKeys().count
+            if output.json { return try output.emit(["threshold": k, "keys": count]) }
             printError("threshold set to \(k) of \(count) trusted key(s)" + (k > count ? " (add more keys: no bundle can pass yet)" : ""))
         }
     }

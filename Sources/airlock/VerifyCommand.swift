@@ -79,6 +79,7 @@ struct ExportCommand: ParsableCommand {
     @Argument(help: "Artifact name, file name or digest.") var reference: String
     @Option(help: "Directory to write into.") var out: String
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: OutputOptions
 
     func run() throws {
         let store = try storeOptions.openExisting()
@@ -88,6 +89,7 @@ struct ExportCommand: ParsableCommand {
         try FileSystem.makeDirectory(out)
         let path = out + "/" + fileName
         try store.copyBlob(entry.digest, to: path)
+        if output.json { return try output.emit(["path": path, "sha256": entry.digest.hex, "name": entry.name]) }
         print(path)
     }
 }

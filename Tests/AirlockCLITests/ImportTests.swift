@@ -1,0 +1,185 @@
+import Foundation
+import Testing
+
+/// The operator's side: trust a key, import a bundle, read the history, export an artifact.
+@Suite struct ImportTests {
+    /// A key, an `app.zip` input and a bundle sealed from it in a separate outside store.
+    private struct Sealed {
+        var dir: TempDir
+        var key: (key: String, pub: String, id: String)
+        var input: Data
+        var seal: [String: Any]
+    }
+
+    private func sealApp(
+        _ dir: TempDir,
+        channel: String = "prod",
+        sequence: Int = 5,
+        expires: String = "30d",
+        environment: [String: String] = [:]
+    ) throws -> Sealed {
+        let key = try Fixture.key(dir)
+        let input = try Fixture.write(dir.file("app.zip"), count: 120_000, seed: 77)
+        let seal = try CLI.run(
+            [
+                "seal", "--out", "app.airlock", "--key", key.key, "--store", "outside", "--channel", channel,
+                "--sequence",
+                String(sequence), "--expires", expires, "--json", "app.zip",
+            ],
+            in: dir.path,
+            environment: environment
+        )
+        try #require(seal.status == 0, "\(seal)")
+        let result = try #require(try parseJSON(seal) as? [String: Any], "\(seal)")
+        return Sealed(dir: dir, key: key, input: input, seal: result)
+    }
+
+    private func trust(_ sealed: Sealed, store: String = "inside") throws {
+        let trust = try CLI.run(["trust", "add", sealed.key.pub, "--store", store], in: sealed.dir.path)
+        try #require(trust.status == 0, "\(trust)")
+        #expect(trust.stdoutLines == [sealed.key.id], "\(trust)")
+    }
+
+    @Test("import records one history entry with bundle, channel, sequence, manifest sha256 and signers")
+    func importRecordsHistory() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let sealed = try sealApp(dir)
+        try trust(sealed)
+        let imported = try CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
+        try #require(imported.status == 0, "\(imported)")
+
+        let history = try CLI.run(["history", "--json", "--store", "inside"], in: dir.path)
+        try #require(history.status == 0, "\(history)")
+        let records = try #require(try parseJSON(history) as? [[String: Any]], "\(history)")
+        try #require(records.count == 1, "\(history)")
+        let record = records[0]
+        let bundleID = try #require(sealed.seal["bundle"] as? String)
+        #expect(record["bundle"] as? String == bundleID)
+        #expect(record["channel"] as? String == "prod")
+        #expect(record["sequence"] as? Int == 5)
+        #expect(record["signers"] as? [String] == [sealed.key.id])
+
+        // manifestSHA256 is the sha256 of manifest.json exactly as it sits in the bundle.
+        let manifest = try Shell.run("tar -xOf app.airlock manifest.json | sha256sum", in: dir.path)
+        let manifestDigest = try #require(manifest.stdout.split(separator: " ").first.map(String.init))
+        #expect(record["manifestSHA256"] as? String == manifestDigest)
+        #expect(sealed.seal["manifestSHA256"] as? String == manifestDigest)
+    }
+
+    @Test("importing the same bundle again is refused as a rollback (1) unless --allow-rollback")
+    func reimportIsRollback() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let sealed = try sealApp(dir)
+        try trust(sealed)
+        try #require(try CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path).status == 0)
+
+        let again = try CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
+        #expect(again.status == 1, "\(again)")
+        #expect(again.stderr.contains("rollback"), "\(again)")
+        #expect(again.stderr.contains("--allow-rollback"), "\(again)")
+        #expect(hasNoStackTrace(again))
+        #expect(listing(dir.file("inside/tmp")).isEmpty)
+
+        let allowed = try CLI.run(["import", "app.airlock", "--allow-rollback", "--store", "inside"], in: dir.path)
+        #expect(allowed.status == 0, "\(allowed)")
+        let history = try CLI.run(["history", "--json", "--store", "inside"], in: dir.path)
+        let records = try #require(try parseJSON(history) as? [[String: Any]], "\(history)")
+        #expect(records.count == 2)
+
+        // An older sequence on the same channel is a rollback too; a newer one is not.
+        let older = try CLI.run(
+            [
+                "seal", "--out", "older.airlock", "--key", sealed.key.key, "--store", "outside", "--channel", "prod",
+                "--sequence", "4", "app.zip",
+            ],
+            in: dir.path
+        )
+        try #require(older.status == 0, "\(older)")
+        let refused = try CLI.run(["import", "older.airlock", "--store", "inside"], in: dir.path)
+        #expect(refused.status == 1, "\(refused)")
+        #expect(refused.stderr.contains("rollback"), "\(refused)")
+        let newer = try CLI.run(
+            [
+                "seal", "--out", "newer.airlock", "--key", sealed.key.key, "--store", "outside", "--channel", "prod",
+                "--sequence", "6", "app.zip",
+            ],
+            in: dir.path
+        )
+        try #require(newer.status == 0, "\(newer)")
+        let accepted = try CLI.run(["import", "newer.airlock", "--store", "inside"], in: dir.path)
+        #expect(accepted.status == 0, "\(accepted)")
+    }
+
+    @Test("a bundle from an untrusted key is refused with 1 and nothing is imported")
+    func untrustedBundleIsRefused() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let sealed = try sealApp(dir)
+        let other = try Fixture.key(dir, name: "other")
+        try #require(try CLI.run(["trust", "add", other.pub, "--store", "inside"], in: dir.path).status == 0)
+        let imported = try CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
+        #expect(imported.status == 1, "\(imported)")
+        #expect(listing(dir.file("inside/blobs/sha256")).isEmpty)
+        let history = try CLI.run(["history", "--json", "--store", "inside"], in: dir.path)
+        #expect((try parseJSON(history) as? [Any])?.isEmpty == true, "\(history)")
+        _ = sealed
+    }
+
+    @Test("export writes the imported artifact under its file name, byte-identical to the input")
+    func exportIsByteIdentical() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let sealed = try sealApp(dir)
+        try trust(sealed)
+        try #require(try CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path).status == 0)
+        let export = try CLI.run(["export", "app.zip", "--out", "out", "--store", "inside"], in: dir.path)
+        #expect(export.status == 0, "\(export)")
+        #expect(export.stdoutLines == ["out/app.zip"], "\(export)")
+        let exported = try Data(contentsOf: URL(fileURLWithPath: dir.file("out/app.zip")))
+        #expect(exported == sealed.input)
+
+        let unknown = try CLI.run(["export", "nothing.zip", "--out", "out", "--store", "inside"], in: dir.path)
+        #expect(unknown.status == 2, "\(unknown)")
+    }
+
+    @Test("an expired bundle is refused with 1 mentioning expiry, and imports with --allow-expired")
+    func expiredBundleIsRefused() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let dayAgo = String(Int(Date().timeIntervalSince1970) - 86_400)
+        let sealed = try sealApp(dir, sequence: 1, expires: "1s", environment: ["SOURCE_DATE_EPOCH": dayAgo])
+        try trust(sealed)
+
+        let verify = try CLI.run(["verify", "app.airlock", "--trust", sealed.key.pub], in: dir.path)
+        #expect(verify.status == 1, "\(verify)")
+        #expect(verify.stderr.contains("expired"), "\(verify)")
+
+        let refused = try CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
+        #expect(refused.status == 1, "\(refused)")
+        #expect(refused.stderr.contains("expired"), "\(refused)")
+        #expect(listing(dir.file("inside/blobs/sha256")).isEmpty)
+
+        let accepted = try CLI.run(["import", "app.airlock", "--allow-expired", "--store", "inside"], in: dir.path)
+        #expect(accepted.status == 0, "\(accepted)")
+        let history = try CLI.run(["history", "--json", "--store", "inside"], in: dir.path)
+        let records = try #require(try parseJSON(history) as? [[String: Any]], "\(history)")
+        #expect(records.count == 1)
+    }
+
+    @Test("a key trusted only for another channel cannot sign this one")
+    func channelRestrictedKeyIsRefused() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let sealed = try sealApp(dir, channel: "prod")
+        let trust = try CLI.run(
+            ["trust", "add", sealed.key.pub, "--channels", "staging", "--store", "inside"],
+            in: dir.path
+        )
+        try #require(trust.status == 0, "\(trust)")
+        let refused = try CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
+        #expect(refused.status == 1, "\(refused)")
+        #expect(refused.stderr.contains("prod"), "\(refused)")
+    }
+}
