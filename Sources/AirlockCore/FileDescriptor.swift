@@ -112,6 +112,20 @@ public final class FileDescriptor: @unchecked Sendable {
         guard fsync(rawValue) == 0 else { throw FileError("fsync", path: path, errno: errno) }
     }
 
+    /// Turns direct I/O (no page cache) on or off; returns false where the file system refuses it.
+    /// Direct writes need 4 KiB-aligned buffers, offsets and lengths.
+    @discardableResult
+    public func setDirectIO(_ enabled: Bool) -> Bool {
+        #if arch(x86_64)
+            let oDirect: Int32 = 0o40000
+        #else
+            let oDirect: Int32 = 0o200000
+        #endif
+        let flags = fcntl(rawValue, F_GETFL)
+        guard flags >= 0 else { return false }
+        return fcntl(rawValue, F_SETFL, enabled ? flags | oDirect : flags & ~oDirect) == 0
+    }
+
     /// Starts write-back of a range without waiting, so the final fsync has little left to do.
     public func startWriteback(offset: Int, count: Int) {
         _ = linux_sync_file_range(rawValue, Int64(offset), Int64(count), 2 /* SYNC_FILE_RANGE_WRITE */)

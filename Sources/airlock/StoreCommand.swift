@@ -29,7 +29,8 @@ struct StoreCommand: ParsableCommand {
             var entries: [BlobEntry] = []
             defer { for b in blobs { try? FileSystem.remove(b.temporaryPath) } }
             for file in files {
-                let (digest, size, tmp) = try store.put(path: file, syncOnFinish: false)
+                // One fsync per file: syncfs would also pay for every other process's dirty pages.
+                let (digest, size, tmp) = try store.put(path: file, syncOnFinish: true)
                 blobs.append((digest, tmp))
                 let entryName = name ?? (file == "-" ? "stdin" : FileSystem.baseName(file))
                 entries.append(
@@ -39,7 +40,6 @@ struct StoreCommand: ParsableCommand {
                     )
                 )
             }
-            try store.syncData()
             try store.commit(blobs)
             blobs = []
             try store.index.record(entries, roots: noRoot ? [] : entries.map { ($0.digest, "put") })
