@@ -130,6 +130,7 @@ public struct Manifest: Sendable, Equatable {
             return d
         }
         bundle = try string("bundle", in: top, "manifest")
+        guard Self.isValidBundleID(bundle) else { throw ManifestError("bundle id \"\(bundle.prefix(80))\" is not a lowercase UUID") }
         channel = try string("channel", in: top, "manifest")
         guard Self.isValidChannel(channel) else { throw ManifestError("channel \"\(channel)\" is not a valid channel name") }
         sequence = try int("sequence", in: top, "manifest")
@@ -184,6 +185,20 @@ public struct Manifest: Sendable, Equatable {
             artifacts.append(a)
         }
         self.artifacts = artifacts
+    }
+
+    /// Bundle ids: a lowercase UUID, 8-4-4-4-12 hex digits.
+    public static func isValidBundleID(_ id: String) -> Bool {
+        let u = Array(id.utf8)
+        guard u.count == 36 else { return false }
+        for (i, c) in u.enumerated() {
+            if [8, 13, 18, 23].contains(i) {
+                guard c == UInt8(ascii: "-") else { return false }
+            } else {
+                guard (c >= 48 && c <= 57) || (c >= 97 && c <= 102) else { return false }
+            }
+        }
+        return true
     }
 
     /// Channel names: 1-64 of letters, digits, `.`, `_`, `-`, not starting with `.` or `-`.

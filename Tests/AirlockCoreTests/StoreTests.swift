@@ -20,6 +20,20 @@ import Testing
         #expect(try FileSystem.list(store.temporaryDirectory).isEmpty)
     }
 
+    @Test(arguments: [20 << 20, (20 << 20) + 123, (8 << 20) + 4097])
+    func largeBlobsTakeTheDirectIOPathAndKeepEveryByte(_ size: Int) throws {
+        let dir = try TemporaryDirectory()
+        var data = [UInt8](repeating: 0, count: size)
+        for i in stride(from: 0, to: size, by: 4093) { data[i] = UInt8(truncatingIfNeeded: i / 4093) }
+        let input = try dir.file("big.bin", data)
+        let store = try Store.open(at: dir.path + "/store")
+        let (digest, written, tmp) = try store.put(path: input)
+        try store.commit([(digest, tmp)])
+        #expect(written == size)
+        #expect(digest == SHA256Hasher.hash(data))
+        #expect(try Store.hashFile(store.blobPath(digest)) == (digest, size))
+    }
+
     @Test func leftoversOfACrashedWriterAreRemovedByTheNextWriter() throws {
         let dir = try TemporaryDirectory()
         _ = try Store.open(at: dir.path + "/store")
