@@ -39,8 +39,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "AirlockBundleTests", dependencies: ["AirlockBundle", "AirlockCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "AirlockTestSupport",
+            dependencies: ["AirlockCore"],
+            path: "Tests/AirlockTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AirlockCoreTests",
+            dependencies: ["AirlockCore", "AirlockTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AirlockBundleTests",
+            dependencies: ["AirlockBundle", "AirlockCore", "AirlockTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "AirlockCLITests",
             dependencies: ["airlock", "AirlockCore", "AirlockBundle"],

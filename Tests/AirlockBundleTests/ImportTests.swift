@@ -1,5 +1,6 @@
 import AirlockBundle
 import AirlockCore
+import AirlockTestSupport
 import Foundation
 import Testing
 

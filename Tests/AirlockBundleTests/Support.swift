@@ -1,47 +1,7 @@
 import AirlockBundle
 import AirlockCore
+import AirlockTestSupport
 import Foundation
-
-/// A fresh 0700 directory per test, removed when the value goes away.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws { path = try FileSystem.makeTemporaryDirectory(prefix: "airlock-bundle-test") }
-    deinit { FileSystem.removeTree(path) }
-
-    @discardableResult
-    func file(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let p = path + "/" + name
-        try FileSystem.makeDirectory(FileSystem.parentPath(p))
-        try FileSystem.writeAtomically(p, bytes)
-        return p
-    }
-
-    func file(_ name: String, _ text: String) throws -> String { try file(name, Array(text.utf8)) }
-}
-
-func shell(_ command: String, in directory: String? = nil) throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-/// Deterministic pseudo-random bytes.
-func pseudoRandom(_ count: Int, seed: UInt64) -> [UInt8] {
-    var state = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-    return (0..<count).map { _ in
-        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-        return UInt8(truncatingIfNeeded: state >> 33)
-    }
-}
 
 /// A test world: a key pair, some input files, and helpers to seal them.
 struct Fixture {

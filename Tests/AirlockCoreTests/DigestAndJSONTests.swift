@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockTestSupport
 import Testing
 
 @Suite struct SHA256Tests {
