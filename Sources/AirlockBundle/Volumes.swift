@@ -101,8 +101,9 @@ public enum Volumes {
             paths.append(VolumeOutput.volumePath(base, number))
             number += 1
         }
+        if named != base, FileSystem.kind(of: named) != .regular { throw UsageError("\(named): no such bundle volume") }
         guard !paths.isEmpty else { throw UsageError("\(named): volume \(first(base)) is missing") }
-        guard FileSystem.exists(named) ? paths.contains(named) || named == base : true else {
+        guard named == base || paths.contains(named) else {
             throw UsageError("\(named): volumes before it are missing (the set must start at \(first(base)) with no gaps)")
         }
         return paths

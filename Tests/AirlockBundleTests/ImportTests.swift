@@ -63,6 +63,7 @@ import Testing
         let volumes = try Volumes.resolve(split + ".003")
         #expect(volumes.count == 5)
         #expect(volumes == (1...5).map { VolumeOutput.volumePath(split, $0) })
+        #expect(throws: UsageError.self) { try Volumes.resolve(split + ".007") }
         var joined: [UInt8] = []
         for v in volumes {
             let bytes = try FileSystem.readFile(v)
