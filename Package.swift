@@ -30,11 +30,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "AirlockBundle", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
+        .target(name: "AirlockPython", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
+        .target(name: "AirlockDeploy", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "airlock",
             dependencies: [
                 "AirlockCore",
                 "AirlockBundle",
+                "AirlockPython",
+                "AirlockDeploy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -53,6 +57,16 @@ let package = Package(
         .testTarget(
             name: "AirlockBundleTests",
             dependencies: ["AirlockBundle", "AirlockCore", "AirlockTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AirlockPythonTests",
+            dependencies: ["AirlockPython", "AirlockCore", "AirlockTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AirlockDeployTests",
+            dependencies: ["AirlockDeploy", "AirlockCore", "AirlockTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
