@@ -92,7 +92,7 @@ public final class BundleScanner {
 
     private func run() throws {
         let name = paths[0]
-        let reader = try TarReader(paths: paths)
+        let reader = try ArchiveReader(paths: paths)
 
         // 1. The manifest.
         guard let first = try reader.next() else { throw UsageError("\(name): empty archive, not an Airlock bundle") }
@@ -231,7 +231,7 @@ public final class BundleScanner {
         }
     }
 
-    private func readSums(_ e: TarEntry, reader: TarReader, manifest: Manifest) throws -> [String: SHA256Digest]? {
+    private func readSums(_ e: TarEntry, reader: ArchiveReader, manifest: Manifest) throws -> [String: SHA256Digest]? {
         guard e.size <= Self.maximumSums else {
             try problem("SHA256SUMS: \(e.size) bytes, over the limit")
             try reader.skipData()
@@ -262,7 +262,7 @@ public final class BundleScanner {
         return entries
     }
 
-    private func readBlob(_ blob: ManifestBlob, entry e: TarEntry, reader: TarReader) throws {
+    private func readBlob(_ blob: ManifestBlob, entry e: TarEntry, reader: ArchiveReader) throws {
         guard e.size == blob.size else {
             try problem("\(blob.memberPath): \(e.size) bytes, the manifest says \(blob.size)")
             try reader.skipData()

@@ -1,6 +1,7 @@
 // The one Swift wrapper over libarchive: a streaming tar writer (POSIX pax-restricted, optionally
 // zstd) whose bytes go to any `ArchiveOutput` (a file, or a run of size-capped volumes), and a
-// streaming tar reader over one file or a concatenated run of volumes. No other file imports
+// streaming reader of tar (one file or a concatenated run of volumes) and of zip members' inflated
+// content. No other file imports
 // CArchive; callers see entries as plain values and data as scoped buffer pointers. The reader
 // reports what each entry *is*; deciding what to accept (regular files only, expected paths) is
 // the caller's policy, since bundles and image layers need different rules.
@@ -155,19 +156,28 @@ public struct TarEntry: Sendable {
 }
 
 /// Reads a tar stream (plain or zstd) entry by entry, without extracting anything.
-public final class TarReader {
+public final class ArchiveReader {
     private let handle: OpaquePointer
     /// The file (or first volume) read, for messages.
     public let name: String
     private var entryCount = 0
 
-    /// Opens one file, or a run of volumes read as one stream, in order.
-    public init(paths: [String], blockSize: Int = 1 << 20) throws {
+    public enum Format: Sendable { case tar, zip }
+
+    /// Opens one file, or a run of volumes read as one stream, in order. Tar may be zstd-compressed;
+    /// zip is read through its central directory (so a member's data comes from where the directory
+    /// says, as every zip consumer reads it).
+    public init(paths: [String], format: Format = .tar, blockSize: Int = 1 << 20) throws {
         precondition(!paths.isEmpty)
         name = paths.count == 1 ? paths[0] : "\(paths[0]) (+\(paths.count - 1) volumes)"
         guard let handle = archive_read_new() else { throw ArchiveError(path: name, reason: "out of memory") }
-        archive_read_support_format_tar(handle)
-        archive_read_support_filter_zstd(handle)
+        switch format {
+        case .tar:
+            archive_read_support_format_tar(handle)
+            archive_read_support_filter_zstd(handle)
+        case .zip:
+            archive_read_support_format_zip_seekable(handle)
+        }
         let cPaths = paths.map { strdup($0) }
         defer { cPaths.forEach { free($0) } }
         var argv: [UnsafePointer<CChar>?] = cPaths.map { UnsafePointer($0) } + [nil]

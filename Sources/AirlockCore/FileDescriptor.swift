@@ -91,6 +91,22 @@ public final class FileDescriptor: @unchecked Sendable {
         return filled
     }
 
+    /// Reads at an absolute offset (pread) until `buffer` is full or the file ends; returns the count.
+    public func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        var filled = 0
+        while filled < buffer.count {
+            let n = pread(rawValue, base + filled, buffer.count - filled, off_t(offset + filled))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError("read", path: path, errno: errno)
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        return filled
+    }
+
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard let base = bytes.baseAddress else { return }
         var offset = 0

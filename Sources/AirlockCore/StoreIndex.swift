@@ -415,8 +415,8 @@ public enum Timestamp {
 
     public static func nowEpochSeconds() -> Int64 { Int64(Date().timeIntervalSince1970.rounded(.down)) }
 
-    public static func format(epochSeconds: Int64) -> String {
-        // Civil-from-days (Howard Hinnant's algorithm), so formatting never depends on locale or TZ.
+    /// Calendar fields of a UTC time (Howard Hinnant's civil-from-days: no locale, no TZ).
+    public static func civil(epochSeconds: Int64) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
         let days = epochSeconds >= 0 ? epochSeconds / 86400 : (epochSeconds - 86399) / 86400
         let secs = epochSeconds - days * 86400
         let z = days + 719_468
@@ -428,8 +428,13 @@ public enum Timestamp {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(y)-\(two(m))-\(two(d))T\(two(secs / 3600)):\(two(secs % 3600 / 60)):\(two(secs % 60))Z"
+        return (Int(y), Int(m), Int(d), Int(secs / 3600), Int(secs % 3600 / 60), Int(secs % 60))
+    }
+
+    public static func format(epochSeconds: Int64) -> String {
+        let c = civil(epochSeconds: epochSeconds)
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(c.year)-\(two(c.month))-\(two(c.day))T\(two(c.hour)):\(two(c.minute)):\(two(c.second))Z"
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SSZ` back to epoch seconds.

@@ -133,7 +133,7 @@ enum RawTar {
 
     /// The members of an existing (plain) tar, in order.
     static func members(of path: String) throws -> [RawMember] {
-        let reader = try TarReader(paths: [path])
+        let reader = try ArchiveReader(paths: [path])
         var members: [RawMember] = []
         while let entry = try reader.next() {
             members.append(RawMember(name: entry.path ?? "", data: try reader.readAll(limit: 1 << 30)))
