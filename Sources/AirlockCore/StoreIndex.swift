@@ -162,6 +162,18 @@ public final class StoreIndex: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v2-action-cache") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE actionCache (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        output TEXT NOT NULL,
+                        metadata TEXT NOT NULL,
+                        createdAt TEXT NOT NULL
+                    );
+                    """
+            )
+        }
         return migrator
     }
 
@@ -281,6 +293,30 @@ public final class StoreIndex: Sendable {
                 try db.execute(sql: "DELETE FROM entry WHERE digest = ?", arguments: [d.hex])
                 try db.execute(sql: "DELETE FROM blob WHERE digest = ?", arguments: [d.hex])
             }
+        }
+    }
+
+    // MARK: Action cache
+
+    /// The output digest and metadata recorded for a build-input digest, if any.
+    public func cachedAction(_ key: String) throws -> (output: SHA256Digest, metadata: String)? {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT output, metadata FROM actionCache WHERE key = ?", arguments: [key]),
+                let digest = SHA256Digest(row["output"] as String)
+            else { return nil }
+            return (digest, row["metadata"])
+        }
+    }
+
+    public func recordAction(_ key: String, output: SHA256Digest, metadata: String) throws {
+        try write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO actionCache (key, output, metadata, createdAt) VALUES (?, ?, ?, ?)
+                    ON CONFLICT DO UPDATE SET output = excluded.output, metadata = excluded.metadata
+                    """,
+                arguments: [key, output.hex, metadata, Timestamp.now()]
+            )
         }
     }
 

@@ -13,6 +13,7 @@ struct Airlock: AsyncParsableCommand {
         subcommands: [
             KeyCommand.self, StoreCommand.self, SealCommand.self, SplitCommand.self, TrustCommand.self,
             VerifyCommand.self, ImportCommand.self, ExportCommand.self, HistoryCommand.self, DoctorCommand.self,
+            DeployCommand.self,
         ]
     )
 }

@@ -23,6 +23,10 @@ enum WheelFixture {
         if !members.contains(where: { $0.path == info + "/METADATA" }) {
             spec.append(["path": info + "/METADATA", "content": "Metadata-Version: 2.1\nName: \(name.split(separator: "-")[0])\nVersion: 1.0\n", "exec": false])
         }
+        // Re-indent the extra lines into the `with` block, whatever indentation the caller used.
+        let extraLines = extraPython.split(separator: "\n", omittingEmptySubsequences: true)
+        let indent = extraLines.map { $0.prefix { $0 == " " }.count }.min() ?? 0
+        let extra = extraLines.map { "    " + $0.dropFirst(indent) }.joined(separator: "\n")
         let json = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
         try dir.file("spec-\(fileName).json", json)
         let script = """
@@ -40,7 +44,7 @@ enum WheelFixture {
                     h = base64.urlsafe_b64encode(hashlib.sha256(data if m["path"] != tamper else b"other").digest()).rstrip(b"=").decode()
                     rows.append(f"{m['path']},sha256={h},{len(data)}")
                 rows.append(f"{info}/RECORD,,")
-            \(extraPython)
+            \(extra)
                 z.writestr(info + "/RECORD", "\\n".join(rows) + "\\n")
             """
         try dir.file("make-wheel.py", script)

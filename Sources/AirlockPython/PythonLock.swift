@@ -1,0 +1,69 @@
+// `airlock.lock`: what a Python build installs, pinned for one target. Pretty JSON with sorted keys
+// and files sorted by name and file name, so a diff of two locks reads as the change it is.
+
+public import AirlockCore
+import Foundation
+
+public struct LockedFile: Codable, Sendable, Equatable {
+    public var name: String
+    public var version: String
+    public var filename: String
+    public var url: String?
+    public var sha256: String
+    public var size: Int?
+
+    public init(name: String, version: String, filename: String, url: String?, sha256: String, size: Int?) {
+        self.name = name
+        self.version = version
+        self.filename = filename
+        self.url = url
+        self.sha256 = sha256
+        self.size = size
+    }
+}
+
+public struct PythonLock: Codable, Sendable, Equatable {
+    public var lockVersion: Int
+    public var target: PythonTarget
+    public var files: [LockedFile]
+
+    public init(target: PythonTarget, files: [LockedFile]) {
+        self.lockVersion = 1
+        self.target = target
+        self.files = files.sorted { ($0.name, $0.filename) < ($1.name, $1.filename) }
+    }
+
+    public static let fileName = "airlock.lock"
+
+    /// Reads and checks `DIR/airlock.lock`.
+    public static func read(project: String) throws -> (lock: PythonLock, bytes: [UInt8]) {
+        let path = project + "/" + fileName
+        guard FileSystem.kind(of: path) == .regular else {
+            throw UsageError("\(path): no lock; run `airlock lock --project \(project)` first")
+        }
+        let bytes = try FileSystem.readFile(path, limit: 16 << 20)
+        let lock: PythonLock
+        do {
+            lock = try JSONDecoder().decode(PythonLock.self, from: Data(bytes))
+        } catch {
+            throw UsageError("\(path): not an Airlock lock file (\(error))")
+        }
+        guard lock.lockVersion == 1 else { throw UsageError("\(path): lock version \(lock.lockVersion) is not 1") }
+        for f in lock.files {
+            guard SHA256Digest(f.sha256) != nil, f.sha256.utf8.count == 64 else {
+                throw UsageError("\(path): \(f.filename): sha256 must be 64 lowercase hex digits")
+            }
+            guard !f.filename.contains("/"), f.filename.hasSuffix(".whl") || f.filename.hasSuffix(".tar.gz") || f.filename.hasSuffix(".zip") else {
+                throw UsageError("\(path): \(f.filename): not a wheel or sdist file name")
+            }
+        }
+        return (lock, bytes)
+    }
+
+    /// The stable text form.
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self)) + [0x0A]
+    }
+}
