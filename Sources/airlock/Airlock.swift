@@ -12,7 +12,7 @@ struct Airlock: AsyncParsableCommand {
         version: AirlockVersion.current,
         subcommands: [
             KeyCommand.self, StoreCommand.self, SealCommand.self, SplitCommand.self, TrustCommand.self,
-            VerifyCommand.self, ImportCommand.self, ExportCommand.self, HistoryCommand.self, DoctorCommand.self,
+            BuildCommand.self, VerifyCommand.self, ImportCommand.self, ExportCommand.self, HistoryCommand.self, DoctorCommand.self,
             DeployCommand.self,
         ]
     )

@@ -9,6 +9,8 @@ enum WheelFixture {
         var path: String
         var content: String
         var executable = false
+        /// Take the bytes from this file instead of `content` (binary members such as .so files).
+        var file: String? = nil
     }
 
     /// Writes `dir/fileName`; `record: false` leaves RECORD without the listed hashes (for tamper tests).
@@ -16,7 +18,7 @@ enum WheelFixture {
     static func make(in dir: TemporaryDirectory, fileName: String, members: [Member], distInfo: String? = nil, tamper: String? = nil, extraPython: String = "") throws -> String {
         let name = fileName.split(separator: "-").prefix(2).joined(separator: "-")
         let info = distInfo ?? name + ".dist-info"
-        var spec: [[String: Any]] = members.map { ["path": $0.path, "content": $0.content, "exec": $0.executable] }
+        var spec: [[String: Any]] = members.map { ["path": $0.path, "content": $0.content, "exec": $0.executable, "file": $0.file ?? ""] }
         if !members.contains(where: { $0.path == info + "/WHEEL" }) {
             spec.append(["path": info + "/WHEEL", "content": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n", "exec": false])
         }
@@ -36,7 +38,7 @@ enum WheelFixture {
             rows = []
             with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
                 for m in spec:
-                    data = m["content"].encode()
+                    data = open(m["file"], "rb").read() if m.get("file") else m["content"].encode()
                     zi = zipfile.ZipInfo(m["path"], (2020, 1, 1, 0, 0, 0))
                     zi.external_attr = (0o100755 if m["exec"] else 0o100644) << 16
                     zi.compress_type = zipfile.ZIP_DEFLATED

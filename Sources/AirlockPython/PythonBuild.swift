@@ -1,0 +1,247 @@
+// `airlock build` for a Python v2-model Function App, on the host: the locked wheels (from the store)
+// installed as `.python_packages/lib/site-packages`, every ELF object audited against the target's
+// glibc and machine, and the app's sources, written as one deterministic zip straight from the
+// wheels (their compressed bytes reused; a tree on disk only with `--tree`). Provenance goes beside
+// the zip and into the store, and an action cache keyed by everything that can change the output
+// (tool version, lock, app sources, target, SOURCE_DATE_EPOCH) makes an unchanged rebuild a copy.
+
+public import AirlockCore
+import Foundation
+
+public struct PythonBuildOptions: Sendable {
+    public var project: String
+    /// Where the zip and provenance.json go (default: PROJECT/dist).
+    public var outDirectory: String?
+    /// Also unpack the deployment tree here.
+    public var tree: String?
+    public var sourceDateEpoch: Int64?
+    public var toolVersion: String
+    public var useCache: Bool
+    public var jobs: Int
+
+    public init(project: String, outDirectory: String? = nil, tree: String? = nil, sourceDateEpoch: Int64? = nil, toolVersion: String, useCache: Bool = true, jobs: Int = 2) {
+        self.project = project
+        self.outDirectory = outDirectory
+        self.tree = tree
+        self.sourceDateEpoch = sourceDateEpoch
+        self.toolVersion = toolVersion
+        self.useCache = useCache
+        self.jobs = jobs
+    }
+
+    var resolvedOut: String { outDirectory ?? (project + "/dist") }
+}
+
+public struct PythonBuildResult: Sendable, Codable {
+    public var name: String
+    public var zip: String
+    public var sha256: String
+    public var size: Int
+    public var wheels: Int
+    public var files: Int
+    public var elfObjects: Int
+    public var provenance: String
+    public var cacheHit: Bool
+    public var target: PythonTarget
+}
+
+public enum PythonBuild {
+    public static let site = ".python_packages/lib/site-packages/"
+
+    /// The project's name: its directory's name.
+    public static func projectName(_ project: String) -> String {
+        let absolute = FileSystem.absolute(project)
+        let trimmed = absolute.hasSuffix("/") ? String(absolute.dropLast()) : absolute
+        let name = FileSystem.baseName(trimmed)
+        return name == "." || name.isEmpty ? "app" : name
+    }
+
+    /// The app files that go into the zip, and what is left out and why.
+    public static func listFiles(project: String, outDirectory: String? = nil) throws -> AppFileList {
+        let out = outDirectory ?? (project + "/dist")
+        return try AppFiles.list(appDirectory: project, outputDirectory: FileSystem.absolute(out))
+    }
+
+    public static func build(_ options: PythonBuildOptions, store: Store, progress: ProgressReporter? = nil) async throws -> PythonBuildResult {
+        let project = options.project
+        guard FileSystem.kind(of: project) == .directory else { throw UsageError("\(project): no such project directory") }
+        let (lock, lockBytes) = try PythonLock.read(project: project)
+        let (target, _) = try PythonTarget.resolve(python: lock.target.pythonVersion, platform: lock.target.platform, glibc: lock.target.glibc)
+        let name = projectName(project)
+        let out = options.resolvedOut
+        let app = try listFiles(project: project, outDirectory: out)
+        let scriptFile = Environment.get("PYTHON_SCRIPT_FILE_NAME") ?? "function_app.py"
+        for required in [scriptFile, "host.json", "requirements.txt"] where !app.included.contains(where: { $0.path == required }) {
+            throw UsageError("\(project)/\(required): missing (a v2-model Function App needs \(scriptFile), host.json and requirements.txt at its root)")
+        }
+
+        // Everything that can change the zip, hashed into the action-cache key.
+        var appLines: [String] = []
+        var appContent: [String: [UInt8]] = [:]
+        for file in app.included {
+            let bytes = try FileSystem.readFile(project + "/" + file.path, limit: 256 << 20)
+            appContent[file.path] = bytes
+            appLines.append("\(file.path)\0\(file.isExecutable ? 755 : 644)\0\(SHA256Hasher.hash(bytes).hex)")
+        }
+        let appDigest = SHA256Hasher.hash(Array(appLines.joined(separator: "\n").utf8)).hex
+        let lockDigest = SHA256Hasher.hash(lockBytes).hex
+        let epoch = options.sourceDateEpoch.map(DOSTime.clamp) ?? DOSTime.defaultEpoch
+        let key = SHA256Hasher.hash(
+            Array("airlock-python-build\n\(options.toolVersion)\n\(lockDigest)\n\(appDigest)\n\(target.description)\n\(epoch)\n".utf8)
+        ).hex
+        let zipName = name + ".zip"
+        try FileSystem.makeDirectory(out)
+        let zipPath = out + "/" + zipName
+        let provenancePath = out + "/provenance.json"
+
+        if options.useCache, options.tree == nil, let hit = try store.index.cachedAction(key), store.contains(hit.output) {
+            if (try? Store.hashFile(zipPath).0) != hit.output { try store.copyBlob(hit.output, to: zipPath) }
+            try FileSystem.writeAtomically(provenancePath, Array(hit.metadata.utf8))
+            let size = try FileSystem.size(of: zipPath)
+            let meta = try? JSONValue(parsing: Array(hit.metadata.utf8))
+            progress?.note("build: \(zipName) unchanged (action cache hit)")
+            return PythonBuildResult(
+                name: name, zip: zipPath, sha256: hit.output.hex, size: size, wheels: lock.files.count,
+                files: Int(meta?["files"]?.intValue ?? 0), elfObjects: Int(meta?["audit"]?["elfObjects"]?.intValue ?? 0),
+                provenance: provenancePath, cacheHit: true, target: target
+            )
+        }
+
+        // Install every locked wheel (in parallel), auditing as we go.
+        let wheels = try lock.files.map { file -> (LockedFile, String) in
+            guard file.filename.hasSuffix(".whl") else {
+                throw UsageError("\(file.filename): an sdist; building sdists needs the matched-version container (not available yet)")
+            }
+            guard let digest = SHA256Digest(file.sha256), store.contains(digest) else {
+                throw UsageError("\(file.filename): not in the store \(store.root); run `airlock fetch --project \(project)`")
+            }
+            return (file, store.blobPath(digest))
+        }
+        let ranking = TagRanking(target)
+        let siteTree = options.tree.map { $0 + "/" + site }
+        progress?.start(total: wheels.count, unit: "wheels")
+        let planned = try await withThrowingTaskGroup(of: (Int, InstalledWheel).self) { group in
+            var results = [InstalledWheel?](repeating: nil, count: wheels.count)
+            var pending = Array(wheels.enumerated())[...]
+            func next() {
+                guard let (i, (file, path)) = pending.popFirst() else { return }
+                group.addTask {
+                    (i, try WheelInstaller.plan(wheelAt: path, fileName: file.filename, ranking: ranking, target: target, treeRoot: siteTree))
+                }
+            }
+            for _ in 0..<max(1, options.jobs) { next() }
+            while let (i, wheel) = try await group.next() {
+                results[i] = wheel
+                progress?.advance(by: 1)
+                next()
+            }
+            return results.compactMap { $0 }
+        }
+        progress?.finish("installed \(planned.count) wheels")
+
+        var owner: [String: String] = [:]
+        for wheel in planned {
+            for file in wheel.files {
+                if let other = owner[file.path], other != wheel.name.fileName {
+                    throw WheelError("\(site)\(file.path): installed by both \(other) and \(wheel.name.fileName)")
+                }
+                owner[file.path] = wheel.name.fileName
+            }
+        }
+        let audit = try GlibcAudit(target: .init(python: target.pythonVersion, platform: target.platform, glibc: target.glibc))
+        let report = audit.audit(files: planned.flatMap { w in w.elfObjects.map { (path: site + $0.path, bytes: $0.bytes) } })
+        try report.check()
+
+        // The zip: every entry sorted by path, wheel entries copied compressed.
+        enum Entry {
+            case app(String, Bool)
+            case installed(InstalledFile, Int)
+        }
+        var entries: [(String, Entry)] = app.included.map { ($0.path, .app($0.path, $0.isExecutable)) }
+        for (w, wheel) in planned.enumerated() {
+            for file in wheel.files { entries.append((site + file.path, .installed(file, w))) }
+        }
+        entries.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        let readers = try planned.map { try ZipReader(path: $0.wheelPath) }
+        let hashing = HashingOutput(try FileArchiveOutput(path: zipPath))
+        let zip = ZipWriter(output: hashing, name: zipPath, epochSeconds: epoch)
+        for (path, entry) in entries {
+            switch entry {
+            case .app(let rel, let exec):
+                try zip.add(path: path, bytes: appContent[rel] ?? [], executable: exec)
+            case .installed(let file, let w):
+                switch file.source {
+                case .generated(let bytes):
+                    try zip.add(path: path, bytes: bytes, executable: file.executable)
+                case .wheel(let e):
+                    try zip.addCompressed(
+                        path: path, method: e.method, crc: e.crc32, compressedSize: e.compressedSize,
+                        uncompressedSize: e.uncompressedSize, executable: file.executable
+                    ) { write in try readers[w].copyCompressed(e, write) }
+                }
+            }
+        }
+        try zip.finish()
+        let digest = hashing.digest
+        let size = hashing.bytes
+        if let tree = options.tree {
+            for file in app.included {
+                let dest = tree + "/" + file.path
+                try FileSystem.makeDirectory(FileSystem.parentPath(dest))
+                try FileSystem.writeAtomically(dest, appContent[file.path] ?? [], mode: file.isExecutable ? 0o755 : 0o644)
+            }
+        }
+
+        // Provenance, the store, the cache.
+        let provenance = JSONValue.object([
+            "schema": .int(1),
+            "kind": .string("python-function-app"),
+            "project": .string(name),
+            "tool": .string("airlock \(options.toolVersion)"),
+            "target": target.json,
+            "sourceDateEpoch": options.sourceDateEpoch.map { .int($0) } ?? .null,
+            "lock": .object(["sha256": .string(lockDigest)]),
+            "app": .object(["sha256": .string(appDigest), "files": .int(Int64(app.included.count))]),
+            "wheels": .array(lock.files.map { .object(["filename": .string($0.filename), "sha256": .string($0.sha256)]) }),
+            "files": .int(Int64(entries.count)),
+            "audit": .object(["elfObjects": .int(Int64(report.files.count)), "glibc": .string(target.glibc)]),
+            "output": .object(["name": .string(zipName), "sha256": .string(digest.hex), "size": .int(Int64(size))]),
+        ])
+        let provenanceBytes = provenance.canonicalBytes
+        try FileSystem.writeAtomically(provenancePath, provenanceBytes)
+        let put = try store.put(path: zipPath)
+        guard put.digest == digest else { throw CheckFailure("\(zipPath): changed while it was being stored") }
+        try store.commit([(put.digest, put.temporaryPath)])
+        try store.index.record(
+            [BlobEntry(digest: digest, size: size, kind: "artifact", name: name, filename: zipName, mediaType: "application/zip", origin: "build:python")]
+        )
+        try store.index.recordAction(key, output: digest, metadata: String(decoding: provenanceBytes, as: UTF8.self))
+        return PythonBuildResult(
+            name: name, zip: zipPath, sha256: digest.hex, size: size, wheels: planned.count, files: entries.count,
+            elfObjects: report.files.count, provenance: provenancePath, cacheHit: false, target: target
+        )
+    }
+}
+
+/// Passes bytes through to another output, hashing them on the way.
+final class HashingOutput: ArchiveOutput {
+    private let inner: any ArchiveOutput
+    private let hasher = SHA256Hasher()
+    private(set) var bytes = 0
+    private var finished: SHA256Digest? = nil
+
+    init(_ inner: any ArchiveOutput) { self.inner = inner }
+
+    func write(_ chunk: UnsafeRawBufferPointer) throws {
+        hasher.update(chunk)
+        bytes += chunk.count
+        try inner.write(chunk)
+    }
+
+    func close() throws {
+        finished = hasher.finalize()
+        try inner.close()
+    }
+
+    var digest: SHA256Digest { finished ?? SHA256Digest(bytes: [UInt8](repeating: 0, count: 32)) }
+}
