@@ -126,6 +126,12 @@ public enum Sealer {
     public static func seal(_ inputs: [SealInput], options: SealOptions, store: Store?, progress: ProgressReporter? = nil) async throws -> SealResult {
         guard !inputs.isEmpty else { throw UsageError("nothing to seal: name at least one file or directory") }
         guard !options.keyPaths.isEmpty else { throw UsageError("seal needs at least one --key") }
+        var names: [String: String] = [:]
+        for input in inputs {
+            if let other = names.updateValue(input.sourcePath, forKey: input.name) {
+                throw UsageError("\(input.sourcePath): artifact name '\(input.name)' is also used by \(other)")
+            }
+        }
         guard Manifest.isValidChannel(options.channel) else {
             throw UsageError("channel '\(options.channel)': use 1-64 letters, digits, '.', '_' or '-'")
         }
@@ -151,10 +157,10 @@ public enum Sealer {
         progress?.finish("hashed \(total) files")
 
         // 2. Manifest, SHA256SUMS, VERIFY.md.
-        var blobsByDigest: [SHA256Digest: (size: Int, path: String, identity: FileIdentity)] = [:]
+        var blobsByDigest: [SHA256Digest: (size: Int, path: String, identity: FileIdentity, kind: String)] = [:]
         var artifacts: [ManifestArtifact] = []
         for (input, h) in zip(inputs, hashed) {
-            blobsByDigest[h.digest] = (h.size, input.sourcePath, h.identity)
+            blobsByDigest[h.digest] = (h.size, input.sourcePath, h.identity, blobsByDigest[h.digest]?.kind ?? input.kind)
             artifacts.append(
                 ManifestArtifact(
                     name: input.name, path: input.artifactPath, kind: input.kind, sha256: h.digest, size: h.size,
@@ -163,7 +169,9 @@ public enum Sealer {
             )
         }
         artifacts.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
-        let blobs = blobsByDigest.keys.sorted().map { ManifestBlob(sha256: $0, size: blobsByDigest[$0]?.size ?? 0, kind: "artifact") }
+        let blobs = blobsByDigest.keys.sorted().map {
+            ManifestBlob(sha256: $0, size: blobsByDigest[$0]?.size ?? 0, kind: blobsByDigest[$0]?.kind ?? "file")
+        }
         let bundleName = FileSystem.baseName(options.output)
         let verifyGuide = Array(
             VerifyGuide.text(

@@ -223,6 +223,44 @@ public enum PythonBuild {
     }
 }
 
+/// What `airlock seal --project` carries: the built zip with its provenance, and the wheels it came from.
+public struct BuiltPythonApp: Sendable {
+    public let name: String
+    public let zipPath: String
+    public let provenance: JSONValue
+    public let target: PythonTarget
+    public let wheels: [(filename: String, path: String)]
+}
+
+extension PythonBuild {
+    /// The last build of `project`, checked to be current: its zip matches its provenance, and the
+    /// provenance was made from today's lock. A stale or missing build is an error asking for a build.
+    public static func built(project: String, outDirectory: String? = nil, store: Store) throws -> BuiltPythonApp {
+        let name = projectName(project)
+        let out = outDirectory ?? (project + "/dist")
+        let zipPath = out + "/" + name + ".zip"
+        let provenancePath = out + "/provenance.json"
+        guard FileSystem.kind(of: zipPath) == .regular, FileSystem.kind(of: provenancePath) == .regular else {
+            throw UsageError("\(zipPath): not built yet; run `airlock build --project \(project)` first")
+        }
+        let provenance = try JSONValue(parsing: try FileSystem.readFile(provenancePath, limit: 16 << 20))
+        let (lock, lockBytes) = try PythonLock.read(project: project)
+        guard provenance["lock"]?["sha256"]?.stringValue == SHA256Hasher.hash(lockBytes).hex else {
+            throw UsageError("\(zipPath): built from an older airlock.lock; run `airlock build --project \(project)` again")
+        }
+        guard provenance["output"]?["sha256"]?.stringValue == (try Store.hashFile(zipPath).0.hex) else {
+            throw UsageError("\(zipPath): does not match \(provenancePath); run `airlock build --project \(project)` again")
+        }
+        let wheels = try lock.files.map { file -> (filename: String, path: String) in
+            guard let digest = SHA256Digest(file.sha256), store.contains(digest) else {
+                throw UsageError("\(file.filename): not in the store \(store.root); run `airlock fetch --project \(project)`")
+            }
+            return (file.filename, store.blobPath(digest))
+        }
+        return BuiltPythonApp(name: name, zipPath: zipPath, provenance: provenance, target: lock.target, wheels: wheels)
+    }
+}
+
 /// Passes bytes through to another output, hashing them on the way.
 final class HashingOutput: ArchiveOutput {
     private let inner: any ArchiveOutput

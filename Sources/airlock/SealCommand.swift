@@ -1,5 +1,6 @@
 import AirlockBundle
 import AirlockCore
+import AirlockPython
 import ArgumentParser
 import Foundation
 
@@ -10,6 +11,7 @@ struct SealCommand: AsyncParsableCommand {
     )
 
     @Argument(help: "Files or directories to seal.") var files: [String] = []
+    @Option(help: "Seal this project's built zip (with its provenance) and the wheels it came from.") var project: String?
     @Option(help: "The bundle to write (FILE.airlock).") var out: String
     @Option(name: .long, help: "A private key to sign with; repeat for k-of-n signing.") var key: [String] = []
     @Option(help: "The channel the bundle is published on.") var channel = "default"
@@ -34,11 +36,25 @@ struct SealCommand: AsyncParsableCommand {
             volumeSize = size
         }
         let epoch = try sourceDateEpoch()
-        let inputs = try SealInput.expand(files)
+        var inputs = try SealInput.expand(files)
         let store = try storeOptions.open()
+        var target: JSONValue? = nil
+        if let project {
+            let built = try PythonBuild.built(project: project, store: store)
+            inputs.append(
+                SealInput(
+                    sourcePath: built.zipPath, artifactPath: built.name + ".zip", name: built.name, kind: "function-app",
+                    mediaType: "application/zip", provenance: built.provenance
+                )
+            )
+            for wheel in built.wheels {
+                inputs.append(SealInput(sourcePath: wheel.path, artifactPath: "wheels/" + wheel.filename, name: wheel.filename, kind: "wheel", mediaType: "application/zip"))
+            }
+            target = built.target.json
+        }
         let options = SealOptions(
             output: out, keyPaths: key, channel: channel, sequence: sequence, expiresIn: expiresIn, compression: compression,
-            maximumVolumeSize: volumeSize, sourceDateEpoch: epoch, jobs: ProcessInfo.processInfo.activeProcessorCount
+            maximumVolumeSize: volumeSize, target: target, sourceDateEpoch: epoch, jobs: ProcessInfo.processInfo.activeProcessorCount
         )
         let result = try await Sealer.seal(inputs, options: options, store: store, progress: ProgressReporter(label: "seal", quiet: output.json))
         if output.json { return try output.emit(result) }
