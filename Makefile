@@ -24,6 +24,7 @@ demo: debug
 
 bench: build
 	@./bench/run.sh .build/release/airlock
+	@./bench/python-build.sh .build/release/airlock
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

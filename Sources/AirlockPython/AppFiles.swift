@@ -171,11 +171,11 @@ public enum AppFiles {
 
     /// "./dist/" → "dist"; an absolute path below the app directory → relative to it; nil for one
     /// outside the app (nothing in the app can be it).
-    static func relativeOutput(_ output: String, appDirectory: String) -> String? {
+    package static func relativeOutput(_ output: String, appDirectory: String) -> String? {
         var path = output
         if path.hasPrefix("/") {
-            let root = components(FileSystem.absolute(appDirectory))
-            let parts = components(path)
+            let root = resolved(components(FileSystem.absolute(appDirectory)))
+            let parts = resolved(components(path))
             guard parts.count > root.count, Array(parts.prefix(root.count)) == root else { return nil }
             path = parts.dropFirst(root.count).joined(separator: "/")
         }
@@ -186,6 +186,15 @@ public enum AppFiles {
 
     private static func components(_ path: String) -> [String] {
         path.split(separator: "/").filter { $0 != "." }.map(String.init)
+    }
+
+    /// Lexically resolves ".." in an absolute path's components ("/a/b/../c" → a, c).
+    private static func resolved(_ parts: [String]) -> [String] {
+        var out: [String] = []
+        for part in parts {
+            if part == ".." { _ = out.popLast() } else { out.append(part) }
+        }
+        return out
     }
 
     private static func asciiLowercased(_ name: String) -> String {

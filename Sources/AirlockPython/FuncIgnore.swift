@@ -27,7 +27,7 @@
 // Regex define `\b` (Swift Regex's default is Unicode's, under which `test.py` has no boundary
 // after `test`) and cannot backtrack exponentially on a hostile pattern.
 
-public import AirlockCore
+import AirlockCore
 
 /// A parsed `.funcignore`.
 public struct FuncIgnore: Sendable {

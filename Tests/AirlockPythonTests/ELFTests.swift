@@ -234,6 +234,19 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
                 "x.so needs GLIBC_2.34 (libc.so.6), but the target (python 3.11, linux/amd64) has glibc 2.31",
             ]
         )
+
+        // The 32-bit layouts under mutation: an answer or an ELFError, never a trap.
+        let bytes = try FileSystem.readFile(path)
+        let noise = pseudoRandom(12_000, seed: 32)
+        for round in 0..<3_000 {
+            var mutant = bytes
+            let span = round % 2 == 0 ? 0..<min(1024, bytes.count) : max(0, bytes.count - 1024)..<bytes.count
+            for k in 0..<(1 + round % 3) {
+                let r = Int(noise[(round * 4 + k) % noise.count]) << 8 | Int(noise[(round * 4 + k + 1) % noise.count])
+                mutant[span.lowerBound + r % span.count] = noise[(round * 4 + k + 2) % noise.count]
+            }
+            do { _ = try ELFFile(bytes: mutant, path: "fixture.so") } catch is ELFError {}
+        }
     }
 
     @Test func withoutSectionHeadersTheDynamicSegmentGivesTheSameAnswer() throws {

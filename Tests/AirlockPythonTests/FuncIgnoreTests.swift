@@ -262,6 +262,15 @@ private let cases: [IgnoreCase] = [
                 $0.path == "dist" && $0.reason == .outputDirectory
             }
         )
+        // An absolute output path is compared after resolving "." and ".." on both sides.
+        let roundabout = app + "/../app/./"
+        #expect(
+            try AppFiles.list(appDirectory: roundabout, outputDirectory: app + "/sub/../dist").excluded.contains {
+                $0.path == "dist" && $0.reason == .outputDirectory
+            }
+        )
+        #expect(AppFiles.relativeOutput("/elsewhere/dist", appDirectory: app) == nil)
+        #expect(AppFiles.relativeOutput("../dist", appDirectory: app) == nil)
     }
 
     @Test func symbolicLinksAreRefusedUnlessExcluded() throws {
