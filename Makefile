@@ -2,7 +2,7 @@
 PREFIX ?= /usr/local
 SWIFT ?= swift
 
-.PHONY: all deps build debug test demo bench install clean format
+.PHONY: all deps build debug test demo e2e bench install clean format
 
 all: build
 
@@ -22,6 +22,9 @@ test: deps
 demo: debug
 	@./scripts/demo.sh .build/debug/airlock
 
+e2e: debug
+	@./scripts/e2e.sh .build/debug/airlock
+
 bench: build
 	@./bench/run.sh .build/release/airlock
 	@./bench/python-build.sh .build/release/airlock
@@ -34,4 +37,4 @@ format:
 	$(SWIFT) format -i -r Sources Tests
 
 clean:
-	rm -rf .build demo-output bench/work
+	rm -rf .build demo-output e2e-output bench/work

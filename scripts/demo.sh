@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# `make demo`: the foundation end to end on the bundled examples. A security team generates a key
-# and seals examples/ into one signed bundle; an auditor verifies it with Airlock and with stock
-# tar, openssl and sha256sum; an operator trusts the key, imports the bundle into a second store
-# (the inside one) and exports a file back out, byte-identical to the original.
+# `make demo`: Airlock end to end on the bundled examples, with the embedded defaults.
+# 1. A security team generates a key and seals examples/ into one signed bundle; an auditor verifies
+#    it with Airlock and with stock tar, openssl and sha256sum; an operator trusts the key, imports
+#    the bundle into a second store (the inside one) and exports a file back out, byte-identical.
+# 2. The Python path: examples/python-http is locked for Python 3.11 on the Functions image (glibc
+#    2.31; this step uses the package index, once), fetched into the outside store, built offline into
+#    a deterministic .python_packages zip, sealed with the wheels it came from, verified, imported
+#    inside, and turned into a Cloud Shell deploy kit.
 set -euo pipefail
 airlock=${1:-.build/debug/airlock}
 airlock=$(cd "$(dirname "$airlock")" && pwd)/$(basename "$airlock")
@@ -44,6 +48,24 @@ exported=$("$airlock" export --store "$out/inside-store" --out "$out/exported" e
 cmp "$exported" examples/python-app/function_app.py
 echo "$exported is byte-identical to examples/python-app/function_app.py"
 
+step "security team: lock, fetch and build examples/python-http (python 3.11, linux/amd64, glibc 2.31)"
+cp -r examples/python-http "$out/python-http"
+rm -rf "$out/python-http/dist"
+[ -f "$out/python-http/airlock.lock" ] || "$airlock" lock --project "$out/python-http"
+"$airlock" fetch --project "$out/python-http" --store "$out/outside-store"
+zip=$("$airlock" build --project "$out/python-http" --store "$out/outside-store")
+"$airlock" build --project "$out/python-http" --store "$out/outside-store" >/dev/null  # again: an action-cache hit
+
+step "security team: seal the built zip and its wheels"
+"$airlock" seal --store "$out/outside-store" --key "$out/keys/security-team.key" --channel demo \
+    --project "$out/python-http" --out "$out/python-http.airlock"
+
+step "operator: verify, import, and make the Cloud Shell deploy kit"
+"$airlock" verify --store "$out/inside-store" "$out/python-http.airlock"
+"$airlock" import --store "$out/inside-store" "$out/python-http.airlock"
+"$airlock" deploy cloudshell --store "$out/inside-store" --artifact python-http --resource-group rg-functions \
+    --app func-python-http --plan premium --expect hello,digest --out "$out/deploy-kit" >/dev/null
+
 step "where everything is"
 cat <<SUMMARY
   signing key      $out/keys/security-team.key (private, 0600), .pub (public); key id $keyid
@@ -52,4 +74,11 @@ cat <<SUMMARY
   stock-tool audit $out/audit (unpacked bundle, VERIFY.md inside)
   inside store     $out/inside-store (blobs/sha256, index.sqlite, trust policy, history)
   exported file    $exported
+  python app       $out/python-http (airlock.lock; dist/python-http.zip + provenance.json)
+  built zip        $zip ($(stat -c %s "$zip") bytes, sha256 $(sha256sum "$zip" | cut -c1-16)...)
+  python bundle    $out/python-http.airlock (the zip with its provenance, and its wheels)
+  deploy kit       $out/deploy-kit (python-http.zip, python-http.zip.sha256, deploy.sh, README.txt)
+
+In Azure Cloud Shell, with the kit uploaded and az logged in:
+  cd deploy-kit && bash deploy.sh
 SUMMARY

@@ -14,6 +14,8 @@ struct Airlock: AsyncParsableCommand {
             KeyCommand.self, StoreCommand.self, SealCommand.self, SplitCommand.self, TrustCommand.self,
             BuildCommand.self, VerifyCommand.self, ImportCommand.self, ExportCommand.self, HistoryCommand.self, DoctorCommand.self,
             DeployCommand.self,
+            FetchCommand.self,
+            LockCommand.self,
         ]
     )
 }

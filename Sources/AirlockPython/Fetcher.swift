@@ -1,0 +1,573 @@
+// `airlock fetch`: downloads every file a Python lock names into the store, `jobs` at a time, each
+// streamed to disk and hashed as it arrives, and verified against the lock's sha256 (and size, when
+// the lock records one) before it becomes a blob. A file that fails names itself and stores nothing;
+// the other files carry on. HTTP goes through HTTPDownloader (URLSession); see there for proxies and CAs.
+//
+// Why downloads do not go through BlobWriter: a resumable download must survive the process, and
+// `Store.open` empties tmp/ whenever no other writer is alive. So a download lives in
+// `<store>/partial/<sha256>.partial`: bytes are appended as they arrive and hashed on the way in; a
+// later run re-reads and re-hashes what the partial holds (nothing kept is trusted), asks for the rest
+// with `Range: bytes=N-`, and when the whole verifies, fsyncs the partial and renames it into blobs/
+// (same file system: one write, no second copy). A blob is still never visible half-written, and it
+// holds exactly the bytes that were hashed. BlobWriter's O_DIRECT pipeline pays off for local copies
+// at GB/s, not for network-bound downloads.
+//
+// A partial is flocked while a process works on it, so two fetches of one file wait for each other
+// instead of interleaving bytes; the second finds the blob present. A resumed download that does not
+// verify is fetched once more from zero (the kept bytes may be what was wrong); a download from zero
+// that does not verify fails, and its bytes are removed.
+
+public import AirlockCore
+import Foundation
+import Synchronization
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// What happened to one locked file.
+public struct FetchedFile: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable {
+        /// Downloaded (or copied from a `file:` URL) and verified in this run.
+        case fetched
+        /// The store had it already; no request was made.
+        case present
+        /// Not stored; `reason` says why.
+        case failed
+    }
+
+    public var filename: String
+    public var sha256: String
+    public var status: Status
+    public var reason: String?
+    /// Bytes kept from an earlier, interrupted run, when the server honoured `Range`.
+    public var resumedFrom: Int?
+
+    public init(filename: String, sha256: String, status: Status, reason: String? = nil, resumedFrom: Int? = nil) {
+        self.filename = filename
+        self.sha256 = sha256
+        self.status = status
+        self.reason = reason
+        self.resumedFrom = resumedFrom
+    }
+}
+
+/// Every locked file's outcome, in lock order.
+public struct FetchReport: Sendable {
+    public var files: [FetchedFile]
+
+    public var failures: [FetchedFile] { files.filter { $0.status == .failed } }
+
+    /// One line per failed file: `FILENAME: reason`.
+    public var failureLines: [String] { failures.map { "\($0.filename): \($0.reason ?? "failed")" } }
+
+    public func count(_ status: FetchedFile.Status) -> Int { files.count { $0.status == status } }
+}
+
+public enum Fetcher {
+    public static let defaultJobs = 8
+
+    /// Where interrupted downloads wait to be resumed (not tmp/, which `Store.open` empties).
+    public static func partialDirectory(of store: Store) -> String { store.root + "/partial" }
+
+    public static func partialPath(of store: Store, for digest: SHA256Digest) -> String {
+        partialDirectory(of: store) + "/" + digest.hex + ".partial"
+    }
+
+    /// Downloads what the store lacks of `lock`, `jobs` at a time, and records each file in the index
+    /// (kind wheel or sdist, normalised name, version, file name, URL) with a GC root
+    /// `lock:<projectName>`, so `store gc` keeps what a lock needs. Files the store has are recorded
+    /// the same way, without a request. Per-file failures are in the report; an error is thrown only
+    /// when the store itself cannot be written.
+    public static func fetch(
+        lock: PythonLock,
+        projectName: String,
+        store: Store,
+        jobs: Int = defaultJobs,
+        userAgent: String = "airlock",
+        progress: ProgressReporter? = nil
+    ) async throws -> FetchReport {
+        try FileSystem.makeDirectory(partialDirectory(of: store))
+        removeFinishedPartials(store)
+        let root = "lock:" + projectName
+
+        var results = [FetchedFile?](repeating: nil, count: lock.files.count)
+        var present: [BlobEntry] = []
+        var pending: [Item] = []
+        for (index, file) in lock.files.enumerated() {
+            guard let digest = SHA256Digest(file.sha256) else {
+                results[index] = .init(
+                    filename: file.filename,
+                    sha256: file.sha256,
+                    status: .failed,
+                    reason: "not a sha256 digest"
+                )
+                continue
+            }
+            if store.contains(digest) {
+                let size = (try? FileSystem.size(of: store.blobPath(digest))) ?? file.size ?? 0
+                present.append(entry(for: file, digest: digest, size: size))
+                results[index] = .init(filename: file.filename, sha256: digest.hex, status: .present)
+                continue
+            }
+            guard let text = file.url, let url = URL(string: text), let scheme = url.scheme?.lowercased(),
+                ["http", "https", "file"].contains(scheme)
+            else {
+                let reason =
+                    file.url == nil
+                    ? "the lock has no URL for it; run `airlock lock` to record one"
+                    : "\(file.url ?? ""): not an http, https or file URL"
+                results[index] = .init(filename: file.filename, sha256: digest.hex, status: .failed, reason: reason)
+                continue
+            }
+            pending.append(Item(index: index, file: file, digest: digest, url: url))
+        }
+        try store.index.record(present, roots: present.map { ($0.digest, root) })
+
+        let sizes = pending.compactMap(\.file.size)
+        let countsBytes = sizes.count == pending.count
+        progress?.start(total: countsBytes ? sizes.reduce(0, +) : 0, unit: countsBytes ? "bytes" : "files")
+        let downloader = HTTPDownloader(connectionsPerHost: max(1, jobs))
+        defer { downloader.close() }
+        let job = Job(
+            store: store,
+            downloader: downloader,
+            byteProgress: countsBytes ? progress : nil,
+            root: root,
+            userAgent: userAgent
+        )
+
+        // A file's failure is a result, so the other files carry on; a thrown error (the store cannot
+        // be written) cancels the rest, as the bounded group in STYLE does.
+        try await withThrowingTaskGroup(of: (Int, FetchedFile).self) { group in
+            var queue = pending[...]
+            func next() {
+                guard let item = queue.popFirst() else { return }
+                group.addTask { (item.index, try await fetchOne(item, job: job)) }
+            }
+            for _ in 0..<max(1, jobs) { next() }
+            while let (index, result) = try await group.next() {
+                results[index] = result
+                if !countsBytes, result.status == .fetched { progress?.note("fetched \(result.filename)") }
+                next()
+            }
+        }
+
+        let report = FetchReport(
+            files: results.enumerated().map { index, result in
+                result
+                    ?? .init(
+                        filename: lock.files[index].filename,
+                        sha256: lock.files[index].sha256,
+                        status: .failed,
+                        reason: "not attempted"
+                    )
+            }
+        )
+        progress?.finish(
+            "\(report.count(.fetched)) fetched, \(report.count(.present)) already present, \(report.count(.failed)) failed"
+        )
+        return report
+    }
+
+    /// Warnings for CA bundles the user named that downloads cannot honour (see FetchTrust), when a
+    /// file the store lacks would be fetched over HTTPS. Print them before fetching.
+    public static func trustWarnings(
+        lock: PythonLock,
+        store: Store,
+        environment: [String: String]? = nil
+    ) -> [String] {
+        let needsHTTPS = lock.files.contains { file in
+            guard let digest = SHA256Digest(file.sha256), !store.contains(digest) else { return false }
+            return file.url?.lowercased().hasPrefix("https:") ?? false
+        }
+        guard needsHTTPS else { return [] }
+        return FetchTrust.warnings(
+            environment: environment ?? ProcessInfo.processInfo.environment,
+            systemBundle: FetchTrust.systemBundle
+        )
+    }
+
+    // MARK: One file
+
+    private struct Item: Sendable {
+        var index: Int
+        var file: LockedFile
+        var digest: SHA256Digest
+        var url: URL
+    }
+
+    private struct Job: Sendable {
+        var store: Store
+        var downloader: HTTPDownloader
+        /// Set when progress counts bytes (every pending file has a size).
+        var byteProgress: ProgressReporter?
+        var root: String
+        var userAgent: String
+    }
+
+    private static func entry(for file: LockedFile, digest: SHA256Digest, size: Int) -> BlobEntry {
+        BlobEntry(
+            digest: digest,
+            size: size,
+            kind: file.filename.hasSuffix(".whl") ? "wheel" : "sdist",
+            name: WheelName.normalize(file.name),
+            version: file.version,
+            filename: file.filename,
+            origin: file.url
+        )
+    }
+
+    private static func fetchOne(_ item: Item, job: Job) async throws -> FetchedFile {
+        if item.url.isFileURL { return try copyLocal(item, job: job) }
+        return try await download(item, job: job)
+    }
+
+    private static func failed(_ item: Item, _ reason: String) -> FetchedFile {
+        FetchedFile(filename: item.file.filename, sha256: item.digest.hex, status: .failed, reason: reason)
+    }
+
+    /// Renames a verified file into the store and records it.
+    private static func commit(_ item: Item, path: String, size: Int, job: Job) throws {
+        try job.store.commit([(item.digest, path)])
+        try job.store.index.record(
+            [entry(for: item.file, digest: item.digest, size: size)],
+            roots: [(item.digest, job.root)]
+        )
+    }
+
+    /// A `file:` URL (pip's `--find-links` directories): copied through the store's writer, hashing.
+    private static func copyLocal(_ item: Item, job: Job) throws -> FetchedFile {
+        let put: (digest: SHA256Digest, size: Int, temporaryPath: String)
+        do {
+            put = try job.store.put(path: item.url.path)
+        } catch let error as FileError {
+            return failed(item, error.description)
+        } catch let error as UsageError {
+            return failed(item, error.description)
+        }
+        if let problem = mismatch(item, digest: put.digest, size: put.size) {
+            try? FileSystem.remove(put.temporaryPath)
+            return failed(item, problem)
+        }
+        try commit(item, path: put.temporaryPath, size: put.size, job: job)
+        job.byteProgress?.advance(by: put.size)
+        return FetchedFile(filename: item.file.filename, sha256: item.digest.hex, status: .fetched)
+    }
+
+    private static func mismatch(_ item: Item, digest: SHA256Digest, size: Int) -> String? {
+        if let expected = item.file.size, size != expected {
+            return "size mismatch: got \(size) bytes, the lock says \(expected)"
+        }
+        if digest != item.digest {
+            return "sha256 mismatch: the bytes hash to \(digest.hex), the lock says \(item.digest.hex)"
+        }
+        return nil
+    }
+
+    private static func download(_ item: Item, job: Job) async throws -> FetchedFile {
+        let path = partialPath(of: job.store, for: item.digest)
+        let file = try await lockPartial(path)
+        // Another process may have stored it while we waited for its lock.
+        if job.store.contains(item.digest) {
+            try? FileSystem.remove(path)
+            try job.store.index.record(
+                [
+                    entry(
+                        for: item.file,
+                        digest: item.digest,
+                        size: (try? FileSystem.size(of: job.store.blobPath(item.digest))) ?? 0
+                    )
+                ],
+                roots: [(item.digest, job.root)]
+            )
+            return FetchedFile(filename: item.file.filename, sha256: item.digest.hex, status: .present)
+        }
+        let sink = PartialDownload(file: file, expectedSize: item.file.size, progress: job.byteProgress)
+        let result = try await download(item, into: sink, at: path, job: job)
+        // A failure before any byte arrived (an HTTP error, a refused redirect) leaves nothing to resume.
+        if result.status == .failed, sink.bytesWritten == 0 { try? FileSystem.remove(path) }
+        return result
+    }
+
+    private static func download(_ item: Item, into sink: PartialDownload, at path: String, job: Job) async throws
+        -> FetchedFile
+    {
+        let file = sink.file
+        let kept = try sink.loadExisting()
+        if let size = item.file.size, kept > size {
+            try sink.reset()
+        } else if let size = item.file.size, kept == size, kept > 0 {
+            // An earlier run received every byte and stopped before the rename.
+            let (digest, total) = sink.finalize()
+            if mismatch(item, digest: digest, size: total) == nil {
+                try file.sync()
+                try commit(item, path: path, size: total, job: job)
+                return FetchedFile(
+                    filename: item.file.filename,
+                    sha256: item.digest.hex,
+                    status: .fetched,
+                    resumedFrom: kept
+                )
+            }
+            try sink.reset()
+        }
+
+        // At most two requests: one resuming, then (if that does not verify) one from zero.
+        while true {
+            try Task.checkCancellation()
+            let start = sink.bytesWritten
+            var headers = ["Accept-Encoding": "identity", "User-Agent": job.userAgent]
+            if start > 0 { headers["Range"] = "bytes=\(start)-" }
+            sink.prepareRequest()
+            let end = await job.downloader.get(item.url, headers: headers, into: sink)
+            try Task.checkCancellation()
+            if let error = sink.writeError { throw error }
+            if let refused = end.refusedRedirect { return failed(item, refused) }
+            let resumedFrom: Int?
+            switch sink.verdict {
+            case .restart(let why):
+                guard start > 0 else { return failed(item, why) }
+                try sink.reset()
+                continue
+            case .failed(let why, let discard):
+                if discard { try? FileSystem.remove(path) }
+                return failed(item, why)
+            case .pending:
+                return failed(item, "no response from \(item.url.absoluteString): \(end.transportError ?? "no status")")
+            case .accepted(let from):
+                resumedFrom = from
+            }
+            if let error = end.transportError {
+                let of = item.file.size.map { " of \($0)" } ?? ""
+                return failed(
+                    item,
+                    "download from \(item.url.absoluteString) interrupted after \(sink.bytesWritten)\(of) bytes: \(error); run fetch again to resume"
+                )
+            }
+            let (digest, total) = sink.finalize()
+            if let problem = mismatch(item, digest: digest, size: total) {
+                if let from = resumedFrom, from > 0 {
+                    // The bytes kept from before may be the wrong ones: start over once.
+                    try sink.reset()
+                    continue
+                }
+                try? FileSystem.remove(path)
+                return failed(item, problem + " (from \(item.url.absoluteString))")
+            }
+            try file.sync()
+            try commit(item, path: path, size: total, job: job)
+            return FetchedFile(
+                filename: item.file.filename,
+                sha256: item.digest.hex,
+                status: .fetched,
+                resumedFrom: resumedFrom
+            )
+        }
+    }
+
+    /// Opens and flocks the partial at `path`, waiting while another process holds it. The holder may
+    /// rename or remove the file before letting go, so the lock counts only if `path` still names it.
+    private static func lockPartial(_ path: String) async throws -> FileDescriptor {
+        while true {
+            let file = try FileDescriptor.open(path, writing: true, create: true)
+            while try !file.lock(exclusive: true, wait: false) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            if let current = try? FileIdentity(FileDescriptor.open(path)), let mine = try? FileIdentity(file),
+                current.device == mine.device, current.inode == mine.inode
+            {
+                return file
+            }
+        }
+    }
+
+    /// Partials whose blob the store has by now (another process finished them) are only clutter.
+    private static func removeFinishedPartials(_ store: Store) {
+        let directory = partialDirectory(of: store)
+        guard let names = try? FileSystem.list(directory) else { return }
+        for name in names where name.hasSuffix(".partial") {
+            guard let digest = SHA256Digest(name.dropLast(".partial".count)), store.contains(digest) else { continue }
+            let path = directory + "/" + name
+            if let file = try? FileDescriptor.open(path, writing: true),
+                (try? file.lock(exclusive: true, wait: false)) == true
+            {
+                try? FileSystem.remove(path)
+            }
+        }
+    }
+}
+
+/// `Content-Range: bytes START-END/TOTAL` (TOTAL may be `*`).
+package struct ContentRange: Equatable {
+    package var start: Int
+    package var end: Int
+    package var total: Int?
+
+    package init?(_ header: String?) {
+        guard let header, header.hasPrefix("bytes ") else { return nil }
+        let spec = header.dropFirst("bytes ".count)
+        let halves = spec.split(separator: "/", maxSplits: 1)
+        guard halves.count == 2 else { return nil }
+        let bounds = halves[0].split(separator: "-", maxSplits: 1)
+        guard bounds.count == 2, let start = Int(bounds[0]), let end = Int(bounds[1]), start <= end else { return nil }
+        self.start = start
+        self.end = end
+        if halves[1] == "*" {
+            total = nil
+        } else {
+            guard let total = Int(halves[1]), total > end else { return nil }
+            self.total = total
+        }
+    }
+}
+
+/// The body of one download, appended to its partial file and hashed as it arrives. The delegate
+/// queue calls `accept`/`receive` during a transfer; the fetching task calls the rest between
+/// transfers. The mutex makes each call see the last one's state.
+final class PartialDownload: HTTPBodySink {
+    enum Verdict: Sendable, Equatable {
+        /// No response yet.
+        case pending
+        /// The body is being appended; `resumedFrom` is set when the server honoured `Range`.
+        case accepted(resumedFrom: Int?)
+        /// Not storable; `discard` when the bytes kept are known to be wrong.
+        case failed(String, discard: Bool)
+        /// The server would not continue where the partial ends: start again from zero.
+        case restart(String)
+    }
+
+    private struct State {
+        var hasher = SHA256Hasher()
+        var written = 0
+        var counted = 0
+        var verdict = Verdict.pending
+        var writeError: (any Error)? = nil
+    }
+
+    let file: FileDescriptor
+    let expectedSize: Int?
+    let progress: ProgressReporter?
+    private let state = Mutex(State())
+
+    init(file: FileDescriptor, expectedSize: Int?, progress: ProgressReporter?) {
+        self.file = file
+        self.expectedSize = expectedSize
+        self.progress = progress
+    }
+
+    var bytesWritten: Int { state.withLock { $0.written } }
+    var verdict: Verdict { state.withLock { $0.verdict } }
+    var writeError: (any Error)? { state.withLock { $0.writeError } }
+
+    /// Re-hashes what an earlier run left in the partial; returns its length.
+    func loadExisting() throws -> Int {
+        try state.withLock { s in
+            try file.seek(to: 0)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.bufferSize, alignment: 16)
+            defer { buffer.deallocate() }
+            var total = 0
+            while true {
+                let n = try file.read(into: buffer)
+                if n == 0 { break }
+                s.hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+                total += n
+            }
+            s.written = total
+            count(&s, total)
+            return total
+        }
+    }
+
+    /// Empties the partial, so the next request starts from zero.
+    func reset() throws { try state.withLock { s in try empty(&s) } }
+
+    func prepareRequest() { state.withLock { $0.verdict = .pending } }
+
+    /// The digest and length of all the partial holds. Hashing ends here: `reset` before another request.
+    func finalize() -> (SHA256Digest, Int) { state.withLock { ($0.hasher.finalize(), $0.written) } }
+
+    func accept(_ response: HTTPURLResponse) -> Bool {
+        state.withLock { s in
+            let status = response.statusCode
+            switch status {
+            case 206:
+                let header = response.value(forHTTPHeaderField: "Content-Range")
+                guard let range = ContentRange(header), range.start == s.written else {
+                    s.verdict = .restart(
+                        "the server answered `Range: bytes=\(s.written)-` with Content-Range \(header ?? "(none)")"
+                    )
+                    return false
+                }
+                if let total = range.total, let expected = expectedSize, total != expected {
+                    s.verdict = .failed(
+                        "size mismatch: the server has \(total) bytes, the lock says \(expected)",
+                        discard: true
+                    )
+                    return false
+                }
+                s.verdict = .accepted(resumedFrom: s.written > 0 ? s.written : nil)
+            case 200:
+                // A server that ignores Range sends the whole file: start the partial over.
+                if s.written > 0 {
+                    do { try empty(&s) } catch {
+                        s.writeError = error
+                        return false
+                    }
+                }
+                s.verdict = .accepted(resumedFrom: nil)
+            case 416:
+                s.verdict = .restart("HTTP 416: the server will not send bytes \(s.written)- of it")
+                return false
+            default:
+                let url = response.url?.absoluteString ?? "the server"
+                s.verdict = .failed(
+                    "HTTP \(status) \(HTTPURLResponse.localizedString(forStatusCode: status)) from \(url)",
+                    discard: false
+                )
+                return false
+            }
+            return true
+        }
+    }
+
+    func receive(_ data: Data) -> Bool {
+        state.withLock { s in
+            guard case .accepted = s.verdict else { return false }
+            if let expected = expectedSize, s.written + data.count > expected {
+                s.verdict = .failed(
+                    "size mismatch: the server sent more than the lock's \(expected) bytes",
+                    discard: true
+                )
+                return false
+            }
+            do {
+                try data.withUnsafeBytes { bytes in
+                    try file.write(bytes)
+                    s.hasher.update(bytes)
+                }
+            } catch {
+                s.writeError = error
+                return false
+            }
+            s.written += data.count
+            count(&s, data.count)
+            return true
+        }
+    }
+
+    private func empty(_ s: inout State) throws {
+        try file.truncate(to: 0)
+        try file.seek(to: 0)
+        s.hasher = SHA256Hasher()
+        s.written = 0
+        let counted = s.counted
+        count(&s, -counted)
+    }
+
+    private func count(_ s: inout State, _ amount: Int) {
+        guard let progress, amount != 0 else { return }
+        s.counted += amount
+        progress.advance(by: amount)
+    }
+}

@@ -1,0 +1,154 @@
+// How `airlock lock` drives pip: `pip install --dry-run --report -` for the target's tags, and how it
+// reads the JSON report (installation report version 1) and pip's failures.
+//
+// pip 23.2.1 matches `--platform` exactly, so every manylinux tag from the target's glibc down is
+// passed; it refuses platform options with `--dry-run --report` unless `--target DIR` is given (with
+// `--dry-run` it creates nothing there). The report's `environment` block is the host's: pip
+// evaluates environment markers for this machine, not for the target.
+
+import AirlockCore
+import Foundation
+
+package enum LockPip {
+    /// The arguments after `python -m pip`. `hashed` pins each requirement to a file matching one of
+    /// its hashes without resolving dependencies (`--no-deps --require-hashes`).
+    package static func installArguments(
+        target: PythonTarget,
+        requirements: String,
+        hashed: Bool,
+        targetDirectory: String
+    ) -> [String] {
+        let (major, minor) = target.versionParts
+        var args = [
+            "install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-",
+            "--disable-pip-version-check", "--no-input",
+            "--only-binary=:all:", "--target", targetDirectory,
+            "--implementation", "cp", "--python-version", "\(major).\(minor)",
+        ]
+        for abi in ["cp\(major)\(minor)", "abi3", "none"] { args += ["--abi", abi] }
+        for platform in target.platformTags { args += ["--platform", platform] }
+        if hashed { args += ["--no-deps", "--require-hashes"] }
+        args += ["-r", requirements]
+        return args
+    }
+
+    /// The error for a failed pip run: a requirement with no fitting wheel is named with the target
+    /// (exit 2); files that match none of their hashes fail the check (exit 1); anything else shows
+    /// pip's last lines (exit 2).
+    static func failure(_ result: LockProcessResult, python: String, target: PythonTarget, requirements: String)
+        -> any AirlockError
+    {
+        let lines = result.stderr.split(separator: "\n").map { String($0) }
+        if lines.contains(where: { $0.contains("No module named pip") }) {
+            return UsageError(
+                "\(python) has no pip: install it (apt-get install -y python3-pip), or point AIRLOCK_PYTHON at a python that has one"
+            )
+        }
+        if let line = lines.first(where: { $0.contains("No matching distribution found for ") }),
+            let range = line.range(of: "No matching distribution found for ")
+        {
+            let requirement = line[range.upperBound...].trimmingCharacters(in: .whitespaces)
+            var versions = ""
+            if let detail = lines.first(where: { $0.contains("satisfies the requirement") }),
+                let open = detail.range(of: "(from versions:")
+            {
+                versions =
+                    " (" + detail[open.lowerBound...].dropFirst().dropLast().trimmingCharacters(in: .whitespaces) + ")"
+            }
+            return UsageError(
+                "\(requirement): no wheel fits \(target.description)\(versions); an sdist-only package is built in the matched-version container, not locked here"
+            )
+        }
+        if lines.contains(where: { $0.contains("DO NOT MATCH THE HASHES") }) {
+            let detail = lines.drop { !$0.contains("DO NOT MATCH THE HASHES") }.dropFirst().filter {
+                !$0.trimmingCharacters(in: .whitespaces).isEmpty
+            }
+            return CheckFailure(
+                [
+                    "\(requirements): a file pip found does not match the requirement's --hash pins for \(target.description):"
+                ] + detail.prefix(12)
+            )
+        }
+        return UsageError(
+            "pip could not lock \(requirements) for \(target.description) (exit \(result.status)):\n\(result.stderrTail())"
+        )
+    }
+
+    static func decodeReport(_ bytes: [UInt8]) throws -> PipReport {
+        do {
+            let report = try JSONDecoder().decode(PipReport.self, from: Data(bytes))
+            guard report.version == "1" else {
+                throw UsageError("pip's installation report has version \(report.version); Airlock reads version 1")
+            }
+            return report
+        } catch let error as UsageError {
+            throw error
+        } catch {
+            let head = String(decoding: bytes.prefix(200), as: UTF8.self)
+            throw UsageError("pip's --report output is not an installation report (\(error)); it begins: \(head)")
+        }
+    }
+}
+
+/// pip's installation report, the parts the lock uses.
+struct PipReport: Decodable {
+    var version: String
+    var install: [Item]
+    var environment: [String: String]
+
+    struct Item: Decodable {
+        var downloadInfo: DownloadInfo
+        var isDirect: Bool
+        var metadata: Metadata
+
+        enum CodingKeys: String, CodingKey {
+            case downloadInfo = "download_info"
+            case isDirect = "is_direct"
+            case metadata
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            downloadInfo = try c.decode(DownloadInfo.self, forKey: .downloadInfo)
+            isDirect = try c.decodeIfPresent(Bool.self, forKey: .isDirect) ?? false
+            metadata = try c.decode(Metadata.self, forKey: .metadata)
+        }
+    }
+
+    struct DownloadInfo: Decodable {
+        var url: String
+        var archiveInfo: ArchiveInfo?
+
+        enum CodingKeys: String, CodingKey {
+            case url
+            case archiveInfo = "archive_info"
+        }
+    }
+
+    struct ArchiveInfo: Decodable {
+        var hash: String?
+        var hashes: [String: String]?
+
+        /// The sha256 in `hashes`, else in the legacy `hash` ("sha256=HEX").
+        var sha256: String? {
+            if let h = hashes?["sha256"] { return h.lowercased() }
+            if let h = hash, h.hasPrefix("sha256=") { return String(h.dropFirst(7)).lowercased() }
+            return nil
+        }
+    }
+
+    struct Metadata: Decodable {
+        var name: String
+        var version: String
+    }
+
+    enum CodingKeys: String, CodingKey { case version, install, environment }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        version = try c.decode(String.self, forKey: .version)
+        install = try c.decode([Item].self, forKey: .install)
+        // Only string values matter here (python_version, platform_machine, ...).
+        environment = (try? c.decodeIfPresent([String: String].self, forKey: .environment)) ?? [:]
+    }
+}

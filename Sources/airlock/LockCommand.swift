@@ -1,0 +1,56 @@
+import AirlockCore
+import AirlockPython
+import ArgumentParser
+import Foundation
+
+struct LockCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lock",
+        abstract:
+            "Pin a Function App's requirements.txt to exact wheels (name, version, file, URL, sha256, size) for its target.",
+        discussion: """
+            Resolution is done by your own pip (or uv), with your pip configuration: index URLs, extra \
+            index URLs, find-links, proxy and CA bundle come from pip.conf and PIP_* variables. A \
+            requirements file whose every line carries --hash=sha256: is pinned as it is, without \
+            resolving. Writes PROJECT/airlock.lock; set AIRLOCK_PYTHON to use another python's pip.
+            """
+    )
+
+    @Option(help: "The app directory holding requirements.txt.") var project = "."
+    @Option(help: "Who resolves: pip or uv.") var resolver = "pip"
+    @Option(help: "The Function App's Python version (default: 3.11).") var python: String?
+    @Option(help: "linux/amd64 or linux/arm64 (default: linux/amd64).") var platform: String?
+    @Option(help: "The runtime image's glibc (default: 2.31 for Python 3.9-3.11, 2.36 for 3.12+).")
+    var glibc: String?
+    @Flag(help: "Do not look up file sizes (the lock then records none).") var noSizes = false
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard PythonResolver(rawValue: resolver) != nil else {
+            throw UsageError("--resolver \(resolver): use pip or uv")
+        }
+    }
+
+    func run() throws {
+        let resolver = PythonResolver(rawValue: resolver) ?? .pip
+        let (target, warnings) = try PythonTarget.resolve(python: python, platform: platform, glibc: glibc)
+        for warning in warnings { printError("warning: \(warning)") }
+        let options = PythonLockOptions(project: project, target: target, resolver: resolver, lookUpSizes: !noSizes)
+        let result = try PythonLocker.lock(options, progress: ProgressReporter(label: "lock", quiet: output.json))
+        for warning in result.warnings { printError("warning: \(warning)") }
+        if output.json {
+            FileHandle.standardOutput.write(Data(try result.lock.encoded()))
+            return
+        }
+        print(result.path)
+        let wheels = result.lock.files.count
+        let size =
+            result.totalSize.map { ByteCount.format($0) }
+            ?? "size unknown for \(result.sizeSources["unknown"] ?? 0) file(s)"
+        let how =
+            result.method == .hashed ? "from hash pins, without resolving" : "resolved with \(result.method.rawValue)"
+        printError(
+            "locked \(wheels) wheel(s) for \(target.description), \(how): \(size)\(result.changed ? "" : " (unchanged)")"
+        )
+    }
+}

@@ -1,0 +1,308 @@
+import AirlockCore
+import AirlockPython
+import AirlockTestSupport
+import Foundation
+import Testing
+
+@Suite(.timeLimit(.minutes(1)))
+struct FetchTests {
+    /// A store, a directory of files served by a test server on 127.0.0.1, and helpers to lock them.
+    final class Fixture {
+        let dir: TemporaryDirectory
+        let served: String
+        let store: Store
+        let server: TestHTTPServer
+
+        init(tls: Bool = false) throws {
+            dir = try TemporaryDirectory()
+            served = dir.path + "/served"
+            try FileSystem.makeDirectory(served)
+            store = try Store.open(at: dir.path + "/store")
+            var certificate: (String, String)? = nil
+            if tls {
+                let (status, output) = try shell(
+                    "openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1",
+                    in: dir.path
+                )
+                try #require(status == 0, "openssl: \(output)")
+                certificate = (dir.path + "/cert.pem", dir.path + "/key.pem")
+            }
+            server = try TestHTTPServer(serving: served, scratch: dir, tls: certificate)
+        }
+
+        /// Serves a pseudo-random wheel `<name>-1.0-py3-none-any.whl`; returns its lock entry.
+        func serve(
+            _ name: String,
+            size: Int,
+            seed: UInt64,
+            mode: String = "files",
+            recordSize: Bool = true
+        ) throws -> (file: LockedFile, bytes: [UInt8]) {
+            let bytes = pseudoRandom(size, seed: seed)
+            let filename = "\(name)-1.0-py3-none-any.whl"
+            try FileSystem.writeAtomically(served + "/" + filename, bytes)
+            let file = LockedFile(
+                name: name,
+                version: "1.0",
+                filename: filename,
+                url: server.url(mode, filename),
+                sha256: SHA256Hasher.hash(bytes).hex,
+                size: recordSize ? bytes.count : nil
+            )
+            return (file, bytes)
+        }
+
+        func fetch(_ files: [LockedFile], jobs: Int = 4) async throws -> FetchReport {
+            let lock = PythonLock(
+                target: PythonTarget(pythonVersion: "3.11", platform: "linux/amd64", glibc: "2.31"),
+                files: files
+            )
+            return try await Fetcher.fetch(lock: lock, projectName: "app", store: store, jobs: jobs)
+        }
+
+        /// Where an interrupted download of `sha256` waits (the directory is made, as fetch makes it).
+        func partial(_ sha256: String) throws -> String {
+            try FileSystem.makeDirectory(Fetcher.partialDirectory(of: store))
+            return Fetcher.partialPath(of: store, for: try #require(SHA256Digest(sha256)))
+        }
+
+        func isStored(_ sha256: String) -> Bool { SHA256Digest(sha256).map(store.contains) ?? false }
+
+        /// The blob's content hashes to its name.
+        func verifies(_ sha256: String) throws -> Bool {
+            let digest = try #require(SHA256Digest(sha256))
+            return try Store.hashFile(store.blobPath(digest)).0 == digest
+        }
+    }
+
+    static func outcome(_ report: FetchReport, _ file: LockedFile) throws -> FetchedFile {
+        try #require(report.files.first { $0.filename == file.filename })
+    }
+
+    @Test func fetchesEveryFileInParallelIntoTheStoreAndRecordsIt() async throws {
+        let f = try Fixture()
+        var files: [LockedFile] = []
+        for i in 0..<6 {
+            files.append(try f.serve("Pkg_\(i).Name", size: 40_000 + i * 50_000, seed: UInt64(i + 1)).file)
+        }
+        let report = try await f.fetch(files, jobs: 3)
+        #expect(report.failures.isEmpty, "\(report.failureLines)")
+        #expect(report.count(.fetched) == 6)
+        let live = try f.store.index.liveDigests()
+        for file in files {
+            #expect(try f.verifies(file.sha256))
+            let digest = try #require(SHA256Digest(file.sha256))
+            let entries = try f.store.index.entries(digest: digest)
+            let entry = try #require(entries.first)
+            #expect(entry.kind == "wheel")
+            #expect(entry.name == WheelName.normalize(file.name))
+            #expect(entry.name.hasPrefix("pkg-"))
+            #expect(entry.version == "1.0")
+            #expect(entry.filename == file.filename)
+            #expect(entry.origin == file.url)
+            #expect(entry.size == file.size)
+            #expect(live.contains(digest))
+        }
+        #expect(try FileSystem.list(Fetcher.partialDirectory(of: f.store)).isEmpty)
+        #expect(try f.server.requests().count == 6)
+
+        // Everything is present now: the second run makes no request at all.
+        let again = try await f.fetch(files, jobs: 3)
+        #expect(again.files.allSatisfy { $0.status == .present })
+        #expect(try f.server.requests().count == 6)
+    }
+
+    @Test func hashOrSizeMismatchStoresNothingNamesTheFileAndOthersComplete() async throws {
+        let f = try Fixture()
+        let good = try f.serve("good", size: 120_000, seed: 1).file
+        var badHash = try f.serve("badhash", size: 100_000, seed: 2).file
+        badHash.sha256 = SHA256Hasher.hash(pseudoRandom(100_000, seed: 99)).hex
+        var tooSmall = try f.serve("toosmall", size: 90_000, seed: 3).file
+        tooSmall.size = 90_001
+        var tooLarge = try f.serve("toolarge", size: 90_000, seed: 4).file
+        tooLarge.size = 80_000
+        let report = try await f.fetch([good, badHash, tooSmall, tooLarge])
+
+        #expect(try Self.outcome(report, good).status == .fetched)
+        #expect(try f.verifies(good.sha256))
+        for (file, words) in [(badHash, "sha256 mismatch"), (tooSmall, "size mismatch"), (tooLarge, "size mismatch")] {
+            let outcome = try Self.outcome(report, file)
+            #expect(outcome.status == .failed)
+            #expect(outcome.reason?.contains(words) == true, "\(outcome.reason ?? "")")
+            #expect(report.failureLines.contains { $0.hasPrefix(file.filename + ": ") && $0.contains(words) })
+            #expect(!f.isStored(file.sha256))
+        }
+        // Not under the bytes' own digest either, and no partial is left to resume from bad bytes.
+        #expect(!f.isStored(SHA256Hasher.hash(pseudoRandom(100_000, seed: 2)).hex))
+        #expect(try FileSystem.list(Fetcher.partialDirectory(of: f.store)).isEmpty)
+        #expect(try f.store.index.entries().map(\.filename) == [good.filename])
+    }
+
+    @Test func httpErrorsNameTheFileAndTheStatus() async throws {
+        let f = try Fixture()
+        let good = try f.serve("good", size: 50_000, seed: 1).file
+        let missing = try f.serve("missing", size: 50_000, seed: 2, mode: "missing").file
+        let broken = try f.serve("broken", size: 50_000, seed: 3, mode: "error").file
+        let report = try await f.fetch([good, missing, broken])
+        #expect(try Self.outcome(report, good).status == .fetched)
+        for (file, status) in [(missing, "HTTP 404"), (broken, "HTTP 500")] {
+            let outcome = try Self.outcome(report, file)
+            #expect(outcome.status == .failed)
+            #expect(outcome.reason?.contains(status) == true, "\(outcome.reason ?? "")")
+            #expect(report.failureLines.contains { $0.hasPrefix(file.filename + ": ") })
+            #expect(!f.isStored(file.sha256))
+        }
+        // Nothing arrived, so nothing is kept to resume.
+        #expect(try FileSystem.list(Fetcher.partialDirectory(of: f.store)).isEmpty)
+    }
+
+    @Test func redirectsAreFollowedWithinTheSchemeAndRefusedAcrossIt() async throws {
+        let f = try Fixture()
+        let same = try f.serve("same", size: 60_000, seed: 1, mode: "redirect-same").file
+        let ftp = try f.serve("ftp", size: 60_000, seed: 2, mode: "redirect-ftp").file
+        let local = try f.serve("local", size: 60_000, seed: 3, mode: "redirect-file").file
+        let report = try await f.fetch([same, ftp, local])
+        #expect(try Self.outcome(report, same).status == .fetched)
+        #expect(try f.verifies(same.sha256))
+        for (file, target) in [(ftp, "ftp://127.0.0.1/"), (local, "file:///etc/passwd")] {
+            let outcome = try Self.outcome(report, file)
+            #expect(outcome.status == .failed)
+            #expect(outcome.reason?.contains("changes the scheme") == true, "\(outcome.reason ?? "")")
+            #expect(outcome.reason?.contains(target) == true)
+            #expect(!f.isStored(file.sha256))
+        }
+    }
+
+    @Test func anInterruptedDownloadResumesWithRangeAndVerifies() async throws {
+        let f = try Fixture()
+        let (file, bytes) = try f.serve("flaky", size: 300_000, seed: 7, mode: "drop")
+        let first = try await f.fetch([file])
+        let failure = try Self.outcome(first, file)
+        #expect(failure.status == .failed)
+        #expect(failure.reason?.contains("interrupted") == true, "\(failure.reason ?? "")")
+        #expect(!f.isStored(file.sha256))
+        let kept = try FileSystem.size(of: try f.partial(file.sha256))
+        #expect(kept > 0 && kept < bytes.count)
+
+        // A new process would open the store again: tmp/ is emptied, the partial survives.
+        let second = try await f.fetch([file])
+        let outcome = try Self.outcome(second, file)
+        #expect(outcome.status == .fetched, "\(outcome.reason ?? "")")
+        #expect(outcome.resumedFrom == kept)
+        let requests = try f.server.requests()
+        #expect(requests.count == 2)
+        #expect(requests.first?.range == nil)
+        #expect(requests.last?.range == "bytes=\(kept)-")
+        #expect(try f.verifies(file.sha256))
+        #expect(!FileSystem.exists(try f.partial(file.sha256)))
+    }
+
+    @Test func aCorruptPartialIsDetectedAndFetchedAgainFromZero() async throws {
+        let f = try Fixture()
+        let (file, bytes) = try f.serve("corrupt", size: 200_000, seed: 8)
+        var half = Array(bytes[..<100_000])
+        half[500] ^= 0xFF
+        try FileSystem.writeAtomically(try f.partial(file.sha256), half)
+
+        let report = try await f.fetch([file])
+        let outcome = try Self.outcome(report, file)
+        #expect(outcome.status == .fetched, "\(outcome.reason ?? "")")
+        #expect(outcome.resumedFrom == nil)
+        let requests = try f.server.requests()
+        #expect(requests.map(\.range) == ["bytes=100000-", nil])
+        #expect(try f.verifies(file.sha256))
+    }
+
+    @Test func aServerThatIgnoresRangeRestartsTheDownload() async throws {
+        let f = try Fixture()
+        let (file, bytes) = try f.serve("norange", size: 150_000, seed: 9, mode: "norange")
+        try FileSystem.writeAtomically(try f.partial(file.sha256), Array(bytes[..<50_000]))
+        let report = try await f.fetch([file])
+        #expect(try Self.outcome(report, file).status == .fetched)
+        #expect(try f.server.requests().map(\.range) == ["bytes=50000-"])
+        #expect(try f.verifies(file.sha256))
+    }
+
+    @Test func aCompletePartialIsStoredWithoutARequest() async throws {
+        let f = try Fixture()
+        let (file, bytes) = try f.serve("complete", size: 70_000, seed: 10)
+        try FileSystem.writeAtomically(try f.partial(file.sha256), bytes)
+        let report = try await f.fetch([file])
+        #expect(try Self.outcome(report, file).status == .fetched)
+        #expect(try f.server.requests().isEmpty)
+        #expect(try f.verifies(file.sha256))
+    }
+
+    @Test func aLockWithoutSizesStillFetchesAndVerifies() async throws {
+        let f = try Fixture()
+        let a = try f.serve("a", size: 80_000, seed: 11, recordSize: false).file
+        let b = try f.serve("b", size: 1, seed: 12, recordSize: false).file
+        var wrong = try f.serve("wrong", size: 80_000, seed: 13, recordSize: false).file
+        wrong.sha256 = SHA256Hasher.hash(pseudoRandom(80_000, seed: 14)).hex
+        let report = try await f.fetch([a, b, wrong])
+        #expect(try Self.outcome(report, a).status == .fetched)
+        #expect(try Self.outcome(report, b).status == .fetched)
+        #expect(try Self.outcome(report, wrong).reason?.contains("sha256 mismatch") == true)
+        #expect(try f.verifies(a.sha256) && f.verifies(b.sha256))
+        #expect(!f.isStored(wrong.sha256))
+    }
+
+    @Test func aFileURLIsCopiedAndVerified() async throws {
+        let f = try Fixture()
+        var (file, _) = try f.serve("local", size: 40_000, seed: 15)
+        file.url = "file://" + f.served + "/" + file.filename
+        var missing = file
+        missing.filename = "gone-1.0-py3-none-any.whl"
+        missing.url = "file://" + f.served + "/gone-1.0-py3-none-any.whl"
+        missing.sha256 = String(repeating: "ab", count: 32)
+        let report = try await f.fetch([file, missing])
+        #expect(try Self.outcome(report, file).status == .fetched)
+        #expect(try f.verifies(file.sha256))
+        #expect(try Self.outcome(report, missing).status == .failed)
+    }
+
+    @Test func tlsVerificationStaysOnForAnUntrustedServer() async throws {
+        let f = try Fixture(tls: true)
+        let file = try f.serve("tls", size: 30_000, seed: 16).file
+        #expect(file.url?.hasPrefix("https://") == true)
+        let report = try await f.fetch([file])
+        let outcome = try Self.outcome(report, file)
+        #expect(outcome.status == .failed)
+        #expect(outcome.reason?.lowercased().contains("certificate") == true, "\(outcome.reason ?? "")")
+        #expect(!f.isStored(file.sha256))
+    }
+
+    @Test func aCABundleTheSystemStoreLacksIsReported() throws {
+        let dir = try TemporaryDirectory()
+        let (status, output) = try shell(
+            "openssl req -x509 -newkey rsa:2048 -nodes -keyout k.pem -out corp.pem -days 1 -subj /CN=corp && cat corp.pem > both.pem",
+            in: dir.path
+        )
+        try #require(status == 0, "openssl: \(output)")
+        let system = try dir.file("system.pem", try FileSystem.readFile(dir.path + "/corp.pem"))
+        let other = try dir.file("other.pem", "")
+        // The system bundle holds the corporate certificate: nothing to say.
+        #expect(FetchTrust.warnings(environment: ["PIP_CERT": dir.path + "/corp.pem"], systemBundle: system).isEmpty)
+        // It does not: one warning naming the variable, the file and the fix.
+        let warnings = FetchTrust.warnings(
+            environment: ["REQUESTS_CA_BUNDLE": dir.path + "/both.pem", "SSL_CERT_FILE": other],
+            systemBundle: other
+        )
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.contains("REQUESTS_CA_BUNDLE=\(dir.path)/both.pem: 1 of its 1 certificate(s)") == true)
+        #expect(warnings.first?.contains("update-ca-certificates") == true)
+        // The system bundle itself, named by a variable, is honoured as it is.
+        #expect(FetchTrust.warnings(environment: ["SSL_CERT_FILE": system], systemBundle: system).isEmpty)
+    }
+
+    @Test(arguments: ["bytes 5-9/9", "bytes */10", "items 0-1/2", "bytes 9-5/10", "bytes 0-9", "bytes a-9/10"])
+    func malformedContentRangesAreRejected(header: String) {
+        #expect(ContentRange(header) == nil)
+    }
+
+    @Test func contentRangeFields() throws {
+        let range = try #require(ContentRange("bytes 100-199/200"))
+        #expect(range.start == 100 && range.end == 199 && range.total == 200)
+        #expect(try #require(ContentRange("bytes 5-9/*")).total == nil)
+    }
+}

@@ -1,0 +1,190 @@
+import AirlockCore
+import AirlockPython
+import AirlockTestSupport
+import Foundation
+
+/// A package index on 127.0.0.1 made by the test: tiny wheels (built by `WheelFixture`), an
+/// sdist, a PEP 503 simple tree (`simple/<project>/index.html` with `#sha256=` links) and, for the
+/// projects not in `withoutJSON`, a PEP 691 JSON page with sizes. A Python server binds port 0,
+/// prints the port it got on its first line (read here: no sleeps), serves the tree, and exits when
+/// `stop()` closes its standard input, or when the test process goes away.
+final class LocalIndex {
+    /// One file of the index.
+    struct Dist {
+        var fileName: String
+        var requires: [String] = []
+    }
+
+    let dir: TemporaryDirectory
+    /// The served tree: `simple/` and `files/`.
+    let root: String
+    let port: Int
+    private let process: Process
+    private let input: Pipe
+
+    var url: String { "http://127.0.0.1:\(port)/simple/" }
+    func fileURL(_ name: String) -> String { "http://127.0.0.1:\(port)/files/\(name)" }
+    func filePath(_ name: String) -> String { root + "/files/" + name }
+
+    /// alpha 1.0 (needs beta>=2), beta 2.0 (no PEP 691 page: its size comes from HEAD), native 1.0
+    /// (manylinux_2_17) and 1.1 (manylinux_2_34), and sdistonly 1.0 with no wheel at all.
+    static let standard: [Dist] = [
+        Dist(fileName: "alpha-1.0-py3-none-any.whl", requires: ["beta>=2"]),
+        Dist(fileName: "beta-2.0-py3-none-any.whl"),
+        Dist(fileName: "native-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"),
+        Dist(fileName: "native-1.1-cp311-cp311-manylinux_2_34_x86_64.whl"),
+        Dist(fileName: "sdistonly-1.0.tar.gz"),
+    ]
+
+    init(_ dists: [Dist] = LocalIndex.standard, withoutJSON: Set<String> = ["beta"]) throws {
+        dir = try TemporaryDirectory()
+        root = dir.path + "/index"
+        try FileSystem.makeDirectory(root + "/files")
+        var projects: [String: [String]] = [:]
+        for dist in dists {
+            let project = WheelName.normalize(String(dist.fileName.prefix { $0 != "-" }))
+            projects[project, default: []].append(dist.fileName)
+            if dist.fileName.hasSuffix(".whl") {
+                try Self.makeWheel(dist, in: dir, to: root + "/files/" + dist.fileName)
+            } else {
+                let (status, output) = try shell(
+                    "mkdir -p sdist/\(project)-1.0 && echo 'from setuptools import setup; setup()' > sdist/\(project)-1.0/setup.py && tar -C sdist -czf '\(root)/files/\(dist.fileName)' \(project)-1.0",
+                    in: dir.path
+                )
+                guard status == 0 else { throw WheelFixture.FixtureError(message: output) }
+            }
+        }
+        var rootPage = "<!DOCTYPE html>\n<html><body>\n"
+        for (project, files) in projects.sorted(by: { $0.key < $1.key }) {
+            rootPage += "<a href=\"\(project)/\">\(project)</a>\n"
+            var html = "<!DOCTYPE html>\n<html><body>\n"
+            var json: [[String: Any]] = []
+            for file in files.sorted() {
+                let bytes = try FileSystem.readFile(root + "/files/" + file)
+                let sha = SHA256Hasher.hash(bytes).hex
+                html += "<a href=\"../../files/\(file)#sha256=\(sha)\">\(file)</a>\n"
+                json.append([
+                    "filename": file, "url": "../../files/\(file)", "hashes": ["sha256": sha], "size": bytes.count,
+                ])
+            }
+            try dir.file("index/simple/\(project)/index.html", html + "</body></html>\n")
+            if !withoutJSON.contains(project) {
+                let page: [String: Any] = ["meta": ["api-version": "1.1"], "name": project, "files": json]
+                try dir.file(
+                    "index/simple/\(project)/index.json",
+                    Array(try JSONSerialization.data(withJSONObject: page))
+                )
+            }
+        }
+        try dir.file("index/simple/index.html", rootPage + "</body></html>\n")
+        try dir.file("server.py", Self.server)
+
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", dir.path + "/server.py", root]
+        let output = Pipe()
+        input = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle(forWritingAtPath: try dir.file("server.log", ""))
+        try process.run()
+        // The first line is the port; EOF first means the server died.
+        var line: [UInt8] = []
+        while !line.contains(0x0A) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += chunk
+        }
+        guard let text = String(bytes: line, encoding: .utf8),
+            let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        else {
+            process.terminate()
+            process.waitUntilExit()
+            let log =
+                (try? FileSystem.readFile(dir.path + "/server.log")).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            throw WheelFixture.FixtureError(message: "the index server did not start: \(log)")
+        }
+        self.port = port
+    }
+
+    deinit { stop() }
+
+    /// Stops the server and waits for it; safe to call twice.
+    func stop() {
+        guard process.isRunning else { return }
+        try? input.fileHandleForWriting.close()
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// The environment pip and uv run with in a test: none of this machine's PIP_* or UV_* settings
+    /// (no pip.conf, no find-links, no cache), and this index as the only one.
+    var environment: [String: String?] {
+        var env: [String: String?] = [:]
+        for key in ProcessInfo.processInfo.environment.keys where key.hasPrefix("PIP_") || key.hasPrefix("UV_") {
+            env.updateValue(nil, forKey: key)
+        }
+        env["PIP_CONFIG_FILE"] = "/dev/null"
+        env["PIP_INDEX_URL"] = url
+        env["PIP_NO_CACHE_DIR"] = "1"
+        env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+        env["UV_NO_CONFIG"] = "1"
+        env["UV_CACHE_DIR"] = dir.path + "/uv-cache"
+        return env
+    }
+
+    /// A wheel with a module, METADATA naming its requirements and a WHEEL with its tags.
+    private static func makeWheel(_ dist: Dist, in dir: TemporaryDirectory, to destination: String) throws {
+        let parts = dist.fileName.dropLast(4).split(separator: "-").map(String.init)
+        let (name, version) = (parts[0], parts[1])
+        let info = "\(name)-\(version).dist-info"
+        let isPure = parts[4] == "any"
+        let metadata =
+            "Metadata-Version: 2.1\nName: \(name)\nVersion: \(version)\n"
+            + dist.requires.map { "Requires-Dist: \($0)\n" }.joined()
+        let tags = parts[4].split(separator: ".").map { "Tag: \(parts[2])-\(parts[3])-\($0)\n" }.joined()
+        let wheel = "Wheel-Version: 1.0\nGenerator: airlock-test\nRoot-Is-Purelib: \(isPure)\n" + tags
+        let made = try WheelFixture.make(
+            in: dir,
+            fileName: dist.fileName,
+            members: [
+                .init(path: "\(name)/__init__.py", content: "VERSION = \"\(version)\"\n"),
+                .init(path: "\(info)/METADATA", content: metadata),
+                .init(path: "\(info)/WHEEL", content: wheel),
+            ]
+        )
+        try FileSystem.rename(made, to: destination)
+    }
+
+    private static let server = #"""
+        import http.server, os, sys, threading
+
+        root = sys.argv[1]
+        JSON = "application/vnd.pypi.simple.v1+json"
+
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, directory=root, **kwargs)
+
+            def log_message(self, *args):
+                pass
+
+            def translate_path(self, path):
+                local = super().translate_path(path)
+                page = os.path.join(local, "index.json")
+                if JSON in self.headers.get("Accept", "") and os.path.isfile(page):
+                    return page
+                return local
+
+            def guess_type(self, path):
+                return JSON if str(path).endswith("index.json") else super().guess_type(path)
+
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # Exit when the test closes our standard input (or dies).
+        threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
+        print(server.server_address[1], flush=True)
+        server.serve_forever()
+        """#
+}

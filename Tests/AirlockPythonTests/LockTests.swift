@@ -1,0 +1,421 @@
+import AirlockCore
+import AirlockPython
+import AirlockTestSupport
+import Foundation
+import Testing
+
+/// A project directory with a requirements file, locked against a `LocalIndex`.
+struct LockProject {
+    let dir: TemporaryDirectory
+    let path: String
+
+    init(requirements: String) throws {
+        dir = try TemporaryDirectory()
+        path = dir.path + "/app"
+        try dir.file("app/requirements.txt", requirements)
+    }
+
+    func lock(
+        _ index: LocalIndex,
+        python: String = "3.11",
+        glibc: String? = nil,
+        resolver: PythonResolver = .pip,
+        uv: String? = nil
+    ) throws -> PythonLockResult {
+        let (target, _) = try PythonTarget.resolve(python: python, platform: nil, glibc: glibc)
+        return try PythonLocker.lock(
+            PythonLockOptions(project: path, target: target, resolver: resolver, environment: index.environment, uv: uv)
+        )
+    }
+
+    var lockBytes: [UInt8] { (try? FileSystem.readFile(path + "/airlock.lock")) ?? [] }
+}
+
+func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSystem.readFile(path)).hex }
+
+@Suite(.timeLimit(.minutes(2))) struct LockTests {
+    static let target311 = PythonTarget(pythonVersion: "3.11", platform: "linux/amd64", glibc: "2.31")
+
+    // MARK: pip against the local index
+
+    @Test func pipResolvesDependenciesToExactFilesWithTheirURLsHashesAndSizes() throws {
+        let index = try LocalIndex()
+        defer { index.stop() }
+        let project = try LockProject(requirements: "# the app\nalpha\n")
+        let result = try project.lock(index)
+        #expect(result.method == .pip && result.changed)
+        #expect(result.lock.target == Self.target311)
+        #expect(result.lock.files.map(\.name) == ["alpha", "beta"])
+        for file in result.lock.files {
+            let local = index.filePath(file.filename)
+            #expect(file.url == index.fileURL(file.filename))
+            #expect(file.sha256 == (try sha256(ofFile: local)))
+            #expect(file.size == (try FileSystem.size(of: local)))
+        }
+        #expect(result.lock.files.map(\.version) == ["1.0", "2.0"])
+        // alpha's size comes from its PEP 691 page, beta (which has none) from a HEAD request.
+        #expect(result.sizeSources == ["pep691": 1, "head": 1])
+        #expect(result.totalSize == result.lock.files.compactMap(\.size).reduce(0, +))
+        // The file on disk is the lock, and reads back.
+        let (read, bytes) = try PythonLock.read(project: project.path)
+        let encoded = try result.lock.encoded()
+        #expect(read == result.lock)
+        #expect(bytes == encoded)
+    }
+
+    @Test(arguments: [("2.31", "1.0"), ("2.36", "1.1")])
+    func theTargetGlibcDecidesWhichNativeWheelIsLocked(glibc: String, version: String) throws {
+        let index = try LocalIndex()
+        defer { index.stop() }
+        let project = try LockProject(requirements: "native\n")
+        let result = try project.lock(index, glibc: glibc)
+        let file = try #require(result.lock.files.first)
+        #expect(result.lock.files.count == 1 && file.name == "native" && file.version == version)
+        #expect(result.lock.target.glibc == glibc)
+        #expect(file.filename.hasPrefix("native-\(version)-cp311-cp311-manylinux_2_"))
+    }
+
+    @Test func aRequirementWithNoWheelForTheTargetFailsNamingItAndTheTarget() throws {
+        let index = try LocalIndex()
+        defer { index.stop() }
+        let project = try LockProject(requirements: "alpha\nsdistonly\n")
+        let error = try #require(throws: UsageError.self) { try project.lock(index) }
+        #expect(error.status == .badInput)
+        #expect(
+            error.description.contains("sdistonly") && error.description.contains(Self.target311.description),
+            "\(error)"
+        )
+        // A Python the native wheels were not built for.
+        let native = try LockProject(requirements: "native\n")
+        let other = try #require(throws: UsageError.self) { try native.lock(index, python: "3.12") }
+        #expect(
+            other.description.contains("native") && other.description.contains("python 3.12, linux/amd64, glibc 2.36"),
+            "\(other)"
+        )
+        #expect(project.lockBytes.isEmpty && native.lockBytes.isEmpty)
+    }
+
+    @Test func aDirectSdistURLIsRefusedBeforePipCouldBuildIt() throws {
+        let index = try LocalIndex()
+        defer { index.stop() }
+        let project = try LockProject(requirements: "sdistonly @ \(index.fileURL("sdistonly-1.0.tar.gz"))\n")
+        let error = try #require(throws: UsageError.self) { try project.lock(index) }
+        #expect(
+            error.description.contains("requirements.txt:1") && error.description.contains("not a wheel"),
+            "\(error)"
+        )
+    }
+
+    @Test func lockingTwiceGivesTheSameBytesSortedByName() throws {
+        let index = try LocalIndex()
+        defer { index.stop() }
+        let project = try LockProject(requirements: "native\nalpha\n")
+        let first = try project.lock(index)
+        let bytes = project.lockBytes
+        let second = try project.lock(index)
+        #expect(first.changed && !second.changed)
+        #expect(project.lockBytes == bytes)
+        #expect(second.lock.files.map(\.name) == ["alpha", "beta", "native"])
+        // Stable text: pretty, sorted keys, one file per block, a final newline.
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(
+            text.hasPrefix(
+                "{\n  \"files\" : [\n    {\n      \"filename\" : \"alpha-1.0-py3-none-any.whl\",\n      \"name\" : \"alpha\",\n"
+            )
+        )
+        #expect(
+            text.contains(
+                "\"target\" : {\n    \"glibc\" : \"2.31\",\n    \"platform\" : \"linux/amd64\",\n    \"pythonVersion\" : \"3.11\"\n  }"
+            )
+        )
+        #expect(text.hasSuffix("}\n"))
+    }
+
+    // MARK: hashed requirements
+
+    @Test func aHashPinnedRequirementsFileIsLockedWithoutResolving() throws {
+        let index = try LocalIndex()
+        defer { index.stop() }
+        let alpha = try sha256(ofFile: index.filePath("alpha-1.0-py3-none-any.whl"))
+        let native10 = try sha256(
+            ofFile: index.filePath("native-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
+        )
+        let native11 = try sha256(ofFile: index.filePath("native-1.1-cp311-cp311-manylinux_2_34_x86_64.whl"))
+        // Continuations, comments, an option line; native 1.0 pinned with a second, unrelated hash.
+        let project = try LockProject(
+            requirements: """
+                --only-binary :all:
+                # pinned by hand
+                alpha==1.0 \\
+                    --hash=sha256:\(alpha)
+                native==1.0 --hash=sha256:\(native11) \\
+                    --hash=sha256:\(native10)  # both files listed
+                """
+        )
+        let result = try project.lock(index)
+        #expect(result.method == .hashed)
+        // alpha needs beta, but a hashed file is taken as it is: no beta.
+        #expect(result.lock.files.map(\.name) == ["alpha", "native"])
+        #expect(result.lock.files.map(\.sha256) == [alpha, native10])
+        #expect(result.lock.files.allSatisfy { $0.size != nil && $0.url != nil })
+    }
+
+    @Test func aHashPinThatMatchesNoFileFailsTheCheck() throws {
+        let index = try LocalIndex()
+        defer { index.stop() }
+        let project = try LockProject(requirements: "alpha==1.0 --hash=sha256:\(String(repeating: "0", count: 64))\n")
+        let error = try #require(throws: CheckFailure.self) { try project.lock(index) }
+        #expect(error.status == .checkFailed)
+        #expect(
+            error.description.contains("alpha") && error.description.contains(String(repeating: "0", count: 64)),
+            "\(error)"
+        )
+        #expect(project.lockBytes.isEmpty)
+    }
+
+    @Test(arguments: [
+        ("alpha>=1.0 --hash=sha256:\(String(repeating: "a", count: 64))\n", "not pinned with =="),
+        ("alpha==1.* --hash=sha256:\(String(repeating: "a", count: 64))\n", "not pinned with =="),
+        ("alpha==1.0 --hash=sha512:\(String(repeating: "a", count: 128))\n", "no --hash=sha256"),
+        (
+            "alpha==1.0 --hash=sha256:\(String(repeating: "a", count: 64))\nbeta==2.0\n",
+            "some requirements carry --hash"
+        ),
+    ])
+    func hashPinnedLinesMustEachPinOneVersionBySha256(requirements: String, message: String) throws {
+        let project = try LockProject(requirements: requirements)
+        let (target, _) = try PythonTarget.resolve(python: nil, platform: nil, glibc: nil)
+        // No index: these fail before pip runs.
+        let error = try #require(throws: UsageError.self) {
+            try PythonLocker.lock(
+                PythonLockOptions(
+                    project: project.path,
+                    target: target,
+                    environment: ["PIP_INDEX_URL": "http://127.0.0.1:9/simple/"]
+                )
+            )
+        }
+        #expect(error.description.contains(message) && error.description.contains("requirements.txt:"), "\(error)")
+    }
+
+    // MARK: the lock feeds the build
+
+    @Test func airlockBuildInstallsWhatTheLockPins() async throws {
+        let index = try LocalIndex()
+        defer { index.stop() }
+        let project = try LockProject(requirements: "alpha\nnative\n")
+        try project.dir.file("app/function_app.py", "import alpha, beta, native\n")
+        try project.dir.file("app/host.json", "{\"version\": \"2.0\"}\n")
+        let result = try project.lock(index)
+        // What `airlock fetch` does, done by hand from the index's files.
+        let store = try Store.open(at: project.dir.path + "/store")
+        for file in result.lock.files {
+            let (digest, _, tmp) = try store.put(path: index.filePath(file.filename))
+            #expect(digest.hex == file.sha256)
+            try store.commit([(digest, tmp)])
+        }
+        let build = try await PythonBuild.build(
+            PythonBuildOptions(project: project.path, toolVersion: "test", useCache: false),
+            store: store
+        )
+        #expect(build.wheels == 3 && build.target == Self.target311)
+        let (status, out) = try shell(
+            "mkdir x && cd x && unzip -q '\(build.zip)' && PYTHONPATH=.python_packages/lib/site-packages python3 -c 'import alpha, beta, native; print(native.VERSION)'",
+            in: project.dir.path
+        )
+        #expect(status == 0 && out == "1.0\n", "\(out)")
+    }
+
+    // MARK: uv, when missing; the argument lists
+
+    @Test func uvThatIsNotInstalledIsAnErrorWithTheInstallHint() throws {
+        let index = try LocalIndex()
+        defer { index.stop() }
+        let project = try LockProject(requirements: "alpha\n")
+        let error = try #require(throws: UsageError.self) {
+            try project.lock(index, resolver: .uv, uv: "/nonexistent/uv")
+        }
+        #expect(error.description.contains("python3 -m pip install uv"), "\(error)")
+    }
+
+    @Test func pipIsAskedForTheTargetsTagsOnly() {
+        let args = LockPip.installArguments(
+            target: Self.target311,
+            requirements: "r.txt",
+            hashed: false,
+            targetDirectory: "/tmp/t"
+        )
+        #expect(Array(args.prefix(6)) == ["install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-"])
+        #expect(args.contains("--only-binary=:all:") && !args.contains("--no-deps"))
+        func values(_ flag: String) -> [String] { args.indices.filter { args[$0] == flag }.map { args[$0 + 1] } }
+        #expect(values("--abi") == ["cp311", "abi3", "none"])
+        #expect(
+            values("--implementation") == ["cp"] && values("--python-version") == ["3.11"]
+                && values("--target") == ["/tmp/t"]
+        )
+        let platforms = values("--platform")
+        #expect(platforms == Self.target311.platformTags)
+        #expect(
+            platforms.first == "manylinux_2_31_x86_64" && platforms.contains("manylinux2014_x86_64")
+                && platforms.last == "manylinux1_x86_64"
+        )
+        #expect(!platforms.contains("manylinux_2_32_x86_64") && !platforms.contains("linux_x86_64"))
+        #expect(Array(args.suffix(2)) == ["-r", "r.txt"])
+        let hashed = LockPip.installArguments(
+            target: Self.target311,
+            requirements: "r.txt",
+            hashed: true,
+            targetDirectory: "/tmp/t"
+        )
+        #expect(hashed.contains("--no-deps") && hashed.contains("--require-hashes"))
+    }
+
+    @Test(arguments: [
+        ("linux/amd64", "2.31", "x86_64-manylinux_2_31", true),
+        ("linux/amd64", "2.36", "x86_64-manylinux_2_36", true),
+        ("linux/amd64", "2.30", "x86_64-manylinux_2_28", false),
+        ("linux/arm64", "2.17", "aarch64-manylinux_2_17", true),
+        ("linux/amd64", "2.12", nil, false),
+    ])
+    func uvIsGivenTheNewestManylinuxPlatformItKnowsForTheGlibc(
+        platform: String,
+        glibc: String,
+        expected: String?,
+        exact: Bool
+    ) {
+        let target = PythonTarget(pythonVersion: "3.11", platform: platform, glibc: glibc)
+        let answer = LockUV.platform(for: target)
+        #expect(answer?.value == expected)
+        if expected != nil { #expect(answer?.exact == exact) }
+    }
+
+    @Test func uvIsGivenThePythonVersionHashesWheelsOnlyAndPipsSettings() {
+        let pip = PipConfiguration(
+            indexURL: "https://mirror.example/simple",
+            extraIndexURLs: ["https://extra.example/simple"],
+            findLinks: ["/opt/wheels"],
+            cert: "/etc/ssl/certs/ca-certificates.crt",
+            proxy: "http://proxy:3128",
+            trustedHosts: ["mirror.example"]
+        )
+        let args = LockUV.compileArguments(
+            requirements: "r.txt",
+            target: Self.target311,
+            platform: "x86_64-manylinux_2_31",
+            pip: pip
+        )
+        #expect(Array(args.prefix(3)) == ["pip", "compile", "r.txt"])
+        func values(_ flag: String) -> [String] { args.indices.filter { args[$0] == flag }.map { args[$0 + 1] } }
+        #expect(values("--python-platform") == ["x86_64-manylinux_2_31"] && values("--python-version") == ["3.11"])
+        #expect(values("--only-binary") == [":all:"] && args.contains("--generate-hashes"))
+        #expect(
+            values("--default-index") == ["https://mirror.example/simple"]
+                && values("--index") == ["https://extra.example/simple"]
+        )
+        #expect(values("--find-links") == ["/opt/wheels"] && values("--allow-insecure-host") == ["mirror.example"])
+        let env = LockUV.environment(pip: pip)
+        #expect(
+            env["SSL_CERT_FILE"] == .some("/etc/ssl/certs/ca-certificates.crt")
+                && env["HTTPS_PROXY"] == .some("http://proxy:3128")
+        )
+        let noIndex = LockUV.compileArguments(
+            requirements: "r.txt",
+            target: Self.target311,
+            platform: "x86_64-manylinux_2_31",
+            pip: PipConfiguration(indexURL: "x", noIndex: true)
+        )
+        #expect(noIndex.contains("--no-index") && !noIndex.contains("--default-index"))
+    }
+
+    // MARK: reading requirements files as pip does
+
+    @Test func requirementFilesAreReadAsPipReadsThem() throws {
+        let dir = try TemporaryDirectory()
+        let hash = String(repeating: "ab", count: 32)
+        try dir.file("more.txt", "gamma==3.0 --hash=sha256:\(hash)\n")
+        let text = """
+            # comment \\
+            --index-url https://mirror.example/simple
+            -f ./wheels
+            Alpha_Pkg[extra] == 1.0 ; python_version >= "3.9" \\
+                --hash=sha256:\(hash.uppercased()) \\
+                --hash sha256:\(hash)
+            beta===2.0b1 --hash=sha256:\(hash)  # trailing comment
+            name @ https://host/x/name-1.0-py3-none-any.whl --hash=sha256:\(hash)
+            -r more.txt
+            wild==1.*
+            """
+        let r = try LockRequirements(text: text, path: dir.path + "/requirements.txt")
+        #expect(r.requirements.map(\.name) == ["alpha-pkg", "beta", "name", "gamma", "wild"])
+        #expect(r.requirements.map(\.pinnedVersion) == ["1.0", "2.0b1", nil, "3.0", nil])
+        #expect(r.requirements.map(\.line) == [4, 7, 8, 1, 10])
+        #expect(r.requirements[0].sha256 == [hash] && r.requirements[0].hashes.count == 2)
+        #expect(r.requirements[2].url == "https://host/x/name-1.0-py3-none-any.whl")
+        #expect(r.requirements[0].text == "Alpha_Pkg[extra] == 1.0 ; python_version >= \"3.9\"")
+        #expect(r.indexOptions == ["--index-url", "https://mirror.example/simple", "--find-links", "./wheels"])
+        #expect(r.isPartlyHashed && !r.isFullyHashed)
+    }
+
+    @Test(arguments: [
+        (
+            "https://files.example/packages/ab/name-1.0%2Blocal-py3-none-any.whl#sha256=00",
+            "name-1.0+local-py3-none-any.whl"
+        ),
+        ("file:///opt/wheels/x-1.0-py3-none-any.whl", "x-1.0-py3-none-any.whl"),
+        ("https://host/a.whl?token=1", "a.whl"),
+    ])
+    func aFileNameIsTheURLsLastPercentDecodedComponent(url: String, name: String) {
+        #expect(PythonLocker.fileName(ofURL: url) == name)
+    }
+
+    @Test func aLockedURLNeverCarriesCredentials() {
+        #expect(
+            PythonLocker.withoutCredentials("https://user:secret@mirror.example/files/a.whl")
+                == "https://mirror.example/files/a.whl"
+        )
+        #expect(
+            PythonLocker.withoutCredentials("https://mirror.example/files/a@b.whl")
+                == "https://mirror.example/files/a@b.whl"
+        )
+    }
+}
+
+private enum UV {
+    static var isInstalled: Bool {
+        (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains {
+            FileManager.default.isExecutableFile(atPath: "\($0)/uv")
+        }
+    }
+}
+
+/// The uv path needs uv itself; it runs only where uv is installed (`python3 -m pip install uv`),
+/// and says so when it is skipped. The pip tests above never depend on it.
+@Suite(.enabled(if: UV.isInstalled, "uv is not on PATH (python3 -m pip install uv)"), .timeLimit(.minutes(2)))
+struct LockUVTests {
+    @Test(arguments: [("2.31", "1.0"), ("2.36", "1.1")])
+    func uvResolvesForTheTargetAndPipPinsItsFiles(glibc: String, native: String) throws {
+        let index = try LocalIndex()
+        defer { index.stop() }
+        let project = try LockProject(requirements: "alpha\nnative\n")
+        let result = try project.lock(index, glibc: glibc, resolver: .uv)
+        #expect(result.method == .uv)
+        #expect(result.lock.files.map(\.name) == ["alpha", "beta", "native"])
+        #expect(result.lock.files.map(\.version) == ["1.0", "2.0", native])
+        for file in result.lock.files {
+            #expect(file.url == index.fileURL(file.filename))
+            #expect(file.sha256 == (try sha256(ofFile: index.filePath(file.filename))))
+        }
+    }
+
+    @Test func uvFailsNamingARequirementWithNoWheel() throws {
+        let index = try LocalIndex()
+        defer { index.stop() }
+        let project = try LockProject(requirements: "sdistonly\n")
+        let error = try #require(throws: UsageError.self) { try project.lock(index, resolver: .uv) }
+        #expect(
+            error.description.contains("sdistonly")
+                && error.description.contains("python 3.11, linux/amd64, glibc 2.31"),
+            "\(error)"
+        )
+    }
+}
