@@ -1,7 +1,11 @@
 // `airlock fetch`: downloads every file a Python lock names into the store, `jobs` at a time, each
 // streamed to disk and hashed as it arrives, and verified against the lock's sha256 (and size, when
 // the lock records one) before it becomes a blob. A file that fails names itself and stores nothing;
-// the other files carry on. HTTP goes through HTTPDownloader (URLSession); see there for proxies and CAs.
+// the other files carry on. HTTP goes through HTTPDownloader (URLSession; see there for proxies and
+// CAs) unless FetchTrust's plan sends it through pip's network session (FetchViaPip): when a CA bundle
+// the user named holds certificates the system bundle lacks (HTTPS files), or AIRLOCK_FETCH_VIA=pip
+// (HTTP and HTTPS files). Both transports feed the same PartialDownload sink, so what follows holds
+// for either: only the bytes travel differently.
 //
 // Why downloads do not go through BlobWriter: a resumable download must survive the process, and
 // `Store.open` empties tmp/ whenever no other writer is alive. So a download lives in
@@ -85,7 +89,9 @@ public enum Fetcher {
         store: Store,
         jobs: Int = defaultJobs,
         userAgent: String = "airlock",
-        progress: ProgressReporter? = nil
+        progress: ProgressReporter? = nil,
+        environment: [String: String]? = nil,
+        plan: FetchPlan? = nil
     ) async throws -> FetchReport {
         try FileSystem.makeDirectory(partialDirectory(of: store))
         removeFinishedPartials(store)
@@ -123,6 +129,14 @@ public enum Fetcher {
             pending.append(Item(index: index, file: file, digest: digest, url: url))
         }
         try store.index.record(present, roots: present.map { ($0.digest, root) })
+        let schemes = Set(pending.compactMap { $0.url.scheme?.lowercased() })
+        let plan =
+            plan
+            ?? Self.plan(
+                needsHTTPS: schemes.contains("https"),
+                needsHTTP: schemes.contains("http"),
+                environment: environment ?? ProcessInfo.processInfo.environment
+            )
 
         let sizes = pending.compactMap(\.file.size)
         let countsBytes = sizes.count == pending.count
@@ -132,6 +146,7 @@ public enum Fetcher {
         let job = Job(
             store: store,
             downloader: downloader,
+            plan: plan,
             byteProgress: countsBytes ? progress : nil,
             root: root,
             userAgent: userAgent
@@ -170,22 +185,41 @@ public enum Fetcher {
         return report
     }
 
-    /// Warnings for CA bundles the user named that downloads cannot honour (see FetchTrust), when a
-    /// file the store lacks would be fetched over HTTPS. Print them before fetching.
+    /// Which transport the files the store lacks will take (see FetchTrust), with notes saying so.
+    /// Print `notes` before fetching and pass the plan to `fetch`, which otherwise makes its own.
+    public static func plan(lock: PythonLock, store: Store, environment: [String: String]? = nil) -> FetchPlan {
+        let schemes = Set(
+            lock.files.compactMap { file -> String? in
+                guard let digest = SHA256Digest(file.sha256), !store.contains(digest) else { return nil }
+                return file.url.flatMap { URL(string: $0)?.scheme?.lowercased() }
+            }
+        )
+        return plan(
+            needsHTTPS: schemes.contains("https"),
+            needsHTTP: schemes.contains("http"),
+            environment: environment ?? ProcessInfo.processInfo.environment
+        )
+    }
+
+    /// The notes of `plan(lock:store:environment:)`: which transport downloads take and why. (Kept under
+    /// its old name for callers that print them before `fetch`, which then plans again.)
     public static func trustWarnings(
         lock: PythonLock,
         store: Store,
         environment: [String: String]? = nil
     ) -> [String] {
-        let needsHTTPS = lock.files.contains { file in
-            guard let digest = SHA256Digest(file.sha256), !store.contains(digest) else { return false }
-            return file.url?.lowercased().hasPrefix("https:") ?? false
-        }
-        guard needsHTTPS else { return [] }
-        return FetchTrust.warnings(
-            environment: environment ?? ProcessInfo.processInfo.environment,
+        plan(lock: lock, store: store, environment: environment).notes
+    }
+
+    private static func plan(needsHTTPS: Bool, needsHTTP: Bool, environment: [String: String]) -> FetchPlan {
+        FetchTrust.plan(
+            needsHTTPS: needsHTTPS,
+            needsHTTP: needsHTTP,
+            environment: environment,
             systemBundle: FetchTrust.systemBundle
-        )
+        ) { python in
+            try FetchTrust.pipCert(python: python, environment: environment)
+        }
     }
 
     // MARK: One file
@@ -200,6 +234,7 @@ public enum Fetcher {
     private struct Job: Sendable {
         var store: Store
         var downloader: HTTPDownloader
+        var plan: FetchPlan
         /// Set when progress counts bytes (every pending file has a size).
         var byteProgress: ProgressReporter?
         var root: String
@@ -266,6 +301,7 @@ public enum Fetcher {
     }
 
     private static func download(_ item: Item, job: Job) async throws -> FetchedFile {
+        if case .unavailable(let reason) = job.plan.route(for: item.url) { return failed(item, reason) }
         let path = partialPath(of: job.store, for: item.digest)
         let file = try await lockPartial(path)
         // Another process may have stored it while we waited for its lock.
@@ -320,7 +356,11 @@ public enum Fetcher {
             var headers = ["Accept-Encoding": "identity", "User-Agent": job.userAgent]
             if start > 0 { headers["Range"] = "bytes=\(start)-" }
             sink.prepareRequest()
-            let end = await job.downloader.get(item.url, headers: headers, into: sink)
+            let end: HTTPTransferEnd
+            switch job.plan.route(for: item.url) {
+            case .pip(let pip): end = await pip.get(item.url, headers: headers, into: sink)
+            case .urlSession, .unavailable: end = await job.downloader.get(item.url, headers: headers, into: sink)
+            }
             try Task.checkCancellation()
             if let error = sink.writeError { throw error }
             if let refused = end.refusedRedirect { return failed(item, refused) }

@@ -12,8 +12,10 @@
 //   /etc/ssl/certs/ca-certificates.crt); URLSession sets CURLOPT_CAINFO only when libcurl has none.
 //   Nothing reads SSL_CERT_FILE, SSL_CERT_DIR or CURL_CA_BUNDLE (those are the curl tool's), and
 //   `URLSessionCertificateAuthorityInfoFile` is read only under `#if os(Android)`: a self-signed server
-//   failed verification with each of them set. So a bundle the user names is honoured only when the
-//   system store holds its certificates; `FetchTrust` checks that and warns. Verification stays on.
+//   failed verification with each of them set. So URLSession honours a bundle the user names only when
+//   the system store holds its certificates. When it does not, `FetchTrust` sends the HTTPS downloads
+//   through pip's network session instead (FetchViaPip.swift, which feeds the same sinks), and says so;
+//   AIRLOCK_FETCH_VIA=pip sends every download there. Verification stays on either way.
 // - Redirects: URLSession follows them itself (curl's FOLLOWLOCATION is off) and asks the delegate
 //   first; the policy here allows the same scheme only, at most `maxRedirects` hops.
 // - Content coding: URLSession turns on curl's automatic decompression, so requests ask for

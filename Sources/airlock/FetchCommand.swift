@@ -11,8 +11,10 @@ struct FetchCommand: AsyncParsableCommand {
             Files the store has are skipped without a request. A file whose size or sha256 does not match \
             the lock, that the server refuses (HTTP 4xx/5xx), or that redirects to another scheme is named \
             and not stored; the others still complete, and the exit status is 1. Proxies come from \
-            https_proxy/HTTPS_PROXY, http_proxy and no_proxy/NO_PROXY; HTTPS is verified against the system \
-            CA bundle.
+            https_proxy/HTTPS_PROXY, http_proxy and no_proxy/NO_PROXY. HTTPS is verified against the system \
+            CA bundle; when your pip configuration or PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE or \
+            CURL_CA_BUNDLE names a bundle with certificates the system lacks, those downloads go through \
+            pip's own session so that bundle (and pip's proxy and client certificate) applies.
             """
     )
 
@@ -28,14 +30,16 @@ struct FetchCommand: AsyncParsableCommand {
     func run() async throws {
         let (lock, _) = try PythonLock.read(project: project)
         let store = try storeOptions.open()
-        for warning in Fetcher.trustWarnings(lock: lock, store: store) { printError("airlock: warning: \(warning)") }
+        let plan = Fetcher.plan(lock: lock, store: store)
+        if !output.json { for note in plan.notes { printError("airlock: note: \(note)") } }
         let report = try await Fetcher.fetch(
             lock: lock,
             projectName: PythonBuild.projectName(project),
             store: store,
             jobs: jobs,
             userAgent: "airlock/\(AirlockVersion.current)",
-            progress: ProgressReporter(label: "fetch", quiet: output.json)
+            progress: ProgressReporter(label: "fetch", quiet: output.json),
+            plan: plan
         )
         if output.json { try output.emit(report.files) }
         guard report.failures.isEmpty else { throw CheckFailure(report.failureLines) }

@@ -12,6 +12,8 @@ struct FetchTests {
         let served: String
         let store: Store
         let server: TestHTTPServer
+        /// The server's self-signed certificate (PEM), when it serves HTTPS.
+        private(set) var certificate: String? = nil
 
         init(tls: Bool = false) throws {
             dir = try TemporaryDirectory()
@@ -28,6 +30,19 @@ struct FetchTests {
                 certificate = (dir.path + "/cert.pem", dir.path + "/key.pem")
             }
             server = try TestHTTPServer(serving: served, scratch: dir, tls: certificate)
+            self.certificate = certificate?.0
+        }
+
+        /// This process's environment without any PIP_* setting or pip.conf (as LockTests run pip),
+        /// without retries (a refused handshake fails at once), changed by `overrides`.
+        func environment(_ overrides: [String: String] = [:]) -> [String: String] {
+            var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PIP_") }
+            env["PIP_CONFIG_FILE"] = "/dev/null"
+            env["PIP_RETRIES"] = "0"
+            env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+            env.removeValue(forKey: "AIRLOCK_FETCH_VIA")
+            env.merge(overrides) { $1 }
+            return env
         }
 
         /// Serves a pseudo-random wheel `<name>-1.0-py3-none-any.whl`; returns its lock entry.
@@ -52,12 +67,25 @@ struct FetchTests {
             return (file, bytes)
         }
 
-        func fetch(_ files: [LockedFile], jobs: Int = 4) async throws -> FetchReport {
-            let lock = PythonLock(
+        func lock(_ files: [LockedFile]) -> PythonLock {
+            PythonLock(
                 target: PythonTarget(pythonVersion: "3.11", platform: "linux/amd64", glibc: "2.31"),
                 files: files
             )
-            return try await Fetcher.fetch(lock: lock, projectName: "app", store: store, jobs: jobs)
+        }
+
+        func fetch(
+            _ files: [LockedFile],
+            jobs: Int = 4,
+            environment: [String: String]? = nil
+        ) async throws -> FetchReport {
+            try await Fetcher.fetch(
+                lock: lock(files),
+                projectName: "app",
+                store: store,
+                jobs: jobs,
+                environment: environment
+            )
         }
 
         /// Where an interrupted download of `sha256` waits (the directory is made, as fetch makes it).
@@ -272,7 +300,7 @@ struct FetchTests {
         #expect(!f.isStored(file.sha256))
     }
 
-    @Test func aCABundleTheSystemStoreLacksIsReported() throws {
+    @Test func aCABundleTheSystemStoreLacksIsFound() throws {
         let dir = try TemporaryDirectory()
         let (status, output) = try shell(
             "openssl req -x509 -newkey rsa:2048 -nodes -keyout k.pem -out corp.pem -days 1 -subj /CN=corp && cat corp.pem > both.pem",
@@ -281,18 +309,234 @@ struct FetchTests {
         try #require(status == 0, "openssl: \(output)")
         let system = try dir.file("system.pem", try FileSystem.readFile(dir.path + "/corp.pem"))
         let other = try dir.file("other.pem", "")
-        // The system bundle holds the corporate certificate: nothing to say.
-        #expect(FetchTrust.warnings(environment: ["PIP_CERT": dir.path + "/corp.pem"], systemBundle: system).isEmpty)
-        // It does not: one warning naming the variable, the file and the fix.
-        let warnings = FetchTrust.warnings(
+        // The system bundle holds the corporate certificate: nothing to do.
+        let covered = FetchTrust.uncoveredBundles(
+            environment: ["PIP_CERT": dir.path + "/corp.pem"],
+            pipCert: dir.path + "/corp.pem",
+            systemBundle: system
+        )
+        #expect(covered.isEmpty)
+        // It does not: the bundle, where it was named and what it adds.
+        let found = FetchTrust.uncoveredBundles(
             environment: ["REQUESTS_CA_BUNDLE": dir.path + "/both.pem", "SSL_CERT_FILE": other],
+            pipCert: nil,
             systemBundle: other
         )
-        #expect(warnings.count == 1)
-        #expect(warnings.first?.contains("REQUESTS_CA_BUNDLE=\(dir.path)/both.pem: 1 of its 1 certificate(s)") == true)
-        #expect(warnings.first?.contains("update-ca-certificates") == true)
+        #expect(
+            found == [.init(source: "REQUESTS_CA_BUNDLE", path: dir.path + "/both.pem", missing: 1, total: 1)]
+        )
+        // pip's own setting (from pip.conf here) comes first; a directory cannot be compared.
+        let fromPip = FetchTrust.uncoveredBundles(
+            environment: ["SSL_CERT_FILE": dir.path],
+            pipCert: dir.path + "/corp.pem",
+            systemBundle: other
+        )
+        #expect(fromPip.map(\.label) == ["pip's cert setting=\(dir.path)/corp.pem", "SSL_CERT_FILE=\(dir.path)"])
+        #expect(fromPip.map(\.missing) == [1, nil])
         // The system bundle itself, named by a variable, is honoured as it is.
-        #expect(FetchTrust.warnings(environment: ["SSL_CERT_FILE": system], systemBundle: system).isEmpty)
+        #expect(
+            FetchTrust.uncoveredBundles(environment: ["SSL_CERT_FILE": system], pipCert: system, systemBundle: system)
+                .isEmpty
+        )
+    }
+
+    @Test func thePlanSaysWhichPathIsUsedAndWhy() throws {
+        let dir = try TemporaryDirectory()
+        let (status, output) = try shell(
+            "openssl req -x509 -newkey rsa:2048 -nodes -keyout k.pem -out corp.pem -days 1 -subj /CN=corp",
+            in: dir.path
+        )
+        try #require(status == 0, "openssl: \(output)")
+        let system = try dir.file("system.pem", "")
+        let corp = dir.path + "/corp.pem"
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+
+        // Nothing named: URLSession, nothing to say, pip not asked.
+        var asked = 0
+        let plain = FetchTrust.plan(
+            needsHTTPS: true,
+            needsHTTP: true,
+            environment: ["PATH": path],
+            systemBundle: system
+        ) {
+            _ in
+            asked += 1
+            return nil
+        }
+        #expect(plain.notes.isEmpty && asked == 1)
+        // Only plain HTTP and no AIRLOCK_FETCH_VIA: pip is not even asked.
+        _ = FetchTrust.plan(needsHTTPS: false, needsHTTP: true, environment: ["PATH": path], systemBundle: system) {
+            _ in
+            asked += 1
+            return nil
+        }
+        #expect(asked == 1)
+
+        // pip's cert holds a certificate the system lacks: HTTPS goes through pip, and the note says so.
+        let viaPip = FetchTrust.plan(
+            needsHTTPS: true,
+            needsHTTP: true,
+            environment: ["PATH": path],
+            systemBundle: system
+        ) {
+            _ in corp
+        }
+        #expect(viaPip.notes.count == 1)
+        let note = try #require(viaPip.notes.first)
+        #expect(note.contains("HTTPS downloads go through pip's network session"), "\(note)")
+        #expect(note.contains("pip's cert setting=\(corp) holds 1 of its 1 certificate(s)"), "\(note)")
+
+        // No python3: the note (and each HTTPS file's failure) names the bundle and the fix.
+        let noPython = FetchTrust.plan(
+            needsHTTPS: true,
+            needsHTTP: false,
+            environment: ["PATH": dir.path, "REQUESTS_CA_BUNDLE": corp],
+            systemBundle: system
+        ) { _ in nil }
+        let reason = try #require(noPython.notes.first)
+        #expect(reason.contains("REQUESTS_CA_BUNDLE=\(corp)"), "\(reason)")
+        #expect(reason.contains("python3 is not on PATH"), "\(reason)")
+        #expect(reason.contains("update-ca-certificates"), "\(reason)")
+
+        // pip cannot run: said so, with python's path.
+        struct NoPip: Error, CustomStringConvertible {
+            var description: String { "Traceback\nModuleNotFoundError: pip" }
+        }
+        let noPip = FetchTrust.plan(
+            needsHTTPS: true,
+            needsHTTP: false,
+            environment: ["PATH": path, "PIP_CERT": corp],
+            systemBundle: system
+        ) { _ in throw NoPip() }
+        #expect(noPip.notes.first?.contains("could not run pip (ModuleNotFoundError: pip)") == true)
+
+        // AIRLOCK_FETCH_VIA=pip: plain HTTP goes that way too.
+        let forced = FetchTrust.plan(
+            needsHTTPS: false,
+            needsHTTP: true,
+            environment: ["PATH": path, "AIRLOCK_FETCH_VIA": "pip"],
+            systemBundle: system
+        ) { _ in nil }
+        #expect(forced.notes.first?.contains("HTTP and HTTPS downloads go through pip's network session") == true)
+    }
+
+    @Test func aCABundleTheSystemStoreLacksIsHonouredThroughPip() async throws {
+        let f = try Fixture(tls: true)
+        let certificate = try #require(f.certificate)
+        let file = try f.serve("trusted", size: 150_000, seed: 17).file
+        let env = f.environment(["PIP_CERT": certificate])
+        let notes = Fetcher.plan(lock: f.lock([file]), store: f.store, environment: env).notes
+        #expect(notes.count == 1)
+        #expect(notes.first?.contains("through pip's network session") == true, "\(notes)")
+        #expect(notes.first?.contains("PIP_CERT=\(certificate)") == true, "\(notes)")
+
+        let report = try await f.fetch([file], environment: env)
+        let outcome = try Self.outcome(report, file)
+        #expect(outcome.status == .fetched, "\(outcome.reason ?? "")")
+        #expect(try f.verifies(file.sha256))
+        #expect(try f.server.requests().map(\.path) == ["/files/" + file.filename])
+        #expect(try FileSystem.list(Fetcher.partialDirectory(of: f.store)).isEmpty)
+
+        // REQUESTS_CA_BUNDLE, which pip itself does not read as a setting, is honoured the same way.
+        let other = try f.serve("other", size: 20_000, seed: 18).file
+        let second = try await f.fetch([other], environment: f.environment(["REQUESTS_CA_BUNDLE": certificate]))
+        #expect(try Self.outcome(second, other).status == .fetched)
+        #expect(try f.verifies(other.sha256))
+    }
+
+    @Test func withoutTheBundlePipsPathStillVerifiesAndRefusesTheServer() async throws {
+        let f = try Fixture(tls: true)
+        let file = try f.serve("untrusted", size: 30_000, seed: 19).file
+        let report = try await f.fetch([file], environment: f.environment(["AIRLOCK_FETCH_VIA": "pip"]))
+        let outcome = try Self.outcome(report, file)
+        #expect(outcome.status == .failed)
+        #expect(outcome.reason?.lowercased().contains("certificate verify failed") == true, "\(outcome.reason ?? "")")
+        #expect(report.failureLines.contains { $0.hasPrefix(file.filename + ": ") })
+        #expect(!f.isStored(file.sha256))
+        #expect(try FileSystem.list(Fetcher.partialDirectory(of: f.store)).isEmpty)
+    }
+
+    @Test func withoutPythonTheFilesFailNamingTheBundleAndTheFix() async throws {
+        let f = try Fixture(tls: true)
+        let certificate = try #require(f.certificate)
+        let file = try f.serve("nopython", size: 30_000, seed: 20).file
+        let env = f.environment(["PIP_CERT": certificate, "PATH": f.dir.path])
+        let report = try await f.fetch([file], environment: env)
+        let outcome = try Self.outcome(report, file)
+        #expect(outcome.status == .failed)
+        #expect(outcome.reason?.contains("PIP_CERT=\(certificate)") == true, "\(outcome.reason ?? "")")
+        #expect(outcome.reason?.contains("update-ca-certificates") == true)
+        #expect(try f.server.requests().isEmpty)
+    }
+
+    @Test func anInterruptedDownloadThroughPipResumesWithRange() async throws {
+        let f = try Fixture(tls: true)
+        let certificate = try #require(f.certificate)
+        let env = f.environment(["PIP_CERT": certificate])
+        let (file, bytes) = try f.serve("flaky", size: 300_000, seed: 21, mode: "drop")
+        let first = try await f.fetch([file], environment: env)
+        let failure = try Self.outcome(first, file)
+        #expect(failure.status == .failed)
+        #expect(failure.reason?.contains("interrupted") == true, "\(failure.reason ?? "")")
+        #expect(!f.isStored(file.sha256))
+        let kept = try FileSystem.size(of: try f.partial(file.sha256))
+        #expect(kept > 0 && kept < bytes.count)
+
+        let second = try await f.fetch([file], environment: env)
+        let outcome = try Self.outcome(second, file)
+        #expect(outcome.status == .fetched, "\(outcome.reason ?? "")")
+        #expect(outcome.resumedFrom == kept)
+        #expect(try f.server.requests().map(\.range) == [nil, "bytes=\(kept)-"])
+        #expect(try f.verifies(file.sha256))
+        #expect(!FileSystem.exists(try f.partial(file.sha256)))
+    }
+
+    @Test func aMismatchThroughPipStoresNothing() async throws {
+        let f = try Fixture(tls: true)
+        let certificate = try #require(f.certificate)
+        let good = try f.serve("good", size: 60_000, seed: 22).file
+        var badHash = try f.serve("badhash", size: 100_000, seed: 23).file
+        badHash.sha256 = SHA256Hasher.hash(pseudoRandom(100_000, seed: 99)).hex
+        var tooLarge = try f.serve("toolarge", size: 90_000, seed: 24).file
+        tooLarge.size = 80_000
+        let report = try await f.fetch(
+            [good, badHash, tooLarge],
+            environment: f.environment(["PIP_CERT": certificate])
+        )
+        #expect(try Self.outcome(report, good).status == .fetched)
+        for (file, words) in [(badHash, "sha256 mismatch"), (tooLarge, "size mismatch")] {
+            let outcome = try Self.outcome(report, file)
+            #expect(outcome.status == .failed)
+            #expect(outcome.reason?.contains(words) == true, "\(outcome.reason ?? "")")
+            #expect(!f.isStored(file.sha256))
+        }
+        #expect(!f.isStored(SHA256Hasher.hash(pseudoRandom(100_000, seed: 23)).hex))
+        #expect(try FileSystem.list(Fetcher.partialDirectory(of: f.store)).isEmpty)
+        #expect(try f.store.index.entries().map(\.filename) == [good.filename])
+    }
+
+    @Test func throughPipRedirectsStayWithinTheSchemeAndErrorsNameTheStatus() async throws {
+        let f = try Fixture()
+        let same = try f.serve("same", size: 60_000, seed: 25, mode: "redirect-same").file
+        let ftp = try f.serve("ftp", size: 60_000, seed: 26, mode: "redirect-ftp").file
+        let local = try f.serve("local", size: 60_000, seed: 27, mode: "redirect-file").file
+        let missing = try f.serve("missing", size: 50_000, seed: 28, mode: "missing").file
+        let report = try await f.fetch(
+            [same, ftp, local, missing],
+            environment: f.environment(["AIRLOCK_FETCH_VIA": "pip"])
+        )
+        #expect(try Self.outcome(report, same).status == .fetched)
+        #expect(try f.verifies(same.sha256))
+        for (file, target) in [(ftp, "ftp://127.0.0.1/"), (local, "file:///etc/passwd")] {
+            let outcome = try Self.outcome(report, file)
+            #expect(outcome.status == .failed)
+            #expect(outcome.reason?.contains("changes the scheme") == true, "\(outcome.reason ?? "")")
+            #expect(outcome.reason?.contains(target) == true)
+            #expect(!f.isStored(file.sha256))
+        }
+        #expect(try Self.outcome(report, missing).reason?.contains("HTTP 404") == true)
+        // The refused targets were never requested.
+        #expect(try f.server.requests().allSatisfy { !$0.path.contains("passwd") })
     }
 
     @Test(arguments: ["bytes 5-9/9", "bytes */10", "items 0-1/2", "bytes 9-5/10", "bytes 0-9", "bytes a-9/10"])
