@@ -337,14 +337,7 @@ public enum Fetcher {
             // An earlier run received every byte and stopped before the rename.
             let (digest, total) = sink.finalize()
             if mismatch(item, digest: digest, size: total) == nil {
-                try file.sync()
-                try commit(item, path: path, size: total, job: job)
-                return FetchedFile(
-                    filename: item.file.filename,
-                    sha256: item.digest.hex,
-                    status: .fetched,
-                    resumedFrom: kept
-                )
+                return try completed(item, file: file, path: path, size: total, job: job, resumedFrom: kept)
             }
             try sink.reset()
         }
@@ -395,15 +388,15 @@ public enum Fetcher {
                 try? FileSystem.remove(path)
                 return failed(item, problem + " (from \(item.url.absoluteString))")
             }
-            try file.sync()
-            try commit(item, path: path, size: total, job: job)
-            return FetchedFile(
-                filename: item.file.filename,
-                sha256: item.digest.hex,
-                status: .fetched,
-                resumedFrom: resumedFrom
-            )
+            return try completed(item, file: file, path: path, size: total, job: job, resumedFrom: resumedFrom)
         }
+    }
+
+    /// A verified partial: made durable, renamed into the store, recorded.
+    private static func completed(_ item: Item, file: FileDescriptor, path: String, size: Int, job: Job, resumedFrom: Int?) throws -> FetchedFile {
+        try file.sync()
+        try commit(item, path: path, size: size, job: job)
+        return FetchedFile(filename: item.file.filename, sha256: item.digest.hex, status: .fetched, resumedFrom: resumedFrom)
     }
 
     /// Opens and flocks the partial at `path`, waiting while another process holds it. The holder may
