@@ -32,6 +32,7 @@ let package = Package(
         .target(name: "AirlockBundle", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
         .target(name: "AirlockPython", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
         .target(name: "AirlockDeploy", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
+        .target(name: "AirlockContainer", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "airlock",
             dependencies: [
@@ -39,6 +40,7 @@ let package = Package(
                 "AirlockBundle",
                 "AirlockPython",
                 "AirlockDeploy",
+                "AirlockContainer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -67,6 +69,11 @@ let package = Package(
         .testTarget(
             name: "AirlockDeployTests",
             dependencies: ["AirlockDeploy", "AirlockCore", "AirlockTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AirlockContainerTests",
+            dependencies: ["AirlockContainer", "AirlockCore", "AirlockTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
