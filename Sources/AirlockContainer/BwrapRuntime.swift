@@ -1,0 +1,142 @@
+// The daemonless backend, and the one CI relies on: bubblewrap over an unpacked image. The sandbox's
+// root is bwrap's own tmpfs, with each top-level entry of the image bound read-only (or recreated
+// as a symlink) and then the root remounted read-only: so mount targets such as /work/src need not
+// exist in the image, and nothing outside /tmp and the output mount can be written.
+// `--unshare-all` takes every namespace, the network included: only a downed-then-up loopback
+// exists inside, with nothing listening on it, and the host's 127.0.0.1 is out of reach.
+
+public import AirlockCore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+public struct BwrapRuntime: ContainerRuntime {
+    public var name: String { "bwrap" }
+    /// The bwrap executable, or nil when it is not installed.
+    public let executable: String?
+
+    public init(executable: String? = MachineCheck.which("bwrap")) {
+        self.executable = executable
+    }
+
+    /// Top-level image entries the sandbox gets fresh instead of from the image.
+    static let freshRoots: Set<String> = ["proc", "dev", "tmp"]
+
+    /// Whether bwrap exists and can create namespaces here; if not, the package or sysctl to change.
+    public func probe() -> RuntimeProbe {
+        guard let executable else {
+            return RuntimeProbe(
+                runtime: name,
+                isAvailable: false,
+                detail: "bwrap not found on PATH",
+                hint: "apt-get install -y bubblewrap"
+            )
+        }
+        let (status, output) = MachineCheck.capture(
+            [executable, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
+            timeout: 10
+        )
+        if status == 0 {
+            return RuntimeProbe(runtime: name, isAvailable: true, detail: "\(executable) creates namespaces")
+        }
+        let reason = output.trimmingCharacters(in: .whitespacesAndNewlines)
+        return RuntimeProbe(
+            runtime: name,
+            isAvailable: false,
+            detail: "\(executable) cannot create namespaces: \(reason.isEmpty ? "exit status \(status)" : reason)",
+            hint: Self.namespaceHint(readSysctl: Self.readProcFile)
+        )
+    }
+
+    /// What to change when namespaces are refused, from the sysctls that usually cause it.
+    package static func namespaceHint(readSysctl: (String) -> String?) -> String {
+        if readSysctl("/proc/sys/kernel/unprivileged_userns_clone") == "0" {
+            return "sysctl -w kernel.unprivileged_userns_clone=1 (Debian; persist it in /etc/sysctl.d/)"
+        }
+        if readSysctl("/proc/sys/user/max_user_namespaces") == "0" {
+            return "sysctl -w user.max_user_namespaces=15000 (persist it in /etc/sysctl.d/)"
+        }
+        if readSysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1" {
+            return "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile that "
+                + "allows userns for bwrap (Ubuntu 23.10 and later)"
+        }
+        return "user namespaces are refused: inside a container, run it with --security-opt seccomp=unconfined "
+            + "--security-opt apparmor=unconfined (or use --runtime docker/podman where a daemon answers)"
+    }
+
+    private static func readProcFile(_ path: String) -> String? {
+        guard let bytes = try? FileSystem.readFile(path, limit: 4096) else { return nil }
+        return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    public func arguments(for spec: SandboxSpec) throws -> [String] {
+        try spec.validate()
+        let root = spec.image
+        var isDirectory: ObjCBool = false
+        guard root.hasPrefix("/"), FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory),
+            isDirectory.boolValue
+        else {
+            throw UsageError("bwrap: image root '\(root)' is not a directory holding an unpacked image")
+        }
+        let prefix = root.hasSuffix("/") ? String(root.dropLast()) : root
+        let entries = try FileSystem.list(root).sorted().filter { !Self.freshRoots.contains($0) }
+
+        var args = [executable ?? "bwrap"]
+        args += ["--unshare-all", "--die-with-parent", "--new-session", "--hostname", "airlock", "--cap-drop", "ALL"]
+        args.append("--clearenv")
+        for (name, value) in spec.effectiveEnvironment { args += ["--setenv", name, value] }
+        for entry in entries {
+            let path = prefix + "/" + entry
+            switch FileSystem.kind(of: path) {
+            case .symlink:
+                guard let target = Self.readLink(path) else { continue }
+                args += ["--symlink", target, "/" + entry]
+            case .directory, .regular:
+                args += ["--ro-bind", path, "/" + entry]
+            case .other, nil:
+                continue  // sockets, devices: an image has none worth binding
+            }
+        }
+        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        let bound = Set(entries)
+        for mount in spec.mounts {
+            let top = SandboxSpec.components(mount.target)[0]
+            // Below a read-only image directory bwrap cannot create a mount point.
+            if bound.contains(top), !FileSystem.exists(prefix + mount.target) {
+                throw UsageError(
+                    "bwrap: mount target '\(mount.target)' does not exist in the image '\(root)' and cannot be "
+                        + "created inside its read-only /\(top); choose a target outside the image's directories"
+                )
+            }
+            args += [mount.isReadOnly ? "--ro-bind" : "--bind", mount.source, mount.target]
+        }
+        args += ["--remount-ro", "/", "--chdir", spec.workingDirectory, "--"]
+        return args + spec.arguments
+    }
+
+    public func run(_ spec: SandboxSpec) async throws -> SandboxResult {
+        guard let executable else {
+            throw UsageError("bwrap: not found on PATH; install it with: apt-get install -y bubblewrap")
+        }
+        let process = SandboxProcess(
+            executable: executable,
+            arguments: try arguments(for: spec),
+            environment: ["PATH=/usr/local/bin:/usr/bin:/bin"],
+            timeLimit: spec.timeLimitSeconds,
+            output: spec.output,
+            tailLimit: spec.tailLimit
+        )
+        return try await process.run()
+    }
+
+    private static func readLink(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4097)
+        let n = readlink(path, &buffer, 4096)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

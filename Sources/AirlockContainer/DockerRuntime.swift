@@ -1,0 +1,126 @@
+// docker and podman: one type, parameterised by the CLI, since both take the same `run` flags. The
+// image must already be in the daemon (loaded from the store by digest); `--pull never` makes sure
+// nothing is fetched. The container gets no network, no capabilities, the caller's uid:gid (so the
+// output directory is not filled with root-owned files), a tmpfs /tmp, and only the clean environment.
+// Killing the client does not stop a container, so a time-out runs `docker kill` on its name first.
+
+public import AirlockCore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+public struct DockerRuntime: ContainerRuntime {
+    /// `docker` or `podman`: the CLI's name, used for messages and to find it on PATH.
+    public let name: String
+    /// The CLI, or nil when it is not installed.
+    public let executable: String?
+    /// `--user` for the container; nil leaves the image's user.
+    public let user: String?
+
+    /// `executable` is the CLI's path (nil: not installed); `located(_:)` finds it on PATH.
+    public init(cli name: String, executable: String?, user: String? = DockerRuntime.currentUser) {
+        self.name = name
+        self.executable = executable
+        self.user = user
+    }
+
+    /// This process's `uid:gid`.
+    public static var currentUser: String { "\(getuid()):\(getgid())" }
+
+    /// The CLI found on PATH, run as this process's uid:gid.
+    public static func located(_ cli: String) -> DockerRuntime {
+        DockerRuntime(cli: cli, executable: MachineCheck.which(cli))
+    }
+
+    private var installHint: String { name == "podman" ? "apt-get install -y podman" : "apt-get install -y docker.io" }
+
+    /// Available when `NAME info` answers within a few seconds, i.e. a daemon (or podman's own
+    /// storage) is reachable.
+    public func probe() -> RuntimeProbe {
+        guard let executable else {
+            return RuntimeProbe(
+                runtime: name,
+                isAvailable: false,
+                detail: "\(name) not found on PATH",
+                hint: installHint
+            )
+        }
+        let format = name == "podman" ? "{{.Version.Version}}" : "{{.ServerVersion}}"
+        let (status, output) = MachineCheck.capture([executable, "info", "--format", format], timeout: 5)
+        let text = output.trimmingCharacters(in: .whitespacesAndNewlines)
+        if status == 0 {
+            return RuntimeProbe(runtime: name, isAvailable: true, detail: "daemon answers (server \(text))")
+        }
+        let reason = text.split(separator: "\n").last.map(String.init) ?? "exit status \(status)"
+        return RuntimeProbe(
+            runtime: name,
+            isAvailable: false,
+            detail: "\(name) info failed: \(status == 124 ? "no answer within 5 s" : reason)",
+            hint: name == "podman"
+                ? "check `podman info`" : "start the daemon (systemctl start docker) or use --runtime bwrap"
+        )
+    }
+
+    public func arguments(for spec: SandboxSpec) throws -> [String] {
+        try arguments(for: spec, containerName: nil)
+    }
+
+    /// The `run` command line; `containerName` lets a time-out find the container again.
+    public func arguments(for spec: SandboxSpec, containerName: String?) throws -> [String] {
+        try spec.validate()
+        guard !spec.image.hasPrefix("-"), !spec.image.contains(where: { $0.isWhitespace }) else {
+            throw UsageError("\(name): '\(spec.image)' is not an image reference")
+        }
+        var args = [executable ?? name, "run", "--rm"]
+        if let containerName { args += ["--name", containerName] }
+        args += [
+            "--network", "none", "--pull", "never", "--hostname", "airlock",
+            "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+            "--tmpfs", "/tmp",
+        ]
+        if let user { args += ["--user", user] }
+        args += ["--workdir", spec.workingDirectory]
+        for (variable, value) in spec.effectiveEnvironment { args += ["--env", "\(variable)=\(value)"] }
+        for mount in spec.mounts {
+            // --mount is a comma-separated list, so a comma would start a new field.
+            for path in [mount.source, mount.target] where path.contains(",") {
+                throw UsageError("\(name): mount path '\(path)' contains a comma, which --mount cannot carry")
+            }
+            var field = "type=bind,source=\(mount.source),target=\(mount.target)"
+            if mount.isReadOnly { field += ",readonly" }
+            args += ["--mount", field]
+        }
+        // The command replaces the image's entrypoint, so the image runs exactly what was asked.
+        args += ["--entrypoint", spec.arguments[0], spec.image]
+        return args + spec.arguments.dropFirst()
+    }
+
+    /// `load` of an image archive (docker-archive or oci-archive, as `docker save` writes it).
+    public func loadArguments(archive: String) -> [String] {
+        [executable ?? name, "load", "--input", archive]
+    }
+
+    public func run(_ spec: SandboxSpec) async throws -> SandboxResult {
+        guard let executable else {
+            throw UsageError("\(name): not found on PATH; install it (\(installHint)) or use --runtime bwrap")
+        }
+        let containerName = "airlock-\(getpid())-\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff)"
+        // The client needs the host's environment (DOCKER_HOST, XDG_RUNTIME_DIR, …); the container
+        // gets only what `--env` passes.
+        let environment = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
+        let process = SandboxProcess(
+            executable: executable,
+            arguments: try arguments(for: spec, containerName: containerName),
+            environment: environment,
+            timeLimit: spec.timeLimitSeconds,
+            output: spec.output,
+            tailLimit: spec.tailLimit,
+            beforeKill: { _ = MachineCheck.capture([executable, "kill", containerName], timeout: 10) }
+        )
+        return try await process.run()
+    }
+}
