@@ -162,7 +162,9 @@ public final class ArchiveReader {
     public let name: String
     private var entryCount = 0
 
-    public enum Format: Sendable { case tar, zip }
+    /// `tar`: plain or zstd (bundles). `layer`: an OCI image layer, a tar plain or gzip- or
+    /// zstd-compressed (found by magic). `zip`: through the central directory.
+    public enum Format: Sendable { case tar, layer, zip }
 
     /// Opens one file, or a run of volumes read as one stream, in order. Tar may be zstd-compressed;
     /// zip is read through its central directory (so a member's data comes from where the directory
@@ -174,6 +176,10 @@ public final class ArchiveReader {
         switch format {
         case .tar:
             archive_read_support_format_tar(handle)
+            archive_read_support_filter_zstd(handle)
+        case .layer:
+            archive_read_support_format_tar(handle)
+            archive_read_support_filter_gzip(handle)
             archive_read_support_filter_zstd(handle)
         case .zip:
             archive_read_support_format_zip_seekable(handle)

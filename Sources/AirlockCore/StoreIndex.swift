@@ -443,6 +443,22 @@ public final class StoreIndex: Sendable {
             try Self.insertRecord(record, table: "importRecord", in: db)
         }
     }
+
+    // MARK: Images
+
+    /// Forgets one named image in one transaction: its GC roots (reason `root`) and its entries of
+    /// the given kinds under `name`/`version`. The blobs stay until `store gc` finds them unreferenced.
+    public func forgetImage(name: String, version: String, kinds: [String], root: String) throws {
+        try write { db in
+            try db.execute(sql: "DELETE FROM root WHERE reason = ?", arguments: [root])
+            for kind in kinds {
+                try db.execute(
+                    sql: "DELETE FROM entry WHERE kind = ? AND name = ? AND version = ?",
+                    arguments: [kind, name, version]
+                )
+            }
+        }
+    }
 }
 
 /// RFC 3339 UTC timestamps, to the second.

@@ -16,6 +16,7 @@ struct Airlock: AsyncParsableCommand {
             DeployCommand.self,
             FetchCommand.self,
             LockCommand.self,
+            ImageCommand.self,
         ]
     )
 }

@@ -103,13 +103,16 @@ import Testing
     @Test func aRunPastItsTimeLimitIsKilled() async throws {
         let clock = ContinuousClock()
         let start = clock.now
-        let result = try await bwrap.run(hostSpec(["sh", "-c", "echo started; sleep 30"], timeLimit: .seconds(1)))
+        let result = try await bwrap.run(hostSpec(["sh", "-c", "echo started; sleep 300"], timeLimit: .seconds(1)))
         let elapsed = clock.now - start
         #expect(result.timedOut)
         #expect(!result.succeeded)
         #expect(result.status == 128 + SIGKILL)
         #expect(result.tail == "started\n")
-        #expect(elapsed < .seconds(5), "took \(elapsed)")
+        // The run's own clock (on its reader thread) says when the kill landed; the test's clock also
+        // counts waiting for a thread of the shared pool, which other suites may keep busy.
+        #expect(result.elapsed < .seconds(5), "took \(result.elapsed)")
+        #expect(elapsed < .seconds(120), "took \(elapsed)")
     }
 
     @Test func outputIsStreamedLineByLineAsItComes() async throws {
@@ -161,15 +164,16 @@ import Testing
             try await bwrap.run(
                 SandboxSpec(
                     image: "/",
-                    arguments: ["sh", "-c", "echo up; sleep 30"],
-                    timeLimit: .seconds(40),
+                    arguments: ["sh", "-c", "echo up; sleep 300"],
+                    timeLimit: .seconds(400),
                     output: started.output
                 )
             )
         }
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(clock.now - start < .seconds(5))
+        // Well before the command's own end even when the shared pool is busy with other suites.
+        #expect(clock.now - start < .seconds(120))
     }
 
     @Test func argumentsBindTheImageReadOnlyAndTheMountsInOrder() throws {

@@ -1,0 +1,84 @@
+// The unpacked-rootfs cache: `<store>/rootfs/<manifest hex>/`, made once per image digest. It is
+// built in `<store>/rootfs/.partial-<pid>.XXXXXX`, synced, and renamed into place only when every
+// layer has applied, so a crash never leaves a half rootfs under a final name; leftovers of dead
+// processes are removed by the next unpack. Two processes unpacking one image both build it and
+// the first rename wins. Nothing here lives in the store's tmp/ (Store.open empties that with
+// unlink, which cannot remove directories).
+
+public import AirlockCore
+
+public enum ImageRootfs {
+    static let partialPrefix = ".partial-"
+
+    /// Where the unpacked rootfs of a manifest lives (present or not).
+    public static func directory(for manifest: SHA256Digest, in store: Store) -> String {
+        store.root + "/rootfs/" + manifest.hex
+    }
+
+    /// The unpacked rootfs of `image`, unpacking its layers in order first if the cache lacks it.
+    public static func unpack(image: ImageRecord, in store: Store) throws -> String {
+        let final = directory(for: image.manifest, in: store)
+        if FileSystem.kind(of: final) == .directory { return final }
+        let parent = store.root + "/rootfs"
+        try FileSystem.makeDirectory(parent)
+        removeStalePartials(in: parent)
+        for layer in image.layers where !store.contains(layer.digest) {
+            throw ImageError.check("image \(image.reference): layer \(layer.digest) is missing from the store")
+        }
+        let partial = try FileSystem.makeTemporaryDirectory(
+            prefix: partialPrefix + "\(Environment.processID)",
+            in: parent
+        )
+        do {
+            let root = try LayerDirectory.open(partial)
+            try root.setMode(0o755)
+            for layer in image.layers {
+                var unpacker = LayerUnpacker(root: root, name: layer.digest.description)
+                try unpacker.apply(layerAt: store.blobPath(layer.digest))
+            }
+            try FileSystem.syncFileSystem(containing: partial)
+            do {
+                try FileSystem.rename(partial, to: final)
+            } catch {
+                // Another process finished the same image first: use theirs.
+                guard FileSystem.kind(of: final) == .directory else { throw error }
+                try removeTree(partial)
+                return final
+            }
+            try FileSystem.syncDirectory(parent)
+            return final
+        } catch {
+            try? removeTree(partial)
+            throw error
+        }
+    }
+
+    /// Removes the cached rootfs of a manifest, if any: renamed aside first, so it is never seen
+    /// half-removed under its name.
+    static func removeCache(for manifest: SHA256Digest, in store: Store) throws {
+        let path = directory(for: manifest, in: store)
+        guard FileSystem.kind(of: path) == .directory else { return }
+        let aside = try FileSystem.makeTemporaryDirectory(
+            prefix: partialPrefix + "\(Environment.processID)",
+            in: store.root + "/rootfs"
+        )
+        try FileSystem.rename(path, to: aside + "/old")
+        try removeTree(aside)
+    }
+
+    private static func removeTree(_ path: String) throws {
+        let parent = try LayerDirectory.open(FileSystem.parentPath(path))
+        try parent.remove(FileSystem.baseName(path))
+    }
+
+    /// `.partial-<pid>.XXXXXX` directories whose process is gone are a crash's leftovers.
+    private static func removeStalePartials(in parent: String) {
+        for name in (try? FileSystem.list(parent)) ?? [] where name.hasPrefix(partialPrefix) {
+            let digits = name.dropFirst(partialPrefix.count).prefix { $0.isNumber }
+            guard let pid = Int32(digits), pid != Environment.processID, !LayerDirectory.processExists(pid) else {
+                continue
+            }
+            try? removeTree(parent + "/" + name)
+        }
+    }
+}
