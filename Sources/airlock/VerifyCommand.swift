@@ -1,4 +1,5 @@
 import AirlockBundle
+import AirlockContainer
 import AirlockCore
 import ArgumentParser
 import Foundation
@@ -119,17 +120,38 @@ struct DoctorCommand: ParsableCommand {
         abstract: "Show which tools this machine has for the later steps, and how to install the missing ones."
     )
 
+    @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
+
+    struct Report: Encodable {
+        var tools: [ToolStatus]
+        var runtimes: [RuntimeProbe]
+        var images: [ImageRecord]
+    }
 
     func run() throws {
         let tools = MachineCheck.run()
-        if output.json { return try output.emit(tools) }
+        let runtimes = RuntimeSelection.probeAll()
+        // Images only from a store that already exists: doctor never creates one.
+        let images = (try? storeOptions.openExisting()).flatMap { try? ImageCatalog.list(in: $0) } ?? []
+        if output.json { return try output.emit(Report(tools: tools, runtimes: runtimes, images: images)) }
+        func pad(_ s: String) -> String { s.padding(toLength: 11, withPad: " ", startingAt: 0) }
+        print("tools")
         for t in tools {
             if t.found {
-                print("ok       \(t.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(t.version ?? "")\(t.note.map { "  (\($0))" } ?? "")")
+                print("  ok       \(pad(t.name)) \(t.version ?? "")\(t.note.map { "  (\($0))" } ?? "")")
             } else {
-                print("missing  \(t.name.padding(toLength: 11, withPad: " ", startingAt: 0)) for \(t.purpose): \(t.install ?? "")")
+                print("  missing  \(pad(t.name)) for \(t.purpose): \(t.install ?? "")")
             }
+        }
+        print("container runtimes (--runtime auto tries docker, then podman, then bwrap)")
+        for r in runtimes {
+            print("  \(r.isAvailable ? "ok     " : "no     ")  \(pad(r.runtime)) \(r.detail)\(r.hint.map { "; fix: \($0)" } ?? "")")
+        }
+        print("images in \(storeOptions.root)")
+        if images.isEmpty { print("  none (airlock image import FILE)") }
+        for i in images {
+            print("  \(i.reference)  sha256:\(i.manifest.hex.prefix(12))  \(ByteCount.format(i.size))  \(i.os ?? "?")/\(i.architecture ?? "?")")
         }
     }
 }

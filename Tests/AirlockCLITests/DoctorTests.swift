@@ -2,13 +2,20 @@ import Foundation
 import Testing
 
 @Suite struct DoctorTests {
-    @Test("doctor --json is an array of tools with name and found, including a found openssl", .timeLimit(.minutes(1)))
+    @Test("doctor --json lists tools with name and found (openssl among them), container runtimes and images", .timeLimit(.minutes(1)))
     func doctorJSONListsTools() throws {
         let dir = try TempDir()
         defer { dir.remove() }
         let result = try CLI.run(["doctor", "--json"], in: dir.path)
         try #require(result.status == 0, "\(result)")
-        let tools = try #require(try parseJSON(result) as? [[String: Any]], "\(result)")
+        let report = try #require(try parseJSON(result) as? [String: Any], "\(result)")
+        let tools = try #require(report["tools"] as? [[String: Any]], "\(result)")
+        let runtimes = try #require(report["runtimes"] as? [[String: Any]], "\(result)")
+        #expect(runtimes.compactMap { $0["runtime"] as? String } == ["docker", "podman", "bwrap"])
+        // This machine's bwrap creates namespaces (the sandbox tests rely on it).
+        #expect(runtimes.last?["isAvailable"] as? Bool == true, "\(runtimes)")
+        #expect((report["images"] as? [Any])?.isEmpty == true)
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/mirror"), "doctor must not create a store")
         #expect(!tools.isEmpty)
         for tool in tools {
             #expect(tool["name"] is String, "\(tool)")
