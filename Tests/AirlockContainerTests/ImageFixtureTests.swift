@@ -33,37 +33,12 @@ struct LayerMember {
 
 enum LayerTar {
     static func build(_ members: [LayerMember]) -> [UInt8] {
-        var out: [UInt8] = []
-        for m in members {
-            var header = [UInt8](repeating: 0, count: 512)
-            func put(_ text: String, at offset: Int, width: Int) {
-                for (i, b) in text.utf8.prefix(width).enumerated() { header[offset + i] = b }
+        RawTar.build(
+            members.map {
+                // Device members carry 1,3 (/dev/null) so a refusal cannot be blamed on a malformed header.
+                RawMember(name: $0.name, type: $0.type, data: $0.data, linkName: $0.link, mode: $0.mode, device: (1, 3))
             }
-            func octal(_ value: Int, at offset: Int, width: Int) {
-                let s = String(value, radix: 8)
-                put(String(repeating: "0", count: max(0, width - 1 - s.count)) + s, at: offset, width: width - 1)
-            }
-            put(m.name, at: 0, width: 100)
-            octal(m.mode, at: 100, width: 8)
-            octal(0, at: 108, width: 8)
-            octal(0, at: 116, width: 8)
-            octal(m.data.count, at: 124, width: 12)
-            octal(1_700_000_000, at: 136, width: 12)
-            header[156] = m.type
-            put(m.link, at: 157, width: 100)
-            put("ustar", at: 257, width: 6)
-            put("00", at: 263, width: 2)
-            octal(1, at: 329, width: 8)
-            octal(3, at: 337, width: 8)
-            for i in 148..<156 { header[i] = 32 }
-            let sum = header.reduce(0) { $0 + Int($1) }
-            octal(sum, at: 148, width: 7)
-            header[155] = 32
-            out += header
-            out += m.data
-            out += [UInt8](repeating: 0, count: (512 - m.data.count % 512) % 512)
-        }
-        return out + [UInt8](repeating: 0, count: 1024)
+        )
     }
 
     /// `gzip -n` (no name, no time), as image tools compress layers.

@@ -1,5 +1,6 @@
 // Fixtures shared by the in-process test targets: private temp directories, a shell runner for the
-// stock tools (tar, openssl, sha256sum) that auditors use, and deterministic pseudo-random bytes.
+// stock tools (tar, openssl, sha256sum) that auditors use, deterministic pseudo-random bytes, and a
+// hand-made ustar writer for archives Airlock's own writer never makes (hostile bundles and layers).
 
 public import AirlockCore
 import Foundation
@@ -45,5 +46,85 @@ public func pseudoRandom(_ count: Int, seed: UInt64) -> [UInt8] {
     return (0..<count).map { _ in
         state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return UInt8(truncatingIfNeeded: state >> 33)
+    }
+}
+
+/// One member of a hand-made tar: any name, type and header size, whatever the data.
+public struct RawMember: Sendable {
+    public var name: String
+    public var type: UInt8
+    public var data: [UInt8]
+    public var headerSize: Int?
+    public var linkName: String
+    public var mode: Int
+    /// Device numbers, for character and block device members.
+    public var device: (major: Int, minor: Int)
+
+    public init(name: String, type: UInt8 = UInt8(ascii: "0"), data: [UInt8] = [], headerSize: Int? = nil, linkName: String = "", mode: Int = 0o644, device: (major: Int, minor: Int) = (0, 0)) {
+        self.name = name
+        self.type = type
+        self.data = data
+        self.headerSize = headerSize
+        self.linkName = linkName
+        self.mode = mode
+        self.device = device
+    }
+}
+
+/// Writes ustar by hand (not through libarchive), so tests can build archives our writer never would.
+public enum RawTar {
+    public static func build(_ members: [RawMember], endMarker: Bool = true) -> [UInt8] {
+        var out: [UInt8] = []
+        for m in members {
+            var header = [UInt8](repeating: 0, count: 512)
+            func put(_ text: String, at offset: Int, width: Int) {
+                for (i, b) in text.utf8.prefix(width).enumerated() { header[offset + i] = b }
+            }
+            func octal(_ value: Int, at offset: Int, width: Int) {
+                let s = String(value, radix: 8)
+                put(String(repeating: "0", count: max(0, width - 1 - s.count)) + s, at: offset, width: width - 1)
+            }
+            var name = m.name
+            var prefix = ""
+            if name.utf8.count > 100, let slash = name.lastIndex(of: "/") {
+                prefix = String(name[..<slash])
+                name = String(name[name.index(after: slash)...])
+            }
+            put(name, at: 0, width: 100)
+            octal(m.mode, at: 100, width: 8)
+            octal(0, at: 108, width: 8)
+            octal(0, at: 116, width: 8)
+            octal(m.headerSize ?? m.data.count, at: 124, width: 12)
+            octal(1_700_000_000, at: 136, width: 12)
+            header[156] = m.type
+            put(m.linkName, at: 157, width: 100)
+            put("ustar", at: 257, width: 6)
+            put("00", at: 263, width: 2)
+            if m.device != (0, 0) {
+                octal(m.device.major, at: 329, width: 8)
+                octal(m.device.minor, at: 337, width: 8)
+            }
+            put(prefix, at: 345, width: 155)
+            for i in 148..<156 { header[i] = 32 }
+            let sum = header.reduce(0) { $0 + Int($1) }
+            octal(sum, at: 148, width: 7)
+            header[155] = 32
+            out += header
+            out += m.data
+            let pad = (512 - m.data.count % 512) % 512
+            out += [UInt8](repeating: 0, count: pad)
+        }
+        if endMarker { out += [UInt8](repeating: 0, count: 1024) }
+        return out
+    }
+
+    /// The members of an existing (plain) tar, in order.
+    public static func members(of path: String) throws -> [RawMember] {
+        let reader = try ArchiveReader(paths: [path])
+        var members: [RawMember] = []
+        while let entry = try reader.next() {
+            members.append(RawMember(name: entry.path ?? "", data: try reader.readAll(limit: 1 << 30)))
+        }
+        return members
     }
 }
