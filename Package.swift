@@ -30,7 +30,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "AirlockBundle", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
-        .target(name: "AirlockPython", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
+        .target(name: "AirlockPython", dependencies: ["AirlockCore", "AirlockContainer"], swiftSettings: swiftSettings),
         .target(name: "AirlockDeploy", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
         .target(name: "AirlockContainer", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
         .executableTarget(
@@ -63,7 +63,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AirlockPythonTests",
-            dependencies: ["AirlockPython", "AirlockCore", "AirlockTestSupport"],
+            dependencies: ["AirlockPython", "AirlockContainer", "AirlockCore", "AirlockTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
