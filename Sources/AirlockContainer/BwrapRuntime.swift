@@ -1,7 +1,8 @@
 // The daemonless backend, and the one CI relies on: bubblewrap over an unpacked image. The sandbox's
 // root is bwrap's own tmpfs, with each top-level entry of the image bound read-only (or recreated
 // as a symlink) and then the root remounted read-only: so mount targets such as /work/src need not
-// exist in the image, and nothing outside /tmp and the output mount can be written.
+// exist in the image (below an image directory, such as /home/site/wwwroot, the directories on the
+// way are rebuilt entry by entry), and nothing outside /tmp and the output mount can be written.
 // `--unshare-all` takes every namespace, the network included: only a downed-then-up loopback
 // exists inside, with nothing listening on it, and the host's 127.0.0.1 is out of reach.
 
@@ -83,35 +84,27 @@ public struct BwrapRuntime: ContainerRuntime {
             throw UsageError("bwrap: image root '\(root)' is not a directory holding an unpacked image")
         }
         let prefix = root.hasSuffix("/") ? String(root.dropLast()) : root
-        let entries = try FileSystem.list(root).sorted().filter { !Self.freshRoots.contains($0) }
+        // A mount target below an image directory that lacks it (say /home/site/wwwroot where the
+        // image has an empty /home) gets its ancestors rebuilt on the tmpfs root: each such
+        // directory is made fresh and its image entries bound one by one, so the target can be created.
+        var rebuilt: Set<String> = []
+        for mount in spec.mounts {
+            let parts = SandboxSpec.components(mount.target)
+            guard !FileSystem.exists(prefix + mount.target) else { continue }
+            for depth in 1..<max(1, parts.count) {
+                let ancestor = "/" + parts[0..<depth].joined(separator: "/")
+                guard FileSystem.kind(of: prefix + ancestor) == .directory else { break }
+                rebuilt.insert(ancestor)
+            }
+        }
 
         var args = [executable ?? "bwrap"]
         args += ["--unshare-all", "--die-with-parent", "--new-session", "--hostname", "airlock", "--cap-drop", "ALL"]
         args.append("--clearenv")
         for (name, value) in spec.effectiveEnvironment { args += ["--setenv", name, value] }
-        for entry in entries {
-            let path = prefix + "/" + entry
-            switch FileSystem.kind(of: path) {
-            case .symlink:
-                guard let target = Self.readLink(path) else { continue }
-                args += ["--symlink", target, "/" + entry]
-            case .directory, .regular:
-                args += ["--ro-bind", path, "/" + entry]
-            case .other, nil:
-                continue  // sockets, devices: an image has none worth binding
-            }
-        }
+        try Self.bindEntries(of: "", imagePrefix: prefix, rebuilt: rebuilt, skipping: Self.freshRoots, into: &args)
         args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-        let bound = Set(entries)
         for mount in spec.mounts {
-            let top = SandboxSpec.components(mount.target)[0]
-            // Below a read-only image directory bwrap cannot create a mount point.
-            if bound.contains(top), !FileSystem.exists(prefix + mount.target) {
-                throw UsageError(
-                    "bwrap: mount target '\(mount.target)' does not exist in the image '\(root)' and cannot be "
-                        + "created inside its read-only /\(top); choose a target outside the image's directories"
-                )
-            }
             args += [mount.isReadOnly ? "--ro-bind" : "--bind", mount.source, mount.target]
         }
         args += ["--remount-ro", "/", "--chdir", spec.workingDirectory, "--"]
@@ -131,6 +124,35 @@ public struct BwrapRuntime: ContainerRuntime {
             tailLimit: spec.tailLimit
         )
         return try await process.run()
+    }
+
+    /// Binds every entry of the image directory `directory` ("" for the root) read-only at the
+    /// same place (symlinks recreated), except the directories in `rebuilt`, which are made fresh
+    /// and filled the same way one level down.
+    private static func bindEntries(
+        of directory: String,
+        imagePrefix: String,
+        rebuilt: Set<String>,
+        skipping: Set<String> = [],
+        into args: inout [String]
+    ) throws {
+        for entry in try FileSystem.list(imagePrefix + (directory.isEmpty ? "/" : directory)).sorted()
+        where !skipping.contains(entry) {
+            let inside = directory + "/" + entry
+            let path = imagePrefix + inside
+            switch FileSystem.kind(of: path) {
+            case .symlink:
+                guard let target = readLink(path) else { continue }
+                args += ["--symlink", target, inside]
+            case .directory where rebuilt.contains(inside):
+                args += ["--dir", inside]
+                try bindEntries(of: inside, imagePrefix: imagePrefix, rebuilt: rebuilt, into: &args)
+            case .directory, .regular:
+                args += ["--ro-bind", path, inside]
+            case .other, nil:
+                continue  // sockets, devices: an image has none worth binding
+            }
+        }
     }
 
     private static func readLink(_ path: String) -> String? {

@@ -174,6 +174,17 @@ public final class StoreIndex: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v3-provenance") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE provenance (
+                        digest TEXT PRIMARY KEY NOT NULL,
+                        document TEXT NOT NULL,
+                        recordedAt TEXT NOT NULL
+                    );
+                    """
+            )
+        }
         return migrator
     }
 
@@ -292,6 +303,7 @@ public final class StoreIndex: Sendable {
             for d in digests {
                 try db.execute(sql: "DELETE FROM entry WHERE digest = ?", arguments: [d.hex])
                 try db.execute(sql: "DELETE FROM blob WHERE digest = ?", arguments: [d.hex])
+                try db.execute(sql: "DELETE FROM provenance WHERE digest = ?", arguments: [d.hex])
             }
         }
     }
@@ -316,6 +328,28 @@ public final class StoreIndex: Sendable {
                     ON CONFLICT DO UPDATE SET output = excluded.output, metadata = excluded.metadata
                     """,
                 arguments: [key, output.hex, metadata, Timestamp.now()]
+            )
+        }
+    }
+
+    // MARK: Provenance
+
+    /// The provenance document (canonical JSON) recorded for an artifact, by a build here or by
+    /// the import of a bundle whose signed manifest carried it.
+    public func provenance(of digest: SHA256Digest) throws -> String? {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT document FROM provenance WHERE digest = ?", arguments: [digest.hex])
+        }
+    }
+
+    public func recordProvenance(_ document: String, of digest: SHA256Digest) throws {
+        try write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO provenance (digest, document, recordedAt) VALUES (?, ?, ?)
+                    ON CONFLICT DO UPDATE SET document = excluded.document, recordedAt = excluded.recordedAt
+                    """,
+                arguments: [digest.hex, document, Timestamp.now()]
             )
         }
     }

@@ -3,8 +3,12 @@
 // glibc and machine, and the app's sources, written as one deterministic zip straight from the
 // wheels (their compressed bytes reused; a tree on disk only with `--tree`). Provenance goes beside
 // the zip and into the store, and an action cache keyed by everything that can change the output
-// (tool version, lock, app sources, target, SOURCE_DATE_EPOCH) makes an unchanged rebuild a copy.
+// (tool version, lock, app sources, target, image, SOURCE_DATE_EPOCH) makes an unchanged rebuild a
+// copy. The install and zip stay in Swift on the host; what needs the target's own Python (the
+// version check, `.pyc` files, the smoke test that proves the app loads) runs in the sandbox over
+// the matched-version image (PythonSandbox.swift), with the deployment tree read-only.
 
+public import AirlockContainer
 public import AirlockCore
 import Foundation
 
@@ -18,8 +22,17 @@ public struct PythonBuildOptions: Sendable {
     public var toolVersion: String
     public var useCache: Bool
     public var jobs: Int
+    /// Where the Python steps run; nil builds on the host alone, with no smoke test.
+    public var sandbox: SandboxRequest?
+    /// Write checked-hash `.pyc` files into the zip (needs the sandbox).
+    public var compileBytecode: Bool
 
-    public init(project: String, outDirectory: String? = nil, tree: String? = nil, sourceDateEpoch: Int64? = nil, toolVersion: String, useCache: Bool = true, jobs: Int = 2) {
+    public init(
+        project: String, outDirectory: String? = nil, tree: String? = nil, sourceDateEpoch: Int64? = nil, toolVersion: String,
+        useCache: Bool = true, jobs: Int = 2, sandbox: SandboxRequest? = nil, compileBytecode: Bool = false
+    ) {
+        self.sandbox = sandbox
+        self.compileBytecode = compileBytecode
         self.project = project
         self.outDirectory = outDirectory
         self.tree = tree
@@ -30,6 +43,21 @@ public struct PythonBuildOptions: Sendable {
     }
 
     var resolvedOut: String { outDirectory ?? (project + "/dist") }
+}
+
+/// Which runtime and image a build's Python steps use.
+public struct SandboxRequest: Sendable {
+    public var runtime: any ContainerRuntime
+    /// An image in the store (NAME[:TAG] or digest); nil takes the target's default.
+    public var image: String?
+    /// Where the container's output lines go.
+    public var output: SandboxOutput
+
+    public init(runtime: any ContainerRuntime, image: String? = nil, output: SandboxOutput = .discard) {
+        self.runtime = runtime
+        self.image = image
+        self.output = output
+    }
 }
 
 public struct PythonBuildResult: Sendable, Codable {
@@ -43,6 +71,12 @@ public struct PythonBuildResult: Sendable, Codable {
     public var provenance: String
     public var cacheHit: Bool
     public var target: PythonTarget
+    /// The functions the smoke test listed (nil for a host-only build).
+    public var functions: [SmokeFunction]?
+    /// `NAME[:TAG]@sha256:…` of the build image, and the runtime (nil for a host-only build).
+    public var image: String?
+    public var runtime: String?
+    public var bytecodeFiles: Int
 }
 
 public enum PythonBuild {
@@ -86,13 +120,24 @@ public enum PythonBuild {
         let appDigest = SHA256Hasher.hash(Array(appLines.joined(separator: "\n").utf8)).hex
         let lockDigest = SHA256Hasher.hash(lockBytes).hex
         let epoch = options.sourceDateEpoch.map(DOSTime.clamp) ?? DOSTime.defaultEpoch
+        guard options.sandbox != nil || !options.compileBytecode else {
+            throw UsageError("--compile-bytecode: the .pyc files are written by the target's Python in the sandbox; drop --no-sandbox")
+        }
+        var sandbox = try options.sandbox.map { request in
+            var sandbox = try PythonSandbox.prepare(image: request.image, runtime: request.runtime, target: target, store: store)
+            sandbox.output = request.output
+            sandbox.sourceDateEpoch = options.sourceDateEpoch ?? SandboxSpec.defaultSourceDateEpoch
+            return sandbox
+        }
+        let imageLine = sandbox.map { "image \($0.imageDigest.hex) script \(scriptFile) bytecode \(options.compileBytecode)" } ?? "host"
         let key = SHA256Hasher.hash(
-            Array("airlock-python-build\n\(options.toolVersion)\n\(lockDigest)\n\(appDigest)\n\(target.description)\n\(epoch)\n".utf8)
+            Array("airlock-python-build\n\(options.toolVersion)\n\(lockDigest)\n\(appDigest)\n\(target.description)\n\(epoch)\n\(imageLine)\n".utf8)
         ).hex
         let zipName = name + ".zip"
         try FileSystem.makeDirectory(out)
         let zipPath = out + "/" + zipName
         let provenancePath = out + "/provenance.json"
+        let imageName = sandbox.map { "\($0.imageReference)@\($0.imageDigest)" }
 
         if options.useCache, options.tree == nil, let hit = try store.index.cachedAction(key), store.contains(hit.output) {
             if (try? Store.hashFile(zipPath).0) != hit.output { try store.copyBlob(hit.output, to: zipPath) }
@@ -103,9 +148,19 @@ public enum PythonBuild {
             return PythonBuildResult(
                 name: name, zip: zipPath, sha256: hit.output.hex, size: size, wheels: lock.files.count,
                 files: Int(meta?["files"]?.intValue ?? 0), elfObjects: Int(meta?["audit"]?["elfObjects"]?.intValue ?? 0),
-                provenance: provenancePath, cacheHit: true, target: target
+                provenance: provenancePath, cacheHit: true, target: target, functions: meta.flatMap(SmokeFunction.list(from:)),
+                image: imageName, runtime: sandbox?.runtime.name,
+                bytecodeFiles: Int(meta?["bytecode"]?["files"]?.intValue ?? 0)
             )
         }
+
+        // The image's Python must be the target's before anything is installed for it.
+        let pythonVersion = try await sandbox?.checkPython(matches: target)
+
+        // The deployment tree: the user's --tree, or a scratch one the sandbox mounts read-only.
+        let scratch = sandbox == nil ? nil : try FileSystem.makeTemporaryDirectory(prefix: "airlock-build")
+        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+        let treeRoot = options.tree ?? scratch.map { $0 + "/tree" }
 
         // Install every locked wheel (in parallel), auditing as we go.
         let wheels = try lock.files.map { file -> (LockedFile, String) in
@@ -118,7 +173,7 @@ public enum PythonBuild {
             return (file, store.blobPath(digest))
         }
         let ranking = TagRanking(target)
-        let siteTree = options.tree.map { $0 + "/" + site }
+        let siteTree = treeRoot.map { $0 + "/" + site }
         progress?.start(total: wheels.count, unit: "wheels")
         let planned = try await withThrowingTaskGroup(of: (Int, InstalledWheel).self) { group in
             var results = [InstalledWheel?](repeating: nil, count: wheels.count)
@@ -152,14 +207,47 @@ public enum PythonBuild {
         let report = audit.audit(files: planned.flatMap { w in w.elfObjects.map { (path: site + $0.path, bytes: $0.bytes) } })
         try report.check()
 
+        if let treeRoot {
+            for file in app.included {
+                let dest = treeRoot + "/" + file.path
+                try FileSystem.makeDirectory(FileSystem.parentPath(dest))
+                try FileSystem.writeAtomically(dest, appContent[file.path] ?? [], mode: file.isExecutable ? 0o755 : 0o644)
+            }
+        }
+
+        // In the sandbox: bytecode, then the smoke test over exactly what the zip will hold.
+        var bytecode: CompiledBytecode? = nil
+        var functions: [SmokeFunction]? = nil
+        if let runner = sandbox, let treeRoot, let scratch {
+            if options.compileBytecode {
+                progress?.note("build: compiling bytecode in \(runner.imageReference) (\(runner.runtime.name))")
+                bytecode = try await runner.compileBytecode(tree: treeRoot, scratch: scratch)
+            }
+            progress?.note("build: smoke test in \(runner.imageReference) (\(runner.runtime.name)), network off")
+            functions = try await runner.smokeTest(tree: treeRoot, scriptFile: scriptFile, scratch: scratch)
+            sandbox = runner
+        }
+
         // The zip: every entry sorted by path, wheel entries copied compressed.
         enum Entry {
             case app(String, Bool)
             case installed(InstalledFile, Int)
+            case bytecode([UInt8])
         }
         var entries: [(String, Entry)] = app.included.map { ($0.path, .app($0.path, $0.isExecutable)) }
         for (w, wheel) in planned.enumerated() {
             for file in wheel.files { entries.append((site + file.path, .installed(file, w))) }
+        }
+        if let bytecode {
+            let taken = Set(entries.map(\.0))
+            for file in bytecode.files where !taken.contains(file.path) {
+                entries.append((file.path, .bytecode(file.bytes)))
+                if let tree = options.tree {
+                    let dest = tree + "/" + file.path
+                    try FileSystem.makeDirectory(FileSystem.parentPath(dest))
+                    try FileSystem.writeAtomically(dest, file.bytes)
+                }
+            }
         }
         entries.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
         let readers = try planned.map { try ZipReader(path: $0.wheelPath) }
@@ -169,6 +257,8 @@ public enum PythonBuild {
             switch entry {
             case .app(let rel, let exec):
                 try zip.add(path: path, bytes: appContent[rel] ?? [], executable: exec)
+            case .bytecode(let bytes):
+                try zip.add(path: path, bytes: bytes, executable: false)
             case .installed(let file, let w):
                 switch file.source {
                 case .generated(let bytes):
@@ -184,16 +274,9 @@ public enum PythonBuild {
         try zip.finish()
         let digest = hashing.digest
         let size = hashing.bytes
-        if let tree = options.tree {
-            for file in app.included {
-                let dest = tree + "/" + file.path
-                try FileSystem.makeDirectory(FileSystem.parentPath(dest))
-                try FileSystem.writeAtomically(dest, appContent[file.path] ?? [], mode: file.isExecutable ? 0o755 : 0o644)
-            }
-        }
 
         // Provenance, the store, the cache.
-        let provenance = JSONValue.object([
+        var provenance: [String: JSONValue] = [
             "schema": .int(1),
             "kind": .string("python-function-app"),
             "project": .string(name),
@@ -201,13 +284,31 @@ public enum PythonBuild {
             "target": target.json,
             "sourceDateEpoch": options.sourceDateEpoch.map { .int($0) } ?? .null,
             "lock": .object(["sha256": .string(lockDigest)]),
-            "app": .object(["sha256": .string(appDigest), "files": .int(Int64(app.included.count))]),
+            "app": .object(["sha256": .string(appDigest), "files": .int(Int64(app.included.count)), "script": .string(scriptFile)]),
             "wheels": .array(lock.files.map { .object(["filename": .string($0.filename), "sha256": .string($0.sha256)]) }),
             "files": .int(Int64(entries.count)),
             "audit": .object(["elfObjects": .int(Int64(report.files.count)), "glibc": .string(target.glibc)]),
             "output": .object(["name": .string(zipName), "sha256": .string(digest.hex), "size": .int(Int64(size))]),
-        ])
-        let provenanceBytes = provenance.canonicalBytes
+            "sandbox": .null,
+            "functions": .null,
+            "bytecode": .null,
+        ]
+        if let sandbox {
+            provenance["sandbox"] = .object([
+                "runtime": .string(sandbox.runtime.name),
+                "image": .object(["reference": .string(sandbox.imageReference), "digest": .string(sandbox.imageDigest.description)]),
+                "python": pythonVersion.map(JSONValue.string) ?? .null,
+                "network": .string("none"),
+            ])
+        }
+        if let functions { provenance["functions"] = .array(functions.map(\.json)) }
+        if let bytecode {
+            provenance["bytecode"] = .object([
+                "files": .int(Int64(bytecode.files.count)), "invalidation": .string("checked-hash"),
+                "skipped": .array(bytecode.skipped.map(JSONValue.string)),
+            ])
+        }
+        let provenanceBytes = JSONValue.object(provenance).canonicalBytes
         try FileSystem.writeAtomically(provenancePath, provenanceBytes)
         let put = try store.put(path: zipPath)
         guard put.digest == digest else { throw CheckFailure("\(zipPath): changed while it was being stored") }
@@ -215,10 +316,13 @@ public enum PythonBuild {
         try store.index.record(
             [BlobEntry(digest: digest, size: size, kind: "artifact", name: name, filename: zipName, mediaType: "application/zip", origin: "build:python")]
         )
-        try store.index.recordAction(key, output: digest, metadata: String(decoding: provenanceBytes, as: UTF8.self))
+        let document = String(decoding: provenanceBytes, as: UTF8.self)
+        try store.index.recordProvenance(document, of: digest)
+        try store.index.recordAction(key, output: digest, metadata: document)
         return PythonBuildResult(
             name: name, zip: zipPath, sha256: digest.hex, size: size, wheels: planned.count, files: entries.count,
-            elfObjects: report.files.count, provenance: provenancePath, cacheHit: false, target: target
+            elfObjects: report.files.count, provenance: provenancePath, cacheHit: false, target: target, functions: functions,
+            image: imageName, runtime: sandbox?.runtime.name, bytecodeFiles: bytecode?.files.count ?? 0
         )
     }
 }

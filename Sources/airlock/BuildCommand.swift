@@ -1,3 +1,4 @@
+import AirlockContainer
 import AirlockCore
 import AirlockPython
 import ArgumentParser
@@ -15,6 +16,12 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "Print the app files that would go into the zip (and, on stderr, what is left out and why).")
     var listFiles = false
     @Flag(help: "Build even when the action cache has this exact build.") var noCache = false
+    @Option(help: "The container runtime for the Python steps: auto, bwrap, docker or podman.") var runtime = "auto"
+    @Option(help: "The build image in the store, NAME[:TAG] or digest (default: the target's, e.g. airlock-python:3.11-bookworm).")
+    var image: String?
+    @Flag(help: "Write checked-hash .pyc files (compiled by the image's Python) into the zip.") var compileBytecode = false
+    @Flag(help: "Build on the host alone: no Python version check and no smoke test (deploy kits then need --expect).")
+    var noSandbox = false
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
 
@@ -29,9 +36,18 @@ struct BuildCommand: AsyncParsableCommand {
             return
         }
         let store = try storeOptions.open()
+        let sandbox = try noSandbox
+            ? nil
+            : SandboxRequest(
+                runtime: RuntimeSelection.select(runtime), image: image,
+                // The container's lines are diagnostics: standard error, so stdout stays the zip's path (or JSON).
+                output: SandboxOutput { _, line in printError("  | " + line) }
+            )
+        if noSandbox, image != nil { throw UsageError("--image: the image is used by the sandbox; drop --no-sandbox") }
         let options = PythonBuildOptions(
             project: project, outDirectory: out, tree: tree, sourceDateEpoch: try sourceDateEpoch(), toolVersion: AirlockVersion.current,
-            useCache: !noCache, jobs: ProcessInfo.processInfo.activeProcessorCount
+            useCache: !noCache, jobs: ProcessInfo.processInfo.activeProcessorCount, sandbox: sandbox,
+            compileBytecode: compileBytecode
         )
         let result = try await PythonBuild.build(options, store: store, progress: ProgressReporter(label: "build", quiet: output.json))
         if output.json { return try output.emit(result) }
@@ -39,5 +55,11 @@ struct BuildCommand: AsyncParsableCommand {
         printError(
             "built \(result.name).zip for \(result.target.description): \(result.wheels) wheel(s), \(result.files) files, \(result.elfObjects) ELF object(s) audited, \(ByteCount.format(result.size)), sha256:\(result.sha256)\(result.cacheHit ? " (cached)" : "")"
         )
+        if let functions = result.functions, let image = result.image {
+            let names = functions.map { $0.name + ($0.trigger.map { " (\($0))" } ?? "") }.joined(separator: ", ")
+            printError("smoke test in \(image) (\(result.runtime ?? "?")): \(functions.count) function(s): \(names)")
+        } else {
+            printError("no smoke test (--no-sandbox): nothing proved the app loads; deploy kits need --expect")
+        }
     }
 }

@@ -128,3 +128,73 @@ public enum RawTar {
         return members
     }
 }
+
+/// A small image made from the host's own Python (Debian bookworm's python3.11, its standard
+/// library without tests and GUI modules, and the libraries the interpreter links), for tests
+/// that need a real interpreter in a store image without the network. The docker-archive is
+/// written once per test process.
+public enum HostPythonImage {
+    public static let reference = "host-python:3.11"
+    static let python = "/usr/bin/python3.11"
+    static let libraries = ["libc.so.6", "libm.so.6", "libz.so.1", "libexpat.so.1", "libffi.so.8"]
+    static let skipped: Set<String> = [
+        "__pycache__", "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data",
+        "config-3.11-x86_64-linux-gnu", "site-packages", "dist-packages",
+    ]
+
+    private static let made: Result<String, any Error> = Result { try write() }
+
+    /// The docker-archive's path (`host-python:3.11`).
+    public static func archive() throws -> String { try made.get() }
+
+    private static func write() throws -> String {
+        let dir = try FileSystem.makeTemporaryDirectory(prefix: "airlock-host-python")
+        var members: [RawMember] = []
+        func directory(_ name: String) { members.append(RawMember(name: name + "/", type: UInt8(ascii: "5"), mode: 0o755)) }
+        func symlink(_ name: String, _ target: String) {
+            members.append(RawMember(name: name, type: UInt8(ascii: "2"), linkName: target, mode: 0o777))
+        }
+        func file(_ name: String, from host: String, mode: Int = 0o644) throws {
+            members.append(RawMember(name: name, data: try FileSystem.readFile(host, limit: 64 << 20), mode: mode))
+        }
+        for name in ["usr", "usr/bin", "usr/lib", "usr/lib/x86_64-linux-gnu", "usr/lib64", "tmp", "home", "etc"] { directory(name) }
+        symlink("bin", "usr/bin")
+        symlink("lib", "usr/lib")
+        symlink("lib64", "usr/lib64")
+        try file("usr/bin/python3.11", from: python, mode: 0o755)
+        symlink("usr/bin/python3", "python3.11")
+        try file("usr/lib64/ld-linux-x86-64.so.2", from: "/lib64/ld-linux-x86-64.so.2", mode: 0o755)
+        for library in libraries {
+            try file("usr/lib/x86_64-linux-gnu/" + library, from: "/usr/lib/x86_64-linux-gnu/" + library)
+        }
+        func walk(_ relative: String) throws {
+            directory(relative)
+            for name in try FileSystem.list("/" + relative).sorted() where !skipped.contains(name) {
+                let path = relative + "/" + name
+                switch FileSystem.kind(of: "/" + path) {
+                case .directory?: try walk(path)
+                case .regular?: try file(path, from: "/" + path)
+                default: continue
+                }
+            }
+        }
+        try walk("usr/lib/python3.11")
+        let layer = RawTar.build(members)
+        let diffID = SHA256Hasher.hash(layer)
+        let config = Array(
+            """
+            {"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/bin"]},\
+            "rootfs":{"type":"layers","diff_ids":["\(diffID)"]}}
+            """.utf8
+        )
+        let configDigest = SHA256Hasher.hash(config)
+        let path = dir + "/host-python.tar"
+        let writer = try TarWriter(output: try FileArchiveOutput(path: path), name: path, compression: .none)
+        try writer.addFile(path: "\(diffID.hex)/layer.tar", bytes: layer, mtime: 1_700_000_000)
+        try writer.addFile(path: "\(configDigest.hex).json", bytes: config, mtime: 1_700_000_000)
+        let manifest = "[{\"Config\":\"\(configDigest.hex).json\",\"RepoTags\":[\"\(reference)\"],\"Layers\":[\"\(diffID.hex)/layer.tar\"]}]"
+        try writer.addFile(path: "manifest.json", bytes: Array(manifest.utf8), mtime: 1_700_000_000)
+        try writer.close()
+        return path
+    }
+}

@@ -1,0 +1,283 @@
+// The Python steps of `airlock build` that must run on the target's own Python: asking the image
+// for its version (a different minor refuses the build), compiling `.pyc` files with checked-hash
+// invalidation, and the smoke test that loads the app the way the Functions Python worker does and
+// lists its functions. Each runs in the sandbox (network off, the built tree read-only at
+// /home/site/wwwroot, one writable output directory, the clean environment). The Python programs
+// are small and embedded here (PythonSandboxScripts.swift); everything they print on standard
+// output and standard error is streamed to the user and kept for messages.
+
+public import AirlockContainer
+public import AirlockCore
+import Foundation
+
+/// One function the smoke test found, as the worker would report it to the host.
+public struct SmokeFunction: Codable, Sendable, Equatable {
+    public var name: String
+    /// The trigger's binding type (`httpTrigger`, `timerTrigger`, ...), or nil without one.
+    public var trigger: String?
+    /// For HTTP triggers, the route (the function's name when the app sets none).
+    public var route: String?
+    public var bindings: [Binding]
+
+    public struct Binding: Codable, Sendable, Equatable {
+        public var type: String
+        public var direction: String
+        public var name: String
+    }
+
+    public var json: JSONValue {
+        .object([
+            "name": .string(name),
+            "trigger": trigger.map(JSONValue.string) ?? .null,
+            "route": route.map(JSONValue.string) ?? .null,
+            "bindings": .array(
+                bindings.map {
+                    .object(["type": .string($0.type), "direction": .string($0.direction), "name": .string($0.name)])
+                }
+            ),
+        ])
+    }
+
+    public init(name: String, trigger: String?, route: String?, bindings: [Binding]) {
+        self.name = name
+        self.trigger = trigger
+        self.route = route
+        self.bindings = bindings
+    }
+
+    /// Reads the `functions` list of a build's provenance.
+    public static func list(from provenance: JSONValue) -> [SmokeFunction]? {
+        guard case .array(let items)? = provenance["functions"] else { return nil }
+        return items.compactMap { item in
+            guard let name = item["name"]?.stringValue else { return nil }
+            let bindings: [Binding]
+            if case .array(let raw)? = item["bindings"] {
+                bindings = raw.compactMap { b in
+                    guard let type = b["type"]?.stringValue, let direction = b["direction"]?.stringValue,
+                        let name = b["name"]?.stringValue
+                    else { return nil }
+                    return Binding(type: type, direction: direction, name: name)
+                }
+            } else {
+                bindings = []
+            }
+            return SmokeFunction(
+                name: name, trigger: item["trigger"]?.stringValue, route: item["route"]?.stringValue, bindings: bindings
+            )
+        }
+    }
+}
+
+/// What `--compile-bytecode` produced: each `.pyc` by its path in the zip.
+public struct CompiledBytecode: Sendable {
+    public var files: [(path: String, bytes: [UInt8])]
+    /// Sources the image's Python could not compile (left without a `.pyc`, as pip does).
+    public var skipped: [String]
+}
+
+/// The image and runtime a build's Python steps run in.
+public struct PythonSandbox: Sendable {
+    /// Where the deployment tree is mounted: the Function App's own path.
+    public static let appRoot = "/home/site/wwwroot"
+    static let outputRoot = "/airlock/out"
+
+    public let runtime: any ContainerRuntime
+    /// The image's name as the user gave it or the profile chose it, and its manifest digest.
+    public let imageReference: String
+    public let imageDigest: SHA256Digest
+    /// What the runtime runs: for bwrap the unpacked rootfs, for docker/podman an image reference.
+    public let runtimeImage: String
+    public var output: SandboxOutput
+    public var sourceDateEpoch: Int64
+
+    public init(
+        runtime: any ContainerRuntime,
+        imageReference: String,
+        imageDigest: SHA256Digest,
+        runtimeImage: String,
+        output: SandboxOutput = .discard,
+        sourceDateEpoch: Int64 = SandboxSpec.defaultSourceDateEpoch
+    ) {
+        self.runtime = runtime
+        self.imageReference = imageReference
+        self.imageDigest = imageDigest
+        self.runtimeImage = runtimeImage
+        self.output = output
+        self.sourceDateEpoch = sourceDateEpoch
+    }
+
+    /// The image named by `reference`, or the target's default, from the store, made ready for
+    /// `runtime` (for bwrap: unpacked once into the store's rootfs cache).
+    public static func prepare(
+        image reference: String?,
+        runtime: any ContainerRuntime,
+        target: PythonTarget,
+        store: Store
+    ) throws -> PythonSandbox {
+        let name: String
+        if let reference {
+            name = reference
+        } else if let profile = DefaultImage.forPython(target.pythonVersion) {
+            name = profile.reference
+        } else {
+            throw UsageError(
+                "Python \(target.pythonVersion): no default build image (Debian has no system Python \(target.pythonVersion)); "
+                    + "import the Functions image (on a connected host with Docker: docker save mcr.microsoft.com/azure-functions/python:4-python\(target.pythonVersion) -o python.tar; "
+                    + "then airlock image import python.tar) and pass --image"
+            )
+        }
+        let image: ImageRecord
+        do {
+            image = try ImageCatalog.resolve(name, in: store)
+        } catch let error as ImageError where reference == nil {
+            let profile = DefaultImage.forPython(target.pythonVersion)!
+            throw UsageError(
+                "\(error.description); the default build image for Python \(target.pythonVersion) is made once with: "
+                    + "airlock image bootstrap --suite \(profile.suite) --packages python3 --name \(profile.reference)"
+            )
+        }
+        let runtimeImage = runtime.name == "bwrap" ? try ImageRootfs.unpack(image: image, in: store) : "sha256:" + image.config.hex
+        return PythonSandbox(
+            runtime: runtime, imageReference: name, imageDigest: image.manifest, runtimeImage: runtimeImage
+        )
+    }
+
+    private func spec(
+        _ arguments: [String],
+        mounts: [Mount] = [],
+        workingDirectory: String = "/",
+        environment: [String: String] = [:],
+        timeLimit: Duration,
+        output: SandboxOutput? = nil
+    ) -> SandboxSpec {
+        SandboxSpec(
+            image: runtimeImage, arguments: arguments, workingDirectory: workingDirectory, mounts: mounts,
+            environment: environment, sourceDateEpoch: sourceDateEpoch, timeLimit: timeLimit, output: output ?? self.output
+        )
+    }
+
+    private func failure(_ what: String, _ result: SandboxResult) -> CheckFailure {
+        let why = result.timedOut ? "timed out" : "exited with status \(result.status)"
+        let tail = result.tail.trimmingCharacters(in: .whitespacesAndNewlines)
+        return CheckFailure("\(what) in \(imageReference) (\(runtime.name)) \(why)" + (tail.isEmpty ? "" : ":\n" + tail))
+    }
+
+    /// The image's `python3` version (`3.11.2`).
+    public func pythonVersion() async throws -> String {
+        let lines = LineBox()
+        let result = try await runtime.run(
+            spec(
+                ["python3", "-I", "-S", "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                timeLimit: .seconds(60), output: SandboxOutput { stream, line in if stream == .standardOutput { lines.append(line) } }
+            )
+        )
+        guard result.succeeded, let version = lines.last, version.split(separator: ".").count == 3 else {
+            throw failure("asking python3 for its version", result)
+        }
+        return version
+    }
+
+    /// Refuses an image whose Python minor differs from the target's, naming both.
+    @discardableResult
+    public func checkPython(matches target: PythonTarget) async throws -> String {
+        let version = try await pythonVersion()
+        let minor = version.split(separator: ".").prefix(2).joined(separator: ".")
+        guard minor == target.pythonVersion else {
+            throw UsageError(
+                "image \(imageReference) has Python \(version), but the target is Python \(target.pythonVersion): "
+                    + "pick a matching image with --image (see `airlock image ls`), or lock for Python \(minor)"
+            )
+        }
+        return version
+    }
+
+    /// Compiles every `.py` under `tree` (mounted read-only) into checked-hash `.pyc` files named
+    /// as the image's Python names them, with paths as they will be in the Function App.
+    public func compileBytecode(tree: String, scratch: String) async throws -> CompiledBytecode {
+        let out = scratch + "/bytecode"
+        try FileSystem.makeDirectory(out)
+        let result = try await runtime.run(
+            spec(
+                // Not -I: it would ignore PYTHONHASHSEED (the environment is the sandbox's clean one).
+                ["python3", "-s", "-S", "-c", PythonSandboxScripts.compile, Self.appRoot, Self.outputRoot],
+                mounts: [Mount(source: tree, target: Self.appRoot), .output(out, at: Self.outputRoot)],
+                environment: ["PYTHONHASHSEED": "0"], timeLimit: .seconds(900), output: .discard
+            )
+        )
+        guard result.succeeded else { throw failure("compiling bytecode", result) }
+        let report = try JSONValue(parsing: try FileSystem.readFile(out + "/report.json", limit: 64 << 20))
+        var files: [(path: String, bytes: [UInt8])] = []
+        for item in report["compiled"]?.arrayValue ?? [] {
+            guard let path = item.stringValue, Self.isCleanRelative(path), path.hasSuffix(".pyc") else {
+                throw CheckFailure("compiling bytecode: the report names an unexpected path \(item)")
+            }
+            files.append((path, try FileSystem.readFile(out + "/pyc/" + path, limit: 256 << 20)))
+        }
+        let skipped = (report["skipped"]?.arrayValue ?? []).compactMap(\.stringValue)
+        return CompiledBytecode(files: files, skipped: skipped)
+    }
+
+    /// A relative path with no empty, `.` or `..` component: what the compile report may name.
+    static func isCleanRelative(_ path: String) -> Bool {
+        guard !path.hasPrefix("/"), !path.utf8.contains(0) else { return false }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return !parts.isEmpty && !parts.contains { $0.isEmpty || $0 == "." || $0 == ".." }
+    }
+
+    /// Loads the app from `tree` (mounted read-only at /home/site/wwwroot, with nothing but its
+    /// `.python_packages/lib/site-packages` and the standard library on `sys.path`) and lists its
+    /// functions. No function, more than one app object, or an import error is a failed check
+    /// carrying the Python traceback.
+    public func smokeTest(tree: String, scriptFile: String, scratch: String) async throws -> [SmokeFunction] {
+        let out = scratch + "/smoke"
+        try FileSystem.makeDirectory(out)
+        let result = try await runtime.run(
+            spec(
+                ["python3", "-I", "-S", "-c", PythonSandboxScripts.smoke, Self.appRoot, scriptFile, Self.outputRoot + "/functions.json"],
+                mounts: [Mount(source: tree, target: Self.appRoot), .output(out, at: Self.outputRoot)],
+                workingDirectory: Self.appRoot, timeLimit: .seconds(180)
+            )
+        )
+        guard result.succeeded else {
+            let tail = result.tail.trimmingCharacters(in: .whitespacesAndNewlines)
+            let why = result.timedOut ? "timed out after 180 s" : "failed"
+            throw CheckFailure(
+                "smoke test of \(scriptFile) in \(imageReference) (\(runtime.name)) \(why); the app would not load in Azure either"
+                    + (tail.isEmpty ? "" : ":\n" + tail)
+            )
+        }
+        let data = try FileSystem.readFile(out + "/functions.json", limit: 16 << 20)
+        let functions: [SmokeFunction]
+        do {
+            functions = try JSONDecoder().decode([SmokeFunction].self, from: Data(data))
+        } catch {
+            throw CheckFailure("smoke test: its function list is not valid: \(error)")
+        }
+        guard !functions.isEmpty else { throw CheckFailure("smoke test: the app registers no function") }
+        return functions
+    }
+}
+
+/// The default build image of each Python minor: Debian's own `python3` on the suite that has it.
+public struct DefaultImage: Sendable {
+    public let python: String
+    public let suite: String
+    public var reference: String { "airlock-python:\(python)-\(suite)" }
+
+    public static let all = [
+        DefaultImage(python: "3.9", suite: "bullseye"),
+        DefaultImage(python: "3.11", suite: "bookworm"),
+        DefaultImage(python: "3.13", suite: "trixie"),
+    ]
+
+    public static func forPython(_ version: String) -> DefaultImage? { all.first { $0.python == version } }
+}
+
+/// Collects lines from the sandbox's reader thread.
+private final class LineBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var last: String? { lock.withLock { lines.last } }
+}

@@ -1,0 +1,214 @@
+// `airlock build` with its Python steps in a real bwrap sandbox, over an image in the store made
+// from the host's own Python 3.11 (HostPythonImage): the version check, the smoke test (with a
+// stand-in `azure.functions` that has the shape the worker relies on: FunctionRegister,
+// get_functions, get_function_name, get_trigger, get_raw_bindings) and checked-hash bytecode.
+
+import AirlockContainer
+import AirlockCore
+import AirlockPython
+import AirlockTestSupport
+import Foundation
+import Testing
+
+@Suite(.timeLimit(.minutes(2))) struct SandboxBuildTests {
+    /// The stand-in `azure-functions` wheel: just enough of the real library's API for discovery.
+    static let azureFunctions: (String, [WheelFixture.Member]) = (
+        "azure_functions-1.0-py3-none-any.whl",
+        [
+            .init(path: "azure/__init__.py", content: ""),
+            .init(
+                path: "azure/functions/__init__.py",
+                content: """
+                    import json
+
+                    class _Trigger:
+                        def __init__(self, type):
+                            self.type = type
+
+                    class _Function:
+                        def __init__(self, name, bindings):
+                            self.name, self.bindings = name, bindings
+                        def get_function_name(self):
+                            return self.name
+                        def get_trigger(self):
+                            return _Trigger(self.bindings[0]["type"])
+                        def get_raw_bindings(self):
+                            return [json.dumps(b) for b in self.bindings]
+
+                    class FunctionRegister:
+                        def __init__(self):
+                            self._functions = []
+                        def get_functions(self):
+                            return list(self._functions)
+
+                    class FunctionApp(FunctionRegister):
+                        def route(self, route=None):
+                            def decorate(fn):
+                                self._functions.append(_Function(fn.__name__, [
+                                    {"type": "httpTrigger", "direction": "IN", "name": "req", "route": route},
+                                    {"type": "http", "direction": "OUT", "name": "$return"},
+                                ]))
+                                return fn
+                            return decorate
+                        def timer_trigger(self, schedule, arg_name):
+                            def decorate(fn):
+                                self._functions.append(_Function(fn.__name__, [
+                                    {"type": "timerTrigger", "direction": "IN", "name": arg_name, "schedule": schedule},
+                                ]))
+                                return fn
+                            return decorate
+
+                    class Blueprint:
+                        pass
+                    """
+            ),
+        ]
+    )
+
+    static let demo: (String, [WheelFixture.Member]) = (
+        "demo-1.0-py3-none-any.whl",
+        [.init(path: "demo/__init__.py", content: "VALUE = 42\nKINDS = {'a', 'b', 'c', 'd'}\n")]
+    )
+
+    static let goodApp = """
+        import azure.functions as func
+        import demo
+
+        app = func.FunctionApp()
+
+        @app.route(route="hello")
+        def hello(req):
+            return str(demo.VALUE)
+
+        @app.timer_trigger(schedule="0 */5 * * * *", arg_name="timer")
+        def tick(timer):
+            pass
+        """
+
+    struct Project {
+        let dir: TemporaryDirectory
+        let path: String
+        let store: Store
+
+        init(app: String = SandboxBuildTests.goodApp, python: String = "3.11") throws {
+            dir = try TemporaryDirectory()
+            path = dir.path + "/app"
+            try dir.file("app/function_app.py", app)
+            try dir.file("app/host.json", "{\"version\": \"2.0\"}\n")
+            try dir.file("app/requirements.txt", "azure-functions\ndemo\n")
+            store = try Store.open(at: dir.path + "/store")
+            var locked: [LockedFile] = []
+            for (fileName, members) in [SandboxBuildTests.azureFunctions, SandboxBuildTests.demo] {
+                let wheel = try WheelFixture.make(in: dir, fileName: fileName, members: members)
+                let (digest, size, tmp) = try store.put(path: wheel)
+                try store.commit([(digest, tmp)])
+                let parts = fileName.split(separator: "-")
+                locked.append(
+                    LockedFile(name: String(parts[0]), version: String(parts[1]), filename: fileName, url: nil, sha256: digest.hex, size: size)
+                )
+            }
+            let glibc = python == "3.11" ? "2.31" : "2.36"
+            let lock = PythonLock(target: PythonTarget(pythonVersion: python, platform: "linux/amd64", glibc: glibc), files: locked)
+            try dir.file("app/airlock.lock", try lock.encoded())
+            _ = try ImageImporter.importArchive(try HostPythonImage.archive(), into: store)
+        }
+
+        func build(
+            out: String? = nil, image: String? = HostPythonImage.reference, bytecode: Bool = false, cache: Bool = true
+        ) async throws -> PythonBuildResult {
+            try await PythonBuild.build(
+                PythonBuildOptions(
+                    project: path, outDirectory: out, toolVersion: "test", useCache: cache,
+                    sandbox: SandboxRequest(runtime: BwrapRuntime(), image: image), compileBytecode: bytecode
+                ),
+                store: store
+            )
+        }
+    }
+
+    @Test func theSmokeTestListsTheFunctionsAndProvenanceNamesTheImage() async throws {
+        let project = try Project()
+        let result = try await project.build()
+        let functions = try #require(result.functions)
+        #expect(functions.map(\.name) == ["hello", "tick"])
+        #expect(functions[0].trigger == "httpTrigger" && functions[0].route == "hello")
+        #expect(functions[0].bindings.map(\.type) == ["httpTrigger", "http"])
+        #expect(functions[1].trigger == "timerTrigger" && functions[1].route == nil)
+        #expect(result.runtime == "bwrap")
+        let image = try ImageCatalog.resolve(HostPythonImage.reference, in: project.store)
+        #expect(result.image == "\(HostPythonImage.reference)@\(image.manifest)")
+
+        let provenance = try JSONValue(parsing: try FileSystem.readFile(result.provenance))
+        #expect(provenance["sandbox"]?["image"]?["digest"]?.stringValue == image.manifest.description)
+        #expect(provenance["sandbox"]?["runtime"]?.stringValue == "bwrap")
+        #expect(provenance["sandbox"]?["python"]?.stringValue?.hasPrefix("3.11.") == true)
+        #expect(SmokeFunction.list(from: provenance) == functions)
+        let digest = try #require(SHA256Digest(result.sha256))
+        #expect(try project.store.index.provenance(of: digest) == String(decoding: try FileSystem.readFile(result.provenance), as: UTF8.self))
+
+        // Nothing changed: a cache hit that still knows the functions.
+        let again = try await project.build()
+        #expect(again.cacheHit && again.sha256 == result.sha256 && again.functions == functions)
+    }
+
+    @Test func anAppThatRegistersNoFunctionFailsAndLeavesNoZip() async throws {
+        let project = try Project(app: "import azure.functions as func\napp = func.FunctionApp()\n")
+        let error = await #expect(throws: CheckFailure.self) { try await project.build() }
+        #expect(error?.description.contains("registers no function") == true, "\(String(describing: error))")
+        #expect(!FileSystem.exists(project.path + "/dist/app.zip"))
+    }
+
+    @Test func anAppWhoseImportRaisesFailsWithThePythonTraceback() async throws {
+        let project = try Project(app: "import azure.functions as func\nraise RuntimeError('no settings at import')\n")
+        let error = await #expect(throws: CheckFailure.self) { try await project.build() }
+        let text = error?.description ?? ""
+        #expect(text.contains("Traceback") && text.contains("RuntimeError: no settings at import"), "\(text)")
+        #expect(text.contains("function_app.py"))
+    }
+
+    @Test func twoAppObjectsOrNoneAreRefusedAsTheWorkerWould() async throws {
+        let two = try Project(app: "import azure.functions as func\na = func.FunctionApp()\nb = func.FunctionApp()\n")
+        let error = await #expect(throws: CheckFailure.self) { try await two.build() }
+        #expect(error?.description.contains("More than one FunctionApp") == true)
+        let none = try Project(app: "import azure.functions as func\nbp = func.Blueprint()\n")
+        let noneError = await #expect(throws: CheckFailure.self) { try await none.build() }
+        #expect(noneError?.description.contains("Could not find top level function app instances") == true)
+    }
+
+    @Test func anImageWhosePythonIsNotTheTargetsIsRefusedNamingBoth() async throws {
+        let project = try Project(python: "3.12")
+        let error = await #expect(throws: UsageError.self) { try await project.build() }
+        let text = error?.description ?? ""
+        #expect(text.contains("Python 3.11.") && text.contains("target is Python 3.12"), "\(text)")
+    }
+
+    @Test func withoutItsDefaultImageTheBuildSaysHowToMakeIt() async throws {
+        let project = try Project()
+        let error = await #expect(throws: UsageError.self) { try await project.build(image: nil) }
+        #expect(
+            error?.description.contains("airlock image bootstrap --suite bookworm --packages python3 --name airlock-python:3.11-bookworm")
+                == true,
+            "\(String(describing: error))"
+        )
+    }
+
+    @Test func bytecodeIsCheckedHashAndTheSameAcrossTwoBuilds() async throws {
+        let project = try Project()
+        let first = try await project.build(out: project.dir.path + "/one", bytecode: true, cache: false)
+        let second = try await project.build(out: project.dir.path + "/two", bytecode: true, cache: false)
+        #expect(first.sha256 == second.sha256)
+        #expect(first.bytecodeFiles >= 3)
+        let plain = try await project.build(out: project.dir.path + "/three", bytecode: false, cache: false)
+        #expect(plain.sha256 != first.sha256)
+
+        let reader = try ZipReader(path: first.zip)
+        let name = ".python_packages/lib/site-packages/demo/__pycache__/__init__.cpython-311.pyc"
+        let entry = try #require(reader.entries.first { $0.name == name })
+        #expect(entry.method == 0)
+        var pyc: [UInt8] = []
+        try reader.copyCompressed(entry) { pyc += $0 }
+        // PEP 552: flags 0b11 = hash-based and checked; then the source's siphash, no mtime.
+        #expect(pyc.count > 16 && pyc[4] == 3 && pyc[5] == 0 && pyc[6] == 0 && pyc[7] == 0)
+        #expect(reader.entries.contains { $0.name == "__pycache__/function_app.cpython-311.pyc" })
+    }
+}
