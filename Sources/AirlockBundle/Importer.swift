@@ -144,7 +144,14 @@ private final class StagingSink: BundleSink {
         try store.commit(staged)
         staged = []
         let record = BundleRecord(bundle: manifest.bundle, channel: manifest.channel, sequence: manifest.sequence, manifestSHA256: manifestDigest.hex, signers: signers)
-        try store.index.commitImport(record, entries: entries, references: references, allowRollback: allowRollback)
+        // The signed provenance of each artifact, so the enclave knows what its build proved (the
+        // smoke test's functions, the image) without the bundle at hand.
+        let provenance = manifest.artifacts.compactMap { a in
+            a.provenance.map { (a.sha256, String(decoding: $0.canonicalBytes, as: UTF8.self)) }
+        }
+        try store.index.commitImport(
+            record, entries: entries, references: references, provenance: provenance, allowRollback: allowRollback
+        )
         return record
     }
 

@@ -458,7 +458,10 @@ public final class StoreIndex: Sendable {
     /// Commits an import in one transaction: entries, manifest references and the history row.
     /// The rollback check is repeated inside the transaction, so two imports racing on one channel
     /// cannot both pass it.
-    public func commitImport(_ record: BundleRecord, entries: [BlobEntry], references: [SHA256Digest], allowRollback: Bool) throws {
+    public func commitImport(
+        _ record: BundleRecord, entries: [BlobEntry], references: [SHA256Digest], provenance: [(SHA256Digest, String)] = [],
+        allowRollback: Bool
+    ) throws {
         try write { db in
             if !allowRollback, let last = try Self.lastSequence(table: "importRecord", channel: record.channel, in: db),
                 record.sequence <= last
@@ -472,6 +475,15 @@ public final class StoreIndex: Sendable {
                 try db.execute(
                     sql: "INSERT OR IGNORE INTO manifestRef (manifest, digest) VALUES (?, ?)",
                     arguments: [record.manifestSHA256, d.hex]
+                )
+            }
+            for (digest, document) in provenance {
+                try db.execute(
+                    sql: """
+                        INSERT INTO provenance (digest, document, recordedAt) VALUES (?, ?, ?)
+                        ON CONFLICT DO UPDATE SET document = excluded.document, recordedAt = excluded.recordedAt
+                        """,
+                    arguments: [digest.hex, document, Timestamp.now()]
                 )
             }
             try Self.insertRecord(record, table: "importRecord", in: db)

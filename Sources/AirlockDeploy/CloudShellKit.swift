@@ -75,7 +75,7 @@ public struct CloudShellKit: Sendable {
             }
             guard !functions.isEmpty else {
                 throw UsageError(
-                    "--expect: name the functions the deploy must bring up (NAME,NAME,...); the script waits until all are listed"
+                    "--expect: name the functions the deploy must bring up (NAME,NAME,...); the script waits until all are listed (a build with its smoke test records them, but this artifact has no such provenance)"
                 )
             }
             guard (0...Self.maximumWaitMinutes).contains(waitMinutes) else {

@@ -82,6 +82,31 @@ public enum ZipSource: Sendable {
         }
     }
 
+    /// The function names the build's smoke test listed, from the provenance recorded for this zip:
+    /// the store's (a build here, or the signed manifest of an imported bundle) or, for a file, a
+    /// `provenance.json` beside it whose output digest is this file's. Nil when nothing says.
+    public func builtFunctions() throws -> (names: [String], from: String)? {
+        let document: [UInt8]
+        let source: String
+        switch self {
+        case .storeArtifact(let store, let entry):
+            guard let text = try store.index.provenance(of: entry.digest) else { return nil }
+            document = Array(text.utf8)
+            source = "the provenance of \(entry.digest) in the store"
+        case .file(let path):
+            let beside = (FileSystem.parentPath(path).isEmpty ? "." : FileSystem.parentPath(path)) + "/provenance.json"
+            guard FileSystem.kind(of: beside) == .regular else { return nil }
+            document = try FileSystem.readFile(beside, limit: 16 << 20)
+            guard let json = try? JSONValue(parsing: document),
+                json["output"]?["sha256"]?.stringValue == (try Store.hashFile(path).0.hex)
+            else { return nil }
+            source = beside
+        }
+        guard let json = try? JSONValue(parsing: document), let items = json["functions"]?.arrayValue else { return nil }
+        let names = items.compactMap { $0["name"]?.stringValue }
+        return names.isEmpty ? nil : (names, source)
+    }
+
     /// Copies the zip to `destination` through a temp file in the same directory (fsynced, then
     /// renamed) and returns the SHA-256 of what was written. A store blob that no longer matches its
     /// digest is refused (`CheckFailure`, exit 1).

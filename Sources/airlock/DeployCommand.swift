@@ -17,8 +17,9 @@ struct DeployCommand: ParsableCommand {
                 deploy.sh checks the zip's hash, runs az account set (with --subscription), sets the app \
                 settings the plan needs, deploys with az functionapp deployment source config-zip \
                 --build-remote false, and polls az functionapp function list until every --expect function \
-                is listed (exit 1, naming the missing ones, when --wait runs out). An existing --out must be \
-                empty unless --force.
+                is listed (exit 1, naming the missing ones, when --wait runs out). Without --expect it waits \
+                for the functions the build's smoke test listed (from the artifact's provenance). An \
+                existing --out must be empty unless --force.
                 """
         )
 
@@ -36,7 +37,7 @@ struct DeployCommand: ParsableCommand {
         var plan = "auto"
         @Option(
             help: ArgumentHelp(
-                "Functions that must be listed after the deploy (NAME,NAME,...; repeatable).",
+                "Functions that must be listed after the deploy (NAME,NAME,...; repeatable; default: the build's smoke test list).",
                 valueName: "names"
             )
         )
@@ -56,17 +57,21 @@ struct DeployCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
+            let source = try ZipSource.resolve(artifact, storeRoot: storeOptions.root)
+            var expected = expect.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { String($0).trimmingSpaces }
+            if expect.isEmpty, let built = try source.builtFunctions() {
+                expected = built.names
+                if !output.json { printError("deploy cloudshell: expecting \(built.names.joined(separator: ", ")) (the smoke test's list, from \(built.from))") }
+            }
             let configuration = try CloudShellKit.Configuration(
                 resourceGroup: resourceGroup,
                 app: app,
                 subscription: subscription,
                 slot: slot,
                 plan: try CloudShellKit.Plan(parsing: plan),
-                expectedFunctions: expect.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
-                    .map { String($0).trimmingSpaces },
+                expectedFunctions: expected,
                 waitMinutes: wait
             )
-            let source = try ZipSource.resolve(artifact, storeRoot: storeOptions.root)
             let written = try CloudShellKit.write(configuration, zip: source, to: out, replacing: force)
             let kit = written.kit
             if output.json {

@@ -26,6 +26,18 @@ import Testing
         #expect(try await store.verify(jobs: 2).isEmpty)
     }
 
+    @Test func theSignedProvenanceOfAnArtifactIsRecordedInTheIndex() async throws {
+        let f = try Fixture()
+        let provenance = JSONValue.object(["functions": .array([.object(["name": .string("hello")])])])
+        let bundle = try await f.seal(provenance: ["b.bin": provenance])
+        let store = try f.trustingStore()
+        _ = try Importer.importBundle(bundle, into: store, options: ImportOptions())
+        let digest = try store.resolve("b.bin").digest
+        #expect(try store.index.provenance(of: digest) == String(decoding: provenance.canonicalBytes, as: UTF8.self))
+        let other = try store.resolve(FileSystem.baseName(f.inputs[0])).digest
+        #expect(try store.index.provenance(of: other) == nil)
+    }
+
     @Test func rollbackIsRefusedUnlessAllowed() async throws {
         let f = try Fixture()
         let store = try f.trustingStore()

@@ -25,7 +25,7 @@ struct Fixture {
     func seal(
         to name: String = "b.airlock", keys: [String]? = nil, channel: String = "default", sequence: Int = 1,
         expiresIn: Int64 = 30 * 86400, epoch: Int64? = Fixture.recentEpoch, compression: ArchiveCompression = .none,
-        volumeSize: Int? = nil, inputs: [String]? = nil
+        volumeSize: Int? = nil, inputs: [String]? = nil, provenance: [String: JSONValue] = [:]
     ) async throws -> String {
         let out = dir.path + "/" + name
         try FileSystem.makeDirectory(FileSystem.parentPath(out))
@@ -33,7 +33,9 @@ struct Fixture {
             output: out, keyPaths: keys ?? [keyPath], channel: channel, sequence: sequence, expiresIn: expiresIn,
             compression: compression, maximumVolumeSize: volumeSize, sourceDateEpoch: epoch
         )
-        _ = try await Sealer.seal(try SealInput.expand(inputs ?? self.inputs), options: options, store: nil)
+        var sealInputs = try SealInput.expand(inputs ?? self.inputs)
+        for i in sealInputs.indices { sealInputs[i].provenance = provenance[sealInputs[i].name] }
+        _ = try await Sealer.seal(sealInputs, options: options, store: nil)
         return out
     }
 

@@ -108,6 +108,33 @@ import Testing
         }
     }
 
+    @Test func theExpectedFunctionsComeFromTheBuildsProvenance() throws {
+        let dir = try TemporaryDirectory()
+        let bytes = fixtureZip(seed: 5)
+        let zip = try dir.file("dist/app.zip", bytes)
+        let digest = SHA256Hasher.hash(bytes)
+        let document = JSONValue.object([
+            "output": .object(["sha256": .string(digest.hex)]),
+            "functions": .array([.object(["name": .string("hello")]), .object(["name": .string("tick")])]),
+        ])
+        // Beside a zip file, but only when it describes that very file.
+        #expect(try ZipSource.file(path: zip).builtFunctions() == nil)
+        try dir.file("dist/provenance.json", document.canonicalBytes)
+        #expect(try ZipSource.file(path: zip).builtFunctions()?.names == ["hello", "tick"])
+        try dir.file("dist/app.zip", fixtureZip(seed: 6))
+        #expect(try ZipSource.file(path: zip).builtFunctions() == nil)
+
+        // In the store: what a build or an import recorded for the digest.
+        let store = try Store.open(at: dir.path + "/store")
+        let (stored, size, tmp) = try store.put(path: try dir.file("upload.bin", bytes))
+        try store.commit([(stored, tmp)])
+        try store.index.record([BlobEntry(digest: stored, size: size, kind: "artifact", name: "app", filename: "app.zip")])
+        let source = try ZipSource.resolve("app", storeRoot: store.root)
+        #expect(try source.builtFunctions() == nil)
+        try store.index.recordProvenance(String(decoding: document.canonicalBytes, as: UTF8.self), of: stored)
+        #expect(try source.builtFunctions()?.names == ["hello", "tick"])
+    }
+
     @Test func aMissingArtifactOrOneThatIsNotAZipIsAUsageError() throws {
         let dir = try TemporaryDirectory()
         let notZip = try dir.file("app.zip", Array("just text".utf8))
