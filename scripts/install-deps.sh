@@ -3,7 +3,7 @@
 # Idempotent and non-interactive; uses sudo when not run as root.
 set -euo pipefail
 
-packages=(pkg-config libarchive-dev libssl-dev libsqlite3-dev openssl zstd ca-certificates shellcheck unzip bubblewrap)
+packages=(pkg-config libarchive-dev libssl-dev libsqlite3-dev openssl zstd ca-certificates shellcheck unzip bubblewrap mmdebstrap)
 
 missing=()
 for p in "${packages[@]}"; do

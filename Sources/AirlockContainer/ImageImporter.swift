@@ -26,6 +26,87 @@ public enum ImageImporter {
         }
     }
 
+    /// Records images whose blobs are staged in the store's tmp/: removes the staged files no image
+    /// refers to, makes the rest durable with one syncfs, renames them into place, then records every
+    /// name's entries and GC roots in one index transaction. `image import` and `image bootstrap`
+    /// both end here, so an image is in the store the same way whichever made it.
+    static func commit(
+        _ images: [PendingImage],
+        staged: [(digest: SHA256Digest, temporaryPath: String)],
+        origin: String,
+        into store: Store
+    ) throws {
+        var wanted: Set<SHA256Digest> = []
+        var entries: [BlobEntry] = []
+        var roots: [(SHA256Digest, String)] = []
+        for image in images {
+            let blobs = [image.manifest.digest, image.config.digest] + image.layers.map(\.digest)
+            wanted.formUnion(blobs)
+            for (name, tag) in image.names {
+                entries.append(
+                    BlobEntry(
+                        digest: image.manifest.digest,
+                        size: image.manifest.size,
+                        kind: ImageCatalog.manifestKind,
+                        name: name,
+                        version: tag,
+                        filename: "manifest.json",
+                        mediaType: image.manifest.mediaType,
+                        origin: origin
+                    )
+                )
+                entries.append(
+                    BlobEntry(
+                        digest: image.config.digest,
+                        size: image.config.size,
+                        kind: ImageCatalog.configKind,
+                        name: name,
+                        version: tag,
+                        mediaType: image.config.mediaType,
+                        origin: origin
+                    )
+                )
+                for layer in image.layers {
+                    entries.append(
+                        BlobEntry(
+                            digest: layer.digest,
+                            size: layer.size,
+                            kind: ImageCatalog.layerKind,
+                            name: name,
+                            version: tag,
+                            mediaType: layer.mediaType,
+                            origin: origin
+                        )
+                    )
+                }
+                let reason = ImageCatalog.rootReason(name: name, tag: tag)
+                roots += Set(blobs).sorted().map { ($0, reason) }
+            }
+        }
+        var commit: [(digest: SHA256Digest, temporaryPath: String)] = []
+        var unused: [String] = []
+        for blob in staged {
+            if wanted.contains(blob.digest) {
+                commit.append(blob)
+            } else {
+                unused.append(blob.temporaryPath)
+            }
+        }
+        for path in unused { try? FileSystem.remove(path) }
+        do {
+            try store.syncData()
+            try store.commit(commit)
+        } catch {
+            for blob in commit { try? FileSystem.remove(blob.temporaryPath) }
+            throw error
+        }
+        // A name moves to the new image (as a tag does); the old one's blobs wait for `store gc`.
+        let names = images.flatMap { image in
+            image.names.map { (name: $0.0, version: $0.1, root: ImageCatalog.rootReason(name: $0.0, tag: $0.1)) }
+        }
+        try store.index.replaceImages(names, kinds: ImageCatalog.kinds, entries: entries, roots: roots)
+    }
+
     /// Splits `registry/name:tag@digest` into name and tag (nil when none is given).
     static func splitReference(_ reference: String) -> (name: String, tag: String?) {
         var text = Substring(reference)
@@ -452,69 +533,14 @@ private final class Staging {
     // MARK: Commit
 
     func commit(_ images: [PendingImage]) throws {
-        let origin = "image-archive:" + FileSystem.absolute(archive)
-        var wanted: Set<SHA256Digest> = []
-        var entries: [BlobEntry] = []
-        var roots: [(SHA256Digest, String)] = []
-        for image in images {
-            let blobs = [image.manifest.digest, image.config.digest] + image.layers.map(\.digest)
-            wanted.formUnion(blobs)
-            for (name, tag) in image.names {
-                entries.append(
-                    BlobEntry(
-                        digest: image.manifest.digest,
-                        size: image.manifest.size,
-                        kind: ImageCatalog.manifestKind,
-                        name: name,
-                        version: tag,
-                        filename: "manifest.json",
-                        mediaType: image.manifest.mediaType,
-                        origin: origin
-                    )
-                )
-                entries.append(
-                    BlobEntry(
-                        digest: image.config.digest,
-                        size: image.config.size,
-                        kind: ImageCatalog.configKind,
-                        name: name,
-                        version: tag,
-                        mediaType: image.config.mediaType,
-                        origin: origin
-                    )
-                )
-                for layer in image.layers {
-                    entries.append(
-                        BlobEntry(
-                            digest: layer.digest,
-                            size: layer.size,
-                            kind: ImageCatalog.layerKind,
-                            name: name,
-                            version: tag,
-                            mediaType: layer.mediaType,
-                            origin: origin
-                        )
-                    )
-                }
-                let reason = ImageCatalog.rootReason(name: name, tag: tag)
-                roots += Set(blobs).sorted().map { ($0, reason) }
-            }
+        let staged = (blobs.values.sorted(by: { $0.temporaryPath < $1.temporaryPath }) + extra).map {
+            (digest: $0.digest, temporaryPath: $0.temporaryPath)
         }
-        var commit: [(digest: SHA256Digest, temporaryPath: String)] = []
-        var unused: [String] = []
-        for blob in blobs.values.sorted(by: { $0.temporaryPath < $1.temporaryPath }) + extra {
-            if wanted.contains(blob.digest) {
-                commit.append((blob.digest, blob.temporaryPath))
-            } else {
-                unused.append(blob.temporaryPath)
-            }
-        }
-        for path in unused { try? FileSystem.remove(path) }
-        try store.syncData()
-        try store.commit(commit)
+        // Once the shared commit starts, the temp files are its own (renamed or removed).
         blobs = [:]
         extra = []
-        try store.index.record(entries, roots: roots)
+        let origin = "image-archive:" + FileSystem.absolute(archive)
+        try ImageImporter.commit(images, staged: staged, origin: origin, into: store)
     }
 
     func discard() {

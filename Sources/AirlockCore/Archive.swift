@@ -32,6 +32,33 @@ public enum ArchiveCompression: String, Sendable, CaseIterable {
     case zstd
 }
 
+/// One entry for `TarWriter.add(_:contents:)`: every header field that could vary is the caller's.
+public struct TarHeader: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case regular(size: Int)
+        case directory
+        case symlink(target: String)
+        /// A second name for a regular file written earlier in the same stream.
+        case hardlink(target: String)
+    }
+    public var path: String
+    public var kind: Kind
+    /// Permission bits, with setuid, setgid and sticky (`& 0o7777`).
+    public var mode: UInt32
+    public var uid: Int
+    public var gid: Int
+    public var mtime: Int64
+
+    public init(path: String, kind: Kind, mode: UInt32, uid: Int = 0, gid: Int = 0, mtime: Int64) {
+        self.path = path
+        self.kind = kind
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.mtime = mtime
+    }
+}
+
 /// Writes a deterministic tar stream: the caller fixes every header field that could vary.
 public final class TarWriter {
     private let handle: OpaquePointer
@@ -92,18 +119,39 @@ public final class TarWriter {
 
     /// Adds a regular file with owner 0:0, empty user and group names, and the given mode and mtime.
     public func addFile(path: String, size: Int, mode: UInt32 = 0o644, mtime: Int64, contents: (TarWriter) throws -> Void) throws {
+        try add(TarHeader(path: path, kind: .regular(size: size), mode: mode, mtime: mtime), contents: contents)
+    }
+
+    /// Adds one entry of any kind a layer or bundle may hold. User and group names stay empty (only
+    /// the numbers are written), so the stream does not depend on the host's passwd and group
+    /// files. For a regular file, `contents` must write exactly `size` bytes with `writeData`; a hard
+    /// link carries no data and must come after the entry it links to.
+    public func add(_ header: TarHeader, contents: (TarWriter) throws -> Void = { _ in }) throws {
         guard let entry = archive_entry_new() else { throw ArchiveError(path: name, reason: "out of memory") }
         defer { archive_entry_free(entry) }
-        archive_entry_set_pathname(entry, path)
-        archive_entry_set_filetype(entry, CArchive_AE_IFREG)
-        archive_entry_set_perm(entry, mode_t(mode))
+        archive_entry_set_pathname(entry, header.path)
+        var size = 0
+        switch header.kind {
+        case .regular(let length):
+            archive_entry_set_filetype(entry, CArchive_AE_IFREG)
+            size = length
+        case .directory:
+            archive_entry_set_filetype(entry, CArchive_AE_IFDIR)
+        case .symlink(let target):
+            archive_entry_set_filetype(entry, CArchive_AE_IFLNK)
+            archive_entry_set_symlink(entry, target)
+        case .hardlink(let target):
+            archive_entry_set_filetype(entry, CArchive_AE_IFREG)
+            archive_entry_set_hardlink(entry, target)
+        }
+        archive_entry_set_perm(entry, mode_t(header.mode & 0o7777))
         archive_entry_set_size(entry, la_int64_t(size))
-        archive_entry_set_uid(entry, 0)
-        archive_entry_set_gid(entry, 0)
-        archive_entry_set_mtime(entry, time_t(mtime), 0)
-        try check(archive_write_header(handle, entry), "write the header of \(path)")
+        archive_entry_set_uid(entry, la_int64_t(header.uid))
+        archive_entry_set_gid(entry, la_int64_t(header.gid))
+        archive_entry_set_mtime(entry, time_t(header.mtime), 0)
+        try check(archive_write_header(handle, entry), "write the header of \(header.path)")
         try contents(self)
-        try check(archive_write_finish_entry(handle), "finish \(path)")
+        try check(archive_write_finish_entry(handle), "finish \(header.path)")
     }
 
     public func addFile(path: String, bytes: [UInt8], mode: UInt32 = 0o644, mtime: Int64) throws {
@@ -153,6 +201,10 @@ public struct TarEntry: Sendable {
     public let mode: UInt32
     public let isSparse: Bool
     public let linkTarget: String?
+    public let uid: Int
+    public let gid: Int
+    /// Modification time, whole seconds since the epoch.
+    public let mtime: Int64
 }
 
 /// Reads a tar stream (plain or zstd) entry by entry, without extracting anything.
@@ -239,7 +291,10 @@ public final class ArchiveReader {
             size: size,
             mode: UInt32(archive_entry_perm(entry)),
             isSparse: archive_entry_sparse_count(entry) > 0,
-            linkTarget: hardlink ?? symlink
+            linkTarget: hardlink ?? symlink,
+            uid: Int(archive_entry_uid(entry)),
+            gid: Int(archive_entry_gid(entry)),
+            mtime: Int64(archive_entry_mtime(entry))
         )
     }
 

@@ -455,12 +455,21 @@ public final class StoreIndex: Sendable {
         )
     }
 
+    /// Image names an import (re)points: each name's earlier entries of `kinds` and its GC root
+    /// are dropped, then `roots` are added, in the import's transaction.
+    public struct ImageNames: Sendable {
+        public var names: [(name: String, version: String, root: String)] = []
+        public var kinds: [String] = []
+        public var roots: [(SHA256Digest, String)] = []
+        public init() {}
+    }
+
     /// Commits an import in one transaction: entries, manifest references and the history row.
     /// The rollback check is repeated inside the transaction, so two imports racing on one channel
     /// cannot both pass it.
     public func commitImport(
         _ record: BundleRecord, entries: [BlobEntry], references: [SHA256Digest], provenance: [(SHA256Digest, String)] = [],
-        allowRollback: Bool
+        images: ImageNames = ImageNames(), allowRollback: Bool
     ) throws {
         try write { db in
             if !allowRollback, let last = try Self.lastSequence(table: "importRecord", channel: record.channel, in: db),
@@ -470,7 +479,10 @@ public final class StoreIndex: Sendable {
                     "rollback refused: sequence \(record.sequence) on channel '\(record.channel)' is not above \(last), the last imported"
                 )
             }
-            try Self.insert(entries, roots: [], in: db)
+            for n in images.names {
+                try Self.forgetImage(name: n.name, version: n.version, kinds: images.kinds, root: n.root, in: db)
+            }
+            try Self.insert(entries, roots: images.roots, in: db)
             for d in references {
                 try db.execute(
                     sql: "INSERT OR IGNORE INTO manifestRef (manifest, digest) VALUES (?, ?)",
@@ -495,14 +507,28 @@ public final class StoreIndex: Sendable {
     /// Forgets one named image in one transaction: its GC roots (reason `root`) and its entries of
     /// the given kinds under `name`/`version`. The blobs stay until `store gc` finds them unreferenced.
     public func forgetImage(name: String, version: String, kinds: [String], root: String) throws {
+        try write { db in try Self.forgetImage(name: name, version: version, kinds: kinds, root: root, in: db) }
+    }
+
+    /// Records images in one transaction, first dropping what each `(name, version, root)` named
+    /// before: a name points at one image, as a registry tag does.
+    public func replaceImages(
+        _ names: [(name: String, version: String, root: String)], kinds: [String], entries: [BlobEntry],
+        roots: [(SHA256Digest, String)]
+    ) throws {
         try write { db in
-            try db.execute(sql: "DELETE FROM root WHERE reason = ?", arguments: [root])
-            for kind in kinds {
-                try db.execute(
-                    sql: "DELETE FROM entry WHERE kind = ? AND name = ? AND version = ?",
-                    arguments: [kind, name, version]
-                )
-            }
+            for n in names { try Self.forgetImage(name: n.name, version: n.version, kinds: kinds, root: n.root, in: db) }
+            try Self.insert(entries, roots: roots, in: db)
+        }
+    }
+
+    private static func forgetImage(name: String, version: String, kinds: [String], root: String, in db: Database) throws {
+        try db.execute(sql: "DELETE FROM root WHERE reason = ?", arguments: [root])
+        for kind in kinds {
+            try db.execute(
+                sql: "DELETE FROM entry WHERE kind = ? AND name = ? AND version = ?",
+                arguments: [kind, name, version]
+            )
         }
     }
 }

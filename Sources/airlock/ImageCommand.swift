@@ -6,9 +6,60 @@ import Foundation
 struct ImageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image",
-        abstract: "Keep OCI images in the store: import docker-archive and oci-archive files, list and remove them.",
-        subcommands: [Import.self, List.self, Remove.self]
+        abstract:
+            "Keep OCI images in the store: bootstrap Debian ones, import docker-archive and oci-archive files, list and remove them.",
+        subcommands: [Bootstrap.self, Import.self, List.self, Remove.self, Run.self]
     )
+
+    struct Bootstrap: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build a Debian image with mmdebstrap (minbase plus packages) as a one-layer OCI image.",
+            discussion: """
+                Runs `mmdebstrap --variant=minbase --include=PACKAGES --format=tar SUITE` with \
+                SOURCE_DATE_EPOCH set (--source-date-epoch, else $SOURCE_DATE_EPOCH, else 1980-01-01), \
+                rewrites its tar as one layer (device nodes dropped, mtimes clamped to the epoch) and \
+                records the installed packages in the image config's labels. The same mirror state, \
+                epoch and name give the same manifest digest. Needs the network (the mirror) and \
+                mmdebstrap (apt-get install -y mmdebstrap).
+                """
+        )
+        @Option(help: "The Debian suite: \(ImageBootstrap.suites.joined(separator: ", ")).") var suite: String
+        @Option(help: "Comma-separated Debian packages to install on top of minbase (e.g. python3).") var packages:
+            String
+        @Option(help: "NAME[:TAG] for the image (TAG defaults to latest).") var name: String
+        @Option(help: "A Debian mirror URL (default: \(ImageBootstrap.defaultMirror) with -updates and -security).")
+        var mirror: String?
+        @Option(help: "Seconds since 1970 for every timestamp in the image (default: $SOURCE_DATE_EPOCH, else 1980).")
+        var sourceDateEpoch: Int64?
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            if let sourceDateEpoch, sourceDateEpoch < 0 {
+                throw UsageError("--source-date-epoch \(sourceDateEpoch): not a non-negative integer")
+            }
+            let epoch = try sourceDateEpoch ?? environmentSourceDateEpoch() ?? ImageBootstrap.defaultSourceDateEpoch
+            let request = BootstrapRequest(
+                suite: suite,
+                packages: packages.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
+                name: name,
+                mirror: mirror,
+                sourceDateEpoch: epoch
+            )
+            let store = try storeOptions.open()
+            // mmdebstrap's progress goes to standard error, unless --json asks for a clean run.
+            let progress = output.json ? SandboxOutput.discard : SandboxOutput { _, line in printError(line) }
+            let result = try await ImageBootstrap.bootstrap(request, into: store, output: progress)
+            if output.json { return try output.emit(result) }
+            print("\(result.image.manifest)  \(result.image.reference)")
+            let python = result.packages.filter { $0.name.hasPrefix("python3.") && !$0.name.contains("-") }
+            printError(
+                "bootstrapped \(result.image.reference): \(suite), \(result.packages.count) packages"
+                    + python.map { ", \($0.name) \($0.version)" }.joined()
+                    + ", \(ByteCount.format(result.image.size))"
+            )
+        }
+    }
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -68,3 +119,6 @@ struct ImageCommand: ParsableCommand {
         }
     }
 }
+
+/// SOURCE_DATE_EPOCH from the environment (a name the `--source-date-epoch` option does not shadow).
+private func environmentSourceDateEpoch() throws -> Int64? { try sourceDateEpoch() }
