@@ -78,7 +78,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AirlockCLITests",
-            dependencies: ["airlock", "AirlockCore", "AirlockBundle"],
+            dependencies: ["airlock", "AirlockCore", "AirlockBundle", "AirlockTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

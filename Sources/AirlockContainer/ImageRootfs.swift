@@ -12,7 +12,7 @@ public enum ImageRootfs {
 
     /// Where the unpacked rootfs of a manifest lives (present or not).
     public static func directory(for manifest: SHA256Digest, in store: Store) -> String {
-        store.root + "/rootfs/" + manifest.hex
+        FileSystem.absolute(store.root) + "/rootfs/" + manifest.hex
     }
 
     /// The unpacked rootfs of `image`, unpacking its layers in order first if the cache lacks it.

@@ -1,4 +1,5 @@
 import AirlockBundle
+import AirlockContainer
 import AirlockCore
 import AirlockPython
 import ArgumentParser
@@ -12,6 +13,9 @@ struct SealCommand: AsyncParsableCommand {
 
     @Argument(help: "Files or directories to seal.") var files: [String] = []
     @Option(help: "Seal this project's built zip (with its provenance) and the wheels it came from.") var project: String?
+    @Option(help: "Also carry this image from the store (NAME[:TAG] or digest; repeatable).") var image: [String] = []
+    @Flag(help: "With --project, leave out the image the build ran in (carried by default, for audits and rebuilds inside).")
+    var noBuildImage = false
     @Option(help: "The bundle to write (FILE.airlock).") var out: String
     @Option(name: .long, help: "A private key to sign with; repeat for k-of-n signing.") var key: [String] = []
     @Option(help: "The channel the bundle is published on.") var channel = "default"
@@ -39,6 +43,7 @@ struct SealCommand: AsyncParsableCommand {
         var inputs = try SealInput.expand(files)
         let store = try storeOptions.open()
         var target: JSONValue? = nil
+        var images = image
         if let project {
             let built = try PythonBuild.built(project: project, store: store)
             inputs.append(
@@ -51,6 +56,14 @@ struct SealCommand: AsyncParsableCommand {
                 inputs.append(SealInput(sourcePath: wheel.path, artifactPath: "wheels/" + wheel.filename, name: wheel.filename, kind: "wheel", mediaType: "application/zip"))
             }
             target = built.target.json
+            if !noBuildImage, let digest = built.provenance["sandbox"]?["image"]?["digest"]?.stringValue {
+                images.append(digest)
+            }
+        }
+        var carried: Set<SHA256Digest> = []
+        for reference in images {
+            let record = try ImageCatalog.resolve(reference, in: store)
+            inputs += Self.imageInputs(record, store: store, carried: &carried)
         }
         let options = SealOptions(
             output: out, keyPaths: key, channel: channel, sequence: sequence, expiresIn: expiresIn, compression: compression,
@@ -62,6 +75,37 @@ struct SealCommand: AsyncParsableCommand {
         printError(
             "sealed \(result.artifacts) artifact(s), \(result.blobs) blob(s), \(ByteCount.format(result.bytes)): bundle \(result.bundle), channel \(result.channel), sequence \(result.sequence), signed by \(result.signers.joined(separator: ", "))"
         )
+    }
+}
+
+extension SealCommand {
+    /// An image as bundle artifacts: its manifest (kind `oci-image`, provenance naming the image,
+    /// its config and layers, so the import can name it), then each config and layer blob once.
+    static func imageInputs(_ image: ImageRecord, store: Store, carried: inout Set<SHA256Digest>) -> [SealInput] {
+        let provenance = JSONValue.object([
+            "image": .object([
+                "name": .string(image.name), "tag": .string(image.tag), "config": .string(image.config.description),
+                "layers": .array(image.layers.map { .string($0.digest.description) }),
+            ])
+        ])
+        var inputs = [
+            SealInput(
+                sourcePath: store.blobPath(image.manifest), artifactPath: "images/\(image.name)/\(image.tag)/manifest.json",
+                name: image.reference, kind: "oci-image", mediaType: "application/vnd.oci.image.manifest.v1+json",
+                provenance: provenance
+            )
+        ]
+        for (digest, kind, mediaType) in [(image.config, "oci-config", "application/vnd.oci.image.config.v1+json")]
+            + image.layers.map({ ($0.digest, "oci-layer", $0.mediaType) })
+        where carried.insert(digest).inserted {
+            inputs.append(
+                SealInput(
+                    sourcePath: store.blobPath(digest), artifactPath: "images/blobs/sha256/\(digest.hex)", name: digest.description,
+                    kind: kind, mediaType: mediaType
+                )
+            )
+        }
+        return inputs
     }
 }
 

@@ -1,0 +1,61 @@
+import AirlockContainer
+import AirlockCore
+import ArgumentParser
+
+extension ImageCommand {
+    /// `airlock image run IMAGE -- COMMAND...`: one command in the sandbox a build would use, to
+    /// look inside an image (its Python, its packages) and to time the sandbox's start.
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a command in an image from the store, in the build sandbox (network off, read-only root).",
+            discussion: """
+                Exits with the command's status. Mounts: --mount SRC:DST is read-only; at most one \
+                --output SRC:DST is writable. The environment is the build's clean one (HOME=/tmp, \
+                LANG=C.UTF-8, SOURCE_DATE_EPOCH, PYTHONDONTWRITEBYTECODE) plus --env NAME=VALUE.
+                """
+        )
+        @Argument(help: "NAME[:TAG] or digest of an image in the store.") var image: String
+        @Argument(parsing: .postTerminator, help: "The command and its arguments (after --).") var command: [String]
+        @Option(help: "The container runtime: auto, bwrap, docker or podman.") var runtime = "bwrap"
+        @Option(help: ArgumentHelp("A read-only mount (repeatable).", valueName: "src:dst")) var mount: [String] = []
+        @Option(help: ArgumentHelp("The one writable mount.", valueName: "src:dst")) var output: String?
+        @Option(help: ArgumentHelp("An environment variable (repeatable).", valueName: "name=value")) var env: [String] = []
+        @Option(help: "The working directory inside.") var workdir = "/"
+        @Option(help: "Seconds before the run is killed.") var timeout = 600
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() async throws {
+            guard !command.isEmpty else { throw UsageError("image run: give the command after --") }
+            guard timeout > 0 else { throw UsageError("--timeout \(timeout): give a positive number of seconds") }
+            let store = try storeOptions.openExisting()
+            let record = try ImageCatalog.resolve(image, in: store)
+            let backend = try RuntimeSelection.select(runtime)
+            let root = backend.name == "bwrap" ? try ImageRootfs.unpack(image: record, in: store) : "sha256:" + record.config.hex
+            var mounts = try mount.map { try Self.mount($0, option: "--mount", readOnly: true) }
+            if let output { mounts.append(try Self.mount(output, option: "--output", readOnly: false)) }
+            var environment: [String: String] = [:]
+            for pair in env {
+                guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                    throw UsageError("--env \(pair): expected NAME=VALUE")
+                }
+                environment[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            }
+            let result = try await backend.run(
+                SandboxSpec(
+                    image: root, arguments: command, workingDirectory: workdir, mounts: mounts, environment: environment,
+                    timeLimit: .seconds(timeout), output: .terminal
+                )
+            )
+            if result.timedOut { printError("image run: killed after \(timeout) s") }
+            if result.status != 0 { throw ExitCode(result.status) }
+        }
+
+        static func mount(_ text: String, option: String, readOnly: Bool) throws -> Mount {
+            let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw UsageError("\(option) \(text): expected SRC:DST")
+            }
+            return Mount(source: FileSystem.absolute(parts[0]), target: parts[1], readOnly: readOnly)
+        }
+    }
+}

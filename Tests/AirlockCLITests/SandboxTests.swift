@@ -1,0 +1,126 @@
+// The matched-version sandbox through the executable: an image (the host's own Python, imported
+// from a docker-archive) carried in a bundle and named again inside; `image run`; and `build`
+// running its smoke test in bwrap, whose function list the deploy kit then waits for.
+
+import AirlockTestSupport
+import Foundation
+import Testing
+
+@Suite(.timeLimit(.minutes(2))) struct SandboxTests {
+    /// A stand-in `azure.functions` wheel with the API the worker's discovery uses, and a lock for it.
+    private func project(_ dir: TempDir, app: String) throws {
+        let script = #"""
+            import base64, hashlib, json, sys, zipfile
+            code = '''
+            import json
+            class _T:
+                def __init__(self, t): self.type = t
+            class _F:
+                def __init__(self, n): self.n = n
+                def get_function_name(self): return self.n
+                def get_trigger(self): return _T("httpTrigger")
+                def get_raw_bindings(self): return [json.dumps({"type": "httpTrigger", "direction": "IN", "name": "req", "route": None})]
+            class FunctionRegister:
+                def __init__(self): self.fs = []
+                def get_functions(self): return list(self.fs)
+            class FunctionApp(FunctionRegister):
+                def route(self, route=None):
+                    def d(fn):
+                        self.fs.append(_F(fn.__name__)); return fn
+                    return d
+            '''
+            members = {"azure/__init__.py": b"", "azure/functions/__init__.py": code.encode(),
+                       "azure_functions-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+                       "azure_functions-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: azure-functions\nVersion: 1.0\n"}
+            rows = []
+            with zipfile.ZipFile("azure_functions-1.0-py3-none-any.whl", "w") as z:
+                for path, data in members.items():
+                    z.writestr(zipfile.ZipInfo(path, (2020, 1, 1, 0, 0, 0)), data)
+                    h = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+                    rows.append(f"{path},sha256={h},{len(data)}")
+                rows.append("azure_functions-1.0.dist-info/RECORD,,")
+                z.writestr("azure_functions-1.0.dist-info/RECORD", "\n".join(rows) + "\n")
+            data = open("azure_functions-1.0-py3-none-any.whl", "rb").read()
+            lock = {"lockVersion": 1, "target": {"pythonVersion": "3.11", "platform": "linux/amd64", "glibc": "2.31"},
+                    "files": [{"name": "azure-functions", "version": "1.0", "filename": "azure_functions-1.0-py3-none-any.whl",
+                               "url": None, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}]}
+            json.dump(lock, open("app/airlock.lock", "w"))
+            """#
+        try dir.directory("app")
+        try Data(app.utf8).write(to: URL(fileURLWithPath: dir.file("app/function_app.py")))
+        try Data("{\"version\": \"2.0\"}\n".utf8).write(to: URL(fileURLWithPath: dir.file("app/host.json")))
+        try Data("azure-functions\n".utf8).write(to: URL(fileURLWithPath: dir.file("app/requirements.txt")))
+        try Data(script.utf8).write(to: URL(fileURLWithPath: dir.file("make.py")))
+        let made = try Shell.run("python3 make.py", in: dir.path)
+        try #require(made.status == 0, "\(made)")
+        let put = try CLI.run(["store", "put", "--store", "store", "--kind", "wheel", "azure_functions-1.0-py3-none-any.whl"], in: dir.path)
+        try #require(put.status == 0, "\(put)")
+        let imported = try CLI.run(["image", "import", "--store", "store", try HostPythonImage.archive()], in: dir.path)
+        try #require(imported.status == 0, "\(imported)")
+    }
+
+    @Test func buildSmokeTestsInTheSandboxAndTheKitWaitsForItsFunctions() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        try project(dir, app: "import azure.functions as func\napp = func.FunctionApp()\n@app.route()\ndef hello(req): pass\n@app.route()\ndef bye(req): pass\n")
+        let build = try CLI.run(
+            ["build", "--project", "app", "--store", "store", "--runtime", "bwrap", "--image", HostPythonImage.reference, "--json"],
+            in: dir.path
+        )
+        try #require(build.status == 0, "\(build)")
+        let result = try #require(try parseJSON(build) as? [String: Any])
+        let functions = try #require(result["functions"] as? [[String: Any]])
+        #expect(functions.compactMap { $0["name"] as? String } == ["hello", "bye"])
+        #expect((result["image"] as? String)?.hasPrefix(HostPythonImage.reference + "@sha256:") == true)
+        #expect(result["runtime"] as? String == "bwrap")
+
+        let kit = try CLI.run(
+            ["deploy", "cloudshell", "--store", "store", "--artifact", "app.zip", "--resource-group", "rg", "--app", "func-app", "--out", "kit"],
+            in: dir.path
+        )
+        try #require(kit.status == 0, "\(kit)")
+        let script = try String(contentsOfFile: dir.file("kit/deploy.sh"), encoding: .utf8)
+        #expect(script.contains("EXPECTED_FUNCTIONS=('hello' 'bye')"), "\(script.split(separator: "\n").filter { $0.contains("EXPECTED") })")
+    }
+
+    @Test func anAppThatRegistersNothingFailsTheBuildWithExitOne() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        try project(dir, app: "import azure.functions as func\napp = func.FunctionApp()\n")
+        let build = try CLI.run(
+            ["build", "--project", "app", "--store", "store", "--runtime", "bwrap", "--image", HostPythonImage.reference],
+            in: dir.path
+        )
+        #expect(build.status == 1, "\(build)")
+        #expect(build.stderr.contains("registers no function"), "\(build)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("app/dist/app.zip")))
+    }
+
+    @Test func anImageTravelsInABundleAndRunsInside() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let key = try Fixture.key(dir)
+        let imported = try CLI.run(["image", "import", "--store", "outside", "--json", try HostPythonImage.archive()], in: dir.path)
+        try #require(imported.status == 0, "\(imported)")
+        let manifest = try #require((try parseJSON(imported) as? [[String: Any]])?.first?["manifest"] as? String)
+        let seal = try CLI.run(
+            ["seal", "--store", "outside", "--key", key.key, "--out", "image.airlock", "--image", HostPythonImage.reference],
+            in: dir.path
+        )
+        try #require(seal.status == 0, "\(seal)")
+        for step in [["trust", "add", key.pub, "--store", "inside"], ["import", "--store", "inside", "image.airlock"]] {
+            let result = try CLI.run(step, in: dir.path)
+            try #require(result.status == 0, "\(result)")
+        }
+        let list = try CLI.run(["image", "ls", "--store", "inside", "--json"], in: dir.path)
+        let images = try #require(try parseJSON(list) as? [[String: Any]], "\(list)")
+        #expect(images.map { "\($0["name"] ?? ""):\($0["tag"] ?? "")" } == [HostPythonImage.reference])
+        #expect(images.first?["manifest"] as? String == manifest)
+        let run = try CLI.run(
+            ["image", "run", "--store", "inside", HostPythonImage.reference, "--", "python3", "-c", "print(6 * 7)"], in: dir.path
+        )
+        #expect(run.status == 0 && run.stdoutLines == ["42"], "\(run)")
+        let failing = try CLI.run(["image", "run", "--store", "inside", HostPythonImage.reference, "--", "python3", "-c", "raise SystemExit(3)"], in: dir.path)
+        #expect(failing.status == 3, "\(failing)")
+    }
+}
