@@ -3,7 +3,11 @@
 # with `pip install --no-index --no-deps --target` + `zip -qrX` and `uv pip install --target` (warm
 # cache) + `zip -qrX`, on the same wheels (the e2e set: numpy, pandas, cryptography, pydantic,
 # requests, azure-functions and their dependencies, for Python 3.11 on glibc 2.31), plus the time of
-# an unchanged rebuild (action cache). Prints a table and the issue's targets as PASS or MISS.
+# an unchanged rebuild (action cache). Then the sandbox (issue 5): the full build (install, zip, the
+# version check and smoke test in bwrap over the default image) against the host-only build, and
+# the sandbox's start to Python's first line against bwrap alone and the host's own python3. The
+# default image is bootstrapped once (mmdebstrap, about 20 s) into bench/work/python/store.
+# Prints a table and the issues' targets as PASS or MISS.
 # The wheels are downloaded from PyPI once into bench/work/wheels (a report, not a test: with no
 # PyPI it says so and stops).
 set -euo pipefail
@@ -42,7 +46,7 @@ fi
 # A project whose lock names those wheels, and a store that holds them.
 project=$work/app
 store=$work/store
-rm -rf "$project" "$store" "$work/out"
+rm -rf "$project" "$work/out"  # the store is kept: it holds the bootstrapped image
 mkdir -p "$project"
 cp "$bench_dir/../examples/python-http/function_app.py" "$bench_dir/../examples/python-http/host.json" "$project/"
 printf 'numpy\npandas\ncryptography\npydantic\nrequests\nazure-functions\n' >"$project/requirements.txt"
@@ -66,26 +70,53 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f
 timeit() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>>"$work/bench.log" || { say "bench: failed: $*"; tail -5 "$work/bench.log" >&2; exit 1; }; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }'; }
 pip_zip() { rm -rf "$work/pip" "$work/pip.zip"; python3 -m pip install -q --disable-pip-version-check --no-index --no-deps --target "$work/pip" "$wheels"/*.whl && (cd "$work/pip" && cp "$project"/function_app.py "$project"/host.json "$project"/requirements.txt . && zip -qrX "$work/pip.zip" .); }
 uv_zip() { rm -rf "$work/uv" "$work/uv.zip"; "$uv" pip install -q --no-index --no-deps --python python3 --target "$work/uv" "$wheels"/*.whl && (cd "$work/uv" && cp "$project"/function_app.py "$project"/host.json "$project"/requirements.txt . && zip -qrX "$work/uv.zip" .); }
-build() { "$airlock" build --project "$project" --store "$store" --out "$work/out" --no-cache; }
+image=airlock-python:3.11-bookworm
+if ! "$airlock" image ls --store "$store" --json | grep -q "\"airlock-python\""; then
+    say "bench: bootstrapping $image into $store (once)"
+    "$airlock" image bootstrap --suite bookworm --packages python3 --name "$image" --store "$store" >"$work/bootstrap.log" 2>&1 \
+        || { say "bench: image bootstrap failed (see $work/bootstrap.log)"; exit 1; }
+fi
+build() { "$airlock" build --project "$project" --store "$store" --out "$work/out" --no-cache --no-sandbox; }
+sandboxed() { "$airlock" build --project "$project" --store "$store" --out "$work/out" --no-cache; }
 cached() { "$airlock" build --project "$project" --store "$store" --out "$work/out"; }
+rootfs=$store/rootfs/$("$airlock" image ls --store "$store" --json | python3 -c 'import json,sys; print([i["manifest"] for i in json.load(sys.stdin) if i["name"] == "airlock-python"][0].split(":")[1])')
+first_line() { "$airlock" image run --store "$store" "$image" -- python3 -I -S -c 'print(1)'; }
+bwrap_alone() { bwrap --unshare-all --die-with-parent --ro-bind "$rootfs" / --proc /proc --dev /dev true; }
+host_python() { python3 -I -S -c 'print(1)'; }
 
 [ -n "$uv" ] && uv_zip >/dev/null 2>&1 || true  # warm uv's cache
 build >/dev/null 2>&1
-a=() p=() u=() c=()
+sandboxed >/dev/null 2>&1 || { say "bench: the sandboxed build failed:"; sandboxed 2>&1 | tail -20 >&2; exit 1; }
+a=() p=() u=() c=() s=()
 for r in $(seq "$runs"); do
     a+=("$(timeit build)")
+    s+=("$(timeit sandboxed)")
     p+=("$(timeit pip_zip)")
     [ -n "$uv" ] && u+=("$(timeit uv_zip)")
     c+=("$(timeit cached)")
 done
-ma=$(median "${a[@]}"); mp=$(median "${p[@]}"); mc=$(median "${c[@]}")
+ma=$(median "${a[@]}"); mp=$(median "${p[@]}"); mc=$(median "${c[@]}"); ms=$(median "${s[@]}")
+f=() b=() h=()
+for r in $(seq 21); do f+=("$(timeit first_line)"); b+=("$(timeit bwrap_alone)"); h+=("$(timeit host_python)"); done
+mf=$(median "${f[@]}"); mb=$(median "${b[@]}"); mh=$(median "${h[@]}")
 printf '\nPython build: %s wheels, %s MB (median of %s runs)\n' "$count" "$((size / 1000000))" "$runs"
-printf '  %-58s %8s s\n' "airlock build (install + zip + ELF audit, no cache)" "$ma" \
+printf '  %-58s %8s s\n' "airlock build --no-sandbox (install + zip + ELF audit)" "$ma" \
     "pip install --no-index --no-deps --target + zip -qrX" "$mp"
 if [ -n "$uv" ]; then mu=$(median "${u[@]}"); printf '  %-58s %8s s\n' "uv pip install --target (warm cache) + zip -qrX" "$mu"; fi
 printf '  %-58s %8s s\n' "airlock build, nothing changed (action cache)" "$mc"
+printf '  %-58s %8s s\n' "airlock build (+ version check, smoke test in bwrap)" "$ms"
+printf '\nSandbox start to Python'"'"'s first line (median of 21 runs)\n'
+printf '  %-58s %8s s\n' "airlock image run $image -- python3 -c 'print(1)'" "$mf" \
+    "bwrap --unshare-all on the same rootfs, running true" "$mb" "host python3 -I -S -c 'print(1)' (no sandbox)" "$mh"
+if docker info >/dev/null 2>&1; then
+    say "bench: a docker daemon answers, but the image is not loaded into it by this bench; no docker row"
+else
+    printf '  %-58s %8s\n' "docker run --network none" "no daemon"
+fi
 target() { awk -v n="$1" -v b="$2" -v a="$3" -v t="$4" 'BEGIN { r = b / a; printf "  %-40s %6.1fx (target >= %sx) %s\n", n, r, t, (r >= t ? "PASS" : "MISS") }'; }
 printf '\ntargets\n'
 target "build vs pip + zip:" "$mp" "$ma" 10
 [ -n "$uv" ] && target "build vs uv + zip:" "$mu" "$ma" 5
 awk -v c="$mc" 'BEGIN { printf "  %-40s %6.3f s (target < 0.3 s) %s\n", "unchanged rebuild:", c, (c < 0.3 ? "PASS" : "MISS") }'
+awk -v s="$ms" -v a="$ma" 'BEGIN { r = s / a; printf "  %-40s %6.2fx (target < 2x) %s\n", "full build vs host-only build:", r, (r < 2 ? "PASS" : "MISS") }'
+awk -v f="$mf" 'BEGIN { printf "  %-40s %6.1f ms (target < 60 ms) %s\n", "sandbox start to first line:", f * 1000, (f < 0.06 ? "PASS" : "MISS") }'

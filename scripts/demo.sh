@@ -5,14 +5,18 @@
 #    the bundle into a second store (the inside one) and exports a file back out, byte-identical.
 # 2. The Python path: examples/python-http is locked for Python 3.11 on the Functions image (glibc
 #    2.31; this step uses the package index, once), fetched into the outside store, built offline into
-#    a deterministic .python_packages zip, sealed with the wheels it came from, verified, imported
-#    inside, and turned into a Cloud Shell deploy kit.
+#    a deterministic .python_packages zip, smoke-tested in a bwrap sandbox over the default build
+#    image (Debian bookworm's Python 3.11, bootstrapped once with mmdebstrap and kept in the outside
+#    store), sealed with the wheels it came from, verified, imported inside, and turned into a Cloud
+#    Shell deploy kit that waits for the functions the smoke test listed.
 set -euo pipefail
 airlock=${1:-.build/debug/airlock}
 airlock=$(cd "$(dirname "$airlock")" && pwd)/$(basename "$airlock")
 out=demo-output
-rm -rf "$out"
+image=airlock-python:3.11-bookworm
+# Everything starts fresh but the outside store, which keeps the bootstrapped build image.
 mkdir -p "$out"
+find "$out" -mindepth 1 -maxdepth 1 ! -name outside-store -exec rm -rf {} +
 step() { printf '\n== %s\n' "$*" >&2; }
 
 step "security team: generate a signing key"
@@ -53,7 +57,15 @@ cp -r examples/python-http "$out/python-http"
 rm -rf "$out/python-http/dist"
 [ -f "$out/python-http/airlock.lock" ] || "$airlock" lock --project "$out/python-http"
 "$airlock" fetch --project "$out/python-http" --store "$out/outside-store"
-zip=$("$airlock" build --project "$out/python-http" --store "$out/outside-store")
+if ! "$airlock" image ls --store "$out/outside-store" --json | grep -q '"airlock-python"'; then
+    step "security team: bootstrap the build image $image (mmdebstrap, once; kept in the store)"
+    "$airlock" image bootstrap --suite bookworm --packages python3 --name "$image" --store "$out/outside-store"
+fi
+"$airlock" build --project "$out/python-http" --store "$out/outside-store" --json >"$out/build.json"
+zip=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["zip"])' "$out/build.json")
+functions=$(python3 -c 'import json,sys; print(",".join(f["name"] for f in json.load(open(sys.argv[1])).get("functions") or []))' "$out/build.json")
+[ -n "$functions" ] || { echo "demo: the smoke test listed no function" >&2; exit 1; }
+echo "smoke test in $image (bwrap, network off): functions $functions"
 "$airlock" build --project "$out/python-http" --store "$out/outside-store" >/dev/null  # again: an action-cache hit
 
 step "security team: seal the built zip and its wheels"
@@ -64,7 +76,8 @@ step "operator: verify, import, and make the Cloud Shell deploy kit"
 "$airlock" verify --store "$out/inside-store" "$out/python-http.airlock"
 "$airlock" import --store "$out/inside-store" "$out/python-http.airlock"
 "$airlock" deploy cloudshell --store "$out/inside-store" --artifact python-http --resource-group rg-functions \
-    --app func-python-http --plan premium --expect hello,digest --out "$out/deploy-kit" >/dev/null
+    --app func-python-http --plan premium --out "$out/deploy-kit" >/dev/null  # waits for the smoke test's functions
+grep -q "EXPECTED_FUNCTIONS=(" "$out/deploy-kit/deploy.sh"
 
 step "where everything is"
 cat <<SUMMARY
@@ -75,7 +88,9 @@ cat <<SUMMARY
   inside store     $out/inside-store (blobs/sha256, index.sqlite, trust policy, history)
   exported file    $exported
   python app       $out/python-http (airlock.lock; dist/python-http.zip + provenance.json)
+  build image      $image in $out/outside-store (airlock image ls)
   built zip        $zip ($(stat -c %s "$zip") bytes, sha256 $(sha256sum "$zip" | cut -c1-16)...)
+  smoke test       functions $functions (in provenance.json and the deploy kit)
   python bundle    $out/python-http.airlock (the zip with its provenance, and its wheels)
   deploy kit       $out/deploy-kit (python-http.zip, python-http.zip.sha256, deploy.sh, README.txt)
 
