@@ -123,4 +123,34 @@ public struct DockerRuntime: ContainerRuntime {
         )
         return try await process.run()
     }
+
+    // MARK: Loading images from the store
+
+    /// The id the daemon gives an image: its config's digest.
+    public static func imageID(_ image: ImageRecord) -> String { "sha256:" + image.config.hex }
+
+    /// `NAME image inspect` of the image's id: exit 0 when the daemon has it.
+    public func inspectArguments(_ image: ImageRecord) -> [String] {
+        [executable ?? name, "image", "inspect", "--format", "{{.Id}}", Self.imageID(image)]
+    }
+
+
+    /// Makes sure the daemon has `image`, loading it from the store (exported to the store's tmp/
+    /// as a docker-archive, then `load`) when it does not; returns the id to run.
+    public func ensureLoaded(_ image: ImageRecord, from store: Store) throws -> String {
+        guard executable != nil else { throw UsageError("\(name): not found on PATH; install it with: \(installHint)") }
+        if MachineCheck.capture(inspectArguments(image), timeout: 30).0 == 0 { return Self.imageID(image) }
+        let archive = store.temporaryDirectory + "/load-\(image.manifest.hex.prefix(16))-\(Environment.processID).tar"
+        defer { try? FileSystem.remove(archive) }
+        try ImageExporter.write(image, from: store, to: archive)
+        let (status, output) = MachineCheck.capture(loadArguments(archive: archive), timeout: 1800)
+        guard status == 0 else {
+            let reason = output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").suffix(3).joined(separator: "; ")
+            throw UsageError("\(name) load of \(image.reference) failed (exit \(status)): \(reason)")
+        }
+        guard MachineCheck.capture(inspectArguments(image), timeout: 30).0 == 0 else {
+            throw CheckFailure("\(name) loaded \(image.reference), but has no image \(Self.imageID(image)) afterwards")
+        }
+        return Self.imageID(image)
+    }
 }

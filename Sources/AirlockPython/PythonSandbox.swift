@@ -136,7 +136,12 @@ public struct PythonSandbox: Sendable {
                     + "airlock image bootstrap --suite \(profile.suite) --packages python3 --name \(profile.reference)"
             )
         }
-        let runtimeImage = runtime.name == "bwrap" ? try ImageRootfs.unpack(image: image, in: store) : "sha256:" + image.config.hex
+        let runtimeImage: String
+        if let docker = runtime as? DockerRuntime {
+            runtimeImage = try docker.ensureLoaded(image, from: store)
+        } else {
+            runtimeImage = try ImageRootfs.unpack(image: image, in: store)
+        }
         return PythonSandbox(
             runtime: runtime, imageReference: name, imageDigest: image.manifest, runtimeImage: runtimeImage
         )

@@ -8,7 +8,7 @@ struct ImageCommand: ParsableCommand {
         commandName: "image",
         abstract:
             "Keep OCI images in the store: bootstrap Debian ones, import docker-archive and oci-archive files, list and remove them.",
-        subcommands: [Bootstrap.self, Import.self, List.self, Remove.self, Run.self]
+        subcommands: [Bootstrap.self, Import.self, Export.self, List.self, Remove.self, Run.self]
     )
 
     struct Bootstrap: AsyncParsableCommand {

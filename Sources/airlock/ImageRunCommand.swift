@@ -30,7 +30,8 @@ extension ImageCommand {
             let store = try storeOptions.openExisting()
             let record = try ImageCatalog.resolve(image, in: store)
             let backend = try RuntimeSelection.select(runtime)
-            let root = backend.name == "bwrap" ? try ImageRootfs.unpack(image: record, in: store) : "sha256:" + record.config.hex
+            let root =
+                try (backend as? DockerRuntime)?.ensureLoaded(record, from: store) ?? ImageRootfs.unpack(image: record, in: store)
             var mounts = try mount.map { try Self.mount($0, option: "--mount", readOnly: true) }
             if let output { mounts.append(try Self.mount(output, option: "--output", readOnly: false)) }
             var environment: [String: String] = [:]
@@ -56,6 +57,24 @@ extension ImageCommand {
                 throw UsageError("\(option) \(text): expected SRC:DST")
             }
             return Mount(source: FileSystem.absolute(parts[0]), target: parts[1], readOnly: readOnly)
+        }
+    }
+
+    /// `airlock image export IMAGE --out FILE`: the image as a docker-archive that is also an
+    /// oci-archive, for `docker load`, `podman load` or `skopeo copy oci-archive:`.
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write an image from the store as one tar for docker load, podman load or skopeo (docker-archive and oci-archive at once)."
+        )
+        @Argument(help: "NAME[:TAG] or digest of an image in the store.") var image: String
+        @Option(help: "The archive to write.") var out: String
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() throws {
+            let store = try storeOptions.openExisting()
+            let record = try ImageCatalog.resolve(image, in: store)
+            try ImageExporter.write(record, from: store, to: out)
+            print(out)
         }
     }
 }
