@@ -41,7 +41,7 @@ import Testing
                 rows.append("azure_functions-1.0.dist-info/RECORD,,")
                 z.writestr("azure_functions-1.0.dist-info/RECORD", "\n".join(rows) + "\n")
             data = open("azure_functions-1.0-py3-none-any.whl", "rb").read()
-            lock = {"lockVersion": 1, "target": {"pythonVersion": "3.11", "platform": "linux/amd64", "glibc": "2.31"},
+            lock = {"lockVersion": 1, "target": {"pythonVersion": "\#(HostPythonImage.version)", "platform": "linux/amd64", "glibc": "2.31"},
                     "files": [{"name": "azure-functions", "version": "1.0", "filename": "azure_functions-1.0-py3-none-any.whl",
                                "url": None, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}]}
             json.dump(lock, open("app/airlock.lock", "w"))

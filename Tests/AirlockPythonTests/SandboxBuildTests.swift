@@ -1,5 +1,5 @@
 // `airlock build` with its Python steps in a real bwrap sandbox, over an image in the store made
-// from the host's own Python 3.11 (HostPythonImage): the version check, the smoke test (with a
+// from the host's own Python (HostPythonImage): the version check, the smoke test (with a
 // stand-in `azure.functions` that has the shape the worker relies on: FunctionRegister,
 // get_functions, get_function_name, get_trigger, get_raw_bindings) and checked-hash bytecode.
 
@@ -90,7 +90,7 @@ import Testing
         let path: String
         let store: Store
 
-        init(app: String = SandboxBuildTests.goodApp, python: String = "3.11") throws {
+        init(app: String = SandboxBuildTests.goodApp, python: String = HostPythonImage.version) throws {
             dir = try TemporaryDirectory()
             path = dir.path + "/app"
             try dir.file("app/function_app.py", app)
@@ -107,7 +107,7 @@ import Testing
                     LockedFile(name: String(parts[0]), version: String(parts[1]), filename: fileName, url: nil, sha256: digest.hex, size: size)
                 )
             }
-            let glibc = python == "3.11" ? "2.31" : "2.36"
+            let glibc = ["3.9", "3.10", "3.11"].contains(python) ? "2.31" : "2.36"
             let lock = PythonLock(target: PythonTarget(pythonVersion: python, platform: "linux/amd64", glibc: glibc), files: locked)
             try dir.file("app/airlock.lock", try lock.encoded())
             _ = try ImageImporter.importArchive(try HostPythonImage.archive(), into: store)
@@ -141,7 +141,7 @@ import Testing
         let provenance = try JSONValue(parsing: try FileSystem.readFile(result.provenance))
         #expect(provenance["sandbox"]?["image"]?["digest"]?.stringValue == image.manifest.description)
         #expect(provenance["sandbox"]?["runtime"]?.stringValue == "bwrap")
-        #expect(provenance["sandbox"]?["python"]?.stringValue?.hasPrefix("3.11.") == true)
+        #expect(provenance["sandbox"]?["python"]?.stringValue?.hasPrefix(HostPythonImage.version + ".") == true)
         #expect(SmokeFunction.list(from: provenance) == functions)
         let digest = try #require(SHA256Digest(result.sha256))
         #expect(try project.store.index.provenance(of: digest) == String(decoding: try FileSystem.readFile(result.provenance), as: UTF8.self))
@@ -176,14 +176,15 @@ import Testing
     }
 
     @Test func anImageWhosePythonIsNotTheTargetsIsRefusedNamingBoth() async throws {
-        let project = try Project(python: "3.12")
+        let other = HostPythonImage.version == "3.12" ? "3.11" : "3.12"
+        let project = try Project(python: other)
         let error = await #expect(throws: UsageError.self) { try await project.build() }
         let text = error?.description ?? ""
-        #expect(text.contains("Python 3.11.") && text.contains("target is Python 3.12"), "\(text)")
+        #expect(text.contains("Python \(HostPythonImage.version).") && text.contains("target is Python \(other)"), "\(text)")
     }
 
     @Test func withoutItsDefaultImageTheBuildSaysHowToMakeIt() async throws {
-        let project = try Project()
+        let project = try Project(python: "3.11")
         let error = await #expect(throws: UsageError.self) { try await project.build(image: nil) }
         #expect(
             error?.description.contains("airlock image bootstrap --suite bookworm --packages python3 --name airlock-python:3.11-bookworm")
@@ -202,13 +203,14 @@ import Testing
         #expect(plain.sha256 != first.sha256)
 
         let reader = try ZipReader(path: first.zip)
-        let name = ".python_packages/lib/site-packages/demo/__pycache__/__init__.cpython-311.pyc"
+        let tag = "cpython-" + HostPythonImage.version.replacingOccurrences(of: ".", with: "")
+        let name = ".python_packages/lib/site-packages/demo/__pycache__/__init__.\(tag).pyc"
         let entry = try #require(reader.entries.first { $0.name == name })
         #expect(entry.method == 0)
         var pyc: [UInt8] = []
         try reader.copyCompressed(entry) { pyc += $0 }
         // PEP 552: flags 0b11 = hash-based and checked; then the source's siphash, no mtime.
         #expect(pyc.count > 16 && pyc[4] == 3 && pyc[5] == 0 && pyc[6] == 0 && pyc[7] == 0)
-        #expect(reader.entries.contains { $0.name == "__pycache__/function_app.cpython-311.pyc" })
+        #expect(reader.entries.contains { $0.name == "__pycache__/function_app.\(tag).pyc" })
     }
 }

@@ -129,26 +129,35 @@ public enum RawTar {
     }
 }
 
-/// A small image made from the host's own Python (Debian bookworm's python3.11, its standard
-/// library without tests and GUI modules, and the libraries the interpreter links), for tests
-/// that need a real interpreter in a store image without the network. The docker-archive is
-/// written once per test process.
+/// A small image made from the host's own Python (the system `python3`, e.g. Debian bookworm's
+/// 3.11: its standard library without tests and GUI modules, and the libraries the interpreter
+/// links), for tests that need a real interpreter in a store image without the network. The
+/// docker-archive is written once per test process.
 public enum HostPythonImage {
-    public static let reference = "host-python:3.11"
-    static let python = "/usr/bin/python3.11"
+    /// The host's `python3` minor version (`3.11`).
+    public static let version: String = {
+        let (status, output) = (try? shell("/usr/bin/python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'")) ?? (1, "")
+        let text = output.trimmingCharacters(in: .whitespacesAndNewlines)
+        return status == 0 && !text.isEmpty ? text : "3.11"
+    }()
+    public static var reference: String { "host-python:\(version)" }
     static let libraries = ["libc.so.6", "libm.so.6", "libz.so.1", "libexpat.so.1", "libffi.so.8"]
-    static let skipped: Set<String> = [
-        "__pycache__", "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data",
-        "config-3.11-x86_64-linux-gnu", "site-packages", "dist-packages",
-    ]
+    static var skipped: Set<String> {
+        [
+            "__pycache__", "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data",
+            "site-packages", "dist-packages",
+        ]
+    }
 
     private static let made: Result<String, any Error> = Result { try write() }
 
-    /// The docker-archive's path (`host-python:3.11`).
+    /// The docker-archive's path (named `reference`).
     public static func archive() throws -> String { try made.get() }
 
     private static func write() throws -> String {
         let dir = try FileSystem.makeTemporaryDirectory(prefix: "airlock-host-python")
+        let python = "python" + version
+        let multiarch = "x86_64-linux-gnu"
         var members: [RawMember] = []
         func directory(_ name: String) { members.append(RawMember(name: name + "/", type: UInt8(ascii: "5"), mode: 0o755)) }
         func symlink(_ name: String, _ target: String) {
@@ -157,19 +166,19 @@ public enum HostPythonImage {
         func file(_ name: String, from host: String, mode: Int = 0o644) throws {
             members.append(RawMember(name: name, data: try FileSystem.readFile(host, limit: 64 << 20), mode: mode))
         }
-        for name in ["usr", "usr/bin", "usr/lib", "usr/lib/x86_64-linux-gnu", "usr/lib64", "tmp", "home", "etc"] { directory(name) }
+        for name in ["usr", "usr/bin", "usr/lib", "usr/lib/" + multiarch, "usr/lib64", "tmp", "home", "etc"] { directory(name) }
         symlink("bin", "usr/bin")
         symlink("lib", "usr/lib")
         symlink("lib64", "usr/lib64")
-        try file("usr/bin/python3.11", from: python, mode: 0o755)
-        symlink("usr/bin/python3", "python3.11")
+        try file("usr/bin/" + python, from: "/usr/bin/" + python, mode: 0o755)
+        symlink("usr/bin/python3", python)
         try file("usr/lib64/ld-linux-x86-64.so.2", from: "/lib64/ld-linux-x86-64.so.2", mode: 0o755)
-        for library in libraries {
-            try file("usr/lib/x86_64-linux-gnu/" + library, from: "/usr/lib/x86_64-linux-gnu/" + library)
+        for library in libraries where FileSystem.exists("/usr/lib/\(multiarch)/" + library) {
+            try file("usr/lib/\(multiarch)/" + library, from: "/usr/lib/\(multiarch)/" + library)
         }
         func walk(_ relative: String) throws {
             directory(relative)
-            for name in try FileSystem.list("/" + relative).sorted() where !skipped.contains(name) {
+            for name in try FileSystem.list("/" + relative).sorted() where !skipped.contains(name) && !name.hasPrefix("config-") {
                 let path = relative + "/" + name
                 switch FileSystem.kind(of: "/" + path) {
                 case .directory?: try walk(path)
@@ -178,7 +187,7 @@ public enum HostPythonImage {
                 }
             }
         }
-        try walk("usr/lib/python3.11")
+        try walk("usr/lib/" + python)
         let layer = RawTar.build(members)
         let diffID = SHA256Hasher.hash(layer)
         let config = Array(
