@@ -56,7 +56,7 @@ public struct FetchedFile: Codable, Sendable, Equatable {
     }
 }
 
-/// Every locked file's outcome, in lock order.
+/// Every locked file's outcome, in lock order (`files`, then `build`).
 public struct FetchReport: Sendable {
     public var files: [FetchedFile]
 
@@ -78,11 +78,11 @@ public enum Fetcher {
         partialDirectory(of: store) + "/" + digest.hex + ".partial"
     }
 
-    /// Downloads what the store lacks of `lock`, `jobs` at a time, and records each file in the index
-    /// (kind wheel or sdist, normalised name, version, file name, URL) with a GC root
-    /// `lock:<projectName>`, so `store gc` keeps what a lock needs. Files the store has are recorded
-    /// the same way, without a request. Per-file failures are in the report; an error is thrown only
-    /// when the store itself cannot be written.
+    /// Downloads what the store lacks of `lock` (its files, then its build files), `jobs` at a time,
+    /// and records each file in the index (kind wheel or sdist, normalised name, version, file name,
+    /// URL) with a GC root `lock:<projectName>`, so `store gc` keeps what a lock needs. Files the
+    /// store has are recorded the same way, without a request. Per-file failures are in the report;
+    /// an error is thrown only when the store itself cannot be written.
     public static func fetch(
         lock: PythonLock,
         projectName: String,
@@ -97,10 +97,11 @@ public enum Fetcher {
         removeFinishedPartials(store)
         let root = "lock:" + projectName
 
-        var results = [FetchedFile?](repeating: nil, count: lock.files.count)
+        let locked = lock.everyFile
+        var results = [FetchedFile?](repeating: nil, count: locked.count)
         var present: [BlobEntry] = []
         var pending: [Item] = []
-        for (index, file) in lock.files.enumerated() {
+        for (index, file) in locked.enumerated() {
             guard let digest = SHA256Digest(file.sha256) else {
                 results[index] = .init(
                     filename: file.filename,
@@ -172,8 +173,8 @@ public enum Fetcher {
             files: results.enumerated().map { index, result in
                 result
                     ?? .init(
-                        filename: lock.files[index].filename,
-                        sha256: lock.files[index].sha256,
+                        filename: locked[index].filename,
+                        sha256: locked[index].sha256,
                         status: .failed,
                         reason: "not attempted"
                     )
@@ -189,7 +190,7 @@ public enum Fetcher {
     /// Print `notes` before fetching and pass the plan to `fetch`, which otherwise makes its own.
     public static func plan(lock: PythonLock, store: Store, environment: [String: String]? = nil) -> FetchPlan {
         let schemes = Set(
-            lock.files.compactMap { file -> String? in
+            lock.everyFile.compactMap { file -> String? in
                 guard let digest = SHA256Digest(file.sha256), !store.contains(digest) else { return nil }
                 return file.url.flatMap { URL(string: $0)?.scheme?.lowercased() }
             }
@@ -393,10 +394,22 @@ public enum Fetcher {
     }
 
     /// A verified partial: made durable, renamed into the store, recorded.
-    private static func completed(_ item: Item, file: FileDescriptor, path: String, size: Int, job: Job, resumedFrom: Int?) throws -> FetchedFile {
+    private static func completed(
+        _ item: Item,
+        file: FileDescriptor,
+        path: String,
+        size: Int,
+        job: Job,
+        resumedFrom: Int?
+    ) throws -> FetchedFile {
         try file.sync()
         try commit(item, path: path, size: size, job: job)
-        return FetchedFile(filename: item.file.filename, sha256: item.digest.hex, status: .fetched, resumedFrom: resumedFrom)
+        return FetchedFile(
+            filename: item.file.filename,
+            sha256: item.digest.hex,
+            status: .fetched,
+            resumedFrom: resumedFrom
+        )
     }
 
     /// Opens and flocks the partial at `path`, waiting while another process holds it. The holder may

@@ -1,5 +1,6 @@
 // How `airlock lock` drives pip: `pip install --dry-run --report -` for the target's tags, and how it
-// reads the JSON report (installation report version 1) and pip's failures.
+// reads the JSON report (installation report version 1) and pip's failures; and how it fetches the
+// sdists a hash-pinned file names, through pip's own finder and session.
 //
 // pip 23.2.1 matches `--platform` exactly, so every manylinux tag from the target's glibc down is
 // passed; it refuses platform options with `--dry-run --report` unless `--target DIR` is given (with
@@ -35,9 +36,31 @@ package enum LockPip {
     /// The error for a failed pip run: a requirement with no fitting wheel is named with the target
     /// (exit 2); files that match none of their hashes fail the check (exit 1); anything else shows
     /// pip's last lines (exit 2).
-    static func failure(_ result: LockProcessResult, python: String, target: PythonTarget, requirements: String)
-        -> any AirlockError
-    {
+    /// What to do about a requirement that has no wheel for the target.
+    static let sdistHint =
+        "to build it from its sdist, pin the sdist in a requirements file that pins every line with --hash (NAME==VERSION --hash=sha256:... or NAME @ URL --hash=sha256:...): pip picks only wheels for another platform"
+
+    /// The normalised project name of pip's "No matching distribution found for X", if it said so.
+    static func requirementWithNoDistribution(_ result: LockProcessResult) -> String? {
+        guard
+            let line = result.stderr.split(separator: "\n").first(where: {
+                $0.contains("No matching distribution found for ")
+            }),
+            let range = line.range(of: "No matching distribution found for ")
+        else { return nil }
+        let name = line[range.upperBound...].drop { $0 == " " }.prefix {
+            $0.isLetter || $0.isNumber || "._-".contains($0)
+        }
+        return name.isEmpty ? nil : WheelName.normalize(String(name))
+    }
+
+    static func failure(
+        _ result: LockProcessResult,
+        python: String,
+        target: PythonTarget,
+        requirements: String,
+        sdistHint: Bool = true
+    ) -> any AirlockError {
         let lines = result.stderr.split(separator: "\n").map { String($0) }
         if lines.contains(where: { $0.contains("No module named pip") }) {
             return UsageError(
@@ -56,7 +79,8 @@ package enum LockPip {
                     " (" + detail[open.lowerBound...].dropFirst().dropLast().trimmingCharacters(in: .whitespaces) + ")"
             }
             return UsageError(
-                "\(requirement): no wheel fits \(target.description)\(versions); an sdist-only package is built in the matched-version container, not locked here"
+                "\(requirement): no wheel fits \(target.description)\(versions); "
+                    + (sdistHint ? Self.sdistHint : "build requirements are installed from wheels only")
             )
         }
         if lines.contains(where: { $0.contains("DO NOT MATCH THE HASHES") }) {
@@ -88,6 +112,156 @@ package enum LockPip {
             throw UsageError("pip's --report output is not an installation report (\(error)); it begins: \(head)")
         }
     }
+}
+
+// MARK: Sdists
+
+extension LockPip {
+    /// One hash-pinned sdist to fetch: by URL, or (with a version) from the index.
+    struct SdistQuery: Encodable {
+        var name: String
+        var version: String?
+        var url: String?
+        var sha256: [String]
+    }
+
+    /// An sdist fetched into the work directory.
+    struct FetchedSdist: Decodable {
+        var filename: String
+        var url: String
+        var sha256: String
+        var size: Int
+        var path: String
+        /// "file" (a file: URL) or "download".
+        var source: String
+    }
+
+    /// Fetches each queried sdist through pip's own finder and session (so the user's index,
+    /// credentials, proxy and CA settings apply), into `workDirectory/sdists/`; in query order.
+    static func fetchSdists(
+        _ queries: [SdistQuery],
+        python: String,
+        environment: [String: String],
+        workDirectory: String,
+        pipOptions: [String]
+    ) throws -> [FetchedSdist] {
+        struct Request: Encodable {
+            var pipOptions: [String]
+            var dest: String
+            var sdists: [SdistQuery]
+        }
+        struct Answer: Decodable {
+            var sdists: [FetchedSdist]
+            var errors: [String]
+        }
+        let dest = workDirectory + "/sdists"
+        try FileSystem.makeDirectory(dest)
+        let scriptPath = workDirectory + "/airlock-fetch-sdists.py"
+        let requestPath = workDirectory + "/fetch-sdists.json"
+        try FileSystem.writeAtomically(scriptPath, Array(fetchSdistsScript.utf8))
+        let request = Request(pipOptions: pipOptions, dest: dest, sdists: queries)
+        try FileSystem.writeAtomically(requestPath, Array(try JSONEncoder().encode(request)))
+        let result = try LockProcess.run(
+            python,
+            [scriptPath, requestPath],
+            environment: environment,
+            workDirectory: workDirectory,
+            label: "fetch-sdists"
+        )
+        guard result.status == 0 else {
+            throw UsageError(
+                "\(python): fetching the pinned sdists failed (exit \(result.status)):\n\(result.stderrTail())"
+            )
+        }
+        let answer: Answer
+        do {
+            answer = try JSONDecoder().decode(Answer.self, from: Data(result.stdout))
+        } catch {
+            throw UsageError("\(python): the sdist fetcher printed something that is not its answer (\(error))")
+        }
+        guard answer.errors.isEmpty else { throw UsageError(answer.errors.joined(separator: "\n")) }
+        guard answer.sdists.count == queries.count else {
+            throw UsageError(
+                "\(python): the sdist fetcher answered for \(answer.sdists.count) of \(queries.count) sdists"
+            )
+        }
+        return answer.sdists
+    }
+
+    static let fetchSdistsScript = #"""
+        # Airlock's sdist fetcher: pip's own finder and session, so the user's pip configuration
+        # applies. A query with a URL is fetched from it; one with a version is looked up on the
+        # index: among that version's sdists, one whose index hash is a pin, else each in turn
+        # until one hashes to a pin. Nothing is built or run.
+        import hashlib, json, os, shutil, sys, urllib.parse, urllib.request
+
+        from pip._internal.commands import create_command
+        from pip._internal.models.format_control import FormatControl
+        from pip._vendor.packaging.version import InvalidVersion, Version
+
+        SDIST = (".tar.gz", ".zip")
+
+
+        def fetch(session, url, dest, filename):
+            os.makedirs(dest, exist_ok=True)
+            path = os.path.join(dest, filename)
+            parsed = urllib.parse.urlparse(url)
+            if parsed.scheme == "file":
+                shutil.copyfile(urllib.request.url2pathname(parsed.path), path)
+                source = "file"
+            else:
+                r = session.get(url, stream=True, headers={"Accept-Encoding": "identity"})
+                r.raise_for_status()
+                with open(path, "wb") as f:
+                    for chunk in r.raw.stream(1 << 20, decode_content=False):
+                        f.write(chunk)
+                source = "download"
+            h, size = hashlib.sha256(), 0
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+                    size += len(chunk)
+            return {"filename": filename, "url": url, "sha256": h.hexdigest(), "size": size, "path": path, "source": source}
+
+
+        def main():
+            request = json.load(open(sys.argv[1]))
+            command = create_command("download")
+            options, _ = command.parse_args(list(request["pipOptions"]) + ["--no-input"])
+            options.format_control = FormatControl(set(), set())
+            results, errors = [], []
+            with command.main_context():
+                session = command.get_default_session(options)
+                finder = command._build_package_finder(options=options, session=session, ignore_requires_python=True)
+                for n, query in enumerate(request["sdists"]):
+                    dest, pins = os.path.join(request["dest"], str(n)), set(query["sha256"])
+                    if query.get("url"):
+                        url = query["url"]
+                        name = urllib.parse.unquote(urllib.parse.urlparse(url).path.rsplit("/", 1)[-1])
+                        results.append(fetch(session, url, dest, name))
+                        continue
+                    try:
+                        version = Version(query["version"])
+                    except InvalidVersion:
+                        errors.append("%s==%s: not a version pip understands" % (query["name"], query["version"]))
+                        continue
+                    links = [c.link for c in finder.find_all_candidates(query["name"])
+                             if c.version == version and c.link.filename.lower().endswith(SDIST)]
+                    links.sort(key=lambda l: not (l.hash_name == "sha256" and l.hash in pins))
+                    found = None
+                    for link in links:
+                        found = fetch(session, link.url_without_fragment, dest, link.filename)
+                        if found["sha256"] in pins:
+                            break
+                    if found is None:
+                        errors.append("%s==%s: pip found no wheel of it for the target, and the index has no sdist of this version (.tar.gz or .zip)" % (query["name"], query["version"]))
+                    else:
+                        results.append(found)
+            json.dump({"sdists": results, "errors": errors}, sys.stdout)
+
+
+        main()
+        """#
 }
 
 /// pip's installation report, the parts the lock uses.

@@ -162,15 +162,42 @@ public enum PythonBuild {
         defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
         let treeRoot = options.tree ?? scratch.map { $0 + "/tree" }
 
-        // Install every locked wheel (in parallel), auditing as we go.
-        let wheels = try lock.files.map { file -> (LockedFile, String) in
-            guard file.filename.hasSuffix(".whl") else {
-                throw UsageError("\(file.filename): an sdist; building sdists needs the matched-version container (not available yet)")
-            }
+        // Every locked file from the store; each sdist is first built into a wheel in the sandbox,
+        // offline, from the lock's build requirements.
+        func stored(_ file: LockedFile) throws -> String {
             guard let digest = SHA256Digest(file.sha256), store.contains(digest) else {
                 throw UsageError("\(file.filename): not in the store \(store.root); run `airlock fetch --project \(project)`")
             }
-            return (file, store.blobPath(digest))
+            return store.blobPath(digest)
+        }
+        let buildWheels = try (lock.build ?? []).map { (filename: $0.filename, path: try stored($0)) }
+        var sdistProvenance: [JSONValue] = []
+        var wheels: [(LockedFile, String)] = []
+        for file in lock.files {
+            let path = try stored(file)
+            guard !file.filename.hasSuffix(".whl") else {
+                wheels.append((file, path))
+                continue
+            }
+            guard let runner = sandbox else {
+                throw UsageError("\(file.filename): an sdist, built into a wheel in the sandbox; drop --no-sandbox")
+            }
+            progress?.note("build: building \(file.filename) into a wheel in \(runner.imageReference) (\(runner.runtime.name)), network off")
+            let built = try await SdistBuilder.build(
+                SdistBuildRequest(
+                    sdistPath: path, sdistFilename: file.filename, name: file.name, version: file.version, buildWheels: buildWheels,
+                    target: target, runtime: runner.runtime, image: runner.runtimeImage, imageName: runner.imageReference,
+                    imageDigest: runner.imageDigest.description, sourceDateEpoch: runner.sourceDateEpoch,
+                    root: "build:" + name, useCache: options.useCache
+                ),
+                store: store, output: runner.output
+            )
+            sdistProvenance.append(built.provenance)
+            var asWheel = file
+            asWheel.filename = built.filename
+            asWheel.sha256 = built.digest.hex
+            asWheel.size = built.size
+            wheels.append((asWheel, built.path))
         }
         let ranking = TagRanking(target)
         let siteTree = treeRoot.map { $0 + "/" + site }
@@ -292,6 +319,7 @@ public enum PythonBuild {
             "sandbox": .null,
             "functions": .null,
             "bytecode": .null,
+            "sdists": .array(sdistProvenance),
         ]
         if let sandbox {
             provenance["sandbox"] = .object([
@@ -333,7 +361,17 @@ public struct BuiltPythonApp: Sendable {
     public let zipPath: String
     public let provenance: JSONValue
     public let target: PythonTarget
-    public let wheels: [(filename: String, path: String)]
+    /// What the zip came from, to carry beside it: the locked wheels (`wheel`), sdists (`sdist`)
+    /// with the wheels built from them (`wheel`, with their build provenance) and the build
+    /// requirements (`build-wheel`).
+    public let inputs: [BuiltInput]
+
+    public struct BuiltInput: Sendable {
+        public let filename: String
+        public let path: String
+        public let kind: String
+        public let provenance: JSONValue?
+    }
 }
 
 extension PythonBuild {
@@ -355,13 +393,28 @@ extension PythonBuild {
         guard provenance["output"]?["sha256"]?.stringValue == (try Store.hashFile(zipPath).0.hex) else {
             throw UsageError("\(zipPath): does not match \(provenancePath); run `airlock build --project \(project)` again")
         }
-        let wheels = try lock.files.map { file -> (filename: String, path: String) in
-            guard let digest = SHA256Digest(file.sha256), store.contains(digest) else {
-                throw UsageError("\(file.filename): not in the store \(store.root); run `airlock fetch --project \(project)`")
+        func stored(_ filename: String, _ sha256: String?) throws -> String {
+            guard let sha256, let digest = SHA256Digest(sha256), store.contains(digest) else {
+                throw UsageError("\(filename): not in the store \(store.root); run `airlock fetch --project \(project)` and build again")
             }
-            return (file.filename, store.blobPath(digest))
+            return store.blobPath(digest)
         }
-        return BuiltPythonApp(name: name, zipPath: zipPath, provenance: provenance, target: lock.target, wheels: wheels)
+        var inputs = try lock.files.map { file in
+            BuiltPythonApp.BuiltInput(
+                filename: file.filename, path: try stored(file.filename, file.sha256),
+                kind: file.filename.hasSuffix(".whl") ? "wheel" : "sdist", provenance: nil
+            )
+        }
+        for file in lock.build ?? [] {
+            inputs.append(.init(filename: file.filename, path: try stored(file.filename, file.sha256), kind: "build-wheel", provenance: nil))
+        }
+        for built in provenance["sdists"]?.arrayValue ?? [] {
+            guard let filename = built["output"]?["filename"]?.stringValue else { continue }
+            inputs.append(
+                .init(filename: filename, path: try stored(filename, built["output"]?["sha256"]?.stringValue), kind: "wheel", provenance: built)
+            )
+        }
+        return BuiltPythonApp(name: name, zipPath: zipPath, provenance: provenance, target: lock.target, inputs: inputs)
     }
 }
 

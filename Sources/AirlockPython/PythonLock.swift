@@ -1,5 +1,8 @@
 // `airlock.lock`: what a Python build installs, pinned for one target. Pretty JSON with sorted keys
 // and files sorted by name and file name, so a diff of two locks reads as the change it is.
+// `files` are wheels and sdists (an sdist is built in the sandbox by `airlock build`); `build`, absent
+// when no sdist is locked, holds the wheels that build them: every sdist's build requirements,
+// resolved together for the target, installed as one build environment.
 
 public import AirlockCore
 import Foundation
@@ -26,12 +29,22 @@ public struct PythonLock: Codable, Sendable, Equatable {
     public var lockVersion: Int
     public var target: PythonTarget
     public var files: [LockedFile]
+    /// The wheels the sdists among `files` are built with; nil (and absent from the file) when none.
+    public var build: [LockedFile]?
 
-    public init(target: PythonTarget, files: [LockedFile]) {
+    public init(target: PythonTarget, files: [LockedFile], build: [LockedFile]? = nil) {
         self.lockVersion = 1
         self.target = target
         self.files = files.sorted { ($0.name, $0.filename) < ($1.name, $1.filename) }
+        let build = (build ?? []).sorted { ($0.name, $0.filename) < ($1.name, $1.filename) }
+        self.build = build.isEmpty ? nil : build
     }
+
+    /// The sdists among `files`.
+    public var sdists: [LockedFile] { files.filter { !$0.filename.hasSuffix(".whl") } }
+
+    /// What `airlock fetch` stores: the files, then the build files.
+    var everyFile: [LockedFile] { files + (build ?? []) }
 
     public static let fileName = "airlock.lock"
 
@@ -49,13 +62,18 @@ public struct PythonLock: Codable, Sendable, Equatable {
             throw UsageError("\(path): not an Airlock lock file (\(error))")
         }
         guard lock.lockVersion == 1 else { throw UsageError("\(path): lock version \(lock.lockVersion) is not 1") }
-        for f in lock.files {
+        for f in lock.everyFile {
             guard SHA256Digest(f.sha256) != nil, f.sha256.utf8.count == 64 else {
                 throw UsageError("\(path): \(f.filename): sha256 must be 64 lowercase hex digits")
             }
-            guard !f.filename.contains("/"), f.filename.hasSuffix(".whl") || f.filename.hasSuffix(".tar.gz") || f.filename.hasSuffix(".zip") else {
+            guard !f.filename.contains("/"),
+                f.filename.hasSuffix(".whl") || f.filename.hasSuffix(".tar.gz") || f.filename.hasSuffix(".zip")
+            else {
                 throw UsageError("\(path): \(f.filename): not a wheel or sdist file name")
             }
+        }
+        for f in lock.build ?? [] where !f.filename.hasSuffix(".whl") {
+            throw UsageError("\(path): \(f.filename): build requirements are locked as wheels only")
         }
         return (lock, bytes)
     }

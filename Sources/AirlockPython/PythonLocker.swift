@@ -5,7 +5,15 @@
 // the file of the target that matches one of its hashes. Index URLs, proxies and CA files come from
 // the user's pip configuration and environment, which pip reads itself. Airlock then checks what the
 // resolver chose (wheels only, tags the target accepts, hashes the file pinned) and looks up sizes.
-// It does not download the wheels (`airlock fetch` does) or build sdists (the container build does).
+//
+// Sdists: pip refuses `--platform` without `--only-binary=:all:`, so its resolver never picks an sdist
+// for another target. An sdist is locked only from a hash-pinned file: a `NAME @ URL` line naming
+// one (file:, http, https), or a `NAME==VERSION` line for which pip finds no wheel for the target
+// (its sdist is then looked up with pip's own finder). Airlock fetches it through pip's session,
+// checks it against the pins and as a hostile archive, reads its pyproject.toml's build system,
+// and resolves every sdist's build requirements together, as wheels for the target, into the lock's
+// `build` list. It does not download the wheels (`airlock fetch` does) or build the sdists (the
+// sandboxed build does, see SdistBuilder).
 
 public import AirlockCore
 import Foundation
@@ -78,8 +86,9 @@ public struct PythonLockResult: Sendable {
     /// Things the user should know (shown on stderr).
     public var warnings: [String]
 
+    /// What `airlock fetch` downloads: the files and the build files.
     public var totalSize: Int? {
-        lock.files.reduce(Optional(0)) { sum, file in sum.flatMap { s in file.size.map { s + $0 } } }
+        lock.everyFile.reduce(Optional(0)) { sum, file in sum.flatMap { s in file.size.map { s + $0 } } }
     }
 }
 
@@ -115,6 +124,17 @@ public enum PythonLocker {
             )
         }
 
+        var context = Context(
+            target: target,
+            python: python,
+            pythonName: pythonName,
+            uv: options.uv,
+            environment: environment,
+            work: work,
+            lookUpSizes: options.lookUpSizes,
+            indexOptions: requirements.indexOptions
+        )
+
         // Decide how to lock, and what pip is run on.
         let method: PythonLockResult.Method
         var pinned = requirements
@@ -138,11 +158,9 @@ public enum PythonLocker {
                 method = .uv
                 progress?.note("lock: resolving \(requirementsPath) with uv for \(target.description)")
                 let compiled = try compileWithUV(
-                    options,
+                    requirementsPath,
                     requirements: requirements,
-                    python: python,
-                    environment: environment,
-                    work: work,
+                    context: context,
                     warnings: &warnings
                 )
                 pipInput = work + "/requirements.uv.txt"
@@ -154,70 +172,75 @@ public enum PythonLocker {
                     )
                 }
                 try checkPinned(pinned)
+                context.indexOptions = pinned.indexOptions
             }
         }
 
         var files: [LockedFile] = []
         var sizeSources: [String: Int] = [:]
-        if !pinned.requirements.isEmpty {
-            let hashed = method != .pip
-            let targetDirectory = work + "/pip-target"
-            try FileSystem.makeDirectory(targetDirectory)
-            let args =
-                ["-m", "pip"]
-                + LockPip.installArguments(
-                    target: target,
-                    requirements: pipInput,
-                    hashed: hashed,
-                    targetDirectory: targetDirectory
+        // pip picks each wheel; a hash-pinned NAME==VERSION for which pip finds no wheel for the
+        // target is taken as an sdist, and pip runs again on the lines left.
+        var sdistLines = method == .hashed ? pinned.requirements.filter(isSdistLine) : []
+        var wheelLines = pinned.requirements.filter { !sdistLines.contains($0) }
+        while !wheelLines.isEmpty {
+            let input =
+                sdistLines.isEmpty
+                ? pipInput
+                : try writeRequirements(
+                    wheelLines.map { ([$0.text] + $0.hashes.map { "--hash=" + $0 }).joined(separator: " ") },
+                    indexOptions: pinned.indexOptions,
+                    to: work + "/requirements.wheels.txt"
                 )
-            let result = try LockProcess.run(python, args, environment: environment, workDirectory: work, label: "pip")
-            guard result.status == 0 else {
-                throw LockPip.failure(
-                    result,
-                    python: pythonName,
-                    target: target,
-                    requirements: method == .uv ? "\(requirementsPath) (as uv resolved it)" : requirementsPath
+            let outcome = try pinWheels(
+                input: input,
+                described: method == .uv ? "\(requirementsPath) (as uv resolved it)" : requirementsPath,
+                requirements: pinned,
+                hashed: method != .pip,
+                resolving: method == .pip,
+                sdistCandidates: method == .hashed ? wheelLines : [],
+                context: context,
+                label: "pip",
+                warnings: &warnings
+            )
+            switch outcome {
+            case .pinned(let chosen, let sources):
+                files = chosen
+                sizeSources = sources
+                wheelLines = []
+            case .noWheel(let line):
+                progress?.note(
+                    "lock: no wheel of \(line.name) \(line.pinnedVersion ?? "") fits \(target.description): locking its sdist"
                 )
-            }
-            let report = try LockPip.decodeReport(result.stdout)
-            warnings += markerWarnings(report: report, target: target, requirements: pinned, resolving: method == .pip)
-            files = try chosenFiles(report, target: target)
-
-            // Sizes, and any sha256 the report lacks, through pip's own session.
-            let missingHash = files.contains { $0.sha256.isEmpty }
-            var sources: [String: String] = [:]
-            if options.lookUpSizes || missingHash {
-                let probe = LockIndexProbe(
-                    python: python,
-                    environment: environment,
-                    workDirectory: work,
-                    pipOptions: pinned.indexOptions
-                )
-                do {
-                    sources = try complete(&files, with: probe, warnings: &warnings)
-                } catch {
-                    if missingHash { throw error }
-                    warnings.append("file sizes not looked up: \(error)")
-                }
-            }
-            for file in files {
-                sizeSources[file.size == nil ? "unknown" : sources[file.filename] ?? "unknown", default: 0] += 1
-                guard file.sha256.utf8.count == 64, SHA256Digest(file.sha256) != nil else {
-                    throw UsageError("\(file.filename): neither pip's report nor the index gives its sha256")
-                }
-                if hashed {
-                    let pins = Set(pinned.requirements.filter { $0.name == file.name }.flatMap(\.sha256))
-                    guard pins.contains(file.sha256) else {
-                        throw CheckFailure(
-                            "\(file.filename): sha256 \(file.sha256) is none of the --hash=sha256 pins for \(file.name)"
-                        )
-                    }
-                }
+                sdistLines.append(line)
+                wheelLines.removeAll { $0 == line }
             }
         }
 
-        let lock = PythonLock(target: target, files: files)
+        // Sdists, and the wheels that build them.
+        var build: [LockedFile] = []
+        if !sdistLines.isEmpty {
+            let sdists = try lockSdists(sdistLines, context: context)
+            files += sdists.map(\.file)
+            for sdist in sdists { sizeSources[sdist.source, default: 0] += 1 }
+            let requirements = buildRequirements(sdists.map(\.system), target: target)
+            let names = sdists.map(\.file.filename).joined(separator: ", ")
+            progress?.note("lock: resolving the build requirements of \(names) for \(target.description)")
+            let buildInput = try writeRequirements(
+                requirements,
+                indexOptions: pinned.indexOptions,
+                to: work + "/build-requirements.txt"
+            )
+            build = try lockBuildRequirements(
+                buildInput,
+                of: names,
+                resolver: options.resolver,
+                context: context,
+                warnings: &warnings,
+                sizeSources: &sizeSources
+            )
+        }
+
+        let lock = PythonLock(target: target, files: files, build: build)
         let bytes = try lock.encoded()
         let path = options.lockPath
         let changed = (try? FileSystem.readFile(path, limit: 16 << 20)) != bytes
@@ -228,8 +251,338 @@ public enum PythonLocker {
             method: method,
             changed: changed,
             sizeSources: sizeSources,
-            warnings: warnings
+            warnings: warnings.reduce(into: []) { kept, warning in if !kept.contains(warning) { kept.append(warning) } }
         )
+    }
+
+    /// What every pip, uv and probe run of one lock shares.
+    private struct Context {
+        var target: PythonTarget
+        var python: String
+        var pythonName: String
+        var uv: String?
+        var environment: [String: String]
+        var work: String
+        var lookUpSizes: Bool
+        /// The index options the requirements set, for the probes and for files Airlock writes.
+        var indexOptions: [String]
+    }
+
+    private enum PinOutcome {
+        /// The files pip chose, completed and checked, and where their sizes came from.
+        case pinned([LockedFile], sizeSources: [String: Int])
+        /// pip found no wheel for the target for this hash-pinned line (one of `sdistCandidates`).
+        case noWheel(LockRequirement)
+    }
+
+    /// Runs pip on `input` for the target and returns the files it chose, with sizes and sha256,
+    /// checked against the `--hash` pins when `hashed`. `requirements` is what `input` holds.
+    private static func pinWheels(
+        input: String,
+        described: String,
+        requirements: LockRequirements,
+        hashed: Bool,
+        resolving: Bool,
+        sdistCandidates: [LockRequirement],
+        sdistHint: Bool = true,
+        context: Context,
+        label: String,
+        warnings: inout [String]
+    ) throws -> PinOutcome {
+        let target = context.target
+        let targetDirectory = context.work + "/\(label)-target"
+        try FileSystem.makeDirectory(targetDirectory)
+        let args =
+            ["-m", "pip"]
+            + LockPip.installArguments(
+                target: target,
+                requirements: input,
+                hashed: hashed,
+                targetDirectory: targetDirectory
+            )
+        let result = try LockProcess.run(
+            context.python,
+            args,
+            environment: context.environment,
+            workDirectory: context.work,
+            label: label
+        )
+        guard result.status == 0 else {
+            if let name = LockPip.requirementWithNoDistribution(result),
+                let line = sdistCandidates.first(where: { $0.name == name && $0.pinnedVersion != nil })
+            {
+                return .noWheel(line)
+            }
+            throw LockPip.failure(
+                result,
+                python: context.pythonName,
+                target: target,
+                requirements: described,
+                sdistHint: sdistHint
+            )
+        }
+        let report = try LockPip.decodeReport(result.stdout)
+        warnings += markerWarnings(report: report, target: target, requirements: requirements, resolving: resolving)
+        var files = try chosenFiles(report, target: target)
+
+        // Sizes, and any sha256 the report lacks, through pip's own session.
+        let missingHash = files.contains { $0.sha256.isEmpty }
+        var sources: [String: String] = [:]
+        if context.lookUpSizes || missingHash {
+            let probe = LockIndexProbe(
+                python: context.python,
+                environment: context.environment,
+                workDirectory: context.work,
+                pipOptions: context.indexOptions
+            )
+            do {
+                sources = try complete(&files, with: probe, warnings: &warnings)
+            } catch {
+                if missingHash { throw error }
+                warnings.append("file sizes not looked up: \(error)")
+            }
+        }
+        var sizeSources: [String: Int] = [:]
+        for file in files {
+            sizeSources[file.size == nil ? "unknown" : sources[file.filename] ?? "unknown", default: 0] += 1
+            guard file.sha256.utf8.count == 64, SHA256Digest(file.sha256) != nil else {
+                throw UsageError("\(file.filename): neither pip's report nor the index gives its sha256")
+            }
+            if hashed {
+                let pins = Set(requirements.requirements.filter { $0.name == file.name }.flatMap(\.sha256))
+                guard pins.contains(file.sha256) else {
+                    throw CheckFailure(
+                        "\(file.filename): sha256 \(file.sha256) is none of the --hash=sha256 pins for \(file.name)"
+                    )
+                }
+            }
+        }
+        return .pinned(files, sizeSources: sizeSources)
+    }
+
+    /// Writes a requirements file of `lines` after the index options; returns its path.
+    private static func writeRequirements(_ lines: [String], indexOptions: [String], to path: String) throws -> String {
+        var options: [String] = []
+        var i = 0
+        while i < indexOptions.count {
+            if indexOptions[i] == "--no-index" || i + 1 == indexOptions.count {
+                options.append(indexOptions[i])
+                i += 1
+            } else {
+                options.append(indexOptions[i] + " " + indexOptions[i + 1])
+                i += 2
+            }
+        }
+        try FileSystem.writeAtomically(path, Array((options + lines).map { $0 + "\n" }.joined().utf8))
+        return path
+    }
+
+    /// A hash-pinned `NAME @ URL` line whose URL names an sdist.
+    private static func isSdistLine(_ r: LockRequirement) -> Bool {
+        guard let url = r.url, !r.isEditable else { return false }
+        let name = fileName(ofURL: url).lowercased()
+        return !name.hasSuffix(".whl") && !name.isEmpty
+    }
+
+    /// An sdist the lock takes, and the build system its pyproject.toml names.
+    private struct LockedSdist {
+        var file: LockedFile
+        /// Where its size came from: "file" or "download".
+        var source: String
+        var system: BuildSystemAnswer
+    }
+
+    /// The `build_system()` of SdistBuilder for one pyproject.toml, as JSON.
+    struct BuildSystemAnswer: Decodable {
+        var requires: [String]?
+        var backend: String?
+        var error: String?
+        var hasPyproject = false
+
+        enum CodingKeys: String, CodingKey {
+            case requires
+            case backend = "build-backend"
+            case error
+        }
+    }
+
+    /// Fetches (or reads) each hash-pinned sdist, checks it against its pins and as an archive, and
+    /// reads its build system.
+    private static func lockSdists(_ lines: [LockRequirement], context: Context) throws -> [LockedSdist] {
+        for line in lines {
+            guard let url = line.url else { continue }
+            let name = fileName(ofURL: url)
+            guard SdistName.extensions.contains(where: { name.lowercased().hasSuffix($0) }) else {
+                throw UsageError("\(line.location): \(name): Airlock builds sdists named .tar.gz or .zip only")
+            }
+        }
+        let fetched = try LockPip.fetchSdists(
+            lines.map {
+                LockPip.SdistQuery(
+                    name: $0.name,
+                    version: $0.pinnedVersion,
+                    url: $0.url.map { String($0.prefix { $0 != "#" }) },
+                    sha256: $0.sha256.sorted()
+                )
+            },
+            python: context.python,
+            environment: context.environment,
+            workDirectory: context.work,
+            pipOptions: context.indexOptions
+        )
+        var sdists: [LockedSdist] = []
+        var pyprojects: [String] = []
+        for (index, (line, found)) in zip(lines, fetched).enumerated() {
+            guard line.sha256.contains(found.sha256) else {
+                throw CheckFailure(
+                    "\(found.filename): sha256 \(found.sha256) is none of the --hash=sha256 pins of \(line.location)"
+                )
+            }
+            guard let split = SdistName(found.filename, project: line.name),
+                WheelName.normalize(split.name) == line.name
+            else {
+                throw UsageError(
+                    "\(line.location): \(found.filename) is not an sdist of \(line.name) (NAME-VERSION.tar.gz)"
+                )
+            }
+            if let pinned = line.pinnedVersion, !SdistName.sameVersion(pinned, split.version) {
+                throw UsageError("\(line.location): \(found.filename) is version \(split.version), not \(pinned)")
+            }
+            let contents = try SdistArchive.read(
+                path: found.path,
+                filename: found.filename,
+                name: split.name,
+                version: split.version,
+                extractTo: nil
+            )
+            var pyproject = ""
+            if let bytes = contents.pyproject {
+                pyproject = context.work + "/pyproject-\(index).toml"
+                try FileSystem.writeAtomically(pyproject, bytes)
+            }
+            pyprojects.append(pyproject)
+            let file = LockedFile(
+                name: line.name,
+                version: split.version,
+                filename: found.filename,
+                url: withoutCredentials(found.url),
+                sha256: found.sha256,
+                size: found.size
+            )
+            sdists.append(LockedSdist(file: file, source: found.source, system: BuildSystemAnswer()))
+        }
+
+        // Every pyproject.toml read by the one function the build's frontend uses too.
+        let script = context.work + "/airlock-build-system.py"
+        try FileSystem.writeAtomically(script, Array(buildSystemScript.utf8))
+        let result = try LockProcess.run(
+            context.python,
+            [script] + pyprojects,
+            environment: context.environment,
+            workDirectory: context.work,
+            label: "build-system"
+        )
+        guard result.status == 0,
+            let answers = try? JSONDecoder().decode([BuildSystemAnswer].self, from: Data(result.stdout)),
+            answers.count == sdists.count
+        else {
+            throw UsageError(
+                "\(context.pythonName): reading the sdists' pyproject.toml failed (exit \(result.status)):\n\(result.stderrTail())"
+            )
+        }
+        for i in sdists.indices {
+            var answer = answers[i]
+            if let error = answer.error { throw UsageError("\(sdists[i].file.filename): \(error)") }
+            answer.hasPyproject = !pyprojects[i].isEmpty
+            sdists[i].system = answer
+        }
+        return sdists
+    }
+
+    static let buildSystemScript =
+        "import json, os, sys\n\n" + SdistBuilder.buildSystemPython + #"""
+
+
+            out = []
+            for path in sys.argv[1:]:
+                try:
+                    out.append(build_system(path))
+                except Exception as e:
+                    out.append({"error": str(e)})
+            json.dump(out, sys.stdout)
+            """#
+
+    /// Every sdist's build requirements, as one requirements list: the `requires` of each, plus the
+    /// ones the build will ask for that a lock can know in advance. setuptools' backends ask for
+    /// `wheel` (setuptools before 70.1), and the frontend reads pyproject.toml with `tomli` on a
+    /// Python without tomllib (before 3.11). Any other requirement a backend returns from
+    /// get_requires_for_build_wheel is not known here; the build names it if it is missing.
+    static func buildRequirements(_ systems: [BuildSystemAnswer], target: PythonTarget) -> [String] {
+        func name(_ requirement: String) -> String {
+            WheelName.normalize(String(requirement.prefix { $0.isLetter || $0.isNumber || "._-".contains($0) }))
+        }
+        var requirements: [String] = []
+        for system in systems {
+            let requires = system.requires ?? []
+            requirements += requires
+            if (system.backend ?? "").hasPrefix("setuptools.build_meta"),
+                !requires.contains(where: { name($0) == "wheel" })
+            {
+                requirements.append("wheel")
+            }
+        }
+        let (major, minor) = target.versionParts
+        if (major, minor) < (3, 11), systems.contains(where: \.hasPyproject),
+            !requirements.contains(where: { name($0) == "tomli" })
+        {
+            requirements.append("tomli")
+        }
+        return Array(Set(requirements)).sorted()
+    }
+
+    /// Resolves the build requirements (in `input`) to wheels for the target, with the resolver
+    /// the runtime requirements use when they are resolved (pip otherwise).
+    private static func lockBuildRequirements(
+        _ input: String,
+        of names: String,
+        resolver: PythonResolver,
+        context: Context,
+        warnings: inout [String],
+        sizeSources: inout [String: Int]
+    ) throws -> [LockedFile] {
+        let described = "the build requirements of \(names)"
+        let requirements = try LockRequirements(path: input)
+        var pipInput = input
+        var pinned = requirements
+        if resolver == .uv {
+            let compiled = try compileWithUV(input, requirements: requirements, context: context, warnings: &warnings)
+            pipInput = context.work + "/build-requirements.uv.txt"
+            try FileSystem.writeAtomically(pipInput, Array(compiled.utf8))
+            pinned = try LockRequirements(path: pipInput)
+            try checkPinned(pinned)
+        }
+        let outcome: PinOutcome
+        do {
+            outcome = try pinWheels(
+                input: pipInput,
+                described: described,
+                requirements: pinned,
+                hashed: resolver == .uv,
+                resolving: resolver == .pip,
+                sdistCandidates: [],
+                sdistHint: false,
+                context: context,
+                label: "pip-build",
+                warnings: &warnings
+            )
+        } catch let error as UsageError {
+            throw UsageError("\(described): \(error.description)")
+        }
+        guard case .pinned(let files, let sources) = outcome else {
+            preconditionFailure("no sdist candidates were given")
+        }
+        for (source, count) in sources { sizeSources[source, default: 0] += count }
+        return files
     }
 
     /// Fills in sizes (and missing sha256) from the probe; returns where each size came from.
@@ -262,7 +615,7 @@ public enum PythonLocker {
             let filename = fileName(ofURL: url)
             guard filename.hasSuffix(".whl") else {
                 throw UsageError(
-                    "\(name) \(item.metadata.version): pip chose \(filename), not a wheel, for \(target.description); an sdist-only package is built in the matched-version container, not locked here"
+                    "\(name) \(item.metadata.version): pip chose \(filename), not a wheel, for \(target.description); \(LockPip.sdistHint)"
                 )
             }
             let wheel: WheelName
@@ -303,7 +656,8 @@ public enum PythonLocker {
     }
 
     /// Lines pip would build on this host (editables, local paths, sdist and VCS URLs) are refused
-    /// before pip runs: a lock takes wheels only, and sdists are built in the matched container.
+    /// before pip runs: pip picks wheels only for another platform, so a resolved lock takes wheels
+    /// only, and an sdist is locked when it is pinned by hash (then the sandbox builds it).
     private static func refuseBuilds(_ requirements: LockRequirements) throws {
         for r in requirements.requirements {
             let source = r.isEditable ? r.url ?? "" : (r.url ?? (r.name.isEmpty ? r.text : nil))
@@ -311,7 +665,7 @@ public enum PythonLocker {
             let path = source.split(separator: "#").first.map(String.init) ?? source
             guard r.isEditable || !fileName(ofURL: path).hasSuffix(".whl") else { continue }
             throw UsageError(
-                "\(r.location): not a wheel; Airlock locks wheels from an index (editables, local paths, sdist and VCS URLs are built in the matched-version container)"
+                "\(r.location): not a wheel; \(LockPip.sdistHint) (editables and VCS URLs are not locked)"
             )
         }
     }
@@ -339,18 +693,17 @@ public enum PythonLocker {
         ]
     }
 
-    /// Runs `uv pip compile` for the target with the user's pip settings; returns its hashed output.
+    /// Runs `uv pip compile` on `requirementsPath` for the target with the user's pip settings;
+    /// returns its hashed output.
     private static func compileWithUV(
-        _ options: PythonLockOptions,
+        _ requirementsPath: String,
         requirements: LockRequirements,
-        python: String,
-        environment: [String: String],
-        work: String,
+        context: Context,
         warnings: inout [String]
     ) throws -> String {
-        let target = options.target
-        let uvName = options.uv ?? "uv"
-        guard let uv = LockProcess.locate(uvName, environment: environment) else {
+        let target = context.target
+        let uvName = context.uv ?? "uv"
+        guard let uv = LockProcess.locate(uvName, environment: context.environment) else {
             throw UsageError(
                 "--resolver uv: \(uvName) is not on PATH; install it with `python3 -m pip install uv`, or lock with --resolver pip"
             )
@@ -361,29 +714,29 @@ public enum PythonLocker {
             )
         }
         if !exact {
-            warnings.append(
+            let warning =
                 "uv names no platform for glibc \(target.glibc): uv resolved for \(platform), and may pass over wheels pip would accept"
-            )
+            if !warnings.contains(warning) { warnings.append(warning) }
         }
         let probe = LockIndexProbe(
-            python: python,
-            environment: environment,
-            workDirectory: work,
+            python: context.python,
+            environment: context.environment,
+            workDirectory: context.work,
             pipOptions: requirements.indexOptions
         )
         let pip = try probe.configuration()
-        var uvEnvironment = environment
+        var uvEnvironment = context.environment
         for (key, value) in LockUV.environment(pip: pip) { uvEnvironment[key] = value }
         let args = LockUV.compileArguments(
-            requirements: options.requirementsPath,
+            requirements: requirementsPath,
             target: target,
             platform: platform,
             pip: pip
         )
-        let result = try LockProcess.run(uv, args, environment: uvEnvironment, workDirectory: work, label: "uv")
+        let result = try LockProcess.run(uv, args, environment: uvEnvironment, workDirectory: context.work, label: "uv")
         guard result.status == 0 else {
             throw UsageError(
-                "uv could not resolve \(options.requirementsPath) for \(target.description) (exit \(result.status)):\n\(result.stderrTail())"
+                "uv could not resolve \(requirementsPath) for \(target.description) (exit \(result.status)):\n\(result.stderrTail())"
             )
         }
         return String(decoding: result.stdout, as: UTF8.self)

@@ -12,7 +12,8 @@ struct SealCommand: AsyncParsableCommand {
     )
 
     @Argument(help: "Files or directories to seal.") var files: [String] = []
-    @Option(help: "Seal this project's built zip (with its provenance) and the wheels it came from.") var project: String?
+    @Option(help: "Seal this project's built zip (with its provenance), the wheels and sdists it came from, and its build image.")
+    var project: String?
     @Option(help: "Also carry this image from the store (NAME[:TAG] or digest; repeatable).") var image: [String] = []
     @Flag(help: "With --project, leave out the image the build ran in (carried by default, for audits and rebuilds inside).")
     var noBuildImage = false
@@ -52,8 +53,15 @@ struct SealCommand: AsyncParsableCommand {
                     mediaType: "application/zip", provenance: built.provenance
                 )
             )
-            for wheel in built.wheels {
-                inputs.append(SealInput(sourcePath: wheel.path, artifactPath: "wheels/" + wheel.filename, name: wheel.filename, kind: "wheel", mediaType: "application/zip"))
+            for input in built.inputs {
+                let folder = ["sdist": "sdists/", "build-wheel": "build/"][input.kind] ?? "wheels/"
+                inputs.append(
+                    SealInput(
+                        sourcePath: input.path, artifactPath: folder + input.filename, name: input.filename, kind: input.kind,
+                        mediaType: input.filename.hasSuffix(".tar.gz") ? "application/gzip" : "application/zip",
+                        provenance: input.provenance
+                    )
+                )
             }
             target = built.target.json
             if !noBuildImage, let digest = built.provenance["sandbox"]?["image"]?["digest"]?.stringValue {

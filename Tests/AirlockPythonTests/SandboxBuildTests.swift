@@ -193,6 +193,51 @@ import Testing
         )
     }
 
+    @Test func anSdistInTheLockIsBuiltInTheSandboxInstalledAndNamedInProvenance() async throws {
+        let project = try Project(app: SandboxBuildTests.goodApp + "\nimport tinypkg.helper_said\nSAID = tinypkg.helper_said.SAID\n")
+        let tiny = try TinySdist()
+        func put(_ path: String) throws -> (String, Int) {
+            let (digest, size, tmp) = try project.store.put(path: path)
+            try project.store.commit([(digest, tmp)])
+            return (digest.hex, size)
+        }
+        let (sdistDigest, sdistSize) = try put(tiny.sdist)
+        let (helperDigest, helperSize) = try put(tiny.helper)
+        var (lock, _) = try PythonLock.read(project: project.path)
+        lock = PythonLock(
+            target: lock.target,
+            files: lock.files + [
+                LockedFile(name: "tinypkg", version: "1.0", filename: tiny.filename, url: nil, sha256: sdistDigest, size: sdistSize)
+            ],
+            build: [
+                LockedFile(name: "tinyhelper", version: "1.0", filename: TinySdist.helperName, url: nil, sha256: helperDigest, size: helperSize)
+            ]
+        )
+        try project.dir.file("app/airlock.lock", try lock.encoded())
+
+        let result = try await project.build()
+        #expect(result.functions?.map(\.name) == ["hello", "tick"])
+        let reader = try ZipReader(path: result.zip)
+        #expect(reader.entries.contains { $0.name == ".python_packages/lib/site-packages/tinypkg/helper_said.py" })
+        let provenance = try JSONValue(parsing: try FileSystem.readFile(result.provenance))
+        let sdist = try #require(provenance["sdists"]?.arrayValue?.first)
+        #expect(sdist["sdist"]?["sha256"]?.stringValue == sdistDigest)
+        #expect(sdist["image"]?["name"]?.stringValue == HostPythonImage.reference)
+
+        // seal --project carries the sdist, its build requirement and the wheel built from it.
+        let built = try PythonBuild.built(project: project.path, store: project.store)
+        #expect(Set(built.inputs.map(\.kind)) == ["wheel", "sdist", "build-wheel"])
+        #expect(built.inputs.contains { $0.filename == "tinypkg-1.0-py3-none-any.whl" && $0.provenance != nil })
+
+        // Without the sandbox an sdist cannot be built.
+        let error = await #expect(throws: UsageError.self) {
+            try await PythonBuild.build(
+                PythonBuildOptions(project: project.path, toolVersion: "test", useCache: false), store: project.store
+            )
+        }
+        #expect(error?.description.contains("drop --no-sandbox") == true)
+    }
+
     @Test func bytecodeIsCheckedHashAndTheSameAcrossTwoBuilds() async throws {
         let project = try Project()
         let first = try await project.build(out: project.dir.path + "/one", bytecode: true, cache: false)

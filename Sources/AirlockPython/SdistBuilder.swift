@@ -1,0 +1,685 @@
+// Building one sdist into a wheel for `airlock build`, in the sandbox with the network off, from build
+// requirements that are themselves locked wheels in the store. The image needs nothing but python3:
+// the frontend is the script below, and the backend and everything it imports come from the lock.
+//
+// The sdist is hostile input, read on the host before anything runs: one top-level `NAME-VERSION/`
+// directory, no absolute paths, no `..`, no hard links, devices or FIFOs, no symbolic link that
+// leaves the tree or passes through another link, no member below a link, size caps. Nothing the
+// host writes while unpacking follows a link.
+//
+// Why the sources are copied inside the sandbox: backends write into the source tree (setuptools'
+// build/ and *.egg-info), and a writable mount the host reads back afterwards could be turned into
+// links pointing anywhere on the host. So the unpacked tree and the build environment are mounted
+// read-only, the frontend copies the tree to the sandbox's private /tmp and builds there, and the one
+// writable mount, /airlock/out, receives only the wheel and a small JSON note, which the host
+// accepts only as regular files at the top of that directory.
+//
+// Reproducibility: SOURCE_DATE_EPOCH comes from the spec, PYTHONHASHSEED is fixed, and the tree is
+// always built at the same path (/tmp/airlock-build/src), so a deterministic backend (setuptools is,
+// given SOURCE_DATE_EPOCH) makes the same wheel twice. An action cache keyed by every input (sdist,
+// build wheels, image digest, runtime, target, epoch, frontend) makes a second build a lookup.
+
+public import AirlockContainer
+public import AirlockCore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// One sdist to build into a wheel.
+public struct SdistBuildRequest: Sendable {
+    /// The sdist (usually its blob in the store) and its file name (`NAME-VERSION.tar.gz` or `.zip`).
+    public var sdistPath: String
+    public var sdistFilename: String
+    /// The project name and version the lock gives; the sdist and the wheel must agree with them.
+    public var name: String
+    public var version: String
+    /// The wheels of the build environment (the lock's `build` files), as paths to their blobs.
+    public var buildWheels: [(filename: String, path: String)]
+    public var target: PythonTarget
+    public var runtime: any ContainerRuntime
+    /// What the runtime runs: a rootfs directory for bwrap, an image reference for docker/podman.
+    public var image: String
+    /// How provenance names the image (not a path of this machine), and its digest.
+    public var imageName: String
+    public var imageDigest: String
+    public var sourceDateEpoch: Int64
+    public var timeLimit: Duration
+    /// Where to unpack (default: the store's tmp/); removed afterwards.
+    public var scratch: String?
+    /// A GC root for the built wheel (e.g. `lock:<project>`, as fetch uses).
+    public var root: String?
+    public var useCache: Bool
+
+    public init(
+        sdistPath: String,
+        sdistFilename: String,
+        name: String,
+        version: String,
+        buildWheels: [(filename: String, path: String)],
+        target: PythonTarget,
+        runtime: any ContainerRuntime,
+        image: String,
+        imageName: String,
+        imageDigest: String,
+        sourceDateEpoch: Int64 = SandboxSpec.defaultSourceDateEpoch,
+        timeLimit: Duration = .seconds(1800),
+        scratch: String? = nil,
+        root: String? = nil,
+        useCache: Bool = true
+    ) {
+        self.sdistPath = sdistPath
+        self.sdistFilename = sdistFilename
+        self.name = name
+        self.version = version
+        self.buildWheels = buildWheels
+        self.target = target
+        self.runtime = runtime
+        self.image = image
+        self.imageName = imageName
+        self.imageDigest = imageDigest
+        self.sourceDateEpoch = sourceDateEpoch
+        self.timeLimit = timeLimit
+        self.scratch = scratch
+        self.root = root
+        self.useCache = useCache
+    }
+}
+
+/// A wheel built from an sdist, in the store.
+public struct BuiltSdistWheel: Sendable {
+    public let filename: String
+    public let digest: SHA256Digest
+    /// The wheel's blob in the store.
+    public let path: String
+    public let size: Int
+    /// Canonical JSON: the sdist, the build wheels, the image, the runtime, the backend, the output.
+    public let provenance: JSONValue
+    public let cacheHit: Bool
+}
+
+/// Why an sdist was not built. `checkFailed` for an sdist or wheel that is not what it claims (a
+/// hostile member, a wheel of another project); `badInput` for a build that failed.
+public struct SdistError: AirlockError {
+    public let description: String
+    public let status: ExitStatus
+
+    public init(_ description: String, status: ExitStatus = .badInput) {
+        self.description = description
+        self.status = status
+    }
+}
+
+public enum SdistBuilder {
+    /// Builds `request`'s sdist into a wheel in the sandbox and puts it in the store (kind "wheel",
+    /// origin "build:sdist"). Container output goes to `output` as it comes.
+    public static func build(
+        _ request: SdistBuildRequest,
+        store: Store,
+        output: SandboxOutput = .discard
+    ) async throws -> BuiltSdistWheel {
+        let filename = request.sdistFilename
+        guard let parsed = SdistName(filename, project: request.name) else {
+            throw SdistError("\(filename): not an sdist file name (NAME-VERSION.tar.gz or NAME-VERSION.zip)")
+        }
+        guard SdistName.sameVersion(parsed.version, request.version) else {
+            throw SdistError("\(filename): the lock says version \(request.version)", status: .checkFailed)
+        }
+        let sdistDigest = try Store.hashFile(request.sdistPath).0
+        let buildWheels = try request.buildWheels.map { wheel in
+            (filename: wheel.filename, path: wheel.path, sha256: try Store.hashFile(wheel.path).0.hex)
+        }.sorted { $0.filename < $1.filename }
+
+        let key = SHA256Hasher.hash(
+            Array(
+                ([
+                    "airlock-sdist-build 1", sdistDigest.hex, request.imageDigest, request.runtime.name,
+                    request.target.description, String(request.sourceDateEpoch),
+                    SHA256Hasher.hash(Array(frontend.utf8)).hex,
+                ] + buildWheels.map { "\($0.filename) \($0.sha256)" }).joined(separator: "\n").utf8
+            )
+        ).hex
+        if request.useCache, let hit = try store.index.cachedAction(key), store.contains(hit.output),
+            let provenance = try? JSONValue(parsing: Array(hit.metadata.utf8)),
+            let wheelName = provenance["output"]?["filename"]?.stringValue
+        {
+            let size = try FileSystem.size(of: store.blobPath(hit.output))
+            try record(store, hit.output, size: size, filename: wheelName, request: request)
+            return BuiltSdistWheel(
+                filename: wheelName,
+                digest: hit.output,
+                path: store.blobPath(hit.output),
+                size: size,
+                provenance: provenance,
+                cacheHit: true
+            )
+        }
+
+        let scratch = try FileSystem.makeTemporaryDirectory(
+            prefix: "sdist-build",
+            in: request.scratch ?? store.temporaryDirectory
+        )
+        defer { FileSystem.removeTree(scratch) }
+        let inputs = scratch + "/in"
+        let outputs = scratch + "/out"
+        for dir in [inputs, outputs] { try FileSystem.makeDirectory(dir) }
+
+        // The sources, checked and unpacked before anything runs.
+        _ = try SdistArchive.read(
+            path: request.sdistPath,
+            filename: filename,
+            name: parsed.name,
+            version: parsed.version,
+            extractTo: inputs + "/source"
+        )
+
+        // The build environment: the locked wheels installed as a site directory.
+        let ranking = TagRanking(request.target)
+        var owner: [String: String] = [:]
+        for wheel in buildWheels {
+            let installed = try WheelInstaller.plan(
+                wheelAt: wheel.path,
+                fileName: wheel.filename,
+                ranking: ranking,
+                target: request.target,
+                treeRoot: inputs + "/env"
+            )
+            for file in installed.files {
+                if let other = owner[file.path] {
+                    throw SdistError(
+                        "build environment of \(filename): \(file.path) is in both \(other) and \(wheel.filename)"
+                    )
+                }
+                owner[file.path] = wheel.filename
+            }
+        }
+        try FileSystem.makeDirectory(inputs + "/env")
+        try FileSystem.writeAtomically(inputs + "/frontend.py", Array(frontend.utf8))
+
+        let spec = SandboxSpec(
+            image: request.image,
+            arguments: ["python3", "-S", "/airlock/in/frontend.py"],
+            workingDirectory: "/",
+            mounts: [Mount(source: inputs, target: "/airlock/in"), .output(outputs, at: "/airlock/out")],
+            environment: ["PYTHONHASHSEED": "0", "PYTHONPATH": "/airlock/in/env"],
+            sourceDateEpoch: request.sourceDateEpoch,
+            timeLimit: request.timeLimit,
+            output: output
+        )
+        let result = try await request.runtime.run(spec)
+        guard !result.timedOut else {
+            throw SdistError("\(filename): the build ran past its time limit of \(request.timeLimit) and was stopped")
+        }
+        guard result.status == 0 else { throw failure(filename, result) }
+
+        // What the frontend left: a note and one wheel, regular files only.
+        let names = try FileSystem.list(outputs)
+        guard FileSystem.kind(of: outputs + "/build.json") == .regular,
+            let note = try? JSONValue(parsing: FileSystem.readFile(outputs + "/build.json", limit: 1 << 20)),
+            let wheelName = note["wheel"]?.stringValue, names.sorted() == ["build.json", wheelName].sorted(),
+            FileSystem.kind(of: outputs + "/" + wheelName) == .regular
+        else {
+            throw SdistError("\(filename): the build left \(names.sorted()) instead of one wheel", status: .checkFailed)
+        }
+        let wheelPath = outputs + "/" + wheelName
+        let wheel: WheelName
+        do { wheel = try WheelName(wheelName) } catch {
+            throw SdistError("\(filename): the build made \(error)", status: .checkFailed)
+        }
+        guard WheelName.normalize(wheel.distribution) == WheelName.normalize(parsed.name),
+            SdistName.sameVersion(wheel.version, parsed.version)
+        else {
+            throw SdistError(
+                "\(filename): the build made \(wheelName), not a wheel of \(parsed.name) \(parsed.version)",
+                status: .checkFailed
+            )
+        }
+        // Tags, RECORD hashes, member names: as any locked wheel is checked before it is installed.
+        _ = try WheelInstaller.plan(wheelAt: wheelPath, fileName: wheelName, ranking: ranking, target: request.target)
+
+        let put = try store.put(path: wheelPath)
+        try store.commit([(put.digest, put.temporaryPath)])
+        let provenance = JSONValue.object([
+            "schema": .int(1),
+            "kind": .string("python-sdist-build"),
+            "sdist": .object(["filename": .string(filename), "sha256": .string(sdistDigest.hex)]),
+            "buildRequirements": .array(
+                buildWheels.map { .object(["filename": .string($0.filename), "sha256": .string($0.sha256)]) }
+            ),
+            "image": .object(["name": .string(request.imageName), "digest": .string(request.imageDigest)]),
+            "runtime": .string(request.runtime.name),
+            "backend": note["backend"] ?? .null,
+            "requires": note["requires"] ?? .null,
+            "target": request.target.json,
+            "sourceDateEpoch": .int(request.sourceDateEpoch),
+            "output": .object([
+                "filename": .string(wheelName), "sha256": .string(put.digest.hex), "size": .int(Int64(put.size)),
+            ]),
+        ])
+        try record(store, put.digest, size: put.size, filename: wheelName, request: request)
+        try store.index.recordProvenance(String(decoding: provenance.canonicalBytes, as: UTF8.self), of: put.digest)
+        try store.index.recordAction(
+            key,
+            output: put.digest,
+            metadata: String(decoding: provenance.canonicalBytes, as: UTF8.self)
+        )
+        return BuiltSdistWheel(
+            filename: wheelName,
+            digest: put.digest,
+            path: store.blobPath(put.digest),
+            size: put.size,
+            provenance: provenance,
+            cacheHit: false
+        )
+    }
+
+    private static func record(
+        _ store: Store,
+        _ digest: SHA256Digest,
+        size: Int,
+        filename: String,
+        request: SdistBuildRequest
+    ) throws {
+        let version = (try? WheelName(filename).version) ?? request.version
+        try store.index.record(
+            [
+                BlobEntry(
+                    digest: digest,
+                    size: size,
+                    kind: "wheel",
+                    name: WheelName.normalize(request.name),
+                    version: version,
+                    filename: filename,
+                    origin: "build:sdist"
+                )
+            ],
+            roots: request.root.map { [(digest, $0)] } ?? []
+        )
+    }
+
+    /// The frontend's own message when it stopped on purpose; otherwise the output's last lines
+    /// (a backend's traceback ends there).
+    private static func failure(_ filename: String, _ result: SandboxResult) -> SdistError {
+        let lines = result.tail.split(separator: "\n").map(String.init)
+        if let own = lines.last(where: { $0.hasPrefix(frontendPrefix) }) {
+            return SdistError("\(filename): \(own.dropFirst(frontendPrefix.count))")
+        }
+        let tail = lines.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.suffix(20)
+        return SdistError(
+            "\(filename): the build backend failed (exit \(result.status)):\n" + tail.joined(separator: "\n")
+        )
+    }
+
+    static let frontendPrefix = "airlock-frontend: "
+
+    /// `build_system(path)`: a pyproject.toml's `[build-system]` with PEP 517/518's defaults, as pip
+    /// 23 applies them (no file or no table: setuptools' legacy backend with setuptools and wheel).
+    /// Shared by the frontend and by `airlock lock`, so both read a pyproject the same way.
+    static let buildSystemPython = #"""
+        LEGACY = {"requires": ["setuptools>=40.8.0", "wheel"], "build-backend": "setuptools.build_meta:__legacy__", "backend-path": []}
+
+
+        def build_system(path):
+            if not os.path.isfile(path):
+                return dict(LEGACY)
+            try:
+                import tomllib
+            except ImportError:
+                try:
+                    import tomli as tomllib
+                except ImportError:
+                    try:
+                        from pip._vendor import tomli as tomllib
+                    except ImportError:
+                        raise ValueError("Python %d.%d has no tomllib and no tomli is installed to read pyproject.toml" % sys.version_info[:2])
+            with open(path, "rb") as f:
+                table = tomllib.load(f).get("build-system")
+            if table is None:
+                return dict(LEGACY)
+            requires, backend = table.get("requires"), table.get("build-backend", LEGACY["build-backend"])
+            paths = table.get("backend-path", [])
+            if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+                raise ValueError("pyproject.toml: [build-system] requires must be a list of strings")
+            if not isinstance(backend, str) or not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+                raise ValueError("pyproject.toml: [build-system] build-backend must be a string, backend-path a list of strings")
+            return {"requires": requires, "build-backend": backend, "backend-path": paths}
+        """#
+
+    /// The PEP 517 frontend run in the sandbox as `python3 -S`: no site-packages of the image, only
+    /// the standard library, the build environment and the backend path.
+    static let frontend =
+        #"""
+        # Airlock's PEP 517 frontend: builds the source tree at /airlock/in/source into one wheel in
+        # /airlock/out, offline, from the build environment at /airlock/in/env. It installs nothing.
+        import importlib, importlib.metadata, json, os, re, shutil, site, sys
+
+        ENV, OUT, SRC, TMP = "/airlock/in/env", "/airlock/out", "/tmp/airlock-build/src", "/tmp/airlock-build/wheel"
+
+
+        def fail(message):
+            print("airlock-frontend: " + message, file=sys.stderr, flush=True)
+            sys.exit(3)
+
+        """# + buildSystemPython
+            + #"""
+
+
+            def normalize(name):
+                return re.sub(r"[-_.]+", "-", name).lower()
+
+
+            def release(text):
+                parts = text.strip().split(".")
+                if not all(p.isdigit() for p in parts):
+                    return None
+                numbers = [int(p) for p in parts]
+                while len(numbers) > 1 and numbers[-1] == 0:
+                    numbers.pop()
+                return tuple(numbers)
+
+
+            def unmet(requirement, installed):
+                # Without `packaging` (not in the standard library), names are checked always, versions
+                # only for `==` and `>=` on plain release numbers, and a requirement with an environment
+                # marker not at all: if the backend needed it, its import fails and says so.
+                text, _, marker = requirement.partition(";")
+                if marker.strip():
+                    return False
+                m = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*\(?([^)@]*)", text)
+                if not m:
+                    return True
+                have = installed.get(normalize(m.group(1)))
+                if have is None:
+                    return True
+                got = release(have)
+                for spec in filter(None, (s.strip() for s in m.group(3).split(","))):
+                    pin = re.fullmatch(r"(==|>=)\s*([0-9.]+)", spec)
+                    want = release(pin.group(2)) if pin else None
+                    if want is not None and got is not None and (got != want if pin.group(1) == "==" else got < want):
+                        return True
+                return False
+
+
+            def main():
+                os.makedirs(TMP)
+                shutil.copytree("/airlock/in/source", SRC, symlinks=True)
+                os.chdir(SRC)
+                try:
+                    system = build_system(os.path.join(SRC, "pyproject.toml"))
+                except Exception as e:
+                    fail(str(e))
+                paths = [os.path.normpath(os.path.join(SRC, p)) for p in system["backend-path"]]
+                if any(os.path.commonpath([p, SRC]) != SRC for p in paths):
+                    fail("backend-path %r leaves the source tree" % system["backend-path"])
+                site.addsitedir(ENV)
+                sys.path[:] = paths + [ENV] + [p for p in sys.path if p != ENV and p not in paths]
+                installed = {normalize(d.metadata["Name"] or ""): d.version for d in importlib.metadata.distributions(path=[ENV])}
+                missing = [r for r in system["requires"] if unmet(r, installed)]
+                if missing:
+                    fail("build requirements not in the build environment: %s (airlock lock puts them in the lock's build list)" % ", ".join(missing))
+                module, _, attrs = system["build-backend"].partition(":")
+                backend = importlib.import_module(module)
+                for attr in filter(None, attrs.split(".")):
+                    backend = getattr(backend, attr)
+                hook = getattr(backend, "get_requires_for_build_wheel", None)
+                dynamic = list(hook({})) if hook else []
+                missing = [r for r in dynamic if unmet(r, installed)]
+                if missing:
+                    fail("the backend %s asks for %s, which the build environment lacks; add them to the build requirements" % (system["build-backend"], ", ".join(missing)))
+                name = backend.build_wheel(TMP, {})
+                if not isinstance(name, str) or os.path.basename(name) != name or not os.path.isfile(os.path.join(TMP, name)):
+                    fail("build_wheel returned %r, not the name of a wheel it wrote" % (name,))
+                shutil.copyfile(os.path.join(TMP, name), os.path.join(OUT, name))
+                note = {"wheel": name, "backend": system["build-backend"], "requires": system["requires"] + dynamic}
+                with open(os.path.join(OUT, "build.json"), "w") as f:
+                    json.dump(note, f)
+                print("airlock-frontend: built " + name, flush=True)
+
+
+            main()
+            """#
+}
+
+/// An sdist file name, `NAME-VERSION.tar.gz` or `NAME-VERSION.zip`, split where the name ends.
+package struct SdistName: Sendable, Equatable {
+    package var name: String
+    package var version: String
+
+    package static let extensions = [".tar.gz", ".zip"]
+
+    /// With `project`, the split is where the part before it normalises to the project's name
+    /// (names may hold dashes); without, at the last dash.
+    package init?(_ filename: String, project: String? = nil) {
+        guard let ext = Self.extensions.first(where: { filename.lowercased().hasSuffix($0) }) else { return nil }
+        let stem = String(filename.dropLast(ext.count))
+        let dashes = stem.indices.filter { stem[$0] == "-" }
+        let split =
+            project.flatMap { p in dashes.first { WheelName.normalize(String(stem[..<$0])) == WheelName.normalize(p) } }
+            ?? dashes.last
+        guard let split, split != stem.startIndex else { return nil }
+        let version = String(stem[stem.index(after: split)...])
+        guard !version.isEmpty else { return nil }
+        name = String(stem[..<split])
+        self.version = version
+    }
+
+    /// Equal as PEP 440 compares them, for the spellings tools produce: case, a leading `v`, `-`/`_`
+    /// for `.`, leading zeros, trailing `.0`s of the release, and the long names of pre- and
+    /// post-release markers. Not a full PEP 440 parser.
+    package static func sameVersion(_ a: String, _ b: String) -> Bool { canonical(a) == canonical(b) }
+
+    static func canonical(_ version: String) -> [String] {
+        var text = version.lowercased().trimmingCharacters(in: .whitespaces)
+        if text.hasPrefix("v") { text.removeFirst() }
+        var tokens: [String] = []
+        var current = ""
+        var isDigit = false
+        func flush() {
+            guard !current.isEmpty else { return }
+            if isDigit {
+                let trimmed = current.drop { $0 == "0" }
+                tokens.append(trimmed.isEmpty ? "0" : String(trimmed))
+            } else {
+                let aliases = [
+                    "alpha": "a", "beta": "b", "c": "rc", "pre": "rc", "preview": "rc", "rev": "post", "r": "post",
+                ]
+                tokens.append(aliases[current] ?? current)
+            }
+            current = ""
+        }
+        for c in text {
+            let digit = c.isASCII && c.isNumber
+            let letter = c.isASCII && c.isLetter
+            if !digit && !letter {
+                flush()
+                continue
+            }
+            if !current.isEmpty, digit != isDigit { flush() }
+            isDigit = digit
+            current.append(c)
+        }
+        flush()
+        let releaseCount = tokens.prefix { $0.allSatisfy(\.isNumber) }.count
+        var release = Array(tokens[..<releaseCount])
+        while release.count > 1, release.last == "0" { release.removeLast() }
+        return release + tokens[releaseCount...]
+    }
+}
+
+/// What a checked sdist holds.
+package struct SdistContents: Sendable {
+    /// `NAME-VERSION`, the one top-level directory.
+    package var topDirectory: String
+    /// `NAME-VERSION/pyproject.toml`, when there is one.
+    package var pyproject: [UInt8]?
+    package var files: Int
+    package var bytes: Int
+}
+
+/// Reads an sdist as hostile input, and unpacks it when asked.
+package enum SdistArchive {
+    static let maximumMembers = 100_000
+    static let maximumFileBytes = 512 << 20
+    static let maximumTotalBytes = 2 << 30
+
+    /// Checks every member of the sdist at `path` (see the file's header for the rules); with
+    /// `extractTo`, writes the top directory's content there (a new directory).
+    package static func read(
+        path: String,
+        filename: String,
+        name: String,
+        version: String,
+        extractTo: String?
+    ) throws -> SdistContents {
+        func refuse(_ reason: String) -> SdistError {
+            SdistError("\(filename): refused: \(reason)", status: .checkFailed)
+        }
+        let reader: ArchiveReader
+        do {
+            reader = try ArchiveReader(paths: [path], format: filename.lowercased().hasSuffix(".zip") ? .zip : .layer)
+        } catch {
+            throw SdistError("\(filename): not a readable sdist (\(error))")
+        }
+        if let extractTo { try FileSystem.makeDirectory(extractTo) }
+        var top: String? = nil
+        var seen: Set<String> = []
+        var links: [String: String] = [:]
+        var pyproject: [UInt8]? = nil
+        var files = 0
+        var total = 0
+        while let entry = try reader.next() {
+            guard seen.count < maximumMembers else { throw refuse("more than \(maximumMembers) members") }
+            guard var member = entry.path else { throw refuse("a member has an unreadable name") }
+            while member.hasPrefix("./") { member.removeFirst(2) }
+            while member.hasSuffix("/") { member.removeLast() }
+            guard RelativePath.isSafe(member) else {
+                throw refuse("member '\(entry.path ?? "")' is an absolute path or has an empty, '.' or '..' component")
+            }
+            let parts = member.split(separator: "/").map(String.init)
+            if top == nil {
+                top = parts[0]
+                guard let split = SdistName(parts[0] + ".zip", project: name),
+                    WheelName.normalize(split.name) == WheelName.normalize(name),
+                    SdistName.sameVersion(split.version, version)
+                else {
+                    throw refuse("its top-level directory '\(parts[0])' is not \(name)-\(version)")
+                }
+            }
+            guard parts[0] == top else {
+                throw refuse("member '\(member)' is outside the one top-level directory '\(top ?? "")'")
+            }
+            guard seen.insert(member).inserted else { throw refuse("member '\(member)' appears twice") }
+            for depth in 1..<parts.count where links[parts[0..<depth].joined(separator: "/")] != nil {
+                throw refuse(
+                    "member '\(member)' is below the symbolic link '\(parts[0..<depth].joined(separator: "/"))'"
+                )
+            }
+            let relative = parts.dropFirst().joined(separator: "/")
+            let destination = extractTo.map { relative.isEmpty ? $0 : $0 + "/" + relative }
+            switch entry.kind {
+            case .directory:
+                if let destination { try FileSystem.makeDirectory(destination) }
+                try reader.skipData()
+            case .regular:
+                guard !entry.isSparse else { throw refuse("member '\(member)' is a sparse file") }
+                guard !relative.isEmpty else { throw refuse("the top-level '\(member)' is a file, not a directory") }
+                guard entry.size <= maximumFileBytes else {
+                    throw refuse("member '\(member)' is over \(maximumFileBytes >> 20) MiB")
+                }
+                let isPyproject = relative == "pyproject.toml"
+                var kept: [UInt8] = []
+                let sink = try destination.map { d -> FileDescriptor in
+                    try FileSystem.makeDirectory(FileSystem.parentPath(d))
+                    return try FileDescriptor.open(
+                        d,
+                        writing: true,
+                        create: true,
+                        exclusive: true,
+                        mode: entry.mode & 0o111 != 0 ? 0o755 : 0o644
+                    )
+                }
+                var size = 0
+                try reader.readData { chunk in
+                    size += chunk.count
+                    total += chunk.count
+                    guard size <= maximumFileBytes, total <= maximumTotalBytes else {
+                        throw refuse(
+                            "it unpacks to more than \(size > maximumFileBytes ? maximumFileBytes >> 20 : maximumTotalBytes >> 20) MiB"
+                        )
+                    }
+                    if isPyproject {
+                        guard kept.count + chunk.count <= 1 << 20 else { throw refuse("pyproject.toml is over 1 MiB") }
+                        kept.append(contentsOf: chunk)
+                    }
+                    try sink?.write(chunk)
+                }
+                if isPyproject { pyproject = kept }
+                files += 1
+            case .symlink:
+                guard !relative.isEmpty else { throw refuse("the top-level '\(member)' is a symbolic link") }
+                let target = entry.linkTarget ?? ""
+                guard resolveLink(at: parts, target: target, links: links) != nil else {
+                    throw refuse(
+                        "member '\(member)' is a symbolic link to '\(target)', which leaves the source tree or passes through another link"
+                    )
+                }
+                links[member] = target
+                if let destination {
+                    try FileSystem.makeDirectory(FileSystem.parentPath(destination))
+                    guard symlink(target, destination) == 0 else {
+                        if errno == EEXIST {
+                            throw refuse("member '\(member)' is a symbolic link over a member already unpacked")
+                        }
+                        throw FileError("create symbolic link", path: destination, errno: errno)
+                    }
+                }
+                try reader.skipData()
+            case .hardlink:
+                throw refuse("member '\(member)' is a hard link")
+            case .other(let what):
+                throw refuse("member '\(member)' is a \(what)")
+            }
+        }
+        guard let top else { throw refuse("it holds no files") }
+        // Again with every link known: a link may come after the members that would be below it,
+        // or after a link whose target walks through it.
+        for member in seen {
+            let parts = member.split(separator: "/").map(String.init)
+            for depth in 1..<parts.count where links[parts[0..<depth].joined(separator: "/")] != nil {
+                throw refuse(
+                    "member '\(member)' is below the symbolic link '\(parts[0..<depth].joined(separator: "/"))'"
+                )
+            }
+            if let target = links[member], resolveLink(at: parts, target: target, links: links) == nil {
+                throw refuse("member '\(member)' is a symbolic link to '\(target)', which passes through another link")
+            }
+        }
+        return SdistContents(topDirectory: top, pyproject: pyproject, files: files, bytes: total)
+    }
+
+    /// Where a relative link target lands, lexically, as components from the top directory; nil
+    /// when it is absolute, climbs above the top directory, or walks through another link (a link
+    /// followed by `..` could land somewhere the lexical walk does not see).
+    static func resolveLink(at parts: [String], target: String, links: [String: String]) -> [String]? {
+        guard !target.isEmpty, !target.hasPrefix("/"), !target.utf8.contains(0), !target.contains("\\") else {
+            return nil
+        }
+        var path = Array(parts.dropLast())
+        let components = target.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        for (i, component) in components.enumerated() {
+            switch component {
+            case ".": continue
+            case "..":
+                guard path.count > 1 else { return nil }
+                path.removeLast()
+            default:
+                path.append(component)
+                if i < components.count - 1, links[path.joined(separator: "/")] != nil { return nil }
+            }
+        }
+        return path.count >= 1 ? path : nil
+    }
+}
