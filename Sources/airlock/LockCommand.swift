@@ -43,14 +43,17 @@ struct LockCommand: ParsableCommand {
             return
         }
         print(result.path)
-        let wheels = result.lock.files.count
+        let sdists = result.lock.sdists.count
+        let builds = result.lock.build?.count ?? 0
+        var counted = "\(result.lock.files.count - sdists) wheel(s)"
+        if sdists > 0 { counted += ", \(sdists) sdist(s) with \(builds) build wheel(s)" }
         let size =
             result.totalSize.map { ByteCount.format($0) }
             ?? "size unknown for \(result.sizeSources["unknown"] ?? 0) file(s)"
         let how =
             result.method == .hashed ? "from hash pins, without resolving" : "resolved with \(result.method.rawValue)"
         printError(
-            "locked \(wheels) wheel(s) for \(target.description), \(how): \(size)\(result.changed ? "" : " (unchanged)")"
+            "locked \(counted) for \(target.description), \(how): \(size)\(result.changed ? "" : " (unchanged)")"
         )
     }
 }
