@@ -70,7 +70,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f
 timeit() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>>"$work/bench.log" || { say "bench: failed: $*"; tail -5 "$work/bench.log" >&2; exit 1; }; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }'; }
 pip_zip() { rm -rf "$work/pip" "$work/pip.zip"; python3 -m pip install -q --disable-pip-version-check --no-index --no-deps --target "$work/pip" "$wheels"/*.whl && (cd "$work/pip" && cp "$project"/function_app.py "$project"/host.json "$project"/requirements.txt . && zip -qrX "$work/pip.zip" .); }
 uv_zip() { rm -rf "$work/uv" "$work/uv.zip"; "$uv" pip install -q --no-index --no-deps --python python3 --target "$work/uv" "$wheels"/*.whl && (cd "$work/uv" && cp "$project"/function_app.py "$project"/host.json "$project"/requirements.txt . && zip -qrX "$work/uv.zip" .); }
-image=airlock-python:3.11-bookworm
+image="airlock-python:3.11-bookworm"
 if ! "$airlock" image ls --store "$store" --json | grep -q "\"airlock-python\""; then
     say "bench: bootstrapping $image into $store (once)"
     "$airlock" image bootstrap --suite bookworm --packages python3 --name "$image" --store "$store" >"$work/bootstrap.log" 2>&1 \
@@ -88,7 +88,7 @@ host_python() { python3 -I -S -c 'print(1)'; }
 build >/dev/null 2>&1
 sandboxed >/dev/null 2>&1 || { say "bench: the sandboxed build failed:"; sandboxed 2>&1 | tail -20 >&2; exit 1; }
 a=() p=() u=() c=() s=()
-for r in $(seq "$runs"); do
+for _ in $(seq "$runs"); do
     a+=("$(timeit build)")
     s+=("$(timeit sandboxed)")
     p+=("$(timeit pip_zip)")
@@ -97,7 +97,7 @@ for r in $(seq "$runs"); do
 done
 ma=$(median "${a[@]}"); mp=$(median "${p[@]}"); mc=$(median "${c[@]}"); ms=$(median "${s[@]}")
 f=() b=() h=()
-for r in $(seq 21); do f+=("$(timeit first_line)"); b+=("$(timeit bwrap_alone)"); h+=("$(timeit host_python)"); done
+for _ in $(seq 21); do f+=("$(timeit first_line)"); b+=("$(timeit bwrap_alone)"); h+=("$(timeit host_python)"); done
 mf=$(median "${f[@]}"); mb=$(median "${b[@]}"); mh=$(median "${h[@]}")
 printf '\nPython build: %s wheels, %s MB (median of %s runs)\n' "$count" "$((size / 1000000))" "$runs"
 printf '  %-58s %8s s\n' "airlock build --no-sandbox (install + zip + ELF audit)" "$ma" \

@@ -13,7 +13,7 @@ set -euo pipefail
 airlock=${1:-.build/debug/airlock}
 airlock=$(cd "$(dirname "$airlock")" && pwd)/$(basename "$airlock")
 out=demo-output
-image=airlock-python:3.11-bookworm
+image="airlock-python:3.11-bookworm"
 # Everything starts fresh but the outside store, which keeps the bootstrapped build image.
 mkdir -p "$out"
 find "$out" -mindepth 1 -maxdepth 1 ! -name outside-store -exec rm -rf {} +
