@@ -82,7 +82,7 @@ cached() { "$airlock" build --project "$project" --store "$store" --out "$work/o
 rootfs=$store/rootfs/$("$airlock" image ls --store "$store" --json | python3 -c 'import json,sys; print([i["manifest"] for i in json.load(sys.stdin) if i["name"] == "airlock-python"][0].split(":")[1])')
 first_line() { "$airlock" image run --store "$store" "$image" -- python3 -I -S -c 'print(1)'; }
 bwrap_alone() { bwrap --unshare-all --die-with-parent --ro-bind "$rootfs" / --proc /proc --dev /dev true; }
-host_python() { python3 -I -S -c 'print(1)'; }
+bwrap_python() { bwrap --unshare-all --die-with-parent --ro-bind "$rootfs" / --proc /proc --dev /dev python3 -I -S -c 'print(1)'; }
 
 [ -n "$uv" ] && uv_zip >/dev/null 2>&1 || true  # warm uv's cache
 build >/dev/null 2>&1
@@ -96,18 +96,27 @@ for _ in $(seq "$runs"); do
     c+=("$(timeit cached)")
 done
 ma=$(median "${a[@]}"); mp=$(median "${p[@]}"); mc=$(median "${c[@]}"); ms=$(median "${s[@]}")
-f=() b=() h=()
-for _ in $(seq 21); do f+=("$(timeit first_line)"); b+=("$(timeit bwrap_alone)"); h+=("$(timeit host_python)"); done
-mf=$(median "${f[@]}"); mb=$(median "${b[@]}"); mh=$(median "${h[@]}")
+# Start times are tens of milliseconds: hyperfine measures them without a shell or `date` in the
+# way (install-deps does not install it; without it, a loop of 21 timed runs does).
+if command -v hyperfine >/dev/null; then
+    hyperfine -N -w 3 -r 30 --export-json "$work/start.json" "$airlock image run --store $store $image -- python3 -I -S -c print(1)" \
+        "bwrap --unshare-all --die-with-parent --ro-bind $rootfs / --proc /proc --dev /dev true" \
+        "bwrap --unshare-all --die-with-parent --ro-bind $rootfs / --proc /proc --dev /dev python3 -I -S -c print(1)" >/dev/null 2>&1
+    read -r mf mb mh < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print(*["%.4f" % x["median"] for x in r])' "$work/start.json")
+else
+    f=() b=() h=()
+    for _ in $(seq 21); do f+=("$(timeit first_line)"); b+=("$(timeit bwrap_alone)"); h+=("$(timeit bwrap_python)"); done
+    mf=$(median "${f[@]}"); mb=$(median "${b[@]}"); mh=$(median "${h[@]}")
+fi
 printf '\nPython build: %s wheels, %s MB (median of %s runs)\n' "$count" "$((size / 1000000))" "$runs"
 printf '  %-58s %8s s\n' "airlock build --no-sandbox (install + zip + ELF audit)" "$ma" \
     "pip install --no-index --no-deps --target + zip -qrX" "$mp"
 if [ -n "$uv" ]; then mu=$(median "${u[@]}"); printf '  %-58s %8s s\n' "uv pip install --target (warm cache) + zip -qrX" "$mu"; fi
 printf '  %-58s %8s s\n' "airlock build, nothing changed (action cache)" "$mc"
 printf '  %-58s %8s s\n' "airlock build (+ version check, smoke test in bwrap)" "$ms"
-printf '\nSandbox start to Python'"'"'s first line (median of 21 runs)\n'
+printf '\nSandbox start to Python'"'"'s first line (median)\n'
 printf '  %-58s %8s s\n' "airlock image run $image -- python3 -c 'print(1)'" "$mf" \
-    "bwrap --unshare-all on the same rootfs, running true" "$mb" "host python3 -I -S -c 'print(1)' (no sandbox)" "$mh"
+    "bwrap --unshare-all on the same rootfs, running true" "$mb" "bwrap on the same rootfs, python3 -c 'print(1)' (no airlock)" "$mh"
 if docker info >/dev/null 2>&1; then
     say "bench: a docker daemon answers, but the image is not loaded into it by this bench; no docker row"
 else

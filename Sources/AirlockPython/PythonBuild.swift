@@ -123,7 +123,7 @@ public enum PythonBuild {
         guard options.sandbox != nil || !options.compileBytecode else {
             throw UsageError("--compile-bytecode: the .pyc files are written by the target's Python in the sandbox; drop --no-sandbox")
         }
-        var sandbox = try options.sandbox.map { request in
+        let sandbox = try options.sandbox.map { request in
             var sandbox = try PythonSandbox.prepare(image: request.image, runtime: request.runtime, target: target, store: store)
             sandbox.output = request.output
             sandbox.sourceDateEpoch = options.sourceDateEpoch ?? SandboxSpec.defaultSourceDateEpoch
@@ -154,11 +154,15 @@ public enum PythonBuild {
             )
         }
 
-        // The image's Python must be the target's before anything is installed for it.
-        let pythonVersion = try await sandbox?.checkPython(matches: target)
+        // The image's Python must be the target's: asked while the host installs, awaited before
+        // anything runs in the sandbox or is built for it.
+        let versionCheck = sandbox.map { runner in Task { try await runner.checkPython(matches: target) } }
+        defer { versionCheck?.cancel() }
+        var pythonVersion: String? = nil
+        if !lock.sdists.isEmpty { pythonVersion = try await versionCheck?.value }
 
         // The deployment tree: the user's --tree, or a scratch one the sandbox mounts read-only.
-        let scratch = sandbox == nil ? nil : try FileSystem.makeTemporaryDirectory(prefix: "airlock-build")
+        let scratch = sandbox == nil ? nil : try FileSystem.makeTemporaryDirectory(prefix: "airlock-build", in: Self.scratchRoot())
         defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
         let treeRoot = options.tree ?? scratch.map { $0 + "/tree" }
 
@@ -245,15 +249,18 @@ public enum PythonBuild {
         // In the sandbox: bytecode, then the smoke test over exactly what the zip will hold.
         var bytecode: CompiledBytecode? = nil
         var functions: [SmokeFunction]? = nil
+        var smokeTest: Task<[SmokeFunction], any Error>? = nil
+        if pythonVersion == nil { pythonVersion = try await versionCheck?.value }
         if let runner = sandbox, let treeRoot, let scratch {
             if options.compileBytecode {
                 progress?.note("build: compiling bytecode in \(runner.imageReference) (\(runner.runtime.name))")
                 bytecode = try await runner.compileBytecode(tree: treeRoot, scratch: scratch)
             }
             progress?.note("build: smoke test in \(runner.imageReference) (\(runner.runtime.name)), network off")
-            functions = try await runner.smokeTest(tree: treeRoot, scriptFile: scriptFile, scratch: scratch)
-            sandbox = runner
+            // It runs while the host writes the zip; the zip is renamed into place only if it passes.
+            smokeTest = Task { try await runner.smokeTest(tree: treeRoot, scriptFile: scriptFile, scratch: scratch) }
         }
+        defer { smokeTest?.cancel() }
 
         // The zip: every entry sorted by path, wheel entries copied compressed.
         enum Entry {
@@ -278,7 +285,9 @@ public enum PythonBuild {
         }
         entries.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
         let readers = try planned.map { try ZipReader(path: $0.wheelPath) }
-        let hashing = HashingOutput(try FileArchiveOutput(path: zipPath))
+        let staging = out + "/." + zipName + ".unchecked-\(Environment.processID)"
+        defer { try? FileSystem.remove(staging) }
+        let hashing = HashingOutput(try FileArchiveOutput(path: staging))
         let zip = ZipWriter(output: hashing, name: zipPath, epochSeconds: epoch)
         for (path, entry) in entries {
             switch entry {
@@ -299,6 +308,8 @@ public enum PythonBuild {
             }
         }
         try zip.finish()
+        if let smokeTest { functions = try await smokeTest.value }
+        try FileSystem.rename(staging, to: zipPath)
         let digest = hashing.digest
         let size = hashing.bytes
 
@@ -352,6 +363,19 @@ public enum PythonBuild {
             elfObjects: report.files.count, provenance: provenancePath, cacheHit: false, target: target, functions: functions,
             image: imageName, runtime: sandbox?.runtime.name, bytecodeFiles: bytecode?.files.count ?? 0
         )
+    }
+}
+
+extension PythonBuild {
+    /// Where scratch trees go: the tmpfs at /dev/shm when it has room (a tree of thousands of
+    /// files is written, read once by the sandbox and removed: memory is the cheapest place for
+    /// it, and nothing is written back to disk), else $TMPDIR.
+    static func scratchRoot() -> String? {
+        let shm = "/dev/shm"
+        guard FileSystem.kind(of: shm) == .directory, access(shm, W_OK) == 0,
+            let free = try? FileSystem.freeSpace(at: shm), free >= 4 << 30
+        else { return nil }
+        return shm
     }
 }
 
