@@ -95,8 +95,12 @@ public struct PythonLockResult: Sendable {
 public enum PythonLocker {
     /// Locks the project's requirements for `options.target` and writes `PROJECT/airlock.lock`
     /// atomically (left untouched when unchanged).
-    public static func lock(_ options: PythonLockOptions, progress: ProgressReporter? = nil) throws -> PythonLockResult
-    {
+    /// pip and uv run as child processes; the waiting happens off the cooperative pool.
+    public static func lock(_ options: PythonLockOptions, progress: ProgressReporter? = nil) async throws -> PythonLockResult {
+        try await Blocking.run { try lockBlocking(options, progress: progress) }
+    }
+
+    static func lockBlocking(_ options: PythonLockOptions, progress: ProgressReporter?) throws -> PythonLockResult {
         let project = options.project
         guard FileSystem.kind(of: project) == .directory else {
             throw UsageError("\(project): no such project directory")

@@ -3,7 +3,7 @@ import AirlockPython
 import ArgumentParser
 import Foundation
 
-struct LockCommand: ParsableCommand {
+struct LockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lock",
         abstract:
@@ -31,12 +31,12 @@ struct LockCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let resolver = PythonResolver(rawValue: resolver) ?? .pip
         let (target, warnings) = try PythonTarget.resolve(python: python, platform: platform, glibc: glibc)
         for warning in warnings { printError("warning: \(warning)") }
         let options = PythonLockOptions(project: project, target: target, resolver: resolver, lookUpSizes: !noSizes)
-        let result = try PythonLocker.lock(options, progress: ProgressReporter(label: "lock", quiet: output.json))
+        let result = try await PythonLocker.lock(options, progress: ProgressReporter(label: "lock", quiet: output.json))
         for warning in result.warnings { printError("warning: \(warning)") }
         if output.json {
             FileHandle.standardOutput.write(Data(try result.lock.encoded()))

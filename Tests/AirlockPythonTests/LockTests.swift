@@ -21,9 +21,9 @@ struct LockProject {
         glibc: String? = nil,
         resolver: PythonResolver = .pip,
         uv: String? = nil
-    ) throws -> PythonLockResult {
+    ) async throws -> PythonLockResult {
         let (target, _) = try PythonTarget.resolve(python: python, platform: nil, glibc: glibc)
-        return try PythonLocker.lock(
+        return try await PythonLocker.lock(
             PythonLockOptions(project: path, target: target, resolver: resolver, environment: index.environment, uv: uv)
         )
     }
@@ -38,11 +38,11 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
 
     // MARK: pip against the local index
 
-    @Test func pipResolvesDependenciesToExactFilesWithTheirURLsHashesAndSizes() throws {
+    @Test func pipResolvesDependenciesToExactFilesWithTheirURLsHashesAndSizes() async throws {
         let index = try LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "# the app\nalpha\n")
-        let result = try project.lock(index)
+        let result = try await project.lock(index)
         #expect(result.method == .pip && result.changed)
         #expect(result.lock.target == Self.target311)
         #expect(result.lock.files.map(\.name) == ["alpha", "beta"])
@@ -64,22 +64,22 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
     }
 
     @Test(arguments: [("2.31", "1.0"), ("2.36", "1.1")])
-    func theTargetGlibcDecidesWhichNativeWheelIsLocked(glibc: String, version: String) throws {
+    func theTargetGlibcDecidesWhichNativeWheelIsLocked(glibc: String, version: String) async throws {
         let index = try LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "native\n")
-        let result = try project.lock(index, glibc: glibc)
+        let result = try await project.lock(index, glibc: glibc)
         let file = try #require(result.lock.files.first)
         #expect(result.lock.files.count == 1 && file.name == "native" && file.version == version)
         #expect(result.lock.target.glibc == glibc)
         #expect(file.filename.hasPrefix("native-\(version)-cp311-cp311-manylinux_2_"))
     }
 
-    @Test func aRequirementWithNoWheelForTheTargetFailsNamingItAndTheTarget() throws {
+    @Test func aRequirementWithNoWheelForTheTargetFailsNamingItAndTheTarget() async throws {
         let index = try LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "alpha\nsdistonly\n")
-        let error = try #require(throws: UsageError.self) { try project.lock(index) }
+        let error = try await #require(throws: UsageError.self) { try await project.lock(index) }
         #expect(error.status == .badInput)
         #expect(
             error.description.contains("sdistonly") && error.description.contains(Self.target311.description),
@@ -87,7 +87,7 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
         )
         // A Python the native wheels were not built for.
         let native = try LockProject(requirements: "native\n")
-        let other = try #require(throws: UsageError.self) { try native.lock(index, python: "3.12") }
+        let other = try await #require(throws: UsageError.self) { try await native.lock(index, python: "3.12") }
         #expect(
             other.description.contains("native") && other.description.contains("python 3.12, linux/amd64, glibc 2.36"),
             "\(other)"
@@ -95,24 +95,24 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
         #expect(project.lockBytes.isEmpty && native.lockBytes.isEmpty)
     }
 
-    @Test func aDirectSdistURLIsRefusedBeforePipCouldBuildIt() throws {
+    @Test func aDirectSdistURLIsRefusedBeforePipCouldBuildIt() async throws {
         let index = try LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "sdistonly @ \(index.fileURL("sdistonly-1.0.tar.gz"))\n")
-        let error = try #require(throws: UsageError.self) { try project.lock(index) }
+        let error = try await #require(throws: UsageError.self) { try await project.lock(index) }
         #expect(
             error.description.contains("requirements.txt:1") && error.description.contains("not a wheel"),
             "\(error)"
         )
     }
 
-    @Test func lockingTwiceGivesTheSameBytesSortedByName() throws {
+    @Test func lockingTwiceGivesTheSameBytesSortedByName() async throws {
         let index = try LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "native\nalpha\n")
-        let first = try project.lock(index)
+        let first = try await project.lock(index)
         let bytes = project.lockBytes
-        let second = try project.lock(index)
+        let second = try await project.lock(index)
         #expect(first.changed && !second.changed)
         #expect(project.lockBytes == bytes)
         #expect(second.lock.files.map(\.name) == ["alpha", "beta", "native"])
@@ -133,7 +133,7 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
 
     // MARK: hashed requirements
 
-    @Test func aHashPinnedRequirementsFileIsLockedWithoutResolving() throws {
+    @Test func aHashPinnedRequirementsFileIsLockedWithoutResolving() async throws {
         let index = try LocalIndex()
         defer { index.stop() }
         let alpha = try sha256(ofFile: index.filePath("alpha-1.0-py3-none-any.whl"))
@@ -152,7 +152,7 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
                     --hash=sha256:\(native10)  # both files listed
                 """
         )
-        let result = try project.lock(index)
+        let result = try await project.lock(index)
         #expect(result.method == .hashed)
         // alpha needs beta, but a hashed file is taken as it is: no beta.
         #expect(result.lock.files.map(\.name) == ["alpha", "native"])
@@ -160,11 +160,11 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
         #expect(result.lock.files.allSatisfy { $0.size != nil && $0.url != nil })
     }
 
-    @Test func aHashPinThatMatchesNoFileFailsTheCheck() throws {
+    @Test func aHashPinThatMatchesNoFileFailsTheCheck() async throws {
         let index = try LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "alpha==1.0 --hash=sha256:\(String(repeating: "0", count: 64))\n")
-        let error = try #require(throws: CheckFailure.self) { try project.lock(index) }
+        let error = try await #require(throws: CheckFailure.self) { try await project.lock(index) }
         #expect(error.status == .checkFailed)
         #expect(
             error.description.contains("alpha") && error.description.contains(String(repeating: "0", count: 64)),
@@ -182,12 +182,12 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
             "some requirements carry --hash"
         ),
     ])
-    func hashPinnedLinesMustEachPinOneVersionBySha256(requirements: String, message: String) throws {
+    func hashPinnedLinesMustEachPinOneVersionBySha256(requirements: String, message: String) async throws {
         let project = try LockProject(requirements: requirements)
         let (target, _) = try PythonTarget.resolve(python: nil, platform: nil, glibc: nil)
         // No index: these fail before pip runs.
-        let error = try #require(throws: UsageError.self) {
-            try PythonLocker.lock(
+        let error = try await #require(throws: UsageError.self) {
+            try await PythonLocker.lock(
                 PythonLockOptions(
                     project: project.path,
                     target: target,
@@ -206,7 +206,7 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
         let project = try LockProject(requirements: "alpha\nnative\n")
         try project.dir.file("app/function_app.py", "import alpha, beta, native\n")
         try project.dir.file("app/host.json", "{\"version\": \"2.0\"}\n")
-        let result = try project.lock(index)
+        let result = try await project.lock(index)
         // What `airlock fetch` does, done by hand from the index's files.
         let store = try Store.open(at: project.dir.path + "/store")
         for file in result.lock.files {
@@ -228,12 +228,12 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
 
     // MARK: uv, when missing; the argument lists
 
-    @Test func uvThatIsNotInstalledIsAnErrorWithTheInstallHint() throws {
+    @Test func uvThatIsNotInstalledIsAnErrorWithTheInstallHint() async throws {
         let index = try LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "alpha\n")
-        let error = try #require(throws: UsageError.self) {
-            try project.lock(index, resolver: .uv, uv: "/nonexistent/uv")
+        let error = try await #require(throws: UsageError.self) {
+            try await project.lock(index, resolver: .uv, uv: "/nonexistent/uv")
         }
         #expect(error.description.contains("python3 -m pip install uv"), "\(error)")
     }
@@ -329,7 +329,7 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
 
     // MARK: reading requirements files as pip does
 
-    @Test func requirementFilesAreReadAsPipReadsThem() throws {
+    @Test func requirementFilesAreReadAsPipReadsThem() async throws {
         let dir = try TemporaryDirectory()
         let hash = String(repeating: "ab", count: 32)
         try dir.file("more.txt", "gamma==3.0 --hash=sha256:\(hash)\n")
@@ -393,11 +393,11 @@ private enum UV {
 @Suite(.enabled(if: UV.isInstalled, "uv is not on PATH (python3 -m pip install uv)"), .timeLimit(.minutes(2)))
 struct LockUVTests {
     @Test(arguments: [("2.31", "1.0"), ("2.36", "1.1")])
-    func uvResolvesForTheTargetAndPipPinsItsFiles(glibc: String, native: String) throws {
+    func uvResolvesForTheTargetAndPipPinsItsFiles(glibc: String, native: String) async throws {
         let index = try LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "alpha\nnative\n")
-        let result = try project.lock(index, glibc: glibc, resolver: .uv)
+        let result = try await project.lock(index, glibc: glibc, resolver: .uv)
         #expect(result.method == .uv)
         #expect(result.lock.files.map(\.name) == ["alpha", "beta", "native"])
         #expect(result.lock.files.map(\.version) == ["1.0", "2.0", native])
@@ -407,11 +407,11 @@ struct LockUVTests {
         }
     }
 
-    @Test func uvFailsNamingARequirementWithNoWheel() throws {
+    @Test func uvFailsNamingARequirementWithNoWheel() async throws {
         let index = try LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "sdistonly\n")
-        let error = try #require(throws: UsageError.self) { try project.lock(index, resolver: .uv) }
+        let error = try await #require(throws: UsageError.self) { try await project.lock(index, resolver: .uv) }
         #expect(
             error.description.contains("sdistonly")
                 && error.description.contains("python 3.11, linux/amd64, glibc 2.31"),

@@ -201,7 +201,7 @@ private struct UnreachableRuntime: ContainerRuntime {
 
     @Test func aMissingBuildRequirementFailsNamingIt() async throws {
         let tiny = try TinySdist()
-        let error = await #expect(throws: SdistError.self) {
+        let error = await await #expect(throws: SdistError.self) {
             try await SdistBuilder.build(tiny.request(buildWheels: []), store: tiny.store)
         }
         let message = error?.description ?? ""
@@ -209,7 +209,7 @@ private struct UnreachableRuntime: ContainerRuntime {
         #expect(message.contains("not in the build environment"), "\(message)")
         // A version the build environment does not satisfy is missing too.
         let newer = try TinySdist(requires: "tinyhelper>=2")
-        let tooOld = await #expect(throws: SdistError.self) {
+        let tooOld = await await #expect(throws: SdistError.self) {
             try await SdistBuilder.build(newer.request(), store: newer.store)
         }
         #expect(tooOld?.description.contains("tinyhelper>=2") == true, "\(tooOld?.description ?? "")")
@@ -217,7 +217,7 @@ private struct UnreachableRuntime: ContainerRuntime {
 
     @Test func aRequirementTheBackendAsksForAtBuildTimeMustBeThereToo() async throws {
         let tiny = try TinySdist(dynamic: ["notlocked>=1"])
-        let error = await #expect(throws: SdistError.self) {
+        let error = await await #expect(throws: SdistError.self) {
             try await SdistBuilder.build(tiny.request(), store: tiny.store)
         }
         let message = error?.description ?? ""
@@ -226,7 +226,7 @@ private struct UnreachableRuntime: ContainerRuntime {
 
     @Test func aBackendThatRaisesFailsWithItsTracebackTail() async throws {
         let tiny = try TinySdist(buildWheel: "raise RuntimeError('tinybackend exploded on purpose')")
-        let error = await #expect(throws: SdistError.self) {
+        let error = await await #expect(throws: SdistError.self) {
             try await SdistBuilder.build(tiny.request(), store: tiny.store)
         }
         let message = error?.description ?? ""
@@ -239,7 +239,7 @@ private struct UnreachableRuntime: ContainerRuntime {
         let tiny = try TinySdist(
             buildWheel: "import socket; socket.create_connection(('1.1.1.1', 443), 2); return 'x'"
         )
-        let error = await #expect(throws: SdistError.self) {
+        let error = await await #expect(throws: SdistError.self) {
             try await SdistBuilder.build(tiny.request(), store: tiny.store)
         }
         #expect(error?.description.contains("OSError") == true, "\(error?.description ?? "")")
@@ -254,7 +254,7 @@ private struct UnreachableRuntime: ContainerRuntime {
                     return name
                 """
         )
-        let error = await #expect(throws: SdistError.self) {
+        let error = await await #expect(throws: SdistError.self) {
             try await SdistBuilder.build(tiny.request(), store: tiny.store)
         }
         #expect(error?.status == .checkFailed)
@@ -326,7 +326,7 @@ private struct UnreachableRuntime: ContainerRuntime {
         var request = tiny.request(runtime: UnreachableRuntime())
         request.sdistPath = sdist
         request.scratch = scratch
-        let error = await #expect(throws: SdistError.self) { try await SdistBuilder.build(request, store: tiny.store) }
+        let error = await await #expect(throws: SdistError.self) { try await SdistBuilder.build(request, store: tiny.store) }
         #expect(error?.status == .checkFailed)
         let message = error?.description ?? ""
         #expect(message.contains("tinypkg-1.0.tar.gz: refused:") && message.contains(reason), "\(message)")
@@ -338,7 +338,7 @@ private struct UnreachableRuntime: ContainerRuntime {
         #expect(!FileSystem.exists("/tmp/airlock-evil.py"))
     }
 
-    @Test func anInTreeLinkIsKeptAndTheTopDirectoryMustNameTheProject() throws {
+    @Test func anInTreeLinkIsKeptAndTheTopDirectoryMustNameTheProject() async throws {
         let dir = try TemporaryDirectory()
         let good = RawTar.build([
             RawMember(name: "tinypkg-1.0/pyproject.toml", data: Array("[build-system]\n".utf8)),
@@ -406,8 +406,8 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
     ]
 
     /// Locks without looking up wheel sizes (each lookup starts pip once more), for speed.
-    private func lockQuickly(_ project: LockProject, _ index: LocalIndex) throws -> PythonLockResult {
-        try PythonLocker.lock(
+    private func lockQuickly(_ project: LockProject, _ index: LocalIndex) async throws -> PythonLockResult {
+        try await PythonLocker.lock(
             PythonLockOptions(
                 project: project.path,
                 target: TinySdist.target,
@@ -430,7 +430,7 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
 
                 """
         )
-        let result = try lockQuickly(project, index)
+        let result = try await lockQuickly(project, index)
         #expect(result.method == .hashed)
         #expect(result.lock.files.map(\.filename) == ["alpha-1.0-py3-none-any.whl", "tinypkg-1.0.tar.gz"])
         let sdist = try #require(result.lock.files.last)
@@ -472,7 +472,7 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
         #expect(try FileSystem.readFile(tree + "/tinypkg/helper_said.py") == Array("SAID = 'tinyhelper 1.0'\n".utf8))
     }
 
-    @Test func anIndexSdistPinnedByHashIsLockedWhenNoWheelFitsAndItsLegacyBuildRequirementsToo() throws {
+    @Test func anIndexSdistPinnedByHashIsLockedWhenNoWheelFitsAndItsLegacyBuildRequirementsToo() async throws {
         let index = try LocalIndex(
             Self.withHelper + [
                 .init(fileName: "sdistonly-1.0.tar.gz"),
@@ -486,7 +486,7 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
         let project = try LockProject(
             requirements: "sdistonly==1.0 --hash=sha256:\(sdistHash)\nalpha==1.0 --hash=sha256:\(alphaHash)\n"
         )
-        let result = try lockQuickly(project, index)
+        let result = try await lockQuickly(project, index)
         #expect(result.lock.files.map(\.filename) == ["alpha-1.0-py3-none-any.whl", "sdistonly-1.0.tar.gz"])
         #expect(result.lock.files.last?.url == index.fileURL("sdistonly-1.0.tar.gz"))
         #expect(result.lock.files.last?.sha256 == sdistHash)
@@ -499,14 +499,14 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
     }
 
     @Test(.enabled(if: uvIsInstalled, "uv is not on PATH (python3 -m pip install uv)"))
-    func withTheUVResolverTheBuildRequirementsAreResolvedByUV() throws {
+    func withTheUVResolverTheBuildRequirementsAreResolvedByUV() async throws {
         let index = try LocalIndex(Self.withHelper)
         defer { index.stop() }
         let tiny = try TinySdist()
         let project = try LockProject(
             requirements: "tinypkg @ file://\(tiny.sdist) --hash=sha256:\(try sha256(ofFile: tiny.sdist))\n"
         )
-        let result = try PythonLocker.lock(
+        let result = try await PythonLocker.lock(
             PythonLockOptions(
                 project: project.path,
                 target: TinySdist.target,
@@ -519,14 +519,14 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
         #expect(result.lock.build?.map(\.filename) == [TinySdist.helperName])
     }
 
-    @Test func anSdistThatMatchesNoPinFailsTheCheckAndWritesNoLock() throws {
+    @Test func anSdistThatMatchesNoPinFailsTheCheckAndWritesNoLock() async throws {
         let index = try LocalIndex(Self.withHelper)
         defer { index.stop() }
         let tiny = try TinySdist()
         let project = try LockProject(
             requirements: "tinypkg @ file://\(tiny.sdist) --hash=sha256:\(String(repeating: "0", count: 64))\n"
         )
-        let error = try #require(throws: CheckFailure.self) { try project.lock(index) }
+        let error = try await #require(throws: CheckFailure.self) { try await project.lock(index) }
         #expect(
             error.description.contains("tinypkg-1.0.tar.gz") && error.description.contains("none of the --hash"),
             "\(error)"
@@ -534,14 +534,14 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
         #expect(project.lockBytes.isEmpty)
     }
 
-    @Test func aBuildRequirementWithNoWheelFailsNamingIt() throws {
+    @Test func aBuildRequirementWithNoWheelFailsNamingIt() async throws {
         let index = try LocalIndex([.init(fileName: "alpha-1.0-py3-none-any.whl")])
         defer { index.stop() }
         let tiny = try TinySdist()
         let project = try LockProject(
             requirements: "tinypkg @ file://\(tiny.sdist) --hash=sha256:\(try sha256(ofFile: tiny.sdist))\n"
         )
-        let error = try #require(throws: UsageError.self) { try project.lock(index) }
+        let error = try await #require(throws: UsageError.self) { try await project.lock(index) }
         #expect(
             error.description.contains("build requirements of tinypkg-1.0.tar.gz")
                 && error.description.contains("tinyhelper"),
@@ -550,15 +550,15 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
         #expect(error.description.contains("wheels only"), "\(error)")
     }
 
-    @Test func anUnpinnedSdistOnlyRequirementIsRefusedSayingHowToPinIt() throws {
+    @Test func anUnpinnedSdistOnlyRequirementIsRefusedSayingHowToPinIt() async throws {
         let index = try LocalIndex([.init(fileName: "sdistonly-1.0.tar.gz")])
         defer { index.stop() }
         let project = try LockProject(requirements: "sdistonly\n")
-        let error = try #require(throws: UsageError.self) { try project.lock(index) }
+        let error = try await #require(throws: UsageError.self) { try await project.lock(index) }
         #expect(error.description.contains("sdistonly") && error.description.contains("--hash=sha256"), "\(error)")
     }
 
-    @Test func aLockWithoutSdistsHasNoBuildListAndABuildListHoldsWheelsOnly() throws {
+    @Test func aLockWithoutSdistsHasNoBuildListAndABuildListHoldsWheelsOnly() async throws {
         let target = TinySdist.target
         let wheel = LockedFile(
             name: "a",
