@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 @Suite struct DoctorTests {
-    @Test("doctor --json lists tools with name and found (openssl among them), container runtimes and images", .timeLimit(.minutes(1)))
+    @Test("doctor --json lists tools with name and found (openssl among them), container runtimes and images", .timeLimit(.minutes(5)))
     func doctorJSONListsTools() throws {
         let dir = try TempDir()
         defer { dir.remove() }

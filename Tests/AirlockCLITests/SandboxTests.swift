@@ -6,7 +6,7 @@ import AirlockTestSupport
 import Foundation
 import Testing
 
-@Suite(.timeLimit(.minutes(2))) struct SandboxTests {
+@Suite(.timeLimit(.minutes(5))) struct SandboxTests {
     /// A stand-in `azure.functions` wheel with the API the worker's discovery uses, and a lock for it.
     private func project(_ dir: TempDir, app: String) throws {
         let script = #"""

@@ -86,7 +86,7 @@ import Glibc
         #expect(cat.status == 1, "\(cat)")
     }
 
-    @Test("two store put processes on one store at once both succeed and leave a sound store", .timeLimit(.minutes(1)))
+    @Test("two store put processes on one store at once both succeed and leave a sound store", .timeLimit(.minutes(5)))
     func concurrentPutsLeaveSoundStore() throws {
         let dir = try TempDir()
         defer { dir.remove() }
@@ -149,7 +149,7 @@ import Glibc
 
     @Test(
         "processes that create a fresh store at the same moment all succeed",
-        .timeLimit(.minutes(1))
+        .timeLimit(.minutes(5))
     )
     func concurrentCreationOfFreshStore() throws {
         let dir = try TempDir()
@@ -171,7 +171,7 @@ import Glibc
         }
     }
 
-    @Test("a store put killed mid-stream leaves no blob, and the next writer clears tmp/", .timeLimit(.minutes(1)))
+    @Test("a store put killed mid-stream leaves no blob, and the next writer clears tmp/", .timeLimit(.minutes(5)))
     func killedPutLeavesNoPartialBlob() throws {
         let dir = try TempDir()
         defer { dir.remove() }

@@ -14,7 +14,7 @@ import Testing
 
     @Test(
         "seal --max-volume-size cuts the same bytes a single-file seal writes, in capped volumes",
-        .timeLimit(.minutes(1))
+        .timeLimit(.minutes(5))
     )
     func volumesConcatenateToSingleFileSeal() throws {
         let dir = try TempDir()

@@ -7,7 +7,7 @@ import AirlockTestSupport
 import Glibc
 import Testing
 
-@Suite(.timeLimit(.minutes(1))) struct BwrapRuntimeTests {
+@Suite(.timeLimit(.minutes(5))) struct BwrapRuntimeTests {
     let bwrap = BwrapRuntime()
 
     private func hostSpec(

@@ -224,7 +224,7 @@ import Testing
 
     // MARK: Running deploy.sh against the stand-in
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func premiumSetsTheFourSettingsDeploysTheZipAndWaitsForTheFunctions() throws {
         let fixture = try KitFixture(try configuration(subscription: "Contoso Production", plan: .premium))
         let run = try fixture.run(["FAKE_AZ_FUNCTIONS": "hello on_queue", "FAKE_AZ_LIST_FROM": "2"])
@@ -258,7 +258,7 @@ import Testing
         #expect(lastLine.contains("2 function(s) live on myapp"), "\(run)")
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func flexFoundByAutoGetsNoAppSettingsAndNoRemoteBuild() throws {
         let fixture = try KitFixture(try configuration(plan: .auto))
         let run = try fixture.run(["FAKE_AZ_SKU": "FlexConsumption", "FAKE_AZ_FUNCTIONS": "hello on_queue"])
@@ -273,7 +273,7 @@ import Testing
     }
 
     @Test(
-        .timeLimit(.minutes(1)),
+        .timeLimit(.minutes(5)),
         arguments: [
             (sku: "ElasticPremium", tier: "", runFromPackage: true),
             (sku: "Dynamic", tier: "", runFromPackage: false),
@@ -298,7 +298,7 @@ import Testing
         #expect(ScriptRun.value(of: "--build-remote", in: zip) == "false")
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func functionsThatNeverAppearFailWithinTheWaitNamingWhatIsMissing() throws {
         let fixture = try KitFixture(try configuration(plan: .dedicated))
         let run = try fixture.run([
@@ -312,7 +312,7 @@ import Testing
         #expect(run.output.contains("listed: hello"), "\(run)")
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func anAppThatListsNothingFailsAndNamesEveryExpectedFunction() throws {
         let fixture = try KitFixture(try configuration(plan: .premium))
         let run = try fixture.run(["FAKE_AZ_LIST_FROM": "0", "AIRLOCK_WAIT_SECONDS": "0"])
@@ -345,7 +345,7 @@ import Testing
         #expect(run.output.contains("digest this kit was made with"), "\(run)")
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func aSlotReachesEveryAppCallAndItsFunctionNamesAreRead() throws {
         let fixture = try KitFixture(try configuration(slot: "staging", plan: .auto))
         let run = try fixture.run(["FAKE_AZ_SKU": "ElasticPremium", "FAKE_AZ_FUNCTIONS": "hello on_queue"])
@@ -356,7 +356,7 @@ import Testing
         #expect(run.output.contains("myapp (slot staging)"))
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func autoWithASlotOnFlexFailsAtRunTimeBeforeDeploying() throws {
         let fixture = try KitFixture(try configuration(slot: "staging", plan: .auto))
         let run = try fixture.run(["FAKE_AZ_SKU": "FlexConsumption", "FAKE_AZ_FUNCTIONS": "hello on_queue"])
@@ -365,7 +365,7 @@ import Testing
         #expect(run.calls("functionapp deployment source config-zip").isEmpty)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func existingFeatureFlagsAreKeptAndWorkerIndexingAddedOnce() throws {
         let fixture = try KitFixture(try configuration(plan: .dedicated))
         let first = try fixture.run([
@@ -381,7 +381,7 @@ import Testing
         #expect(again.contains("AzureWebJobsFeatureFlags=EnableHttpProxying,EnableWorkerIndexing"), "\(again)")
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func anAzThatIsNotLoggedInStopsTheScriptWithExit2() throws {
         let fixture = try KitFixture(try configuration())
         let run = try fixture.run(["FAKE_AZ_LOGGED_OUT": "1"])
@@ -390,7 +390,7 @@ import Testing
         #expect(run.calls.count == 1)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func functionNamesAreComparedCaseInsensitively() throws {
         let fixture = try KitFixture(try configuration(expect: ["Hello", "ON_QUEUE"]))
         let run = try fixture.run(["FAKE_AZ_FUNCTIONS": "hello on_queue extra"])

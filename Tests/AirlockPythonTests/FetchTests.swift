@@ -4,7 +4,7 @@ import AirlockTestSupport
 import Foundation
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct FetchTests {
     /// A store, a directory of files served by a test server on 127.0.0.1, and helpers to lock them.
     final class Fixture {

@@ -33,7 +33,7 @@ struct LockProject {
 
 func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSystem.readFile(path)).hex }
 
-@Suite(.timeLimit(.minutes(2))) struct LockTests {
+@Suite(.timeLimit(.minutes(5))) struct LockTests {
     static let target311 = PythonTarget(pythonVersion: "3.11", platform: "linux/amd64", glibc: "2.31")
 
     // MARK: pip against the local index
@@ -390,7 +390,7 @@ private enum UV {
 
 /// The uv path needs uv itself; it runs only where uv is installed (`python3 -m pip install uv`),
 /// and says so when it is skipped. The pip tests above never depend on it.
-@Suite(.enabled(if: UV.isInstalled, "uv is not on PATH (python3 -m pip install uv)"), .timeLimit(.minutes(2)))
+@Suite(.enabled(if: UV.isInstalled, "uv is not on PATH (python3 -m pip install uv)"), .timeLimit(.minutes(5)))
 struct LockUVTests {
     @Test(arguments: [("2.31", "1.0"), ("2.36", "1.1")])
     func uvResolvesForTheTargetAndPipPinsItsFiles(glibc: String, native: String) async throws {

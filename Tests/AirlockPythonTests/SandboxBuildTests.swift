@@ -10,7 +10,7 @@ import AirlockTestSupport
 import Foundation
 import Testing
 
-@Suite(.timeLimit(.minutes(2))) struct SandboxBuildTests {
+@Suite(.timeLimit(.minutes(5))) struct SandboxBuildTests {
     /// The stand-in `azure-functions` wheel: just enough of the real library's API for discovery.
     static let azureFunctions: (String, [WheelFixture.Member]) = (
         "azure_functions-1.0-py3-none-any.whl",

@@ -143,7 +143,7 @@ private struct UnreachableRuntime: ContainerRuntime {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct SdistBuildTests {
+@Suite(.timeLimit(.minutes(5))) struct SdistBuildTests {
     @Test(arguments: ["tar.gz", "zip"])
     func anSdistIsBuiltOfflineInTheSandboxFromItsLockedBuildRequirements(format: String) async throws {
         let tiny = try TinySdist(format: format)
@@ -398,7 +398,7 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
 /// `airlock lock` with sdists: hash-pinned sdist lines are locked into `files`, and their build
 /// requirements, resolved as wheels for the target, into `build`; `airlock fetch` fetches both, and
 /// the sdist then builds from what the lock and the store hold.
-@Suite(.timeLimit(.minutes(1))) struct SdistLockTests {
+@Suite(.timeLimit(.minutes(5))) struct SdistLockTests {
     static let withHelper: [LocalIndex.Dist] = [
         .init(fileName: "alpha-1.0-py3-none-any.whl", requires: ["beta>=2"]),
         .init(fileName: "beta-2.0-py3-none-any.whl"),
