@@ -201,7 +201,7 @@ private struct UnreachableRuntime: ContainerRuntime {
 
     @Test func aMissingBuildRequirementFailsNamingIt() async throws {
         let tiny = try TinySdist()
-        let error = await await #expect(throws: SdistError.self) {
+        let error = await #expect(throws: SdistError.self) {
             try await SdistBuilder.build(tiny.request(buildWheels: []), store: tiny.store)
         }
         let message = error?.description ?? ""
@@ -209,7 +209,7 @@ private struct UnreachableRuntime: ContainerRuntime {
         #expect(message.contains("not in the build environment"), "\(message)")
         // A version the build environment does not satisfy is missing too.
         let newer = try TinySdist(requires: "tinyhelper>=2")
-        let tooOld = await await #expect(throws: SdistError.self) {
+        let tooOld = await #expect(throws: SdistError.self) {
             try await SdistBuilder.build(newer.request(), store: newer.store)
         }
         #expect(tooOld?.description.contains("tinyhelper>=2") == true, "\(tooOld?.description ?? "")")
@@ -217,7 +217,7 @@ private struct UnreachableRuntime: ContainerRuntime {
 
     @Test func aRequirementTheBackendAsksForAtBuildTimeMustBeThereToo() async throws {
         let tiny = try TinySdist(dynamic: ["notlocked>=1"])
-        let error = await await #expect(throws: SdistError.self) {
+        let error = await #expect(throws: SdistError.self) {
             try await SdistBuilder.build(tiny.request(), store: tiny.store)
         }
         let message = error?.description ?? ""
@@ -226,7 +226,7 @@ private struct UnreachableRuntime: ContainerRuntime {
 
     @Test func aBackendThatRaisesFailsWithItsTracebackTail() async throws {
         let tiny = try TinySdist(buildWheel: "raise RuntimeError('tinybackend exploded on purpose')")
-        let error = await await #expect(throws: SdistError.self) {
+        let error = await #expect(throws: SdistError.self) {
             try await SdistBuilder.build(tiny.request(), store: tiny.store)
         }
         let message = error?.description ?? ""
@@ -239,7 +239,7 @@ private struct UnreachableRuntime: ContainerRuntime {
         let tiny = try TinySdist(
             buildWheel: "import socket; socket.create_connection(('1.1.1.1', 443), 2); return 'x'"
         )
-        let error = await await #expect(throws: SdistError.self) {
+        let error = await #expect(throws: SdistError.self) {
             try await SdistBuilder.build(tiny.request(), store: tiny.store)
         }
         #expect(error?.description.contains("OSError") == true, "\(error?.description ?? "")")
@@ -254,7 +254,7 @@ private struct UnreachableRuntime: ContainerRuntime {
                     return name
                 """
         )
-        let error = await await #expect(throws: SdistError.self) {
+        let error = await #expect(throws: SdistError.self) {
             try await SdistBuilder.build(tiny.request(), store: tiny.store)
         }
         #expect(error?.status == .checkFailed)
@@ -326,7 +326,7 @@ private struct UnreachableRuntime: ContainerRuntime {
         var request = tiny.request(runtime: UnreachableRuntime())
         request.sdistPath = sdist
         request.scratch = scratch
-        let error = await await #expect(throws: SdistError.self) { try await SdistBuilder.build(request, store: tiny.store) }
+        let error = await #expect(throws: SdistError.self) { try await SdistBuilder.build(request, store: tiny.store) }
         #expect(error?.status == .checkFailed)
         let message = error?.description ?? ""
         #expect(message.contains("tinypkg-1.0.tar.gz: refused:") && message.contains(reason), "\(message)")
