@@ -263,19 +263,16 @@ public struct PythonSandbox: Sendable {
     }
 }
 
-/// The default build image of each Python minor: Debian's own `python3` on the suite that has it.
+/// The default build image of a Python minor: Debian's own `python3` on the suite that has it (the
+/// target profile's `buildSuite`), bootstrapped as `airlock-python:<minor>-<suite>`.
 public struct DefaultImage: Sendable {
     public let python: String
     public let suite: String
     public var reference: String { "airlock-python:\(python)-\(suite)" }
 
-    public static let all = [
-        DefaultImage(python: "3.9", suite: "bullseye"),
-        DefaultImage(python: "3.11", suite: "bookworm"),
-        DefaultImage(python: "3.13", suite: "trixie"),
-    ]
-
-    public static func forPython(_ version: String) -> DefaultImage? { all.first { $0.python == version } }
+    public static func forPython(_ version: String) -> DefaultImage? {
+        TargetProfiles.python[version]?.buildSuite.map { DefaultImage(python: version, suite: $0) }
+    }
 }
 
 /// Collects lines from the sandbox's reader thread.

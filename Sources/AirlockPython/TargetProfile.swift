@@ -70,15 +70,17 @@ public enum TargetProfiles {
         public let glibc: String
         public let debian: String
         public let deprecated: Bool
+        /// The Debian suite whose own python3 is this minor, for the default build image.
+        public let buildSuite: String?
     }
 
     public static let defaultPython = "3.11"
     public static let python: [String: Profile] = [
-        "3.9": Profile(glibc: "2.31", debian: "bullseye", deprecated: true),
-        "3.10": Profile(glibc: "2.31", debian: "bullseye", deprecated: false),
-        "3.11": Profile(glibc: "2.31", debian: "bullseye", deprecated: false),
-        "3.12": Profile(glibc: "2.36", debian: "bookworm", deprecated: false),
-        "3.13": Profile(glibc: "2.36", debian: "bookworm", deprecated: false),
+        "3.9": Profile(glibc: "2.31", debian: "bullseye", deprecated: true, buildSuite: "bullseye"),
+        "3.10": Profile(glibc: "2.31", debian: "bullseye", deprecated: false, buildSuite: nil),
+        "3.11": Profile(glibc: "2.31", debian: "bullseye", deprecated: false, buildSuite: "bookworm"),
+        "3.12": Profile(glibc: "2.36", debian: "bookworm", deprecated: false, buildSuite: nil),
+        "3.13": Profile(glibc: "2.36", debian: "bookworm", deprecated: false, buildSuite: "trixie"),
     ]
     public static let platforms = ["linux/amd64", "linux/arm64"]
     public static let hostedPlatforms = ["linux/amd64"]

@@ -55,6 +55,8 @@ import Testing
         for (version, profile) in python {
             #expect(profile["glibc"] as? String == TargetProfiles.python[version]?.glibc)
             #expect(profile["deprecated"] as? Bool == TargetProfiles.python[version]?.deprecated)
+            #expect(profile["buildSuite"] as? String == TargetProfiles.python[version]?.buildSuite)
+            #expect(profile.keys.contains("buildSuite"))
         }
         #expect(json?["default"] as? String == TargetProfiles.defaultPython)
         #expect(json?["platforms"] as? [String] == TargetProfiles.platforms)
