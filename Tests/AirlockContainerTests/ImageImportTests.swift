@@ -8,13 +8,15 @@ import Testing
         let dir = try TemporaryDirectory()
         let store = try Store.open(at: dir.path + "/store")
         let (first, _) = try makeOCIArchive(dir.path + "/a.tar", layers: [(LayerTar.build([.file("v", "1")]), OCIMediaType.layer)])
-        _ = try ImageImporter.importArchive(dir.path + "/a.tar", into: store)
+        let old = try #require(try ImageImporter.importArchive(dir.path + "/a.tar", into: store).first)
+        let rootfs = try ImageRootfs.unpack(image: old, in: store)
         let (second, _) = try makeOCIArchive(dir.path + "/b.tar", layers: [(LayerTar.build([.file("v", "2")]), OCIMediaType.layer)])
         _ = try ImageImporter.importArchive(dir.path + "/b.tar", into: store)
         #expect(first != second)
         #expect(try ImageCatalog.list(in: store).map(\.manifest) == [second])
         #expect(try ImageCatalog.resolve("example.org/tools/py:3.11", in: store).manifest == second)
         #expect(!(try store.index.liveDigests()).contains(first))
+        #expect(!FileSystem.exists(rootfs), "the old image's unpacked rootfs goes with its name")
     }
 
     @Test func anOCIArchiveImportsWithEveryBlobNamedInTheIndex() throws {
