@@ -52,11 +52,15 @@ public struct SandboxRequest: Sendable {
     public var image: String?
     /// Where the container's output lines go.
     public var output: SandboxOutput
+    /// App settings the smoke test's environment gets (values reach only the sandbox and the
+    /// action-cache key's hash; provenance records the names).
+    public var settings: [String: String]
 
-    public init(runtime: any ContainerRuntime, image: String? = nil, output: SandboxOutput = .discard) {
+    public init(runtime: any ContainerRuntime, image: String? = nil, output: SandboxOutput = .discard, settings: [String: String] = [:]) {
         self.runtime = runtime
         self.image = image
         self.output = output
+        self.settings = settings
     }
 }
 
@@ -129,7 +133,9 @@ public enum PythonBuild {
             sandbox.sourceDateEpoch = options.sourceDateEpoch ?? SandboxSpec.defaultSourceDateEpoch
             return sandbox
         }
-        let imageLine = sandbox.map { "image \($0.imageDigest.hex) script \(scriptFile) bytecode \(options.compileBytecode)" } ?? "host"
+        let settings = options.sandbox?.settings ?? [:]
+        let settingsDigest = SHA256Hasher.hash(Array(settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\0").utf8)).hex
+        let imageLine = sandbox.map { "image \($0.imageDigest.hex) script \(scriptFile) bytecode \(options.compileBytecode) settings \(settingsDigest)" } ?? "host"
         let key = SHA256Hasher.hash(
             Array("airlock-python-build\n\(options.toolVersion)\n\(lockDigest)\n\(appDigest)\n\(target.description)\n\(epoch)\n\(imageLine)\n".utf8)
         ).hex
@@ -258,7 +264,7 @@ public enum PythonBuild {
             }
             progress?.note("build: smoke test in \(runner.imageReference) (\(runner.runtime.name)), network off")
             // It runs while the host writes the zip; the zip is renamed into place only if it passes.
-            smokeTest = Task { try await runner.smokeTest(tree: treeRoot, scriptFile: scriptFile, scratch: scratch) }
+            smokeTest = Task { try await runner.smokeTest(tree: treeRoot, scriptFile: scriptFile, scratch: scratch, settings: settings) }
         }
         defer { smokeTest?.cancel() }
 
@@ -338,6 +344,7 @@ public enum PythonBuild {
                 "image": .object(["reference": .string(sandbox.imageReference), "digest": .string(sandbox.imageDigest.description)]),
                 "python": pythonVersion.map(JSONValue.string) ?? .null,
                 "network": .string("none"),
+                "settings": .array(settings.keys.sorted().map(JSONValue.string)),
             ])
         }
         if let functions { provenance["functions"] = .array(functions.map(\.json)) }

@@ -233,14 +233,19 @@ public struct PythonSandbox: Sendable {
     /// `.python_packages/lib/site-packages` and the standard library on `sys.path`) and lists its
     /// functions. No function, more than one app object, or an import error is a failed check
     /// carrying the Python traceback.
-    public func smokeTest(tree: String, scriptFile: String, scratch: String) async throws -> [SmokeFunction] {
+    /// `settings` are app settings the app reads while it is imported (as the worker's environment
+    /// would have them), on top of the worker's own FUNCTIONS_WORKER_RUNTIME and AzureWebJobsScriptRoot.
+    public func smokeTest(
+        tree: String, scriptFile: String, scratch: String, settings: [String: String] = [:]
+    ) async throws -> [SmokeFunction] {
         let out = scratch + "/smoke"
         try FileSystem.makeDirectory(out)
+        let environment = ["FUNCTIONS_WORKER_RUNTIME": "python", "AzureWebJobsScriptRoot": Self.appRoot].merging(settings) { _, given in given }
         let result = try await runtime.run(
             spec(
                 ["python3", "-I", "-S", "-c", PythonSandboxScripts.smoke, Self.appRoot, scriptFile, Self.outputRoot + "/functions.json"],
                 mounts: [Mount(source: tree, target: Self.appRoot), .output(out, at: Self.outputRoot)],
-                workingDirectory: Self.appRoot, timeLimit: .seconds(180)
+                workingDirectory: Self.appRoot, environment: environment, timeLimit: .seconds(180)
             )
         )
         guard result.succeeded else {

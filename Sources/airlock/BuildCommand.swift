@@ -20,6 +20,13 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: "The build image in the store, NAME[:TAG] or digest (default: the target's, e.g. airlock-python:3.11-bookworm).")
     var image: String?
     @Flag(help: "Write checked-hash .pyc files (compiled by the image's Python) into the zip.") var compileBytecode = false
+    @Option(
+        help: ArgumentHelp(
+            "An app setting the smoke test's environment gets, for apps that read settings while they load (repeatable; names go into provenance, values do not).",
+            valueName: "name=value"
+        )
+    )
+    var setting: [String] = []
     @Flag(help: "Build on the host alone: no Python version check and no smoke test (deploy kits then need --expect).")
     var noSandbox = false
     @OptionGroup var storeOptions: StoreOptions
@@ -41,7 +48,8 @@ struct BuildCommand: AsyncParsableCommand {
             : SandboxRequest(
                 runtime: RuntimeSelection.select(runtime), image: image,
                 // The container's lines are diagnostics: standard error, so stdout stays the zip's path (or JSON).
-                output: SandboxOutput { _, line in printError("  | " + line) }
+                output: SandboxOutput { _, line in printError("  | " + line) },
+                settings: try settings()
             )
         if noSandbox, image != nil { throw UsageError("--image: the image is used by the sandbox; drop --no-sandbox") }
         let options = PythonBuildOptions(
@@ -61,5 +69,19 @@ struct BuildCommand: AsyncParsableCommand {
         } else {
             printError("no smoke test (--no-sandbox): nothing proved the app loads; deploy kits need --expect")
         }
+    }
+
+    private func settings() throws -> [String: String] {
+        var settings: [String: String] = [:]
+        for pair in setting {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw UsageError("--setting \(pair): expected NAME=VALUE")
+            }
+            let name = String(pair[..<equals])
+            guard name.utf8.allSatisfy({ $0 == 0x5F || $0 == 0x2E || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
+            else { throw UsageError("--setting \(name): an app setting name is letters, digits, _ and .") }
+            settings[name] = String(pair[pair.index(after: equals)...])
+        }
+        return settings
     }
 }

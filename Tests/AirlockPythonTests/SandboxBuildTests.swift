@@ -114,12 +114,13 @@ import Testing
         }
 
         func build(
-            out: String? = nil, image: String? = HostPythonImage.reference, bytecode: Bool = false, cache: Bool = true
+            out: String? = nil, image: String? = HostPythonImage.reference, bytecode: Bool = false, cache: Bool = true,
+            settings: [String: String] = [:]
         ) async throws -> PythonBuildResult {
             try await PythonBuild.build(
                 PythonBuildOptions(
                     project: path, outDirectory: out, toolVersion: "test", useCache: cache,
-                    sandbox: SandboxRequest(runtime: BwrapRuntime(), image: image), compileBytecode: bytecode
+                    sandbox: SandboxRequest(runtime: BwrapRuntime(), image: image, settings: settings), compileBytecode: bytecode
                 ),
                 store: store
             )
@@ -164,6 +165,20 @@ import Testing
         let text = error?.description ?? ""
         #expect(text.contains("Traceback") && text.contains("RuntimeError: no settings at import"), "\(text)")
         #expect(text.contains("function_app.py"))
+    }
+
+    @Test func settingsTheAppReadsAtImportReachTheSmokeTestButOnlyTheirNamesReachProvenance() async throws {
+        let app = "import os\n" + SandboxBuildTests.goodApp + "\nSTORAGE = os.environ['STORAGE_URL']\nassert os.environ['FUNCTIONS_WORKER_RUNTIME'] == 'python'\n"
+        let project = try Project(app: app)
+        let error = await #expect(throws: CheckFailure.self) { try await project.build() }
+        #expect(error?.description.contains("KeyError: 'STORAGE_URL'") == true, "\(String(describing: error))")
+        let result = try await project.build(settings: ["STORAGE_URL": "https://secret.example"])
+        #expect(result.functions?.count == 2 && !result.cacheHit)
+        let provenance = String(decoding: try FileSystem.readFile(result.provenance), as: UTF8.self)
+        #expect(provenance.contains("\"settings\":[\"STORAGE_URL\"]") && !provenance.contains("secret.example"))
+        // Another value is another smoke test: not a cache hit.
+        let other = try await project.build(settings: ["STORAGE_URL": "https://other.example"])
+        #expect(!other.cacheHit && other.sha256 == result.sha256)
     }
 
     @Test func twoAppObjectsOrNoneAreRefusedAsTheWorkerWould() async throws {
