@@ -162,10 +162,8 @@ public enum PythonBuild {
 
         // The image's Python must be the target's: asked while the host installs, awaited before
         // anything runs in the sandbox or is built for it.
-        let versionCheck = sandbox.map { runner in Task { try await runner.checkPython(matches: target) } }
-        defer { versionCheck?.cancel() }
-        var pythonVersion: String? = nil
-        if !lock.sdists.isEmpty { pythonVersion = try await versionCheck?.value }
+        async let versionCheck = sandbox?.checkPython(matches: target)
+        if !lock.sdists.isEmpty { _ = try await versionCheck }
 
         // The deployment tree: the user's --tree, or a scratch one the sandbox mounts read-only.
         let scratch = sandbox == nil ? nil : try FileSystem.makeTemporaryDirectory(prefix: "airlock-build", in: Self.scratchRoot())
@@ -254,19 +252,16 @@ public enum PythonBuild {
 
         // In the sandbox: bytecode, then the smoke test over exactly what the zip will hold.
         var bytecode: CompiledBytecode? = nil
-        var functions: [SmokeFunction]? = nil
-        var smokeTest: Task<[SmokeFunction], any Error>? = nil
-        if pythonVersion == nil { pythonVersion = try await versionCheck?.value }
-        if let runner = sandbox, let treeRoot, let scratch {
-            if options.compileBytecode {
-                progress?.note("build: compiling bytecode in \(runner.imageReference) (\(runner.runtime.name))")
-                bytecode = try await runner.compileBytecode(tree: treeRoot, scratch: scratch)
-            }
-            progress?.note("build: smoke test in \(runner.imageReference) (\(runner.runtime.name)), network off")
-            // It runs while the host writes the zip; the zip is renamed into place only if it passes.
-            smokeTest = Task { try await runner.smokeTest(tree: treeRoot, scriptFile: scriptFile, scratch: scratch, settings: settings) }
+        let pythonVersion = try await versionCheck
+        if let runner = sandbox, let treeRoot, let scratch, options.compileBytecode {
+            progress?.note("build: compiling bytecode in \(runner.imageReference) (\(runner.runtime.name))")
+            bytecode = try await runner.compileBytecode(tree: treeRoot, scratch: scratch)
         }
-        defer { smokeTest?.cancel() }
+        if let runner = sandbox {
+            progress?.note("build: smoke test in \(runner.imageReference) (\(runner.runtime.name)), network off")
+        }
+        // It runs while the host writes the zip; the zip is renamed into place only if it passes.
+        async let smokeTest = Self.smokeTest(sandbox, tree: treeRoot, scratch: scratch, scriptFile: scriptFile, settings: settings)
 
         // The zip: every entry sorted by path, wheel entries copied compressed.
         enum Entry {
@@ -314,7 +309,7 @@ public enum PythonBuild {
             }
         }
         try zip.finish()
-        if let smokeTest { functions = try await smokeTest.value }
+        let functions = try await smokeTest
         try FileSystem.rename(staging, to: zipPath)
         let digest = hashing.digest
         let size = hashing.bytes
@@ -374,6 +369,14 @@ public enum PythonBuild {
 }
 
 extension PythonBuild {
+    /// The smoke test when the build has a sandbox (and so a tree and a scratch directory); nil without.
+    static func smokeTest(
+        _ sandbox: PythonSandbox?, tree: String?, scratch: String?, scriptFile: String, settings: [String: String]
+    ) async throws -> [SmokeFunction]? {
+        guard let sandbox, let tree, let scratch else { return nil }
+        return try await sandbox.smokeTest(tree: tree, scriptFile: scriptFile, scratch: scratch, settings: settings)
+    }
+
     /// Where scratch trees go: the tmpfs at /dev/shm when it has room (a tree of thousands of
     /// files is written, read once by the sandbox and removed: memory is the cheapest place for
     /// it, and nothing is written back to disk), else $TMPDIR.
