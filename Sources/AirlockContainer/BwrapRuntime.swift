@@ -123,7 +123,14 @@ public struct BwrapRuntime: ContainerRuntime {
             output: spec.output,
             tailLimit: spec.tailLimit
         )
-        return try await process.run()
+        let result = try await process.run()
+        // What looks like bwrap failing to set up the sandbox (exit 1 after a `bwrap: ` line) is
+        // checked with a trial run, only then: when namespaces are refused, say what to change.
+        if result.status == 1, let line = result.tail.split(separator: "\n").last, line.hasPrefix("bwrap: ") {
+            let probe = probe()
+            if !probe.isAvailable { throw UsageError("\(probe.detail)" + (probe.hint.map { " (fix: \($0))" } ?? "")) }
+        }
+        return result
     }
 
     /// Binds every entry of the image directory `directory` ("" for the root) read-only at the

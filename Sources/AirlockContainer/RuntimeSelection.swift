@@ -35,6 +35,9 @@ public enum RuntimeSelection {
             guard let runtime = candidates.first(where: { $0.name == choice.rawValue }) else {
                 throw UsageError("--runtime \(choice.rawValue): no such backend here")
             }
+            // An explicit bwrap that is installed is taken without a trial run (it costs a process
+            // start per command); if it cannot create namespaces, its run says so with the same hint.
+            if let bwrap = runtime as? BwrapRuntime, bwrap.executable != nil { return runtime }
             let probe = runtime.probe()
             guard probe.isAvailable else { throw UsageError(message(for: [probe], requested: choice.rawValue)) }
             return runtime

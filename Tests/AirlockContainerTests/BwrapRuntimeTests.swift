@@ -235,6 +235,22 @@ import Testing
         #expect(throws: UsageError.self) { try runtime.arguments(for: notADirectory) }
     }
 
+    @Test func aBwrapThatCannotCreateNamespacesFailsTheRunWithTheFix() async throws {
+        let dir = try TemporaryDirectory()
+        let fake = try dir.file(
+            "bwrap",
+            "#!/bin/sh\necho 'bwrap: No permissions to creating new namespace, likely because the kernel does not allow non-privileged user namespaces' >&2\nexit 1\n"
+        )
+        #expect(chmod(fake, 0o755) == 0)
+        let runtime = BwrapRuntime(executable: fake)
+        let error = await #expect(throws: UsageError.self) { try await runtime.run(hostSpec(["true"])) }
+        #expect(error?.description.contains("cannot create namespaces: bwrap: No permissions to creating new namespace") == true)
+        #expect(error?.description.contains("(fix: ") == true)
+        // A command that itself exits 1 is just a failed run.
+        let result = try await bwrap.run(hostSpec(["sh", "-c", "echo 'bwrap: namespace' >&2; exit 1"]))
+        #expect(result.status == 1)
+    }
+
     @Test func theNamespaceHintNamesTheSysctlToChange() {
         let debian = BwrapRuntime.namespaceHint { $0.hasSuffix("unprivileged_userns_clone") ? "0" : nil }
         #expect(debian.contains("kernel.unprivileged_userns_clone=1"))
