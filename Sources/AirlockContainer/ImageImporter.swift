@@ -104,11 +104,9 @@ public enum ImageImporter {
         let names = images.flatMap { image in
             image.names.map { (name: $0.0, version: $0.1, root: ImageCatalog.rootReason(name: $0.0, tag: $0.1)) }
         }
-        let before = Set(((try? ImageCatalog.list(in: store)) ?? []).map(\.manifest))
         try store.index.replaceImages(names, kinds: ImageCatalog.kinds, entries: entries, roots: roots)
         // An image no name points at any more gives up its unpacked rootfs (its blobs wait for gc).
-        let after = Set(((try? ImageCatalog.list(in: store)) ?? []).map(\.manifest))
-        for manifest in before.subtracting(after) { try? ImageRootfs.removeCache(for: manifest, in: store) }
+        try? ImageRootfs.prune(in: store)
     }
 
     /// Splits `registry/name:tag@digest` into name and tag (nil when none is given).

@@ -53,6 +53,22 @@ public enum ImageRootfs {
         }
     }
 
+    /// Removes the unpacked rootfs of every manifest no image name points at any more (after a
+    /// name moved to a newer image by import, or an image was dropped); returns their digests.
+    @discardableResult
+    public static func prune(in store: Store) throws -> [SHA256Digest] {
+        let parent = FileSystem.absolute(store.root) + "/rootfs"
+        guard FileSystem.kind(of: parent) == .directory else { return [] }
+        let named = Set(try ImageCatalog.list(in: store).map(\.manifest))
+        var removed: [SHA256Digest] = []
+        for name in try FileSystem.list(parent).sorted() {
+            guard let manifest = SHA256Digest(name), name.count == 64, !named.contains(manifest) else { continue }
+            try removeCache(for: manifest, in: store)
+            removed.append(manifest)
+        }
+        return removed
+    }
+
     /// Removes the cached rootfs of a manifest, if any: renamed aside first, so it is never seen
     /// half-removed under its name.
     static func removeCache(for manifest: SHA256Digest, in store: Store) throws {

@@ -1,3 +1,4 @@
+import AirlockContainer
 import AirlockCore
 import ArgumentParser
 import Foundation
@@ -98,7 +99,7 @@ struct StoreCommand: ParsableCommand {
     struct GC: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "gc",
-            abstract: "Remove blobs that no imported manifest, artifact or root refers to."
+            abstract: "Remove blobs that no imported manifest, artifact or root refers to (and unpacked images no name points at)."
         )
         @Flag(help: "Only list what would be removed.") var dryRun = false
         @OptionGroup var storeOptions: StoreOptions
@@ -106,6 +107,7 @@ struct StoreCommand: ParsableCommand {
 
         func run() throws {
             let store = try storeOptions.open()
+            if !dryRun { try ImageRootfs.prune(in: store) }
             let garbage = try store.collectGarbage(dryRun: dryRun)
             if output.json {
                 return try output.emit(garbage.map { ["digest": $0.digest.description, "size": String($0.size)] })

@@ -63,6 +63,8 @@ struct ImportCommand: ParsableCommand {
             bundle, into: store, options: ImportOptions(allowRollback: allowRollback, allowExpired: allowExpired),
             progress: ProgressReporter(label: "import", quiet: output.json)
         )
+        // Images the bundle renamed leave their unpacked rootfs behind: drop it.
+        try? ImageRootfs.prune(in: store)
         if output.json { return try output.emit(result) }
         print("imported \(result.record.bundle) (channel \(result.record.channel), sequence \(result.record.sequence))")
         printError(

@@ -4,6 +4,22 @@ import AirlockTestSupport
 import Testing
 
 @Suite struct ImageImportTests {
+    @Test func pruningRemovesOnlyTheRootfsOfImagesNoNamePointsAt() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store.open(at: dir.path + "/store")
+        _ = try makeOCIArchive(dir.path + "/a.tar", layers: [(LayerTar.build([.file("v", "1")]), OCIMediaType.layer)])
+        let kept = try #require(try ImageImporter.importArchive(dir.path + "/a.tar", into: store).first)
+        _ = try makeOCIArchive(dir.path + "/b.tar", layers: [(LayerTar.build([.file("v", "2")]), OCIMediaType.layer)], refName: "other:1")
+        let dropped = try #require(try ImageImporter.importArchive(dir.path + "/b.tar", into: store).first)
+        let keptRoot = try ImageRootfs.unpack(image: kept, in: store)
+        let droppedRoot = try ImageRootfs.unpack(image: dropped, in: store)
+        // As a bundle import does when it moves a name: the index forgets, the rootfs stays.
+        try store.index.forgetImage(name: "other", version: "1", kinds: ["oci-manifest", "oci-config", "oci-layer"], root: "image:other:1")
+        #expect(try ImageRootfs.prune(in: store) == [dropped.manifest])
+        #expect(FileSystem.exists(keptRoot) && !FileSystem.exists(droppedRoot))
+        #expect(try ImageRootfs.prune(in: store).isEmpty)
+    }
+
     @Test func importingANameAgainMovesItToTheNewImage() throws {
         let dir = try TemporaryDirectory()
         let store = try Store.open(at: dir.path + "/store")
