@@ -166,6 +166,10 @@ public enum PythonBuild {
         if !lock.sdists.isEmpty { _ = try await versionCheck }
 
         // The deployment tree: the user's --tree, or a scratch one the sandbox mounts read-only.
+        // The smoke test runs over it, so it must hold exactly what the zip holds.
+        if sandbox != nil, let tree = options.tree, FileSystem.kind(of: tree) == .directory, !(try FileSystem.list(tree)).isEmpty {
+            throw UsageError("--tree \(tree): not empty; the smoke test runs over this tree, so it must hold only what the zip holds")
+        }
         let scratch = sandbox == nil ? nil : try FileSystem.makeTemporaryDirectory(prefix: "airlock-build", in: Self.scratchRoot())
         defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
         let treeRoot = options.tree ?? scratch.map { $0 + "/tree" }

@@ -152,6 +152,30 @@ import Testing
         #expect(again.cacheHit && again.sha256 == result.sha256 && again.functions == functions)
     }
 
+    @Test func theTreeTheSmokeTestRunsOverMustStartEmpty() async throws {
+        let project = try Project()
+        try project.dir.file("tree/stale.py", "import nothing\n")
+        let error = await #expect(throws: UsageError.self) {
+            try await PythonBuild.build(
+                PythonBuildOptions(
+                    project: project.path, tree: project.dir.path + "/tree", toolVersion: "test",
+                    sandbox: SandboxRequest(runtime: BwrapRuntime(), image: HostPythonImage.reference)
+                ),
+                store: project.store
+            )
+        }
+        #expect(error?.description.contains("not empty") == true)
+        let result = try await PythonBuild.build(
+            PythonBuildOptions(
+                project: project.path, tree: project.dir.path + "/fresh", toolVersion: "test",
+                sandbox: SandboxRequest(runtime: BwrapRuntime(), image: HostPythonImage.reference)
+            ),
+            store: project.store
+        )
+        #expect(result.functions?.count == 2)
+        #expect(FileSystem.exists(project.dir.path + "/fresh/function_app.py"))
+    }
+
     @Test func anAppThatRegistersNoFunctionFailsAndLeavesNoZip() async throws {
         let project = try Project(app: "import azure.functions as func\napp = func.FunctionApp()\n")
         let error = await #expect(throws: CheckFailure.self) { try await project.build() }
