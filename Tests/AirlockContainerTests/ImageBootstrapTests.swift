@@ -97,6 +97,23 @@ private func makeStandIn(_ dir: TemporaryDirectory, fixture: String, fails: Bool
     return path
 }
 
+/// A temp dir with the fixture rootfs tar, a stand-in mmdebstrap that writes it, and an empty
+/// store; the directory lives as long as this value.
+private struct StandInSetUp {
+    let dir: TemporaryDirectory
+    let fixture: String
+    let standIn: String
+    let store: Store
+
+    init() throws {
+        dir = try TemporaryDirectory()
+        fixture = dir.path + "/rootfs.tar"
+        try makeRootfsTar(fixture)
+        standIn = try makeStandIn(dir, fixture: fixture)
+        store = try Store.open(at: dir.path + "/store")
+    }
+}
+
 private func request(
     _ executable: String,
     name: String = "python:3.11-bookworm",
@@ -170,11 +187,9 @@ private func entries(of path: String) throws -> [(TarEntry, [UInt8])] {
         mirror: String?,
         says: String
     ) async throws {
-        let dir = try TemporaryDirectory()
-        let fixture = dir.path + "/rootfs.tar"
-        try makeRootfsTar(fixture)
-        let standIn = try makeStandIn(dir, fixture: fixture)
-        let store = try Store.open(at: dir.path + "/store")
+        let setUp = try StandInSetUp()
+        let (dir, standIn, store) = (setUp.dir, setUp.standIn, setUp.store)
+        defer { withExtendedLifetime(setUp) {} }
         var r = request(standIn, name: name, mirror: mirror)
         r.suite = suite
         r.packages = packages
@@ -186,11 +201,9 @@ private func entries(of path: String) throws -> [(TarEntry, [UInt8])] {
     }
 
     @Test func aBootstrapLandsInTheStoreAsOneCleanLayerWithItsPackages() async throws {
-        let dir = try TemporaryDirectory()
-        let fixture = dir.path + "/rootfs.tar"
-        try makeRootfsTar(fixture)
-        let standIn = try makeStandIn(dir, fixture: fixture)
-        let store = try Store.open(at: dir.path + "/store")
+        let setUp = try StandInSetUp()
+        let (dir, standIn, store) = (setUp.dir, setUp.standIn, setUp.store)
+        defer { withExtendedLifetime(setUp) {} }
         let lines = LineCollector()
         let result = try await ImageBootstrap.bootstrap(
             request(standIn, mirror: "http://mirror.example/debian"),
@@ -279,11 +292,9 @@ private func entries(of path: String) throws -> [(TarEntry, [UInt8])] {
     }
 
     @Test func theImageUnpacksWithItsFilesAndLinksAndWithoutDevices() async throws {
-        let dir = try TemporaryDirectory()
-        let fixture = dir.path + "/rootfs.tar"
-        try makeRootfsTar(fixture)
-        let standIn = try makeStandIn(dir, fixture: fixture)
-        let store = try Store.open(at: dir.path + "/store")
+        let setUp = try StandInSetUp()
+        let (standIn, store) = (setUp.standIn, setUp.store)
+        defer { withExtendedLifetime(setUp) {} }
         let result = try await ImageBootstrap.bootstrap(request(standIn), into: store)
         let root = try ImageRootfs.unpack(image: result.image, in: store)
         #expect(try FileSystem.readFile(root + "/usr/bin/python3.11") == Array("#!python 3.11\n".utf8))
@@ -347,11 +358,9 @@ private func entries(of path: String) throws -> [(TarEntry, [UInt8])] {
     }
 
     @Test func theJSONResultIsTheImageRecordWithPackagesAndDroppedDevices() async throws {
-        let dir = try TemporaryDirectory()
-        let fixture = dir.path + "/rootfs.tar"
-        try makeRootfsTar(fixture)
-        let standIn = try makeStandIn(dir, fixture: fixture)
-        let store = try Store.open(at: dir.path + "/store")
+        let setUp = try StandInSetUp()
+        let (standIn, store) = (setUp.standIn, setUp.store)
+        defer { withExtendedLifetime(setUp) {} }
         let result = try await ImageBootstrap.bootstrap(request(standIn), into: store)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
