@@ -9,6 +9,7 @@
 public import AirlockContainer
 public import AirlockCore
 import Foundation
+import Synchronization
 
 /// One function the smoke test found, as the worker would report it to the host.
 public struct SmokeFunction: Codable, Sendable, Equatable {
@@ -281,10 +282,9 @@ public struct DefaultImage: Sendable {
 }
 
 /// Collects lines from the sandbox's reader thread.
-private final class LineBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
+private final class LineBox: Sendable {
+    private let lines = Mutex<[String]>([])
 
-    func append(_ line: String) { lock.withLock { lines.append(line) } }
-    var last: String? { lock.withLock { lines.last } }
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var last: String? { lines.withLock { $0.last } }
 }
