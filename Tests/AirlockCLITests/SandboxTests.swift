@@ -96,6 +96,30 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.file("app/dist/app.zip")))
     }
 
+    @Test func badSandboxInputsExitTwoWithOneMessageAndWriteNothing() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        try project(dir, app: "import azure.functions as func\napp = func.FunctionApp()\n")
+        let cases: [([String], String)] = [
+            (["build", "--project", "app", "--store", "store", "--setting", "=x"], "--setting =x: expected NAME=VALUE"),
+            (["build", "--project", "app", "--store", "store", "--setting", "a b=1"], "letters, digits, _ and ."),
+            (["build", "--project", "app", "--store", "store", "--image", "nope:1"], "no image 'nope:1'"),
+            (["build", "--project", "app", "--store", "store", "--no-sandbox", "--compile-bytecode"], "drop --no-sandbox"),
+            (["build", "--project", "app", "--store", "store", "--runtime", "lxc"], "--runtime 'lxc'"),
+            (["image", "run", "--store", "store", HostPythonImage.reference], "Missing expected argument '-- <command> ...'"),
+            (["image", "run", "--store", "store", "--mount", "nocolon", HostPythonImage.reference, "--", "true"], "expected SRC:DST"),
+            (["image", "export", "--store", "store", "nope:1", "--out", "x.tar"], "no image 'nope:1'"),
+        ]
+        for (arguments, message) in cases {
+            let result = try CLI.run(arguments, in: dir.path)
+            #expect(result.status == 2, "\(arguments): \(result)")
+            #expect(result.stderrLines.first?.hasPrefix("airlock: ") == true, "\(arguments): \(result)")
+            #expect(result.stderrLines.first?.contains(message) == true, "\(arguments): \(result)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("app/dist/app.zip")))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("x.tar")))
+    }
+
     @Test func anImageTravelsInABundleAndRunsInside() throws {
         let dir = try TempDir()
         defer { dir.remove() }
