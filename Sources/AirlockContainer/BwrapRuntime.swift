@@ -20,7 +20,7 @@ public struct BwrapRuntime: ContainerRuntime {
     /// The bwrap executable, or nil when it is not installed.
     public let executable: String?
 
-    public init(executable: String? = MachineCheck.which("bwrap")) {
+    public init(executable: String? = ChildProcess.locate("bwrap")) {
         self.executable = executable
     }
 
@@ -28,7 +28,7 @@ public struct BwrapRuntime: ContainerRuntime {
     static let freshRoots: Set<String> = ["proc", "dev", "tmp"]
 
     /// Whether bwrap exists and can create namespaces here; if not, the package or sysctl to change.
-    public func probe() -> RuntimeProbe {
+    public func probe() async -> RuntimeProbe {
         guard let executable else {
             return RuntimeProbe(
                 runtime: name,
@@ -37,9 +37,9 @@ public struct BwrapRuntime: ContainerRuntime {
                 hint: "apt-get install -y bubblewrap"
             )
         }
-        let (status, output) = MachineCheck.capture(
+        let (status, output) = await ChildProcess.capture(
             [executable, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
-            timeout: 10
+            timeout: .seconds(10)
         )
         if status == 0 {
             return RuntimeProbe(runtime: name, isAvailable: true, detail: "\(executable) creates namespaces")
@@ -115,22 +115,35 @@ public struct BwrapRuntime: ContainerRuntime {
         guard let executable else {
             throw UsageError("bwrap: not found on PATH; install it with: apt-get install -y bubblewrap")
         }
-        let process = SandboxProcess(
+        let process = ChildProcess(
             executable: executable,
-            arguments: try arguments(for: spec),
-            environment: ["PATH=/usr/local/bin:/usr/bin:/bin"],
-            timeLimit: spec.timeLimitSeconds,
-            output: spec.output,
+            arguments: Array(try arguments(for: spec).dropFirst()),
+            environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"],
+            timeLimit: spec.timeLimit,
+            output: spec.output.childOutput,
             tailLimit: spec.tailLimit
         )
-        let result = try await process.run()
+        let result = SandboxResult(try await process.run())
         // What looks like bwrap failing to set up the sandbox (exit 1 after a `bwrap: ` line) is
         // checked with a trial run, only then: when namespaces are refused, say what to change.
         if result.status == 1, let line = result.tail.split(separator: "\n").last, line.hasPrefix("bwrap: ") {
-            let probe = probe()
+            let probe = await probe()
             if !probe.isAvailable { throw UsageError("\(probe.detail)" + (probe.hint.map { " (fix: \($0))" } ?? "")) }
         }
         return result
+    }
+
+    public var explainsFailedRuns: Bool { executable != nil }
+
+    public func prepare(_ image: ImageRecord, from store: Store) async throws -> String {
+        // Unpacking is blocking file work; it runs on a thread of its own, not the task's.
+        try await Blocking.run { try ImageRootfs.unpack(image: image, in: store) }
+    }
+
+    public func version() async -> String {
+        guard let executable else { return "none" }
+        let (status, text) = await ChildProcess.capture([executable, "--version"], timeout: .seconds(10))
+        return status == 0 ? text.trimmingCharacters(in: .whitespacesAndNewlines) : "unknown"
     }
 
     /// Binds every entry of the image directory `directory` ("" for the root) read-only at the

@@ -21,6 +21,10 @@ public struct SandboxResult: Sendable {
         self.tail = tail
         self.elapsed = elapsed
     }
+
+    init(_ child: ChildResult) {
+        self.init(status: child.status, timedOut: child.timedOut, tail: child.tail, elapsed: child.elapsed)
+    }
 }
 
 /// Whether a backend can run here, and if not, why and what to do about it.
@@ -45,14 +49,24 @@ public struct RuntimeProbe: Sendable, Codable, Equatable {
 public protocol ContainerRuntime: Sendable {
     /// `bwrap`, `docker` or `podman`.
     var name: String { get }
-    /// Checks, by running the tool, whether this backend works here (may take a few seconds).
-    func probe() -> RuntimeProbe
+    /// Checks, by running the tool, whether this backend answers here (may take a few seconds).
+    /// It does not prove a container can run: `RuntimeSelection` does that with a trial run.
+    func probe() async -> RuntimeProbe
     /// The full command line (executable first) that runs `spec`; throws on a spec it cannot run.
     func arguments(for spec: SandboxSpec) throws -> [String]
     /// Runs `spec` to the end or the time limit; throws only when the run cannot start.
     func run(_ spec: SandboxSpec) async throws -> SandboxResult
+    /// Makes `image` from the store runnable by this backend (bwrap: unpacked once into the
+    /// store's rootfs cache; docker and podman: loaded into the daemon unless it has it) and
+    /// returns what a `SandboxSpec.image` must name to run it.
+    func prepare(_ image: ImageRecord, from store: Store) async throws -> String
+    /// The tool's version, recorded with a trial run so a new version is tried again.
+    func version() async -> String
+    /// True when a failed run says itself why the backend cannot run here (bwrap checks its
+    /// namespaces then), so a backend named with `--runtime` is taken without a trial run.
+    var explainsFailedRuns: Bool { get }
 }
 
 extension ContainerRuntime {
-    public func isAvailable() -> Bool { probe().isAvailable }
+    public func isAvailable() async -> Bool { await probe().isAvailable }
 }

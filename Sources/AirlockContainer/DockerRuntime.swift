@@ -33,14 +33,14 @@ public struct DockerRuntime: ContainerRuntime {
 
     /// The CLI found on PATH, run as this process's uid:gid.
     public static func located(_ cli: String) -> DockerRuntime {
-        DockerRuntime(cli: cli, executable: MachineCheck.which(cli))
+        DockerRuntime(cli: cli, executable: ChildProcess.locate(cli))
     }
 
     private var installHint: String { name == "podman" ? "apt-get install -y podman" : "apt-get install -y docker.io" }
 
     /// Available when `NAME info` answers within a few seconds, i.e. a daemon (or podman's own
     /// storage) is reachable.
-    public func probe() -> RuntimeProbe {
+    public func probe() async -> RuntimeProbe {
         guard let executable else {
             return RuntimeProbe(
                 runtime: name,
@@ -50,7 +50,7 @@ public struct DockerRuntime: ContainerRuntime {
             )
         }
         let format = name == "podman" ? "{{.Version.Version}}" : "{{.ServerVersion}}"
-        let (status, output) = MachineCheck.capture([executable, "info", "--format", format], timeout: 5)
+        let (status, output) = await ChildProcess.capture([executable, "info", "--format", format], timeout: .seconds(5))
         let text = output.trimmingCharacters(in: .whitespacesAndNewlines)
         if status == 0 {
             return RuntimeProbe(runtime: name, isAvailable: true, detail: "daemon answers (server \(text))")
@@ -111,17 +111,19 @@ public struct DockerRuntime: ContainerRuntime {
         let containerName = "airlock-\(getpid())-\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff)"
         // The client needs the host's environment (DOCKER_HOST, XDG_RUNTIME_DIR, …); the container
         // gets only what `--env` passes.
-        let environment = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
-        let process = SandboxProcess(
-            executable: executable,
-            arguments: try arguments(for: spec, containerName: containerName),
-            environment: environment,
-            timeLimit: spec.timeLimitSeconds,
-            output: spec.output,
-            tailLimit: spec.tailLimit,
-            beforeKill: { _ = MachineCheck.capture([executable, "kill", containerName], timeout: 10) }
+        let kill = ChildProcess(
+            executable: executable, arguments: ["kill", containerName], timeLimit: .seconds(10)
         )
-        return try await process.run()
+        let process = ChildProcess(
+            executable: executable,
+            arguments: Array(try arguments(for: spec, containerName: containerName).dropFirst()),
+            timeLimit: spec.timeLimit,
+            output: spec.output.childOutput,
+            tailLimit: spec.tailLimit,
+            // On the run's own reader thread, which may wait for the kill.
+            beforeStop: { _ = try? kill.runOnCurrentThread() }
+        )
+        return SandboxResult(try await process.run())
     }
 
     // MARK: Loading images from the store
@@ -135,20 +137,29 @@ public struct DockerRuntime: ContainerRuntime {
     }
 
 
+    public var explainsFailedRuns: Bool { false }
+
+    public func version() async -> String {
+        guard let executable else { return "none" }
+        let (status, text) = await ChildProcess.capture([executable, "--version"], timeout: .seconds(10))
+        return status == 0 ? text.trimmingCharacters(in: .whitespacesAndNewlines) : "unknown"
+    }
+
     /// Makes sure the daemon has `image`, loading it from the store (exported to the store's tmp/
     /// as a docker-archive, then `load`) when it does not; returns the id to run.
-    public func ensureLoaded(_ image: ImageRecord, from store: Store) throws -> String {
+    public func prepare(_ image: ImageRecord, from store: Store) async throws -> String {
         guard executable != nil else { throw UsageError("\(name): not found on PATH; install it with: \(installHint)") }
-        if MachineCheck.capture(inspectArguments(image), timeout: 30).0 == 0 { return Self.imageID(image) }
-        let archive = store.temporaryDirectory + "/load-\(image.manifest.hex.prefix(16))-\(Environment.processID).tar"
+        if await ChildProcess.capture(inspectArguments(image), timeout: .seconds(30)).status == 0 { return Self.imageID(image) }
+        let archive =
+            store.temporaryDirectory + "/load-\(image.manifest.hex.prefix(16))-\(UInt64.random(in: 0...UInt64.max)).tar"
         defer { try? FileSystem.remove(archive) }
-        try ImageExporter.write(image, from: store, to: archive)
-        let (status, output) = MachineCheck.capture(loadArguments(archive: archive), timeout: 1800)
+        try await Blocking.run { try ImageExporter.write(image, from: store, to: archive) }
+        let (status, output) = await ChildProcess.capture(loadArguments(archive: archive), timeout: .seconds(1800))
         guard status == 0 else {
             let reason = output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").suffix(3).joined(separator: "; ")
             throw UsageError("\(name) load of \(image.reference) failed (exit \(status)): \(reason)")
         }
-        guard MachineCheck.capture(inspectArguments(image), timeout: 30).0 == 0 else {
+        guard await ChildProcess.capture(inspectArguments(image), timeout: .seconds(30)).status == 0 else {
             throw CheckFailure("\(name) loaded \(image.reference), but has no image \(Self.imageID(image)) afterwards")
         }
         return Self.imageID(image)

@@ -132,21 +132,22 @@ public enum ImageBootstrap {
     ) async throws -> BootstrapResult {
         let (name, tag) = try validate(request)
         let executable = try locateExecutable(request.executable)
-        let version = toolVersion(executable)
+        let version = await toolVersion(executable)
         let tarPath =
             store.temporaryDirectory + "/bootstrap-\(Environment.processID)-\(UInt64.random(in: 0...UInt64.max)).tar"
         defer { try? FileSystem.remove(tarPath) }
         let arguments = try mmdebstrapArguments(for: request, output: tarPath)
 
-        var environment = ProcessInfo.processInfo.environment
-        environment["SOURCE_DATE_EPOCH"] = String(request.sourceDateEpoch)
-        let process = SandboxProcess(
+        let process = ChildProcess(
             executable: executable,
-            arguments: [executable] + arguments,
-            environment: environment.map { "\($0.key)=\($0.value)" }.sorted(),
-            timeLimit: request.timeLimit,
-            output: output,
-            tailLimit: 16 << 10
+            arguments: arguments,
+            environment: ChildProcess.inheritedEnvironment(["SOURCE_DATE_EPOCH": String(request.sourceDateEpoch)]),
+            timeLimit: .milliseconds(Int64(request.timeLimit * 1000)),
+            output: output.childOutput,
+            tailLimit: 16 << 10,
+            // mmdebstrap cleans up its chroot on SIGTERM; a SIGKILL would leave mounts behind.
+            stopSignal: ChildProcess.terminateSignal,
+            stopGrace: .seconds(10)
         )
         let run = try await process.run()
         guard run.succeeded else {
@@ -299,13 +300,13 @@ public enum ImageBootstrap {
             guard FileManager.default.isExecutableFile(atPath: explicit) else { throw missing }
             return FileSystem.absolute(explicit)
         }
-        guard let found = MachineCheck.which("mmdebstrap") else { throw missing }
+        guard let found = ChildProcess.locate("mmdebstrap") else { throw missing }
         return FileSystem.absolute(found)
     }
 
     /// `mmdebstrap --version`'s first line, recorded in the config ("unknown" if it says nothing).
-    private static func toolVersion(_ executable: String) -> String {
-        let (status, text) = MachineCheck.capture([executable, "--version"], timeout: 30)
+    private static func toolVersion(_ executable: String) async -> String {
+        let (status, text) = await ChildProcess.capture([executable, "--version"], timeout: .seconds(30))
         let first = text.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         return status == 0 && !first.isEmpty ? first : "unknown"
     }

@@ -19,8 +19,8 @@ public enum RuntimeChoice: String, CaseIterable, Sendable {
 
 public enum RuntimeSelection {
     /// Picks the backend for `requested` (`auto`, `bwrap`, `docker` or `podman`) on this machine.
-    public static func select(_ requested: String) throws -> any ContainerRuntime {
-        try select(
+    public static func select(_ requested: String) async throws -> any ContainerRuntime {
+        try await select(
             RuntimeChoice(parsing: requested),
             candidates: [DockerRuntime.located("docker"), DockerRuntime.located("podman"), BwrapRuntime()]
         )
@@ -28,7 +28,7 @@ public enum RuntimeSelection {
 
     /// Picks from `candidates` (in auto's order of preference); each is probed at most once, and
     /// only as far as needed.
-    package static func select(_ choice: RuntimeChoice, candidates: [any ContainerRuntime]) throws
+    package static func select(_ choice: RuntimeChoice, candidates: [any ContainerRuntime]) async throws
         -> any ContainerRuntime
     {
         if choice != .auto {
@@ -37,14 +37,14 @@ public enum RuntimeSelection {
             }
             // An explicit bwrap that is installed is taken without a trial run (it costs a process
             // start per command); if it cannot create namespaces, its run says so with the same hint.
-            if let bwrap = runtime as? BwrapRuntime, bwrap.executable != nil { return runtime }
-            let probe = runtime.probe()
+            if runtime.explainsFailedRuns { return runtime }
+            let probe = await runtime.probe()
             guard probe.isAvailable else { throw UsageError(message(for: [probe], requested: choice.rawValue)) }
             return runtime
         }
         var probes: [RuntimeProbe] = []
         for runtime in candidates {
-            let probe = runtime.probe()
+            let probe = await runtime.probe()
             if probe.isAvailable { return runtime }
             probes.append(probe)
         }
@@ -52,8 +52,11 @@ public enum RuntimeSelection {
     }
 
     /// Every backend's state, for `airlock doctor`.
-    public static func probeAll() -> [RuntimeProbe] {
-        [DockerRuntime.located("docker").probe(), DockerRuntime.located("podman").probe(), BwrapRuntime().probe()]
+    public static func probeAll() async -> [RuntimeProbe] {
+        [
+            await DockerRuntime.located("docker").probe(), await DockerRuntime.located("podman").probe(),
+            await BwrapRuntime().probe(),
+        ]
     }
 
     private static func message(for probes: [RuntimeProbe], requested: String) -> String {

@@ -6,6 +6,12 @@
 
 public import AirlockCore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// A host path made visible inside the sandbox.
 public struct Mount: Sendable, Equatable {
     /// An absolute path on the host.
@@ -28,13 +34,16 @@ public struct Mount: Sendable, Equatable {
 }
 
 /// Which of the container's streams a line came from.
-public enum SandboxStream: Sendable, Equatable {
-    case standardOutput
-    case standardError
-}
+public typealias SandboxStream = ChildStream
 
 /// Where the container's output goes, line by line, as it comes (without the newline).
 public struct SandboxOutput: Sendable {
+    /// The runner's form of this output.
+    var childOutput: ChildProcess.Output {
+        guard let handler else { return .discard }
+        return .lines(handler)
+    }
+
     /// Called on a reader thread, in order for each stream; it should return quickly.
     public let handler: (@Sendable (SandboxStream, String) -> Void)?
 
@@ -175,5 +184,22 @@ public struct SandboxSpec: Sendable {
 
     static func components(_ path: String) -> [String] {
         path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+    }
+}
+
+/// Writes every byte to a descriptor, retrying short writes and EINTR; errors are dropped (the
+/// terminal went away).
+private func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { raw in
+        guard let base = raw.baseAddress else { return }
+        var offset = 0
+        while offset < raw.count {
+            let n = write(fd, base + offset, raw.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            offset += n
+        }
     }
 }

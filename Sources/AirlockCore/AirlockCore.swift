@@ -14,24 +14,92 @@ public enum ExitStatus: Int32, Sendable {
     case badInput = 2
 }
 
+/// A stable, machine-readable name for what went wrong, `domain.reason` (`bundle.bad-signature`):
+/// tests and `--json` callers switch on it instead of matching message text. Each domain lists its
+/// reasons in an enum conforming to `ErrorCodes`; a code can only grow, never change meaning.
+public struct ErrorCode: Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(domain: String, reason: String) { rawValue = domain + "." + reason }
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// One domain's error reasons: `enum BundleErrorCode: String, ErrorCodes { case badSignature = "bad-signature" }`.
+public protocol ErrorCodes: RawRepresentable<String>, Sendable {
+    static var domain: String { get }
+}
+
+extension ErrorCodes {
+    public var code: ErrorCode { ErrorCode(domain: Self.domain, reason: rawValue) }
+}
+
+/// The reasons AirlockCore itself gives, and the two every domain falls back on.
+public enum CoreErrorCode: String, ErrorCodes {
+    public static let domain = "core"
+    /// A usage or input error no more specific code names yet.
+    case usage
+    /// A failed check no more specific code names yet.
+    case check
+    case file
+    case cannotStartProcess = "cannot-start-process"
+    case notInStore = "not-in-store"
+    case ambiguousReference = "ambiguous-reference"
+    case badJSON = "bad-json"
+    case badManifest = "bad-manifest"
+    case badSignature = "bad-signature"
+    case badKey = "bad-key"
+    case corruptBlob = "corrupt-blob"
+    case badArchive = "bad-archive"
+    case badZip = "bad-zip"
+    case badProvenance = "bad-provenance"
+    case storeLocked = "store-locked"
+}
+
 /// Every error Airlock shows a user: one line (`description`) naming the file or digest and the
-/// reason, and the exit status it maps to.
+/// reason, the exit status it maps to, and a code naming the reason for machines.
 public protocol AirlockError: Error, CustomStringConvertible, Sendable {
     var status: ExitStatus { get }
+    var code: ErrorCode { get }
+}
+
+extension AirlockError {
+    public var code: ErrorCode { status == .checkFailed ? CoreErrorCode.check.code : CoreErrorCode.usage.code }
 }
 
 /// A plain usage or input error (exit 2) with its message.
 public struct UsageError: AirlockError {
     public let description: String
+    public let code: ErrorCode
     public var status: ExitStatus { .badInput }
-    public init(_ description: String) { self.description = description }
+    public init(_ description: String) {
+        self.description = description
+        self.code = CoreErrorCode.usage.code
+    }
+    public init(_ code: some ErrorCodes, _ description: String) {
+        self.description = description
+        self.code = code.code
+    }
 }
 
 /// A failed check (exit 1) carrying every reason found.
 public struct CheckFailure: AirlockError {
     public let reasons: [String]
+    public let code: ErrorCode
     public var status: ExitStatus { .checkFailed }
-    public init(_ reasons: [String]) { self.reasons = reasons }
-    public init(_ reason: String) { self.reasons = [reason] }
+    public init(_ reasons: [String]) {
+        self.reasons = reasons
+        self.code = CoreErrorCode.check.code
+    }
+    public init(_ reason: String) { self.init([reason]) }
+    public init(_ code: some ErrorCodes, _ reason: String) { self.init(code, [reason]) }
+    public init(_ code: some ErrorCodes, _ reasons: [String]) {
+        self.reasons = reasons
+        self.code = code.code
+    }
     public var description: String { reasons.joined(separator: "\n") }
 }

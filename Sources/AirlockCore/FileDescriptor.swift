@@ -24,6 +24,7 @@ public struct FileError: AirlockError {
     }
 
     public var status: ExitStatus { .badInput }
+    public var code: ErrorCode { CoreErrorCode.file.code }
     public var isNotFound: Bool { errno == ENOENT }
     public var description: String {
         let reason = String(cString: strerror(errno))

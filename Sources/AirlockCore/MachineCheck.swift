@@ -35,58 +35,28 @@ public enum MachineCheck {
         Probe(name: "sha256sum", purpose: "auditors' stock hash check", command: ["sha256sum", "--version"], install: "apt-get install -y coreutils"),
     ]
 
-    public static func run() -> [ToolStatus] {
-        probes.map { probe in
-            guard let path = which(probe.command[0]) else {
-                return ToolStatus(name: probe.name, purpose: probe.purpose, found: false, install: probe.install)
+    public static func run() async -> [ToolStatus] {
+        var statuses: [ToolStatus] = []
+        for probe in probes {
+            guard let path = ChildProcess.locate(probe.command[0]) else {
+                statuses.append(ToolStatus(name: probe.name, purpose: probe.purpose, found: false, install: probe.install))
+                continue
             }
-            let (status, output) = capture([path] + probe.command.dropFirst(), timeout: 10)
+            let (status, output) = await ChildProcess.capture([path] + probe.command.dropFirst(), timeout: .seconds(10))
             var result = ToolStatus(
                 name: probe.name, purpose: probe.purpose, found: status == 0, version: firstLine(output), path: path,
                 install: status == 0 ? nil : probe.install
             )
             if probe.name == "docker" || probe.name == "podman", status == 0 {
-                let (daemon, _) = capture([path, "info"], timeout: 10)
+                let (daemon, _) = await ChildProcess.capture([path, "info"], timeout: .seconds(10))
                 result.note = daemon == 0 ? "daemon answers" : "client only: no daemon answers"
             }
-            return result
+            statuses.append(result)
         }
+        return statuses
     }
 
     private static func firstLine(_ text: String) -> String? {
         text.split(separator: "\n").first.map { String($0).trimmingCharacters(in: .whitespaces) }
-    }
-
-    /// Finds an executable on PATH.
-    public static func which(_ name: String) -> String? {
-        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
-        for dir in (Environment.get("PATH") ?? "/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }
-
-    /// Runs a command, returning its exit status and combined output; kills it after `timeout` s.
-    public static func capture(_ argv: [String], timeout: Double) -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return (127, "") }
-        let deadline = Date().addingTimeInterval(timeout)
-        var data = Data()
-        let reader = pipe.fileHandleForReading
-        while process.isRunning && Date() < deadline { usleep(5000) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-            return (124, "")
-        }
-        data = reader.readDataToEndOfFile()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

@@ -115,8 +115,8 @@ package enum FetchTrust {
         needsHTTP: Bool,
         environment: [String: String],
         systemBundle: String?,
-        pipCert: (_ python: String) throws -> String?
-    ) -> FetchPlan {
+        pipCert: (_ python: String) async throws -> String?
+    ) async -> FetchPlan {
         var plan = FetchPlan()
         let via = environment["AIRLOCK_FETCH_VIA"] ?? ""
         let isForced = via == "pip"
@@ -130,7 +130,7 @@ package enum FetchTrust {
         var pipProblem: String? = nil
         if let python {
             do {
-                cert = try pipCert(python)
+                cert = try await pipCert(python)
             } catch {
                 let lines = "\(error)".split(separator: "\n").map(String.init)
                 pipProblem = "\(python) could not run pip (\(lines.last ?? "no message"))"
@@ -186,11 +186,11 @@ package enum FetchTrust {
     }
 
     /// pip's effective `cert` (pip.conf, PIP_CERT), asked of pip itself as LockIndexProbe does.
-    static func pipCert(python: String, environment: [String: String]) throws -> String? {
+    static func pipCert(python: String, environment: [String: String]) async throws -> String? {
         let directory = try FileSystem.makeTemporaryDirectory(prefix: "airlock-fetch")
         defer { FileSystem.removeTree(directory) }
         let probe = LockIndexProbe(python: python, environment: environment, workDirectory: directory, pipOptions: [])
-        return try probe.configuration().cert
+        return try await probe.configuration().cert
     }
 
     /// The certificates in a PEM bundle, each as its base64 body without whitespace (one string per DER).

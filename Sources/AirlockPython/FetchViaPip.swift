@@ -19,16 +19,13 @@
 // `HTTPDownloader.maxRedirects`, with the URLSession path's wording: a hop is judged before it is
 // requested. Other lines on standard error (pip's warnings, a traceback) are kept for the message.
 //
-// Each transfer runs on a thread of its own: the reads block, and at most `jobs` run at once. A child
-// started by Foundation's Process may start with SIGTERM blocked, so stopping one is SIGKILL.
+// Each transfer is one child of the process runner (AirlockCore's ChildProcess); at most `jobs` run
+// at once, and stopping one (the sink refuses, the task is cancelled) kills its process group.
 
 import AirlockCore
 import Foundation
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -56,36 +53,6 @@ struct FetchViaPip: Sendable {
         var end: Int?
     }
 
-    /// The running child, shared by the transfer's thread and the cancellation handler.
-    private final class Child: Sendable {
-        private struct State {
-            var pid: Int32?
-            var isCancelled = false
-        }
-        private let state = Mutex(State())
-
-        /// Records the started child; false when the transfer was cancelled first (the child is killed).
-        func started(_ pid: Int32) -> Bool {
-            let cancelled = state.withLock { s in
-                s.pid = pid
-                return s.isCancelled
-            }
-            if cancelled { kill(pid, SIGKILL) }
-            return !cancelled
-        }
-
-        func cancel() {
-            if let pid = state.withLock({ s -> Int32? in
-                s.isCancelled = true
-                return s.pid
-            }) {
-                kill(pid, SIGKILL)
-            }
-        }
-
-        var isCancelled: Bool { state.withLock { $0.isCancelled } }
-    }
-
     /// GETs `url` as HTTPDownloader.get does: the final response and body go to `sink`; returns when the
     /// child has exited. Cancelling the calling task kills the child.
     func get(_ url: URL, headers: [String: String], into sink: some HTTPBodySink) async -> HTTPTransferEnd {
@@ -98,145 +65,116 @@ struct FetchViaPip: Sendable {
         guard let json = try? JSONEncoder().encode(request) else {
             return HTTPTransferEnd(transportError: "cannot encode the request for pip")
         }
-        let child = Child()
-        let transport = self
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                Thread.detachNewThread {
-                    let end = transport.transfer(
-                        url,
-                        request: String(decoding: json, as: UTF8.self),
-                        child: child,
-                        sink: sink
-                    )
-                    continuation.resume(returning: end)
-                }
-            }
-        } onCancel: {
-            child.cancel()
-        }
-    }
-
-    /// Runs the script and pumps its output into `sink`; blocks the calling thread.
-    private func transfer(_ url: URL, request: String, child: Child, sink: some HTTPBodySink) -> HTTPTransferEnd {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", Self.script, request]
-        process.environment = environment
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = stdout
-        process.standardError = stderr
+        let transfer = Transfer(url: url, sink: sink)
+        let child = ChildProcess(
+            executable: python, arguments: ["-c", Self.script, String(decoding: json, as: UTF8.self)],
+            environment: environment, output: .chunks { stream, chunk in transfer.take(stream, chunk) }, tailLimit: 0
+        )
+        let result: ChildResult
         do {
-            try process.run()
+            result = try await child.run()
+        } catch is CancellationError {
+            return HTTPTransferEnd(transportError: "cancelled", status: transfer.status)
         } catch {
             return HTTPTransferEnd(transportError: "cannot run \(python) for pip's network session: \(error)")
         }
-        guard child.started(process.processIdentifier) else {
-            process.waitUntilExit()
-            return HTTPTransferEnd(transportError: "cancelled")
-        }
-        var reports = Reports(fd: stderr.fileHandleForReading.fileDescriptor)
-        let bodyFD = stdout.fileHandleForReading.fileDescriptor
-
-        func stop() {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        func exited() -> String {
-            process.waitUntilExit()
-            let status = process.terminationStatus
-            let how =
-                process.terminationReason == .uncaughtSignal ? "was killed by signal \(status)" : "exited \(status)"
-            let tail = reports.diagnostics.suffix(6).joined(separator: "\n")
-            return "\(python) (pip's network session) \(how) without an answer" + (tail.isEmpty ? "" : ":\n" + tail)
-        }
-
-        guard let head = reports.next() else { return HTTPTransferEnd(transportError: exited()) }
-        if let refused = head.refused {
-            process.waitUntilExit()
-            return HTTPTransferEnd(refusedRedirect: refused)
-        }
-        guard let status = head.status else {
-            process.waitUntilExit()
-            return HTTPTransferEnd(transportError: child.isCancelled ? "cancelled" : head.error ?? exited())
-        }
-        let responseURL = head.url.flatMap { URL(string: $0) } ?? url
-        guard
-            let response = HTTPURLResponse(
-                url: responseURL,
-                statusCode: status,
-                httpVersion: "HTTP/1.1",
-                headerFields: head.headers ?? [:]
-            ), sink.accept(response)
-        else {
-            stop()
-            return HTTPTransferEnd(status: status)
-        }
-
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let n = readRetrying(bodyFD, buffer)
-            if n < 0 {
-                stop()
-                return HTTPTransferEnd(
-                    transportError: "reading pip's output: \(String(cString: strerror(errno)))",
-                    status: status
-                )
-            }
-            if n == 0 { break }
-            if !sink.receive(Data(UnsafeRawBufferPointer(rebasing: buffer[..<n]))) {
-                stop()
-                return HTTPTransferEnd(status: status)
-            }
-        }
-        let tail = reports.next()
-        process.waitUntilExit()
-        if child.isCancelled { return HTTPTransferEnd(transportError: "cancelled", status: status) }
-        guard let tail, tail.end != nil else {
-            return HTTPTransferEnd(transportError: tail?.error ?? exited(), status: status)
-        }
-        return HTTPTransferEnd(status: status)
+        return transfer.end(result, python: python)
     }
 
-    /// The script's standard error, read a line at a time: `@airlock` records, and the rest kept.
-    private struct Reports {
-        let fd: Int32
-        var pending: [UInt8] = []
-        var diagnostics: [String] = []
-        var isAtEnd = false
+    /// One transfer's state, fed by the runner's reader thread: the script's reports on standard
+    /// error (`@airlock` records, the rest kept for messages) and the body on standard output. The
+    /// script reports the response before it writes a body byte; body bytes read before that report
+    /// (both pipes ready in one poll) wait here, at most `maxEarlyBody` of them.
+    private final class Transfer<Sink: HTTPBodySink>: Sendable {
+        static var maxEarlyBody: Int { 16 << 20 }
 
-        init(fd: Int32) { self.fd = fd }
+        private struct State {
+            var stderr: [UInt8] = []
+            var diagnostics: [String] = []
+            var head: Record?
+            var tail: Record?
+            var accepted = false
+            var early: [UInt8] = []
+            var problem: String?
+        }
+        private let url: URL
+        private let sink: Sink
+        private let state = Mutex(State())
 
-        /// The next record, or nil at the end of the stream.
-        mutating func next() -> Record? {
-            let marker = Array("@airlock ".utf8)
-            while true {
-                if let newline = pending.firstIndex(of: 0x0A) {
-                    let line = Array(pending[..<newline])
-                    pending.removeSubrange(...newline)
-                    if line.starts(with: marker),
-                        let record = try? JSONDecoder().decode(Record.self, from: Data(line[marker.count...]))
-                    {
-                        return record
+        init(url: URL, sink: Sink) {
+            self.url = url
+            self.sink = sink
+        }
+
+        var status: Int? { state.withLock { $0.head?.status } }
+
+        func take(_ stream: ChildStream, _ chunk: UnsafeRawBufferPointer) -> ChildProcess.Flow {
+            state.withLock { s in
+                switch stream {
+                case .standardError:
+                    s.stderr.append(contentsOf: chunk)
+                    return readRecords(&s)
+                case .standardOutput:
+                    if s.accepted { return sink.receive(Data(chunk)) ? .proceed : .stop }
+                    guard s.head == nil, s.early.count + chunk.count <= Self.maxEarlyBody else {
+                        s.problem = "pip's network session sent a body before its response report"
+                        return .stop
                     }
-                    diagnostics.append(String(decoding: line, as: UTF8.self))
+                    s.early.append(contentsOf: chunk)
+                    return .proceed
+                }
+            }
+        }
+
+        private func readRecords(_ s: inout State) -> ChildProcess.Flow {
+            let marker = Array("@airlock ".utf8)
+            while let newline = s.stderr.firstIndex(of: 0x0A) {
+                let line = Array(s.stderr[..<newline])
+                s.stderr.removeSubrange(...newline)
+                guard line.starts(with: marker),
+                    let record = try? JSONDecoder().decode(Record.self, from: Data(line[marker.count...]))
+                else {
+                    s.diagnostics.append(String(decoding: line, as: UTF8.self))
                     continue
                 }
-                if isAtEnd {
-                    if !pending.isEmpty { diagnostics.append(String(decoding: pending, as: UTF8.self)) }
-                    pending = []
-                    return nil
+                guard s.head == nil else {
+                    s.tail = record
+                    continue
                 }
-                var chunk = [UInt8](repeating: 0, count: 4096)
-                let n = chunk.withUnsafeMutableBytes { readRetrying(fd, $0) }
-                if n <= 0 {
-                    isAtEnd = true
-                } else {
-                    pending += chunk[..<n]
+                s.head = record
+                guard let status = record.status else { continue }
+                let responseURL = record.url.flatMap { URL(string: $0) } ?? url
+                guard
+                    let response = HTTPURLResponse(
+                        url: responseURL, statusCode: status, httpVersion: "HTTP/1.1", headerFields: record.headers ?? [:]
+                    ), sink.accept(response)
+                else { return .stop }
+                s.accepted = true
+                let early = s.early
+                s.early = []
+                if !early.isEmpty, !sink.receive(Data(early)) { return .stop }
+            }
+            return .proceed
+        }
+
+        func end(_ result: ChildResult, python: String) -> HTTPTransferEnd {
+            state.withLock { s in
+                if !s.stderr.isEmpty { s.diagnostics.append(String(decoding: s.stderr, as: UTF8.self)) }
+                func exited() -> String {
+                    let how = result.status > 128 ? "was killed by signal \(result.status - 128)" : "exited \(result.status)"
+                    let tail = s.diagnostics.suffix(6).joined(separator: "\n")
+                    return "\(python) (pip's network session) \(how) without an answer" + (tail.isEmpty ? "" : ":\n" + tail)
                 }
+                if let problem = s.problem { return HTTPTransferEnd(transportError: problem, status: s.head?.status) }
+                guard let head = s.head else { return HTTPTransferEnd(transportError: exited()) }
+                if let refused = head.refused { return HTTPTransferEnd(refusedRedirect: refused) }
+                guard let status = head.status else { return HTTPTransferEnd(transportError: head.error ?? exited()) }
+                // The sink stopped the transfer: what it saw says why.
+                if result.stoppedByHandler { return HTTPTransferEnd(status: status) }
+                guard let tail = s.tail, tail.end != nil else {
+                    return HTTPTransferEnd(transportError: s.tail?.error ?? exited(), status: status)
+                }
+                return HTTPTransferEnd(status: status)
             }
         }
     }
@@ -315,13 +253,4 @@ struct FetchViaPip: Sendable {
 
         main()
         """#
-}
-
-/// `read(2)`, retried on EINTR; the count, 0 at the end, -1 on error.
-private func readRetrying(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
-    while true {
-        let n = read(fd, buffer.baseAddress, buffer.count)
-        if n < 0, errno == EINTR { continue }
-        return n
-    }
 }

@@ -131,13 +131,16 @@ public enum Fetcher {
         }
         try store.index.record(present, roots: present.map { ($0.digest, root) })
         let schemes = Set(pending.compactMap { $0.url.scheme?.lowercased() })
-        let plan =
-            plan
-            ?? Self.plan(
+        let chosen: FetchPlan
+        if let plan {
+            chosen = plan
+        } else {
+            chosen = await Self.plan(
                 needsHTTPS: schemes.contains("https"),
                 needsHTTP: schemes.contains("http"),
                 environment: environment ?? ProcessInfo.processInfo.environment
             )
+        }
 
         let sizes = pending.compactMap(\.file.size)
         let countsBytes = sizes.count == pending.count
@@ -147,7 +150,7 @@ public enum Fetcher {
         let job = Job(
             store: store,
             downloader: downloader,
-            plan: plan,
+            plan: chosen,
             byteProgress: countsBytes ? progress : nil,
             root: root,
             userAgent: userAgent
@@ -188,14 +191,14 @@ public enum Fetcher {
 
     /// Which transport the files the store lacks will take (see FetchTrust), with notes saying so.
     /// Print `notes` before fetching and pass the plan to `fetch`, which otherwise makes its own.
-    public static func plan(lock: PythonLock, store: Store, environment: [String: String]? = nil) -> FetchPlan {
+    public static func plan(lock: PythonLock, store: Store, environment: [String: String]? = nil) async -> FetchPlan {
         let schemes = Set(
             lock.everyFile.compactMap { file -> String? in
                 guard let digest = SHA256Digest(file.sha256), !store.contains(digest) else { return nil }
                 return file.url.flatMap { URL(string: $0)?.scheme?.lowercased() }
             }
         )
-        return plan(
+        return await plan(
             needsHTTPS: schemes.contains("https"),
             needsHTTP: schemes.contains("http"),
             environment: environment ?? ProcessInfo.processInfo.environment
@@ -208,18 +211,18 @@ public enum Fetcher {
         lock: PythonLock,
         store: Store,
         environment: [String: String]? = nil
-    ) -> [String] {
-        plan(lock: lock, store: store, environment: environment).notes
+    ) async -> [String] {
+        await plan(lock: lock, store: store, environment: environment).notes
     }
 
-    private static func plan(needsHTTPS: Bool, needsHTTP: Bool, environment: [String: String]) -> FetchPlan {
-        FetchTrust.plan(
+    private static func plan(needsHTTPS: Bool, needsHTTP: Bool, environment: [String: String]) async -> FetchPlan {
+        await FetchTrust.plan(
             needsHTTPS: needsHTTPS,
             needsHTTP: needsHTTP,
             environment: environment,
             systemBundle: FetchTrust.systemBundle
         ) { python in
-            try FetchTrust.pipCert(python: python, environment: environment)
+            try await FetchTrust.pipCert(python: python, environment: environment)
         }
     }
 

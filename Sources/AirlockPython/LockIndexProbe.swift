@@ -56,8 +56,8 @@ struct LockIndexProbe {
     /// pip options from the requirements file (`--index-url`, ...), applied as pip would.
     let pipOptions: [String]
 
-    func configuration() throws -> PipConfiguration {
-        let output = try run(["mode": "config", "pipOptions": pipOptions], label: "probe-config")
+    func configuration() async throws -> PipConfiguration {
+        let output = try await run(["mode": "config", "pipOptions": pipOptions], label: "probe-config")
         do {
             return try JSONDecoder().decode(PipConfiguration.self, from: Data(output))
         } catch {
@@ -66,13 +66,13 @@ struct LockIndexProbe {
     }
 
     /// Sizes (and any missing sha256) for `files`, keyed by file name; also the probe's warnings.
-    func files(_ files: [(project: String, filename: String, url: String, sha256: String?)]) throws -> (
+    func files(_ files: [(project: String, filename: String, url: String, sha256: String?)]) async throws -> (
         [String: ProbedFile], [String]
     ) {
         let list: [[String: Any]] = files.map {
             ["project": $0.project, "filename": $0.filename, "url": $0.url, "sha256": $0.sha256 ?? NSNull()]
         }
-        let output = try run(["mode": "files", "pipOptions": pipOptions, "files": list], label: "probe-files")
+        let output = try await run(["mode": "files", "pipOptions": pipOptions, "files": list], label: "probe-files")
         struct Answer: Decodable {
             var files: [String: ProbedFile]
             var warnings: [String]
@@ -85,12 +85,12 @@ struct LockIndexProbe {
         }
     }
 
-    private func run(_ request: [String: Any], label: String) throws -> [UInt8] {
+    private func run(_ request: [String: Any], label: String) async throws -> [UInt8] {
         let scriptPath = workDirectory + "/airlock-pip-probe.py"
         if !FileSystem.exists(scriptPath) { try FileSystem.writeAtomically(scriptPath, Array(Self.script.utf8)) }
         let requestPath = workDirectory + "/\(label).json"
         try FileSystem.writeAtomically(requestPath, Array(try JSONSerialization.data(withJSONObject: request)))
-        let result = try LockProcess.run(
+        let result = try await LockProcess.run(
             python,
             [scriptPath, requestPath],
             environment: environment,

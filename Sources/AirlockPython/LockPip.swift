@@ -144,7 +144,7 @@ extension LockPip {
         environment: [String: String],
         workDirectory: String,
         pipOptions: [String]
-    ) throws -> [FetchedSdist] {
+    ) async throws -> [FetchedSdist] {
         struct Request: Encodable {
             var pipOptions: [String]
             var dest: String
@@ -161,7 +161,7 @@ extension LockPip {
         try FileSystem.writeAtomically(scriptPath, Array(fetchSdistsScript.utf8))
         let request = Request(pipOptions: pipOptions, dest: dest, sdists: queries)
         try FileSystem.writeAtomically(requestPath, Array(try JSONEncoder().encode(request)))
-        let result = try LockProcess.run(
+        let result = try await LockProcess.run(
             python,
             [scriptPath, requestPath],
             environment: environment,

@@ -1,6 +1,6 @@
-// Runs the user's resolvers (pip, uv, a python probe) for `airlock lock`. Their standard output and
-// standard error go to files in the lock's work directory, never to pipes: a pipe that nobody
-// drains while the child writes the other one can stall it, and files need no reader threads.
+// Runs the user's resolvers (pip, uv, a python probe) for `airlock lock`, through the one process
+// runner (AirlockCore's ChildProcess): standard output is kept whole (pip's report), standard error
+// kept for messages; the caller's task suspends while the child runs.
 
 import AirlockCore
 import Foundation
@@ -24,60 +24,36 @@ enum LockProcess {
     /// The environment a child runs with: this process's, changed by `overrides` (a value sets a
     /// variable, nil removes it).
     static func environment(_ overrides: [String: String?]) -> [String: String] {
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in overrides {
-            if let value { env[key] = value } else { env.removeValue(forKey: key) }
-        }
-        return env
+        ChildProcess.inheritedEnvironment(overrides)
     }
 
     /// Finds `program` on the PATH the child will see (or takes it as a path).
     static func locate(_ program: String, environment: [String: String]) -> String? {
-        if program.contains("/") { return FileManager.default.isExecutableFile(atPath: program) ? program : nil }
-        for dir in (environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(dir)/\(program)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
+        ChildProcess.locate(program, path: environment["PATH"])
     }
 
-    /// Runs `executable arguments...` with standard input from /dev/null and waits for it.
-    /// `label` names the run's output files in `workDirectory` (which the caller removes).
+    /// Runs `executable arguments...` with standard input from /dev/null and waits for it (the
+    /// task suspends). `label` names the run in messages.
     static func run(
         _ executable: String,
         _ arguments: [String],
         environment: [String: String],
         workDirectory: String,
         label: String
-    ) throws -> LockProcessResult {
-        let outPath = workDirectory + "/\(label).stdout"
-        let errPath = workDirectory + "/\(label).stderr"
-        try FileSystem.writeAtomically(outPath, [])
-        try FileSystem.writeAtomically(errPath, [])
-        guard let out = FileHandle(forWritingAtPath: outPath), let err = FileHandle(forWritingAtPath: errPath) else {
-            throw UsageError("\(workDirectory): cannot open the output files for \(label)")
-        }
-        defer {
-            try? out.close()
-            try? err.close()
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = out
-        process.standardError = err
+    ) async throws -> LockProcessResult {
+        let child = ChildProcess(
+            executable: executable, arguments: arguments, environment: environment,
+            captureOutput: 256 << 20, captureError: 64 << 20, tailLimit: 0
+        )
+        let result: ChildResult
         do {
-            try process.run()
-        } catch {
-            throw UsageError("\(executable): cannot run it (\(error.localizedDescription))")
+            result = try await child.run()
+        } catch let error as ProcessError {
+            throw UsageError("\(executable): cannot run it (\(error.reason))")
         }
-        process.waitUntilExit()
-        let stdout = try FileSystem.readFile(outPath, limit: 256 << 20)
-        let stderr = try FileSystem.readFile(errPath, limit: 64 << 20)
-        let status =
-            process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-        return LockProcessResult(status: status, stdout: stdout, stderr: String(decoding: stderr, as: UTF8.self))
+        guard result.outputOverflow == 0 else {
+            throw UsageError("\(label): \(executable) wrote more than 256 MiB on standard output")
+        }
+        return LockProcessResult(status: result.status, stdout: result.standardOutput, stderr: result.errorText)
     }
 }

@@ -127,12 +127,13 @@ public enum PythonBuild {
         guard options.sandbox != nil || !options.compileBytecode else {
             throw UsageError("--compile-bytecode: the .pyc files are written by the target's Python in the sandbox; drop --no-sandbox")
         }
-        let sandbox = try options.sandbox.map { request in
-            var sandbox = try PythonSandbox.prepare(image: request.image, runtime: request.runtime, target: target, store: store)
-            sandbox.output = request.output
-            sandbox.sourceDateEpoch = options.sourceDateEpoch ?? SandboxSpec.defaultSourceDateEpoch
-            return sandbox
+        var prepared: PythonSandbox? = nil
+        if let request = options.sandbox {
+            prepared = try await PythonSandbox.prepare(image: request.image, runtime: request.runtime, target: target, store: store)
+            prepared?.output = request.output
+            prepared?.sourceDateEpoch = options.sourceDateEpoch ?? SandboxSpec.defaultSourceDateEpoch
         }
+        let sandbox = prepared
         let settings = options.sandbox?.settings ?? [:]
         let settingsDigest = SHA256Hasher.hash(Array(settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\0").utf8)).hex
         let imageLine = sandbox.map { "image \($0.imageDigest.hex) script \(scriptFile) bytecode \(options.compileBytecode) settings \(settingsDigest)" } ?? "host"

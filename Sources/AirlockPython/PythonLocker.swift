@@ -95,12 +95,8 @@ public struct PythonLockResult: Sendable {
 public enum PythonLocker {
     /// Locks the project's requirements for `options.target` and writes `PROJECT/airlock.lock`
     /// atomically (left untouched when unchanged).
-    /// pip and uv run as child processes; the waiting happens off the cooperative pool.
+    /// pip and uv run as child processes; the task suspends while they run.
     public static func lock(_ options: PythonLockOptions, progress: ProgressReporter? = nil) async throws -> PythonLockResult {
-        try await Blocking.run { try lockBlocking(options, progress: progress) }
-    }
-
-    static func lockBlocking(_ options: PythonLockOptions, progress: ProgressReporter?) throws -> PythonLockResult {
         let project = options.project
         guard FileSystem.kind(of: project) == .directory else {
             throw UsageError("\(project): no such project directory")
@@ -161,7 +157,7 @@ public enum PythonLocker {
             case .uv:
                 method = .uv
                 progress?.note("lock: resolving \(requirementsPath) with uv for \(target.description)")
-                let compiled = try compileWithUV(
+                let compiled = try await compileWithUV(
                     requirementsPath,
                     requirements: requirements,
                     context: context,
@@ -195,7 +191,7 @@ public enum PythonLocker {
                     indexOptions: pinned.indexOptions,
                     to: work + "/requirements.wheels.txt"
                 )
-            let outcome = try pinWheels(
+            let outcome = try await pinWheels(
                 input: input,
                 described: method == .uv ? "\(requirementsPath) (as uv resolved it)" : requirementsPath,
                 requirements: pinned,
@@ -223,7 +219,7 @@ public enum PythonLocker {
         // Sdists, and the wheels that build them.
         var build: [LockedFile] = []
         if !sdistLines.isEmpty {
-            let sdists = try lockSdists(sdistLines, context: context)
+            let sdists = try await lockSdists(sdistLines, context: context)
             files += sdists.map(\.file)
             for sdist in sdists { sizeSources[sdist.source, default: 0] += 1 }
             let requirements = buildRequirements(sdists.map(\.system), target: target)
@@ -234,7 +230,7 @@ public enum PythonLocker {
                 indexOptions: pinned.indexOptions,
                 to: work + "/build-requirements.txt"
             )
-            build = try lockBuildRequirements(
+            build = try await lockBuildRequirements(
                 buildInput,
                 of: names,
                 resolver: options.resolver,
@@ -292,7 +288,7 @@ public enum PythonLocker {
         context: Context,
         label: String,
         warnings: inout [String]
-    ) throws -> PinOutcome {
+    ) async throws -> PinOutcome {
         let target = context.target
         let targetDirectory = context.work + "/\(label)-target"
         try FileSystem.makeDirectory(targetDirectory)
@@ -304,7 +300,7 @@ public enum PythonLocker {
                 hashed: hashed,
                 targetDirectory: targetDirectory
             )
-        let result = try LockProcess.run(
+        let result = try await LockProcess.run(
             context.python,
             args,
             environment: context.environment,
@@ -340,7 +336,7 @@ public enum PythonLocker {
                 pipOptions: context.indexOptions
             )
             do {
-                sources = try complete(&files, with: probe, warnings: &warnings)
+                sources = try await complete(&files, with: probe, warnings: &warnings)
             } catch {
                 if missingHash { throw error }
                 warnings.append("file sizes not looked up: \(error)")
@@ -412,7 +408,7 @@ public enum PythonLocker {
 
     /// Fetches (or reads) each hash-pinned sdist, checks it against its pins and as an archive, and
     /// reads its build system.
-    private static func lockSdists(_ lines: [LockRequirement], context: Context) throws -> [LockedSdist] {
+    private static func lockSdists(_ lines: [LockRequirement], context: Context) async throws -> [LockedSdist] {
         for line in lines {
             guard let url = line.url else { continue }
             let name = fileName(ofURL: url)
@@ -420,7 +416,7 @@ public enum PythonLocker {
                 throw UsageError("\(line.location): \(name): Airlock builds sdists named .tar.gz or .zip only")
             }
         }
-        let fetched = try LockPip.fetchSdists(
+        let fetched = try await LockPip.fetchSdists(
             lines.map {
                 LockPip.SdistQuery(
                     name: $0.name,
@@ -479,7 +475,7 @@ public enum PythonLocker {
         // Every pyproject.toml read by the one function the build's frontend uses too.
         let script = context.work + "/airlock-build-system.py"
         try FileSystem.writeAtomically(script, Array(buildSystemScript.utf8))
-        let result = try LockProcess.run(
+        let result = try await LockProcess.run(
             context.python,
             [script] + pyprojects,
             environment: context.environment,
@@ -553,13 +549,13 @@ public enum PythonLocker {
         context: Context,
         warnings: inout [String],
         sizeSources: inout [String: Int]
-    ) throws -> [LockedFile] {
+    ) async throws -> [LockedFile] {
         let described = "the build requirements of \(names)"
         let requirements = try LockRequirements(path: input)
         var pipInput = input
         var pinned = requirements
         if resolver == .uv {
-            let compiled = try compileWithUV(input, requirements: requirements, context: context, warnings: &warnings)
+            let compiled = try await compileWithUV(input, requirements: requirements, context: context, warnings: &warnings)
             pipInput = context.work + "/build-requirements.uv.txt"
             try FileSystem.writeAtomically(pipInput, Array(compiled.utf8))
             pinned = try LockRequirements(path: pipInput)
@@ -567,7 +563,7 @@ public enum PythonLocker {
         }
         let outcome: PinOutcome
         do {
-            outcome = try pinWheels(
+            outcome = try await pinWheels(
                 input: pipInput,
                 described: described,
                 requirements: pinned,
@@ -594,11 +590,11 @@ public enum PythonLocker {
         _ files: inout [LockedFile],
         with probe: LockIndexProbe,
         warnings: inout [String]
-    ) throws -> [String: String] {
+    ) async throws -> [String: String] {
         let request = files.map {
             (project: $0.name, filename: $0.filename, url: $0.url ?? "", sha256: $0.sha256.isEmpty ? nil : $0.sha256)
         }
-        let (probed, probeWarnings) = try probe.files(request)
+        let (probed, probeWarnings) = try await probe.files(request)
         warnings += probeWarnings.map { "size lookup: \($0)" }
         var sources: [String: String] = [:]
         for i in files.indices {
@@ -704,7 +700,7 @@ public enum PythonLocker {
         requirements: LockRequirements,
         context: Context,
         warnings: inout [String]
-    ) throws -> String {
+    ) async throws -> String {
         let target = context.target
         let uvName = context.uv ?? "uv"
         guard let uv = LockProcess.locate(uvName, environment: context.environment) else {
@@ -728,7 +724,7 @@ public enum PythonLocker {
             workDirectory: context.work,
             pipOptions: requirements.indexOptions
         )
-        let pip = try probe.configuration()
+        let pip = try await probe.configuration()
         var uvEnvironment = context.environment
         for (key, value) in LockUV.environment(pip: pip) { uvEnvironment[key] = value }
         let args = LockUV.compileArguments(
@@ -737,7 +733,7 @@ public enum PythonLocker {
             platform: platform,
             pip: pip
         )
-        let result = try LockProcess.run(uv, args, environment: uvEnvironment, workDirectory: context.work, label: "uv")
+        let result = try await LockProcess.run(uv, args, environment: uvEnvironment, workDirectory: context.work, label: "uv")
         guard result.status == 0 else {
             throw UsageError(
                 "uv could not resolve \(requirementsPath) for \(target.description) (exit \(result.status)):\n\(result.stderrTail())"

@@ -114,7 +114,7 @@ public struct PythonSandbox: Sendable {
         runtime: any ContainerRuntime,
         target: PythonTarget,
         store: Store
-    ) throws -> PythonSandbox {
+    ) async throws -> PythonSandbox {
         let name: String
         if let reference {
             name = reference
@@ -137,12 +137,7 @@ public struct PythonSandbox: Sendable {
                     + "airlock image bootstrap --suite \(profile.suite) --packages python3 --name \(profile.reference)"
             )
         }
-        let runtimeImage: String
-        if let docker = runtime as? DockerRuntime {
-            runtimeImage = try docker.ensureLoaded(image, from: store)
-        } else {
-            runtimeImage = try ImageRootfs.unpack(image: image, in: store)
-        }
+        let runtimeImage = try await runtime.prepare(image, from: store)
         return PythonSandbox(
             runtime: runtime, imageReference: name, imageDigest: image.manifest, runtimeImage: runtimeImage
         )

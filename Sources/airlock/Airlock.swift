@@ -41,6 +41,7 @@ enum Main {
             for line in error.description.split(separator: "\n", omittingEmptySubsequences: false) {
                 printError("airlock: \(line)")
             }
+            emitJSONError(code: error.code, message: error.description)
             exit(error.status.rawValue)
         } catch let error as ExitCode {
             exit(error.rawValue)
@@ -53,10 +54,29 @@ enum Main {
             }
             let short = Airlock.message(for: error)
             printError("airlock: " + (short.isEmpty ? message : short))
+            emitJSONError(code: CoreErrorCode.usage.code, message: short.isEmpty ? message : short)
             printError("See 'airlock --help' or 'airlock help <subcommand>'.")
             exit(ExitStatus.badInput.rawValue)
         }
     }
+}
+
+/// With `--json` (before any `--`), the error also goes to standard output as
+/// `{"error": {"code": "...", "message": "..."}}`, so scripts read the reason without parsing text.
+func emitJSONError(code: ErrorCode, message: String) {
+    let arguments = CommandLine.arguments.dropFirst().prefix { $0 != "--" }
+    guard arguments.contains("--json") else { return }
+    struct Body: Encodable {
+        struct Detail: Encodable {
+            var code: ErrorCode
+            var message: String
+        }
+        var error: Detail
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    guard let data = try? encoder.encode(Body(error: .init(code: code, message: message))) else { return }
+    FileHandle.standardOutput.write(data + Data("\n".utf8))
 }
 
 func printError(_ text: String) {

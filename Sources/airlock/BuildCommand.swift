@@ -46,7 +46,7 @@ struct BuildCommand: AsyncParsableCommand {
         let sandbox = try noSandbox
             ? nil
             : SandboxRequest(
-                runtime: RuntimeSelection.select(runtime), image: image,
+                runtime: await RuntimeSelection.select(runtime), image: image,
                 // The container's lines are diagnostics: standard error, so stdout stays the zip's path (or JSON).
                 output: SandboxOutput { _, line in printError("  | " + line) },
                 settings: try settings()

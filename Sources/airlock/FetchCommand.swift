@@ -30,7 +30,7 @@ struct FetchCommand: AsyncParsableCommand {
     func run() async throws {
         let (lock, _) = try PythonLock.read(project: project)
         let store = try storeOptions.open()
-        let plan = Fetcher.plan(lock: lock, store: store)
+        let plan = await Fetcher.plan(lock: lock, store: store)
         if !output.json { for note in plan.notes { printError("airlock: note: \(note)") } }
         let report = try await Fetcher.fetch(
             lock: lock,

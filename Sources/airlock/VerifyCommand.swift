@@ -116,7 +116,7 @@ struct HistoryCommand: ParsableCommand {
     }
 }
 
-struct DoctorCommand: ParsableCommand {
+struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
         abstract: "Show which tools this machine has for the later steps, and how to install the missing ones."
@@ -131,9 +131,9 @@ struct DoctorCommand: ParsableCommand {
         var images: [ImageRecord]
     }
 
-    func run() throws {
-        let tools = MachineCheck.run()
-        let runtimes = RuntimeSelection.probeAll()
+    func run() async throws {
+        let tools = await MachineCheck.run()
+        let runtimes = await RuntimeSelection.probeAll()
         // Images only from a store that already exists: doctor never creates one.
         let images = (try? storeOptions.openExisting()).flatMap { try? ImageCatalog.list(in: $0) } ?? []
         if output.json { return try output.emit(Report(tools: tools, runtimes: runtimes, images: images)) }

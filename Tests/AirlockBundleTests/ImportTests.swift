@@ -165,7 +165,7 @@ import Testing
     func rejectedWholeAndStoreUnchanged(_ c: Case) async throws {
         let f = try Fixture(files: [("a.txt", Array("seven 7\n".utf8)), ("b.bin", pseudoRandom(100_000, seed: 5))])
         let bundle = try await f.seal()
-        let crafted = try f.dir.file("crafted.airlock", Self.craft(c, from: try RawTar.members(of: bundle)))
+        let crafted = try await f.dir.file("crafted.airlock", Self.craft(c, from: try RawTar.members(of: bundle)))
         let store = try f.trustingStore()
         let before = try snapshot(store.root)
         let error = #expect(throws: (any Error).self) { try Importer.importBundle(crafted, into: store, options: ImportOptions()) }
@@ -180,7 +180,7 @@ import Testing
     @Test func theSameBundleUntouchedImports() async throws {
         let f = try Fixture(files: [("a.txt", Array("seven 7\n".utf8)), ("b.bin", pseudoRandom(100_000, seed: 5))])
         let bundle = try await f.seal()
-        let rebuilt = try f.dir.file("rebuilt.airlock", RawTar.build(try RawTar.members(of: bundle)))
+        let rebuilt = try await f.dir.file("rebuilt.airlock", RawTar.build(try RawTar.members(of: bundle)))
         _ = try Importer.importBundle(rebuilt, into: try f.trustingStore(), options: ImportOptions())
     }
 

@@ -8,11 +8,11 @@ import Testing
     @Test func bundleStartsWithManifestThenSignaturesSumsGuideAndBlobsInDigestOrder() async throws {
         let f = try Fixture()
         let bundle = try await f.seal()
-        let names = try RawTar.members(of: bundle).map(\.name)
+        let names = try await RawTar.members(of: bundle).map(\.name)
         let blobs = names.filter { $0.hasPrefix("blobs/") }
         #expect(names.prefix(4) == ["manifest.json", "signatures/\(f.publicKey.keyID).sig", "SHA256SUMS", "VERIFY.md"])
         #expect(blobs.count == 2 && blobs == blobs.sorted())
-        let (status, listing) = try shell("tar tvf '\(bundle)'")
+        let (status, listing) = try await shell("tar tvf '\(bundle)'")
         #expect(status == 0)
         #expect(listing.split(separator: "\n").allSatisfy { $0.hasPrefix("-rw-r--r-- 0/0") })
     }
@@ -44,7 +44,7 @@ import Testing
             sha256sum -c SHA256SUMS
             grep -q '\(id)' VERIFY.md
             """
-        let (status, output) = try shell(script, in: f.dir.path)
+        let (status, output) = try await shell(script, in: f.dir.path)
         #expect(status == 0, "\(output)")
         #expect(output.contains("VERIFY.md: OK"))
     }
@@ -108,7 +108,7 @@ import Testing
     @Test func verifyReportsEveryProblemInOnePass() async throws {
         let f = try Fixture(files: [("a", Array("aaaa".utf8)), ("b", Array("bbbb".utf8)), ("c", Array("cccc".utf8))])
         let bundle = try await f.seal()
-        var members = try RawTar.members(of: bundle)
+        var members = try await RawTar.members(of: bundle)
         for i in members.indices where members[i].name.hasPrefix("blobs/") && members[i].name != members.last?.name {
             members[i].data[0] ^= 1
         }

@@ -1,8 +1,10 @@
-// Process-level helpers: run the built `airlock` executable with Foundation `Process` in a private
-// temp directory and capture its exit status, standard output and standard error. Output goes to
-// files (not pipes), so a chatty child can never block on a full pipe while we wait for it.
+// Process-level helpers: run the built `airlock` executable through Airlock's one process runner
+// (AirlockCore's ChildProcess) in a private temp directory and capture its exit status, standard
+// output and standard error. The test's task suspends while the child runs.
 
+import AirlockCore
 import Foundation
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -50,7 +52,10 @@ struct TempDir: Sendable {
     func remove() {
         if (try? FileManager.default.removeItem(atPath: path)) == nil {
             // Something below was made read-only: open it up and try once more.
-            _ = try? Shell.run("chmod -R u+rwX . 2>/dev/null; true", in: path)
+            if let walker = FileManager.default.enumerator(atPath: path) {
+                _ = chmod(path, 0o700)
+                while let entry = walker.nextObject() as? String { _ = chmod(path + "/" + entry, 0o700) }
+            }
             try? FileManager.default.removeItem(atPath: path)
         }
     }
@@ -66,45 +71,47 @@ struct TempDir: Sendable {
     }
 }
 
-/// A started process: wait for it, or kill it.
-final class RunningProcess: @unchecked Sendable {
-    // @unchecked: `process` is only touched by the test that started it; `exited` is a semaphore.
-    let process: Process
-    private let exited: DispatchSemaphore
-    private let outputDirectory: String
-    private let stdoutPath: String
-    private let stderrPath: String
+/// A started process: wait for it, or stop it (SIGKILL to its process group).
+final class RunningProcess: Sendable {
+    private let task: Task<ChildResult, any Error>
+    private let stopper: ChildStopper
+    private let label: String
 
-    fileprivate init(process: Process, exited: DispatchSemaphore, outputDirectory: String) {
-        self.process = process
-        self.exited = exited
-        self.outputDirectory = outputDirectory
-        self.stdoutPath = outputDirectory + "/stdout"
-        self.stderrPath = outputDirectory + "/stderr"
+    fileprivate init(_ child: ChildProcess, stopper: ChildStopper, label: String) {
+        self.task = Task { try await child.run() }
+        self.stopper = stopper
+        self.label = label
     }
 
-    var pid: Int32 { process.processIdentifier }
+    /// Kills the process (and its group); `wait()` then returns its result.
+    func kill() { stopper.stop() }
 
     /// Waits for the process to end (at most `timeout` seconds, then SIGKILL and an error).
-    func wait(timeout: Double = 50) throws -> CLIResult {
-        if exited.wait(timeout: .now() + timeout) == .timedOut {
-            kill(process.processIdentifier, SIGKILL)
-            exited.wait()
-            try? FileManager.default.removeItem(atPath: outputDirectory)
-            throw CLIError(description: "\(process.arguments ?? []) did not finish within \(timeout) s; killed")
+    func wait(timeout: Double = 50) async throws -> CLIResult {
+        let stopper = self.stopper
+        let fired = Mutex(false)
+        let guardTask = Task {
+            try await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
+            fired.withLock { $0 = true }
+            stopper.stop()
         }
-        // Balance the semaphore so a second wait() returns at once.
-        exited.signal()
-        let result = CLIResult(
-            status: process.terminationStatus,
-            wasSignaled: process.terminationReason == .uncaughtSignal,
-            stdoutData: FileManager.default.contents(atPath: stdoutPath) ?? Data(),
-            stderrData: FileManager.default.contents(atPath: stderrPath) ?? Data()
-        )
-        return result
+        defer { guardTask.cancel() }
+        let result = try await task.value
+        if fired.withLock({ $0 }) { throw CLIError(description: "\(label) did not finish within \(timeout) s; killed") }
+        return CLIResult(result)
     }
 
-    func removeOutput() { try? FileManager.default.removeItem(atPath: outputDirectory) }
+    func removeOutput() {}
+}
+
+extension CLIResult {
+    init(_ result: ChildResult) {
+        let signaled = result.status > 128
+        self.init(
+            status: signaled ? result.status - 128 : result.status, wasSignaled: signaled,
+            stdoutData: Data(result.standardOutput), stderrData: Data(result.standardError)
+        )
+    }
 }
 
 enum CLI {
@@ -135,42 +142,22 @@ enum CLI {
         return env
     }
 
-    /// Starts `executable` with `arguments` in `directory`; standard input is `stdin` (a file
-    /// handle, a Pipe, or nothing: /dev/null).
+    /// Starts `executable` with `arguments` in `directory`; standard input is `stdin` (bytes, a
+    /// file or FIFO, or nothing: /dev/null). Through Airlock's one process runner.
     static func start(
         executable: String,
         _ arguments: [String],
         in directory: String,
         environment extra: [String: String] = [:],
-        stdin: Any? = nil
+        stdin: ChildProcess.Input = .none
     ) throws -> RunningProcess {
-        // A child that dies while we write into its stdin must not take the test runner with it.
-        signal(SIGPIPE, SIG_IGN)
-        let outputDirectory = try makeTemporaryDirectory("/tmp/airlock-cli-out-XXXXXX")
-        let stdoutPath = outputDirectory + "/stdout"
-        let stderrPath = outputDirectory + "/stderr"
-        guard FileManager.default.createFile(atPath: stdoutPath, contents: nil),
-            FileManager.default.createFile(atPath: stderrPath, contents: nil),
-            let out = FileHandle(forWritingAtPath: stdoutPath),
-            let err = FileHandle(forWritingAtPath: stderrPath)
-        else { throw CLIError(description: "cannot create output files in \(outputDirectory)") }
-        defer {
-            try? out.close()
-            try? err.close()
-        }
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.environment = environment(home: directory, extra: extra)
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = stdin ?? FileHandle.nullDevice
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        try process.run()
-        return RunningProcess(process: process, exited: exited, outputDirectory: outputDirectory)
+        let stopper = ChildStopper()
+        let child = ChildProcess(
+            executable: executable, arguments: arguments, environment: environment(home: directory, extra: extra),
+            workingDirectory: directory, input: stdin, captureOutput: 256 << 20, captureError: 64 << 20, tailLimit: 0,
+            stopper: stopper
+        )
+        return RunningProcess(child, stopper: stopper, label: "\(arguments)")
     }
 
     /// Runs `airlock ARGUMENTS` in `directory` and waits for it.
@@ -181,24 +168,11 @@ enum CLI {
         environment: [String: String] = [:],
         stdin: Data? = nil,
         timeout: Double = 50
-    ) throws -> CLIResult {
-        var input: FileHandle? = nil
-        var inputPath: String? = nil
-        if let stdin {
-            let path = "/tmp/airlock-cli-stdin-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-            guard FileManager.default.createFile(atPath: path, contents: stdin),
-                let handle = FileHandle(forReadingAtPath: path)
-            else { throw CLIError(description: "cannot write stdin file \(path)") }
-            input = handle
-            inputPath = path
-        }
-        defer {
-            try? input?.close()
-            if let inputPath { try? FileManager.default.removeItem(atPath: inputPath) }
-        }
-        let running = try start(executable: binary, arguments, in: directory, environment: environment, stdin: input)
-        defer { running.removeOutput() }
-        return try running.wait(timeout: timeout)
+    ) async throws -> CLIResult {
+        let running = try start(
+            executable: binary, arguments, in: directory, environment: environment, stdin: stdin.map { .bytes(Array($0)) } ?? .none
+        )
+        return try await running.wait(timeout: timeout)
     }
 
     /// Starts `airlock ARGUMENTS` without waiting.
@@ -206,7 +180,7 @@ enum CLI {
         _ arguments: [String],
         in directory: String,
         environment: [String: String] = [:],
-        stdin: Any? = nil
+        stdin: ChildProcess.Input = .none
     ) throws -> RunningProcess {
         try start(executable: binary, arguments, in: directory, environment: environment, stdin: stdin)
     }
@@ -215,15 +189,13 @@ enum CLI {
 /// Stock tools, run through /bin/sh as an auditor would type them.
 enum Shell {
     @discardableResult
-    static func run(_ script: String, in directory: String, environment: [String: String] = [:]) throws -> CLIResult {
-        let running = try CLI.start(executable: "/bin/sh", ["-c", script], in: directory, environment: environment)
-        defer { running.removeOutput() }
-        return try running.wait()
+    static func run(_ script: String, in directory: String, environment: [String: String] = [:]) async throws -> CLIResult {
+        try await CLI.start(executable: "/bin/sh", ["-c", script], in: directory, environment: environment).wait()
     }
 
     /// `sha256sum FILE`'s hex digest.
-    static func sha256(of path: String) throws -> String {
-        let result = try run("sha256sum '\(path)'", in: "/")
+    static func sha256(of path: String) async throws -> String {
+        let result = try await run("sha256sum '\(path)'", in: "/")
         guard result.status == 0, let hex = result.stdout.split(separator: " ").first, hex.count == 64 else {
             throw CLIError(description: "sha256sum \(path) failed: \(result)")
         }
@@ -265,9 +237,9 @@ enum Fixture {
     }
 
     /// A fresh key pair `DIR/NAME.key` and `.pub`; returns the key id `key generate` printed.
-    static func key(_ dir: TempDir, name: String = "team") throws -> (key: String, pub: String, id: String) {
+    static func key(_ dir: TempDir, name: String = "team") async throws -> (key: String, pub: String, id: String) {
         let prefix = dir.file("keys/" + name)
-        let result = try CLI.run(["key", "generate", "--out", prefix], in: dir.path)
+        let result = try await CLI.run(["key", "generate", "--out", prefix], in: dir.path)
         guard result.status == 0, let id = result.stdoutLines.last, id.count == 64 else {
             throw CLIError(description: "key generate failed: \(result)")
         }

@@ -3,10 +3,10 @@ import Testing
 
 @Suite struct DoctorTests {
     @Test("doctor --json lists tools with name and found (openssl among them), container runtimes and images", .timeLimit(.minutes(5)))
-    func doctorJSONListsTools() throws {
+    func doctorJSONListsTools() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let result = try CLI.run(["doctor", "--json"], in: dir.path)
+        let result = try await CLI.run(["doctor", "--json"], in: dir.path)
         try #require(result.status == 0, "\(result)")
         let report = try #require(try parseJSON(result) as? [String: Any], "\(result)")
         let tools = try #require(report["tools"] as? [[String: Any]], "\(result)")

@@ -12,20 +12,20 @@ import Testing
             ["verify", "b.airlock", "--frobnicate"],
         ]
     )
-    func unknownFlagExitsTwo(arguments: [String]) throws {
+    func unknownFlagExitsTwo(arguments: [String]) async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let result = try CLI.run(arguments, in: dir.path)
+        let result = try await CLI.run(arguments, in: dir.path)
         #expect(result.status == 2, "\(result)")
         #expect(result.stderr.contains("--frobnicate"), "\(result)")
         #expect(hasNoStackTrace(result), "\(result)")
     }
 
     @Test("--help exits 0 and prints the subcommands on standard output", arguments: [["--help"], ["seal", "--help"]])
-    func helpExitsZero(arguments: [String]) throws {
+    func helpExitsZero(arguments: [String]) async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let result = try CLI.run(arguments, in: dir.path)
+        let result = try await CLI.run(arguments, in: dir.path)
         #expect(result.status == 0, "\(result)")
         #expect(result.stdout.contains("USAGE"), "\(result)")
         if arguments == ["--help"] {
@@ -38,11 +38,11 @@ import Testing
     }
 
     @Test("seal of a missing input file exits 2 and names the file")
-    func sealMissingInputExitsTwo() throws {
+    func sealMissingInputExitsTwo() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let key = try Fixture.key(dir)
-        let result = try CLI.run(
+        let key = try await Fixture.key(dir)
+        let result = try await CLI.run(
             ["seal", "--out", "out.airlock", "--key", key.key, "--store", "store", "no-such-input.txt"],
             in: dir.path
         )
@@ -54,12 +54,12 @@ import Testing
     }
 
     @Test("verify of a file that is not a tar exits 2, not 1")
-    func verifyOfRandomBytesExitsTwo() throws {
+    func verifyOfRandomBytesExitsTwo() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let key = try Fixture.key(dir)
+        let key = try await Fixture.key(dir)
         try Fixture.write(dir.file("noise.airlock"), count: 20_000, seed: 7)
-        let result = try CLI.run(["verify", "noise.airlock", "--trust", key.pub], in: dir.path)
+        let result = try await CLI.run(["verify", "noise.airlock", "--trust", key.pub], in: dir.path)
         #expect(result.status == 2, "\(result)")
         let line = try #require(result.stderrLines.first { $0.hasPrefix("airlock: ") }, "\(result)")
         #expect(line.contains("noise.airlock"))
@@ -67,13 +67,13 @@ import Testing
     }
 
     @Test("a bundle with one byte of a blob flipped fails verify and import with 1, naming the blob")
-    func flippedBlobByteExitsOne() throws {
+    func flippedBlobByteExitsOne() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let key = try Fixture.key(dir)
+        let key = try await Fixture.key(dir)
         let payload = try Fixture.write(dir.file("payload.bin"), count: 40_000, seed: 11)
-        let digest = try Shell.sha256(of: dir.file("payload.bin"))
-        let seal = try CLI.run(
+        let digest = try await Shell.sha256(of: dir.file("payload.bin"))
+        let seal = try await CLI.run(
             ["seal", "--out", "b.airlock", "--key", key.key, "--store", "outside", "payload.bin"],
             in: dir.path
         )
@@ -86,15 +86,15 @@ import Testing
         bundle[offset] ^= 0x01
         try bundle.write(to: URL(fileURLWithPath: dir.file("b.airlock")))
 
-        let verify = try CLI.run(["verify", "b.airlock", "--trust", key.pub], in: dir.path)
+        let verify = try await CLI.run(["verify", "b.airlock", "--trust", key.pub], in: dir.path)
         #expect(verify.status == 1, "\(verify)")
         let line = try #require(verify.stderrLines.first { $0.hasPrefix("airlock: ") }, "\(verify)")
         #expect(line.contains("blobs/sha256/\(digest)"), "\(verify)")
         #expect(hasNoStackTrace(verify))
 
-        let trust = try CLI.run(["trust", "add", key.pub, "--store", "inside"], in: dir.path)
+        let trust = try await CLI.run(["trust", "add", key.pub, "--store", "inside"], in: dir.path)
         try #require(trust.status == 0, "\(trust)")
-        let imported = try CLI.run(["import", "b.airlock", "--store", "inside"], in: dir.path)
+        let imported = try await CLI.run(["import", "b.airlock", "--store", "inside"], in: dir.path)
         #expect(imported.status == 1, "\(imported)")
         #expect(imported.stderr.contains("blobs/sha256/\(digest)"), "\(imported)")
         #expect(listing(dir.file("inside/blobs/sha256")).isEmpty, "a failed import wrote blobs")

@@ -17,10 +17,10 @@ import Testing
         sequence: Int = 5,
         expires: String = "30d",
         environment: [String: String] = [:]
-    ) throws -> Sealed {
-        let key = try Fixture.key(dir)
+    ) async throws -> Sealed {
+        let key = try await Fixture.key(dir)
         let input = try Fixture.write(dir.file("app.zip"), count: 120_000, seed: 77)
-        let seal = try CLI.run(
+        let seal = try await CLI.run(
             [
                 "seal", "--out", "app.airlock", "--key", key.key, "--store", "outside", "--channel", channel,
                 "--sequence",
@@ -34,22 +34,22 @@ import Testing
         return Sealed(dir: dir, key: key, input: input, seal: result)
     }
 
-    private func trust(_ sealed: Sealed, store: String = "inside") throws {
-        let trust = try CLI.run(["trust", "add", sealed.key.pub, "--store", store], in: sealed.dir.path)
+    private func trust(_ sealed: Sealed, store: String = "inside") async throws {
+        let trust = try await CLI.run(["trust", "add", sealed.key.pub, "--store", store], in: sealed.dir.path)
         try #require(trust.status == 0, "\(trust)")
         #expect(trust.stdoutLines == [sealed.key.id], "\(trust)")
     }
 
     @Test("import records one history entry with bundle, channel, sequence, manifest sha256 and signers")
-    func importRecordsHistory() throws {
+    func importRecordsHistory() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let sealed = try sealApp(dir)
-        try trust(sealed)
-        let imported = try CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
+        let sealed = try await sealApp(dir)
+        try await trust(sealed)
+        let imported = try await CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
         try #require(imported.status == 0, "\(imported)")
 
-        let history = try CLI.run(["history", "--json", "--store", "inside"], in: dir.path)
+        let history = try await CLI.run(["history", "--json", "--store", "inside"], in: dir.path)
         try #require(history.status == 0, "\(history)")
         let records = try #require(try parseJSON(history) as? [[String: Any]], "\(history)")
         try #require(records.count == 1, "\(history)")
@@ -61,35 +61,35 @@ import Testing
         #expect(record["signers"] as? [String] == [sealed.key.id])
 
         // manifestSHA256 is the sha256 of manifest.json exactly as it sits in the bundle.
-        let manifest = try Shell.run("tar -xOf app.airlock manifest.json | sha256sum", in: dir.path)
+        let manifest = try await Shell.run("tar -xOf app.airlock manifest.json | sha256sum", in: dir.path)
         let manifestDigest = try #require(manifest.stdout.split(separator: " ").first.map(String.init))
         #expect(record["manifestSHA256"] as? String == manifestDigest)
         #expect(sealed.seal["manifestSHA256"] as? String == manifestDigest)
     }
 
     @Test("importing the same bundle again is refused as a rollback (1) unless --allow-rollback")
-    func reimportIsRollback() throws {
+    func reimportIsRollback() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let sealed = try sealApp(dir)
-        try trust(sealed)
-        try #require(try CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path).status == 0)
+        let sealed = try await sealApp(dir)
+        try await trust(sealed)
+        try #require(try await CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path).status == 0)
 
-        let again = try CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
+        let again = try await CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
         #expect(again.status == 1, "\(again)")
         #expect(again.stderr.contains("rollback"), "\(again)")
         #expect(again.stderr.contains("--allow-rollback"), "\(again)")
         #expect(hasNoStackTrace(again))
         #expect(listing(dir.file("inside/tmp")).isEmpty)
 
-        let allowed = try CLI.run(["import", "app.airlock", "--allow-rollback", "--store", "inside"], in: dir.path)
+        let allowed = try await CLI.run(["import", "app.airlock", "--allow-rollback", "--store", "inside"], in: dir.path)
         #expect(allowed.status == 0, "\(allowed)")
-        let history = try CLI.run(["history", "--json", "--store", "inside"], in: dir.path)
+        let history = try await CLI.run(["history", "--json", "--store", "inside"], in: dir.path)
         let records = try #require(try parseJSON(history) as? [[String: Any]], "\(history)")
         #expect(records.count == 2)
 
         // An older sequence on the same channel is a rollback too; a newer one is not.
-        let older = try CLI.run(
+        let older = try await CLI.run(
             [
                 "seal", "--out", "older.airlock", "--key", sealed.key.key, "--store", "outside", "--channel", "prod",
                 "--sequence", "4", "app.zip",
@@ -97,10 +97,10 @@ import Testing
             in: dir.path
         )
         try #require(older.status == 0, "\(older)")
-        let refused = try CLI.run(["import", "older.airlock", "--store", "inside"], in: dir.path)
+        let refused = try await CLI.run(["import", "older.airlock", "--store", "inside"], in: dir.path)
         #expect(refused.status == 1, "\(refused)")
         #expect(refused.stderr.contains("rollback"), "\(refused)")
-        let newer = try CLI.run(
+        let newer = try await CLI.run(
             [
                 "seal", "--out", "newer.airlock", "--key", sealed.key.key, "--store", "outside", "--channel", "prod",
                 "--sequence", "6", "app.zip",
@@ -108,77 +108,77 @@ import Testing
             in: dir.path
         )
         try #require(newer.status == 0, "\(newer)")
-        let accepted = try CLI.run(["import", "newer.airlock", "--store", "inside"], in: dir.path)
+        let accepted = try await CLI.run(["import", "newer.airlock", "--store", "inside"], in: dir.path)
         #expect(accepted.status == 0, "\(accepted)")
     }
 
     @Test("a bundle from an untrusted key is refused with 1 and nothing is imported")
-    func untrustedBundleIsRefused() throws {
+    func untrustedBundleIsRefused() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let sealed = try sealApp(dir)
-        let other = try Fixture.key(dir, name: "other")
-        try #require(try CLI.run(["trust", "add", other.pub, "--store", "inside"], in: dir.path).status == 0)
-        let imported = try CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
+        let sealed = try await sealApp(dir)
+        let other = try await Fixture.key(dir, name: "other")
+        try #require(try await CLI.run(["trust", "add", other.pub, "--store", "inside"], in: dir.path).status == 0)
+        let imported = try await CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
         #expect(imported.status == 1, "\(imported)")
         #expect(listing(dir.file("inside/blobs/sha256")).isEmpty)
-        let history = try CLI.run(["history", "--json", "--store", "inside"], in: dir.path)
+        let history = try await CLI.run(["history", "--json", "--store", "inside"], in: dir.path)
         #expect((try parseJSON(history) as? [Any])?.isEmpty == true, "\(history)")
         _ = sealed
     }
 
     @Test("export writes the imported artifact under its file name, byte-identical to the input")
-    func exportIsByteIdentical() throws {
+    func exportIsByteIdentical() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let sealed = try sealApp(dir)
-        try trust(sealed)
-        try #require(try CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path).status == 0)
-        let export = try CLI.run(["export", "app.zip", "--out", "out", "--store", "inside"], in: dir.path)
+        let sealed = try await sealApp(dir)
+        try await trust(sealed)
+        try #require(try await CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path).status == 0)
+        let export = try await CLI.run(["export", "app.zip", "--out", "out", "--store", "inside"], in: dir.path)
         #expect(export.status == 0, "\(export)")
         #expect(export.stdoutLines == ["out/app.zip"], "\(export)")
         let exported = try Data(contentsOf: URL(fileURLWithPath: dir.file("out/app.zip")))
         #expect(exported == sealed.input)
 
-        let unknown = try CLI.run(["export", "nothing.zip", "--out", "out", "--store", "inside"], in: dir.path)
+        let unknown = try await CLI.run(["export", "nothing.zip", "--out", "out", "--store", "inside"], in: dir.path)
         #expect(unknown.status == 2, "\(unknown)")
     }
 
     @Test("an expired bundle is refused with 1 mentioning expiry, and imports with --allow-expired")
-    func expiredBundleIsRefused() throws {
+    func expiredBundleIsRefused() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
         let dayAgo = String(Int(Date().timeIntervalSince1970) - 86_400)
-        let sealed = try sealApp(dir, sequence: 1, expires: "1s", environment: ["SOURCE_DATE_EPOCH": dayAgo])
-        try trust(sealed)
+        let sealed = try await sealApp(dir, sequence: 1, expires: "1s", environment: ["SOURCE_DATE_EPOCH": dayAgo])
+        try await trust(sealed)
 
-        let verify = try CLI.run(["verify", "app.airlock", "--trust", sealed.key.pub], in: dir.path)
+        let verify = try await CLI.run(["verify", "app.airlock", "--trust", sealed.key.pub], in: dir.path)
         #expect(verify.status == 1, "\(verify)")
         #expect(verify.stderr.contains("expired"), "\(verify)")
 
-        let refused = try CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
+        let refused = try await CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
         #expect(refused.status == 1, "\(refused)")
         #expect(refused.stderr.contains("expired"), "\(refused)")
         #expect(listing(dir.file("inside/blobs/sha256")).isEmpty)
 
-        let accepted = try CLI.run(["import", "app.airlock", "--allow-expired", "--store", "inside"], in: dir.path)
+        let accepted = try await CLI.run(["import", "app.airlock", "--allow-expired", "--store", "inside"], in: dir.path)
         #expect(accepted.status == 0, "\(accepted)")
-        let history = try CLI.run(["history", "--json", "--store", "inside"], in: dir.path)
+        let history = try await CLI.run(["history", "--json", "--store", "inside"], in: dir.path)
         let records = try #require(try parseJSON(history) as? [[String: Any]], "\(history)")
         #expect(records.count == 1)
     }
 
     @Test("a key trusted only for another channel cannot sign this one")
-    func channelRestrictedKeyIsRefused() throws {
+    func channelRestrictedKeyIsRefused() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let sealed = try sealApp(dir, channel: "prod")
-        let trust = try CLI.run(
+        let sealed = try await sealApp(dir, channel: "prod")
+        let trust = try await CLI.run(
             ["trust", "add", sealed.key.pub, "--channels", "staging", "--store", "inside"],
             in: dir.path
         )
         try #require(trust.status == 0, "\(trust)")
-        let refused = try CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
+        let refused = try await CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
         #expect(refused.status == 1, "\(refused)")
         #expect(refused.stderr.contains("prod"), "\(refused)")
     }

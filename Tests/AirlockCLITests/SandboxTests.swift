@@ -8,7 +8,7 @@ import Testing
 
 @Suite(.timeLimit(.minutes(5))) struct SandboxTests {
     /// A stand-in `azure.functions` wheel with the API the worker's discovery uses, and a lock for it.
-    private func project(_ dir: TempDir, app: String) throws {
+    private func project(_ dir: TempDir, app: String) async throws {
         let script = #"""
             import base64, hashlib, json, sys, zipfile
             code = '''
@@ -51,19 +51,19 @@ import Testing
         try Data("{\"version\": \"2.0\"}\n".utf8).write(to: URL(fileURLWithPath: dir.file("app/host.json")))
         try Data("azure-functions\n".utf8).write(to: URL(fileURLWithPath: dir.file("app/requirements.txt")))
         try Data(script.utf8).write(to: URL(fileURLWithPath: dir.file("make.py")))
-        let made = try Shell.run("python3 make.py", in: dir.path)
+        let made = try await Shell.run("python3 make.py", in: dir.path)
         try #require(made.status == 0, "\(made)")
-        let put = try CLI.run(["store", "put", "--store", "store", "--kind", "wheel", "azure_functions-1.0-py3-none-any.whl"], in: dir.path)
+        let put = try await CLI.run(["store", "put", "--store", "store", "--kind", "wheel", "azure_functions-1.0-py3-none-any.whl"], in: dir.path)
         try #require(put.status == 0, "\(put)")
-        let imported = try CLI.run(["image", "import", "--store", "store", try HostPythonImage.archive()], in: dir.path)
+        let imported = try await CLI.run(["image", "import", "--store", "store", try HostPythonImage.archive()], in: dir.path)
         try #require(imported.status == 0, "\(imported)")
     }
 
-    @Test func buildSmokeTestsInTheSandboxAndTheKitWaitsForItsFunctions() throws {
+    @Test func buildSmokeTestsInTheSandboxAndTheKitWaitsForItsFunctions() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        try project(dir, app: "import azure.functions as func\napp = func.FunctionApp()\n@app.route()\ndef hello(req): pass\n@app.route()\ndef bye(req): pass\n")
-        let build = try CLI.run(
+        try await project(dir, app: "import azure.functions as func\napp = func.FunctionApp()\n@app.route()\ndef hello(req): pass\n@app.route()\ndef bye(req): pass\n")
+        let build = try await CLI.run(
             ["build", "--project", "app", "--store", "store", "--runtime", "bwrap", "--image", HostPythonImage.reference, "--json"],
             in: dir.path
         )
@@ -74,7 +74,7 @@ import Testing
         #expect((result["image"] as? String)?.hasPrefix(HostPythonImage.reference + "@sha256:") == true)
         #expect(result["runtime"] as? String == "bwrap")
 
-        let kit = try CLI.run(
+        let kit = try await CLI.run(
             ["deploy", "cloudshell", "--store", "store", "--artifact", "app.zip", "--resource-group", "rg", "--app", "func-app", "--out", "kit"],
             in: dir.path
         )
@@ -83,11 +83,11 @@ import Testing
         #expect(script.contains("EXPECTED_FUNCTIONS=('hello' 'bye')"), "\(script.split(separator: "\n").filter { $0.contains("EXPECTED") })")
     }
 
-    @Test func anAppThatRegistersNothingFailsTheBuildWithExitOne() throws {
+    @Test func anAppThatRegistersNothingFailsTheBuildWithExitOne() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        try project(dir, app: "import azure.functions as func\napp = func.FunctionApp()\n")
-        let build = try CLI.run(
+        try await project(dir, app: "import azure.functions as func\napp = func.FunctionApp()\n")
+        let build = try await CLI.run(
             ["build", "--project", "app", "--store", "store", "--runtime", "bwrap", "--image", HostPythonImage.reference],
             in: dir.path
         )
@@ -96,10 +96,10 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.file("app/dist/app.zip")))
     }
 
-    @Test func badSandboxInputsExitTwoWithOneMessageAndWriteNothing() throws {
+    @Test func badSandboxInputsExitTwoWithOneMessageAndWriteNothing() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        try project(dir, app: "import azure.functions as func\napp = func.FunctionApp()\n")
+        try await project(dir, app: "import azure.functions as func\napp = func.FunctionApp()\n")
         let cases: [([String], String)] = [
             (["build", "--project", "app", "--store", "store", "--setting", "=x"], "--setting =x: expected NAME=VALUE"),
             (["build", "--project", "app", "--store", "store", "--setting", "a b=1"], "letters, digits, _ and ."),
@@ -111,7 +111,7 @@ import Testing
             (["image", "export", "--store", "store", "nope:1", "--out", "x.tar"], "no image 'nope:1'"),
         ]
         for (arguments, message) in cases {
-            let result = try CLI.run(arguments, in: dir.path)
+            let result = try await CLI.run(arguments, in: dir.path)
             #expect(result.status == 2, "\(arguments): \(result)")
             #expect(result.stderrLines.first?.hasPrefix("airlock: ") == true, "\(arguments): \(result)")
             #expect(result.stderrLines.first?.contains(message) == true, "\(arguments): \(result)")
@@ -120,31 +120,31 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.file("x.tar")))
     }
 
-    @Test func anImageTravelsInABundleAndRunsInside() throws {
+    @Test func anImageTravelsInABundleAndRunsInside() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let key = try Fixture.key(dir)
-        let imported = try CLI.run(["image", "import", "--store", "outside", "--json", try HostPythonImage.archive()], in: dir.path)
+        let key = try await Fixture.key(dir)
+        let imported = try await CLI.run(["image", "import", "--store", "outside", "--json", try HostPythonImage.archive()], in: dir.path)
         try #require(imported.status == 0, "\(imported)")
         let manifest = try #require((try parseJSON(imported) as? [[String: Any]])?.first?["manifest"] as? String)
-        let seal = try CLI.run(
+        let seal = try await CLI.run(
             ["seal", "--store", "outside", "--key", key.key, "--out", "image.airlock", "--image", HostPythonImage.reference],
             in: dir.path
         )
         try #require(seal.status == 0, "\(seal)")
         for step in [["trust", "add", key.pub, "--store", "inside"], ["import", "--store", "inside", "image.airlock"]] {
-            let result = try CLI.run(step, in: dir.path)
+            let result = try await CLI.run(step, in: dir.path)
             try #require(result.status == 0, "\(result)")
         }
-        let list = try CLI.run(["image", "ls", "--store", "inside", "--json"], in: dir.path)
+        let list = try await CLI.run(["image", "ls", "--store", "inside", "--json"], in: dir.path)
         let images = try #require(try parseJSON(list) as? [[String: Any]], "\(list)")
         #expect(images.map { "\($0["name"] ?? ""):\($0["tag"] ?? "")" } == [HostPythonImage.reference])
         #expect(images.first?["manifest"] as? String == manifest)
-        let run = try CLI.run(
+        let run = try await CLI.run(
             ["image", "run", "--store", "inside", HostPythonImage.reference, "--", "python3", "-c", "print(6 * 7)"], in: dir.path
         )
         #expect(run.status == 0 && run.stdoutLines == ["42"], "\(run)")
-        let failing = try CLI.run(["image", "run", "--store", "inside", HostPythonImage.reference, "--", "python3", "-c", "raise SystemExit(3)"], in: dir.path)
+        let failing = try await CLI.run(["image", "run", "--store", "inside", HostPythonImage.reference, "--", "python3", "-c", "raise SystemExit(3)"], in: dir.path)
         #expect(failing.status == 3, "\(failing)")
     }
 }

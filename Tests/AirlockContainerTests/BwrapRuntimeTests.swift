@@ -19,8 +19,8 @@ import Testing
         SandboxSpec(image: "/", arguments: arguments, mounts: mounts, timeLimit: timeLimit, output: output)
     }
 
-    @Test func bwrapCanCreateNamespacesHere() {
-        let probe = bwrap.probe()
+    @Test func bwrapCanCreateNamespacesHere() async {
+        let probe = await bwrap.probe()
         #expect(probe.isAvailable, "\(probe.detail) \(probe.hint ?? "")")
     }
 
@@ -35,7 +35,7 @@ import Testing
         #expect(listener.drainConnections() == 0)
 
         // Control: the same command on the host reaches the listener.
-        let (status, output) = try shell("PATH=/usr/local/bin:/usr/bin:/bin python3 -c \"\(connect)\"")
+        let (status, output) = try await shell("PATH=/usr/local/bin:/usr/bin:/bin python3 -c \"\(connect)\"")
         #expect(status == 0, "\(output)")
         #expect(listener.drainConnections() == 1)
     }

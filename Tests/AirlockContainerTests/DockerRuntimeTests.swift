@@ -85,8 +85,8 @@ import Testing
         )
     }
 
-    @Test func aMissingCLIIsNotAvailableAndSaysHowToInstallIt() {
-        let probe = DockerRuntime(cli: "podman", executable: nil).probe()
+    @Test func aMissingCLIIsNotAvailableAndSaysHowToInstallIt() async {
+        let probe = await DockerRuntime(cli: "podman", executable: nil).probe()
         #expect(!probe.isAvailable)
         #expect(probe.hint == "apt-get install -y podman")
     }

@@ -375,7 +375,7 @@ private func entries(of path: String) throws -> [(TarEntry, [UInt8])] {
         )
     }
 
-    @Test func theTarWriterCopiesEveryKindWithOwnersModesAndTimes() throws {
+    @Test func theTarWriterCopiesEveryKindWithOwnersModesAndTimes() async throws {
         let dir = try TemporaryDirectory()
         let path = dir.path + "/kinds.tar"
         let writer = try TarWriter(output: try FileArchiveOutput(path: path), name: path, compression: .none)
@@ -406,7 +406,7 @@ private func entries(of path: String) throws -> [(TarEntry, [UInt8])] {
         #expect(read[1].1 == Array("abc".utf8))
         #expect(read[2].0.linkTarget == "../elsewhere/" + String(repeating: "x", count: 150))
         #expect(read[3].0.linkTarget == "d/f")
-        let (status, listing) = try shell("tar tvf '\(path)'")
+        let (status, listing) = try await shell("tar tvf '\(path)'")
         #expect(status == 0, "\(listing)")
         #expect(listing.contains("1000/42") && listing.contains("d/h link to d/f"), "\(listing)")
     }

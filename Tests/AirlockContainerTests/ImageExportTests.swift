@@ -8,26 +8,26 @@ import Foundation
 import Testing
 
 @Suite struct ImageExportTests {
-    private func storeWithImage(_ dir: TemporaryDirectory) throws -> (Store, ImageRecord) {
+    private func storeWithImage(_ dir: TemporaryDirectory) async throws -> (Store, ImageRecord) {
         let store = try Store.open(at: dir.path + "/store")
         let layers = [
             (LayerTar.build([.dir("usr/"), .file("usr/hello", "hi")]), OCIMediaType.layer),
-            (try LayerTar.gzip(LayerTar.build([.file("usr/second", "2")]), in: dir), OCIMediaType.layerGzip),
+            (try await LayerTar.gzip(LayerTar.build([.file("usr/second", "2")]), in: dir), OCIMediaType.layerGzip),
         ]
         _ = try makeOCIArchive(dir.path + "/in.tar", layers: layers)
         let image = try #require(try ImageImporter.importArchive(dir.path + "/in.tar", into: store).first)
         return (store, image)
     }
 
-    @Test func anExportedImageImportsElsewhereWithTheSameDigestsAndName() throws {
+    @Test func anExportedImageImportsElsewhereWithTheSameDigestsAndName() async throws {
         let dir = try TemporaryDirectory()
-        let (store, image) = try storeWithImage(dir)
+        let (store, image) = try await storeWithImage(dir)
         try ImageExporter.write(image, from: store, to: dir.path + "/out.tar")
         let other = try Store.open(at: dir.path + "/other")
         let again = try #require(try ImageImporter.importArchive(dir.path + "/out.tar", into: other).first)
         #expect(again.manifest == image.manifest && again.layers == image.layers && again.reference == image.reference)
 
-        let members = try RawTar.members(of: dir.path + "/out.tar")
+        let members = try await RawTar.members(of: dir.path + "/out.tar")
         let docker = try #require(members.first { $0.name == "manifest.json" })
         let list = try #require(try JSONSerialization.jsonObject(with: Data(docker.data)) as? [[String: Any]])
         #expect(list.first?["RepoTags"] as? [String] == [image.reference])
@@ -36,9 +36,9 @@ import Testing
         #expect(try FileSystem.list(dir.path).allSatisfy { !$0.contains(".tmp-") })
     }
 
-    @Test func aBlobDamagedOnDiskFailsTheExportAndLeavesNoFile() throws {
+    @Test func aBlobDamagedOnDiskFailsTheExportAndLeavesNoFile() async throws {
         let dir = try TemporaryDirectory()
-        let (store, image) = try storeWithImage(dir)
+        let (store, image) = try await storeWithImage(dir)
         let layer = store.blobPath(image.layers[0].digest)
         var bytes = try FileSystem.readFile(layer)
         bytes[600] ^= 0xFF
@@ -49,9 +49,9 @@ import Testing
         #expect(try FileSystem.list(dir.path).allSatisfy { !$0.contains(".tmp-") })
     }
 
-    @Test func theDockerBackendLoadsAnImageTheDaemonLacksOnce() throws {
+    @Test func theDockerBackendLoadsAnImageTheDaemonLacksOnce() async throws {
         let dir = try TemporaryDirectory()
-        let (store, image) = try storeWithImage(dir)
+        let (store, image) = try await storeWithImage(dir)
         // A stand-in CLI: `image inspect` answers once `load` has been given a readable archive.
         let cli = try dir.file(
             "bin/docker",
@@ -67,8 +67,8 @@ import Testing
         )
         #expect(chmod(cli, 0o755) == 0)
         let docker = DockerRuntime(cli: "docker", executable: cli, user: nil)
-        #expect(try docker.ensureLoaded(image, from: store) == "sha256:" + image.config.hex)
-        #expect(try docker.ensureLoaded(image, from: store) == "sha256:" + image.config.hex)
+        #expect(try await docker.prepare(image, from: store) == "sha256:" + image.config.hex)
+        #expect(try await docker.prepare(image, from: store) == "sha256:" + image.config.hex)
         let calls = String(decoding: try FileSystem.readFile(dir.path + "/calls"), as: UTF8.self).split(separator: "\n")
         #expect(calls.count == 4, "\(calls)")  // inspect (no), load, inspect (yes); then inspect (yes)
         #expect(calls.filter { $0.hasPrefix("load --input ") }.count == 1, "\(calls)")

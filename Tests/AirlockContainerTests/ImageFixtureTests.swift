@@ -42,10 +42,10 @@ enum LayerTar {
     }
 
     /// `gzip -n` (no name, no time), as image tools compress layers.
-    static func gzip(_ bytes: [UInt8], in dir: TemporaryDirectory) throws -> [UInt8] {
+    static func gzip(_ bytes: [UInt8], in dir: TemporaryDirectory) async throws -> [UInt8] {
         let name = "gz-\(UInt32.random(in: 0...UInt32.max))"
         let path = try dir.file(name, bytes)
-        let (status, output) = try shell("gzip -n -f '\(path)'")
+        let (status, output) = try await shell("gzip -n -f '\(path)'")
         #expect(status == 0, "\(output)")
         let gz = try FileSystem.readFile(path + ".gz")
         try FileSystem.remove(path + ".gz")

@@ -35,11 +35,11 @@ import Testing
         #expect(!FileSystem.exists(rootfs), "the old image's unpacked rootfs goes with its name")
     }
 
-    @Test func anOCIArchiveImportsWithEveryBlobNamedInTheIndex() throws {
+    @Test func anOCIArchiveImportsWithEveryBlobNamedInTheIndex() async throws {
         let dir = try TemporaryDirectory()
         let store = try Store.open(at: dir.path + "/store")
         let plain = LayerTar.build([.dir("usr/"), .file("usr/hello", "hi")])
-        let gzipped = try LayerTar.gzip(LayerTar.build([.file("usr/second", "2")]), in: dir)
+        let gzipped = try await LayerTar.gzip(LayerTar.build([.file("usr/second", "2")]), in: dir)
         let (manifest, layers) = try makeOCIArchive(
             dir.path + "/py.oci.tar",
             layers: [(plain, OCIMediaType.layer), (gzipped, OCIMediaType.layerGzip)]
@@ -86,11 +86,11 @@ import Testing
         #expect(try ImageCatalog.list(in: store).map(\.reference) == ["bookworm:12", "debian:bookworm"])
     }
 
-    @Test func aDockerArchiveIsConvertedToAnOCIManifest() throws {
+    @Test func aDockerArchiveIsConvertedToAnOCIManifest() async throws {
         let dir = try TemporaryDirectory()
         let store = try Store.open(at: dir.path + "/store")
         let base = LayerTar.build([.dir("etc/"), .file("etc/os-release", "ID=debian"), .file("etc/gone", "x")])
-        let top = try LayerTar.gzip(LayerTar.build([.whiteout("etc/.wh.gone"), .file("app", "A")]), in: dir)
+        let top = try await LayerTar.gzip(LayerTar.build([.whiteout("etc/.wh.gone"), .file("app", "A")]), in: dir)
         let configDigest = try makeDockerArchive(
             dir.path + "/saved.tar",
             layers: [base, top],

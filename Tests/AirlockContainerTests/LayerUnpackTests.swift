@@ -141,12 +141,12 @@ private func text(_ path: String) throws -> String {
         #expect(try text(outside + "/victim") == "keep")
     }
 
-    @Test func gzippedAndZstdLayersUnpack() throws {
+    @Test func gzippedAndZstdLayersUnpack() async throws {
         let dir = try TemporaryDirectory()
         let store = try Store.open(at: dir.path + "/store")
-        let one = try LayerTar.gzip(LayerTar.build([.file("one", "1")]), in: dir)
+        let one = try await LayerTar.gzip(LayerTar.build([.file("one", "1")]), in: dir)
         let twoPath = try dir.file("two.tar", LayerTar.build([.file("two", "2")]))
-        let (status, output) = try shell("zstd -q -f '\(twoPath)' -o '\(twoPath).zst'")
+        let (status, output) = try await shell("zstd -q -f '\(twoPath)' -o '\(twoPath).zst'")
         try #require(status == 0, "\(output)")
         let two = try FileSystem.readFile(twoPath + ".zst")
         _ = try makeOCIArchive(

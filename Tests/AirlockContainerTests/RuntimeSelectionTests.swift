@@ -9,7 +9,7 @@ private struct FakeRuntime: ContainerRuntime {
     let available: Bool
     let probes = ProbeCounter()
 
-    func probe() -> RuntimeProbe {
+    func probe() async -> RuntimeProbe {
         probes.count.add(1, ordering: .relaxed)
         return RuntimeProbe(
             runtime: name,
@@ -22,6 +22,9 @@ private struct FakeRuntime: ContainerRuntime {
     func run(_ spec: SandboxSpec) async throws -> SandboxResult {
         SandboxResult(status: 0, timedOut: false, tail: "", elapsed: .zero)
     }
+    func prepare(_ image: ImageRecord, from store: Store) async throws -> String { "/" }
+    func version() async -> String { "fake 1" }
+    var explainsFailedRuns: Bool { name == "bwrap" && available }
 }
 
 private final class ProbeCounter: Sendable {
@@ -35,9 +38,9 @@ private final class ProbeCounter: Sendable {
         ([false, false, true], "bwrap"),
         ([true, false, false], "docker"),
     ])
-    func autoPrefersDockerThenPodmanThenBwrap(_ availability: [Bool], _ expected: String) throws {
+    func autoPrefersDockerThenPodmanThenBwrap(_ availability: [Bool], _ expected: String) async throws {
         let candidates = zip(["docker", "podman", "bwrap"], availability).map { FakeRuntime(name: $0, available: $1) }
-        let chosen = try RuntimeSelection.select(.auto, candidates: candidates)
+        let chosen = try await RuntimeSelection.select(.auto, candidates: candidates)
         #expect(chosen.name == expected)
         // Probing stops at the first backend that answers.
         let probed = candidates.map { $0.probes.count.load(ordering: .relaxed) }
@@ -45,42 +48,44 @@ private final class ProbeCounter: Sendable {
         #expect(probed == candidates.indices.map { $0 <= chosenIndex ? 1 : 0 })
     }
 
-    @Test func autoWithNothingAvailableSaysWhatIsMissingForEachBackend() {
+    @Test func autoWithNothingAvailableSaysWhatIsMissingForEachBackend() async {
         let candidates = ["docker", "podman", "bwrap"].map { FakeRuntime(name: $0, available: false) }
-        let error = #expect(throws: UsageError.self) { try RuntimeSelection.select(.auto, candidates: candidates) }
+        let error = await #expect(throws: UsageError.self) { try await RuntimeSelection.select(.auto, candidates: candidates) }
         for name in ["docker", "podman", "bwrap"] {
             #expect(error?.description.contains("\(name) is down (fix: fix \(name))") == true)
         }
     }
 
-    @Test func anExplicitChoiceIsUsedOnlyIfItCanRun() throws {
+    @Test func anExplicitChoiceIsUsedOnlyIfItCanRun() async throws {
         let candidates = [FakeRuntime(name: "docker", available: false), FakeRuntime(name: "bwrap", available: true)]
-        #expect(try RuntimeSelection.select(.bwrap, candidates: candidates).name == "bwrap")
-        let error = #expect(throws: UsageError.self) { try RuntimeSelection.select(.docker, candidates: candidates) }
+        #expect(try await RuntimeSelection.select(.bwrap, candidates: candidates).name == "bwrap")
+        let error = await #expect(throws: UsageError.self) { try await RuntimeSelection.select(.docker, candidates: candidates) }
         #expect(error?.description.contains("--runtime docker") == true)
         #expect(error?.description.contains("bwrap") == false)
     }
 
-    @Test func anUnknownRuntimeNameIsAUsageError() {
-        let error = #expect(throws: UsageError.self) { try RuntimeSelection.select("lxc") }
+    @Test func anUnknownRuntimeNameIsAUsageError() async {
+        let error = await #expect(throws: UsageError.self) { try await RuntimeSelection.select("lxc") }
         #expect(error?.description.contains("auto, bwrap, docker, podman") == true)
         #expect(throws: Never.self) { try RuntimeChoice(parsing: "PODMAN") }
     }
 
-    @Test func autoPicksBwrapOnThisMachineWhenNoDaemonAnswers() throws {
+    @Test func autoPicksBwrapOnThisMachineWhenNoDaemonAnswers() async throws {
         let daemons = [DockerRuntime.located("docker"), DockerRuntime.located("podman")]
-        try #require(daemons.allSatisfy { !$0.isAvailable() }, "a daemon answers here; auto would rightly pick it")
-        #expect(try RuntimeSelection.select("auto").name == "bwrap")
-        let docker = #expect(throws: UsageError.self) { try RuntimeSelection.select("docker") }
+        var answering: [String] = []
+        for daemon in daemons where await daemon.isAvailable() { answering.append(daemon.name) }
+        try #require(answering.isEmpty, "a daemon answers here (\(answering)); auto would rightly pick it")
+        #expect(try await RuntimeSelection.select("auto").name == "bwrap")
+        let docker = await #expect(throws: UsageError.self) { try await RuntimeSelection.select("docker") }
         #expect(docker?.description.contains("docker") == true)
     }
 
-    @Test func missingBackendsNameThePackageToInstall() {
+    @Test func missingBackendsNameThePackageToInstall() async {
         let candidates: [any ContainerRuntime] = [
             DockerRuntime(cli: "docker", executable: nil), DockerRuntime(cli: "podman", executable: nil),
             BwrapRuntime(executable: nil),
         ]
-        let error = #expect(throws: UsageError.self) { try RuntimeSelection.select(.auto, candidates: candidates) }
+        let error = await #expect(throws: UsageError.self) { try await RuntimeSelection.select(.auto, candidates: candidates) }
         let text = error?.description ?? ""
         #expect(text.contains("apt-get install -y docker.io"))
         #expect(text.contains("apt-get install -y podman"))

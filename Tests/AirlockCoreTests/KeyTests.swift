@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 @Suite struct KeyTests {
-    @Test func generatedKeyFilesHaveTheRightModesAndOpenSSLKeyID() throws {
+    @Test func generatedKeyFilesHaveTheRightModesAndOpenSSLKeyID() async throws {
         let dir = try TemporaryDirectory()
         let key = try KeyFiles.generate(prefix: dir.path + "/keys/alice")
         #expect(try FileSystem.mode(of: dir.path + "/keys/alice.key") == 0o600)
@@ -13,7 +13,7 @@ import Testing
         let pub = String(decoding: try FileSystem.readFile(dir.path + "/keys/alice.pub"), as: UTF8.self)
         #expect(pub.hasPrefix("-----BEGIN PUBLIC KEY-----"))
         #expect(key.der.count == 44)
-        let (status, out) = try shell("openssl pkey -pubin -in keys/alice.pub -outform DER | sha256sum", in: dir.path)
+        let (status, out) = try await shell("openssl pkey -pubin -in keys/alice.pub -outform DER | sha256sum", in: dir.path)
         #expect(status == 0)
         #expect(out.hasPrefix(key.keyID + " "))
     }
@@ -35,7 +35,7 @@ import Testing
         #expect(error?.status == .badInput)
     }
 
-    @Test func signaturesVerifyAndMatchStockOpenSSL() throws {
+    @Test func signaturesVerifyAndMatchStockOpenSSL() async throws {
         let dir = try TemporaryDirectory()
         let pub = try KeyFiles.generate(prefix: dir.path + "/k")
         let key = try KeyFiles.loadPrivateKey(dir.path + "/k.key")
@@ -46,10 +46,10 @@ import Testing
         #expect(!pub.isValidSignature(signature, for: message + [0]))
         _ = try dir.file("m.json", message)
         _ = try dir.file("m.sig", signature)
-        let (status, _) = try shell("openssl pkeyutl -verify -pubin -inkey k.pub -rawin -in m.json -sigfile m.sig", in: dir.path)
+        let (status, _) = try await shell("openssl pkeyutl -verify -pubin -inkey k.pub -rawin -in m.json -sigfile m.sig", in: dir.path)
         #expect(status == 0)
         // And OpenSSL's own signature is the same bytes (Ed25519 is deterministic).
-        let (signStatus, _) = try shell("openssl pkeyutl -sign -inkey k.key -rawin -in m.json -out o.sig", in: dir.path)
+        let (signStatus, _) = try await shell("openssl pkeyutl -sign -inkey k.key -rawin -in m.json -out o.sig", in: dir.path)
         #expect(signStatus == 0)
         #expect(try FileSystem.readFile(dir.path + "/o.sig") == signature)
     }

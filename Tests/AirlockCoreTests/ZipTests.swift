@@ -27,7 +27,7 @@ import Testing
         #expect(DOSTime.from(epochSeconds: Int64.max).date == DOSTime.from(epochSeconds: DOSTime.latestEpoch).date)
     }
 
-    @Test func theWriterIsDeterministicAndStockToolsAcceptIt() throws {
+    @Test func theWriterIsDeterministicAndStockToolsAcceptIt() async throws {
         let dir = try TemporaryDirectory()
         let entries: [(String, [UInt8], Bool)] = [
             ("a/b.txt", Array("hello\n".utf8), false), ("run.sh", Array("#!/bin/sh\necho hi\n".utf8), true),
@@ -36,17 +36,17 @@ import Testing
         try Self.write(dir.path + "/one.zip", epoch: 1_700_000_000, entries: entries)
         try Self.write(dir.path + "/two.zip", epoch: 1_700_000_000, entries: entries)
         #expect(try FileSystem.readFile(dir.path + "/one.zip") == FileSystem.readFile(dir.path + "/two.zip"))
-        let (py, pyOut) = try shell("python3 -m zipfile -t one.zip", in: dir.path)
+        let (py, pyOut) = try await shell("python3 -m zipfile -t one.zip", in: dir.path)
         #expect(py == 0, "\(pyOut)")
-        let (uz, uzOut) = try shell("command -v unzip >/dev/null || exit 0; unzip -t one.zip", in: dir.path)
+        let (uz, uzOut) = try await shell("command -v unzip >/dev/null || exit 0; unzip -t one.zip", in: dir.path)
         #expect(uz == 0, "\(uzOut)")
-        let (ls, listing) = try shell("python3 -c \"import zipfile; [print(i.filename, oct(i.external_attr >> 16), i.date_time, len(i.extra)) for i in zipfile.ZipFile('one.zip').infolist()]\"", in: dir.path)
+        let (ls, listing) = try await shell("python3 -c \"import zipfile; [print(i.filename, oct(i.external_attr >> 16), i.date_time, len(i.extra)) for i in zipfile.ZipFile('one.zip').infolist()]\"", in: dir.path)
         #expect(ls == 0)
         #expect(listing.contains("run.sh 0o100755 (2023, 11, 14, 22, 13, 20) 0"))
         #expect(listing.contains("a/b.txt 0o100644"))
     }
 
-    @Test func theReaderListsEntriesAndCopiesCompressedBytesThatStockToolsAccept() throws {
+    @Test func theReaderListsEntriesAndCopiesCompressedBytesThatStockToolsAccept() async throws {
         let dir = try TemporaryDirectory()
         try dir.file("mk.py", """
             import zipfile
@@ -55,7 +55,7 @@ import Testing
                 z.writestr("pkg/data.bin", bytes(range(256)) * 50)
                 z.writestr(zipfile.ZipInfo("pkg/"), "")
             """)
-        #expect(try shell("python3 mk.py", in: dir.path).0 == 0)
+        #expect(try await shell("python3 mk.py", in: dir.path).0 == 0)
         let reader = try ZipReader(path: dir.path + "/src.zip")
         #expect(reader.entries.map(\.name) == ["pkg/__init__.py", "pkg/data.bin", "pkg/"])
         let zip = ZipWriter(output: try FileArchiveOutput(path: dir.path + "/copy.zip"), name: "copy.zip", epochSeconds: 0)
@@ -66,7 +66,7 @@ import Testing
             }
         }
         try zip.finish()
-        let (status, out) = try shell("python3 -c \"import zipfile; z = zipfile.ZipFile('copy.zip'); assert z.testzip() is None; print(len(z.read('copied/pkg/__init__.py')))\"", in: dir.path)
+        let (status, out) = try await shell("python3 -c \"import zipfile; z = zipfile.ZipFile('copy.zip'); assert z.testzip() is None; print(len(z.read('copied/pkg/__init__.py')))\"", in: dir.path)
         #expect(status == 0, "\(out)")
         #expect(out.hasPrefix("6000"))
     }

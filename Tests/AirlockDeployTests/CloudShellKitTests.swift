@@ -6,7 +6,7 @@ import Testing
 @Suite struct CloudShellKitTests {
     // MARK: The kit on disk
 
-    @Test func theKitHoldsTheZipItsSha256sumLineTheScriptAndAReadme() throws {
+    @Test func theKitHoldsTheZipItsSha256sumLineTheScriptAndAReadme() async throws {
         let fixture = try KitFixture(try configuration())
         let kit = fixture.written
         #expect(
@@ -21,7 +21,7 @@ import Testing
             String(decoding: try FileSystem.readFile(kit.checksumPath), as: UTF8.self)
                 == "\(digest.hex)  function_app.zip\n"
         )
-        let (status, output) = try shell("sha256sum -c function_app.zip.sha256", in: kit.directory)
+        let (status, output) = try await shell("sha256sum -c function_app.zip.sha256", in: kit.directory)
         #expect(status == 0, "\(output)")
         #expect(try FileSystem.mode(of: kit.scriptPath) & 0o111 != 0)
         let script = String(decoding: try FileSystem.readFile(kit.scriptPath), as: UTF8.self)
@@ -42,20 +42,20 @@ import Testing
         try configuration(plan: .flex),
         try configuration(slot: "blue", plan: .auto, waitMinutes: 0),
     ])
-    func theScriptPassesShellcheck(_ configuration: CloudShellKit.Configuration) throws {
+    func theScriptPassesShellcheck(_ configuration: CloudShellKit.Configuration) async throws {
         let fixture = try KitFixture(configuration)
         // Fails (never skips) when shellcheck is missing: scripts/install-deps.sh installs it.
-        let (status, output) = try shell("shellcheck --shell=bash deploy.sh", in: fixture.kitPath)
+        let (status, output) = try await shell("shellcheck --shell=bash deploy.sh", in: fixture.kitPath)
         #expect(status == 0, "shellcheck deploy.sh (exit \(status)):\n\(output)")
     }
 
-    @Test func theStandInPassesShellcheckToo() throws {
+    @Test func theStandInPassesShellcheckToo() async throws {
         let fixture = try KitFixture(try configuration())
-        let (status, output) = try shell("shellcheck --shell=bash bin/az", in: fixture.dir.path)
+        let (status, output) = try await shell("shellcheck --shell=bash bin/az", in: fixture.dir.path)
         #expect(status == 0, "shellcheck bin/az (exit \(status)):\n\(output)")
     }
 
-    @Test func aNonEmptyOutDirectoryIsRefusedUnlessForced() throws {
+    @Test func aNonEmptyOutDirectoryIsRefusedUnlessForced() async throws {
         let dir = try TemporaryDirectory()
         let zip = try dir.file("app.zip", fixtureZip(seed: 1))
         try dir.file("out/notes.txt", "keep me")
@@ -75,7 +75,7 @@ import Testing
         try dir.file("app.zip", fixtureZip(seed: 2))
         _ = try CloudShellKit.write(config, zip: .file(path: zip), to: dir.path + "/out", replacing: true)
         #expect(try FileSystem.readFile(written.zipPath) == fixtureZip(seed: 2))
-        #expect(try shell("sha256sum -c app.zip.sha256", in: dir.path + "/out").0 == 0)
+        #expect(try await shell("sha256sum -c app.zip.sha256", in: dir.path + "/out").0 == 0)
     }
 
     @Test func anArtifactFromTheStoreKeepsItsFileNameAndDigest() throws {
@@ -214,9 +214,9 @@ import Testing
         "plain", "it's", "'", "''", "$(touch pwned)", "`touch pwned`", "a\"b", "back\\slash", "new\nline", "tab\there",
         "!event", "${HOME}", "'\u{301}$(touch pwned)'", "ünï'cødé", "*", "~", "-n",
     ])
-    func shellQuotingGivesBackExactlyTheValue(_ value: String) throws {
+    func shellQuotingGivesBackExactlyTheValue(_ value: String) async throws {
         let dir = try TemporaryDirectory()
-        let (status, output) = try shell("printf '%s' \(ShellQuote.quote(value))", in: dir.path)
+        let (status, output) = try await shell("printf '%s' \(ShellQuote.quote(value))", in: dir.path)
         #expect(status == 0)
         #expect(output == value)
         #expect(!FileSystem.exists(dir.path + "/pwned"))
@@ -225,9 +225,9 @@ import Testing
     // MARK: Running deploy.sh against the stand-in
 
     @Test(.timeLimit(.minutes(5)))
-    func premiumSetsTheFourSettingsDeploysTheZipAndWaitsForTheFunctions() throws {
+    func premiumSetsTheFourSettingsDeploysTheZipAndWaitsForTheFunctions() async throws {
         let fixture = try KitFixture(try configuration(subscription: "Contoso Production", plan: .premium))
-        let run = try fixture.run(["FAKE_AZ_FUNCTIONS": "hello on_queue", "FAKE_AZ_LIST_FROM": "2"])
+        let run = try await fixture.run(["FAKE_AZ_FUNCTIONS": "hello on_queue", "FAKE_AZ_LIST_FROM": "2"])
         #expect(run.status == 0, "\(run)")
         #expect(
             run.calls("account set").map { ScriptRun.value(of: "--subscription", in: $0) } == ["Contoso Production"]
@@ -259,9 +259,9 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(5)))
-    func flexFoundByAutoGetsNoAppSettingsAndNoRemoteBuild() throws {
+    func flexFoundByAutoGetsNoAppSettingsAndNoRemoteBuild() async throws {
         let fixture = try KitFixture(try configuration(plan: .auto))
-        let run = try fixture.run(["FAKE_AZ_SKU": "FlexConsumption", "FAKE_AZ_FUNCTIONS": "hello on_queue"])
+        let run = try await fixture.run(["FAKE_AZ_SKU": "FlexConsumption", "FAKE_AZ_FUNCTIONS": "hello on_queue"])
         #expect(run.status == 0, "\(run)")
         let show = try #require(run.calls("functionapp show").first)
         #expect(ScriptRun.value(of: "--query", in: show) == "sku")
@@ -282,10 +282,10 @@ import Testing
             (sku: "", tier: "Standard", runFromPackage: true),
         ]
     )
-    func autoReadsThePlanAndSetsRunFromPackageOnlyOffConsumption(sku: String, tier: String, runFromPackage: Bool) throws
+    func autoReadsThePlanAndSetsRunFromPackageOnlyOffConsumption(sku: String, tier: String, runFromPackage: Bool) async throws
     {
         let fixture = try KitFixture(try configuration(plan: .auto))
-        let run = try fixture.run([
+        let run = try await fixture.run([
             "FAKE_AZ_SKU": sku, "FAKE_AZ_PLAN_TIER": tier, "FAKE_AZ_FUNCTIONS": "hello on_queue",
         ])
         #expect(run.status == 0, "\(run)")
@@ -299,9 +299,9 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(5)))
-    func functionsThatNeverAppearFailWithinTheWaitNamingWhatIsMissing() throws {
+    func functionsThatNeverAppearFailWithinTheWaitNamingWhatIsMissing() async throws {
         let fixture = try KitFixture(try configuration(plan: .dedicated))
-        let run = try fixture.run([
+        let run = try await fixture.run([
             "FAKE_AZ_FUNCTIONS": "hello", "FAKE_AZ_LIST_FROM": "1",
             "AIRLOCK_WAIT_SECONDS": "2", "AIRLOCK_POLL_INTERVAL": "1",
         ])
@@ -313,25 +313,25 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(5)))
-    func anAppThatListsNothingFailsAndNamesEveryExpectedFunction() throws {
+    func anAppThatListsNothingFailsAndNamesEveryExpectedFunction() async throws {
         let fixture = try KitFixture(try configuration(plan: .premium))
-        let run = try fixture.run(["FAKE_AZ_LIST_FROM": "0", "AIRLOCK_WAIT_SECONDS": "0"])
+        let run = try await fixture.run(["FAKE_AZ_LIST_FROM": "0", "AIRLOCK_WAIT_SECONDS": "0"])
         #expect(run.status == 1, "\(run)")
         #expect(run.output.contains("still does not list: hello on_queue"), "\(run)")
     }
 
-    @Test func aTamperedZipStopsTheScriptBeforeAnyAzCall() throws {
+    @Test func aTamperedZipStopsTheScriptBeforeAnyAzCall() async throws {
         let fixture = try KitFixture(try configuration())
         var bytes = fixture.zipBytes
         bytes[100] ^= 0x01
         try FileSystem.writeAtomically(fixture.written.zipPath, bytes)
-        let run = try fixture.run(["FAKE_AZ_FUNCTIONS": "hello on_queue"])
+        let run = try await fixture.run(["FAKE_AZ_FUNCTIONS": "hello on_queue"])
         #expect(run.status == 1, "\(run)")
         #expect(run.calls.isEmpty, "\(run)")
         #expect(run.output.contains("does not match its SHA-256"), "\(run)")
     }
 
-    @Test func aZipAndChecksumReplacedTogetherAreStillRefused() throws {
+    @Test func aZipAndChecksumReplacedTogetherAreStillRefused() async throws {
         let fixture = try KitFixture(try configuration())
         let other = fixtureZip(seed: 99)
         try FileSystem.writeAtomically(fixture.written.zipPath, other)
@@ -339,16 +339,16 @@ import Testing
             fixture.written.checksumPath,
             Array("\(SHA256Hasher.hash(other).hex)  function_app.zip\n".utf8)
         )
-        let run = try fixture.run(["FAKE_AZ_FUNCTIONS": "hello on_queue"])
+        let run = try await fixture.run(["FAKE_AZ_FUNCTIONS": "hello on_queue"])
         #expect(run.status == 1, "\(run)")
         #expect(run.calls.isEmpty, "\(run)")
         #expect(run.output.contains("digest this kit was made with"), "\(run)")
     }
 
     @Test(.timeLimit(.minutes(5)))
-    func aSlotReachesEveryAppCallAndItsFunctionNamesAreRead() throws {
+    func aSlotReachesEveryAppCallAndItsFunctionNamesAreRead() async throws {
         let fixture = try KitFixture(try configuration(slot: "staging", plan: .auto))
-        let run = try fixture.run(["FAKE_AZ_SKU": "ElasticPremium", "FAKE_AZ_FUNCTIONS": "hello on_queue"])
+        let run = try await fixture.run(["FAKE_AZ_SKU": "ElasticPremium", "FAKE_AZ_FUNCTIONS": "hello on_queue"])
         #expect(run.status == 0, "\(run)")
         let appCalls = run.calls.filter { $0.first == "functionapp" }
         #expect(appCalls.count == 5, "\(run)")  // show, appsettings list and set, config-zip, function list
@@ -357,24 +357,24 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(5)))
-    func autoWithASlotOnFlexFailsAtRunTimeBeforeDeploying() throws {
+    func autoWithASlotOnFlexFailsAtRunTimeBeforeDeploying() async throws {
         let fixture = try KitFixture(try configuration(slot: "staging", plan: .auto))
-        let run = try fixture.run(["FAKE_AZ_SKU": "FlexConsumption", "FAKE_AZ_FUNCTIONS": "hello on_queue"])
+        let run = try await fixture.run(["FAKE_AZ_SKU": "FlexConsumption", "FAKE_AZ_FUNCTIONS": "hello on_queue"])
         #expect(run.status == 2, "\(run)")
         #expect(run.output.contains("no deployment slots"), "\(run)")
         #expect(run.calls("functionapp deployment source config-zip").isEmpty)
     }
 
     @Test(.timeLimit(.minutes(5)))
-    func existingFeatureFlagsAreKeptAndWorkerIndexingAddedOnce() throws {
+    func existingFeatureFlagsAreKeptAndWorkerIndexingAddedOnce() async throws {
         let fixture = try KitFixture(try configuration(plan: .dedicated))
-        let first = try fixture.run([
+        let first = try await fixture.run([
             "FAKE_AZ_FEATURE_FLAGS": "EnableHttpProxying", "FAKE_AZ_FUNCTIONS": "hello on_queue",
         ])
         #expect(first.status == 0, "\(first)")
         let set = try #require(first.calls("functionapp config appsettings set").last)
         #expect(set.contains("AzureWebJobsFeatureFlags=EnableHttpProxying,EnableWorkerIndexing"), "\(set)")
-        let second = try fixture.run([
+        let second = try await fixture.run([
             "FAKE_AZ_FEATURE_FLAGS": "EnableHttpProxying,EnableWorkerIndexing", "FAKE_AZ_FUNCTIONS": "hello on_queue",
         ])
         let again = try #require(second.calls("functionapp config appsettings set").last)
@@ -382,18 +382,18 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(5)))
-    func anAzThatIsNotLoggedInStopsTheScriptWithExit2() throws {
+    func anAzThatIsNotLoggedInStopsTheScriptWithExit2() async throws {
         let fixture = try KitFixture(try configuration())
-        let run = try fixture.run(["FAKE_AZ_LOGGED_OUT": "1"])
+        let run = try await fixture.run(["FAKE_AZ_LOGGED_OUT": "1"])
         #expect(run.status == 2, "\(run)")
         #expect(run.output.contains("az login"), "\(run)")
         #expect(run.calls.count == 1)
     }
 
     @Test(.timeLimit(.minutes(5)))
-    func functionNamesAreComparedCaseInsensitively() throws {
+    func functionNamesAreComparedCaseInsensitively() async throws {
         let fixture = try KitFixture(try configuration(expect: ["Hello", "ON_QUEUE"]))
-        let run = try fixture.run(["FAKE_AZ_FUNCTIONS": "hello on_queue extra"])
+        let run = try await fixture.run(["FAKE_AZ_FUNCTIONS": "hello on_queue extra"])
         #expect(run.status == 0, "\(run)")
         #expect(run.output.split(separator: "\n").last?.contains("3 function(s) live") == true, "\(run)")
     }

@@ -252,7 +252,7 @@ final class KitFixture {
 
     /// Runs `bash kit/deploy.sh` from the temp dir (not the kit's directory) with the stand-in first
     /// on PATH, the given environment, and polls that never sleep unless asked to.
-    func run(_ environment: [String: String] = [:]) throws -> ScriptRun {
+    func run(_ environment: [String: String] = [:]) async throws -> ScriptRun {
         var env = ["AZ_LOG": logPath, "AIRLOCK_POLL_INTERVAL": "0", "AIRLOCK_WAIT_SECONDS": "5"]
         env.merge(environment) { $1 }
         let assignments = env.sorted { $0.key < $1.key }.map { "\($0.key)=\(ShellQuote.quote($0.value))" }
@@ -260,7 +260,7 @@ final class KitFixture {
             "PATH=\(ShellQuote.quote(dir.path + "/bin")):\"$PATH\" "
             + assignments.joined(separator: " ") + " bash kit/deploy.sh"
         let started = ContinuousClock.now
-        let (status, output) = try shell(command, in: dir.path)
+        let (status, output) = try await shell(command, in: dir.path)
         let elapsed = ContinuousClock.now - started
         let log = FileSystem.exists(logPath) ? String(decoding: try FileSystem.readFile(logPath), as: UTF8.self) : ""
         let calls = log.split(separator: "\n").map {

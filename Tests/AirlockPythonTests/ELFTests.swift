@@ -15,10 +15,10 @@ private func compile(
     cxx: Bool = false,
     flags: String = "-shared -fPIC",
     in dir: TemporaryDirectory
-) throws -> (path: String, bytes: [UInt8]) {
+) async throws -> (path: String, bytes: [UInt8]) {
     let sourcePath = try dir.file(name + (cxx ? ".cc" : ".c"), source)
     let output = dir.path + "/" + name
-    let (status, log) = try shell("\(cxx ? "g++" : "gcc") \(flags) -o '\(output)' '\(sourcePath)'")
+    let (status, log) = try await shell("\(cxx ? "g++" : "gcc") \(flags) -o '\(output)' '\(sourcePath)'")
     try #require(status == 0, "compiling \(name) failed: \(log)")
     return (output, try FileSystem.readFile(output))
 }
@@ -42,8 +42,8 @@ private struct ReadelfView: Equatable {
     var soname: String?
     var versionNeeds: [ELFFile.VersionNeed] = []
 
-    init(path: String) throws {
-        let (dynamicStatus, dynamic) = try shell("LC_ALL=C readelf -d --wide '\(path)'")
+    init(path: String) async throws {
+        let (dynamicStatus, dynamic) = try await shell("LC_ALL=C readelf -d --wide '\(path)'")
         try #require(dynamicStatus == 0, "readelf -d: \(dynamic)")
         for line in dynamic.split(separator: "\n") {
             guard let open = line.firstIndex(of: "["), let close = line.lastIndex(of: "]") else { continue }
@@ -51,7 +51,7 @@ private struct ReadelfView: Equatable {
             if line.contains("(NEEDED)") { needed.append(value) }
             if line.contains("(SONAME)") { soname = value }
         }
-        let (versionStatus, versions) = try shell("LC_ALL=C readelf -V --wide '\(path)'")
+        let (versionStatus, versions) = try await shell("LC_ALL=C readelf -V --wide '\(path)'")
         try #require(versionStatus == 0, "readelf -V: \(versions)")
         var inNeeds = false
         for line in versions.split(separator: "\n") {
@@ -144,17 +144,17 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
     }
 
     @Test(arguments: ["old", "pthread", "cxx"])
-    func parserAgreesWithReadelf(_ kind: String) throws {
+    func parserAgreesWithReadelf(_ kind: String) async throws {
         let dir = try TemporaryDirectory()
         let (path, bytes) =
             switch kind {
             case "old":
-                try compile(oldSource, name: "libold.so", flags: "-shared -fPIC -Wl,-soname,libold.so.1", in: dir)
-            case "pthread": try compile(pthreadSource, name: "new.so", in: dir)
-            default: try compile(cxxSource, name: "cxx.so", cxx: true, in: dir)
+                try await compile(oldSource, name: "libold.so", flags: "-shared -fPIC -Wl,-soname,libold.so.1", in: dir)
+            case "pthread": try await compile(pthreadSource, name: "new.so", in: dir)
+            default: try await compile(cxxSource, name: "cxx.so", cxx: true, in: dir)
             }
         let elf = try ELFFile(bytes: bytes, path: path)
-        let reference = try ReadelfView(path: path)
+        let reference = try await ReadelfView(path: path)
         #expect(ReadelfView(elf) == reference)
         #expect(!reference.needed.isEmpty && !reference.versionNeeds.isEmpty)
         #expect(try ELFFile(contentsOf: path) == elf)
@@ -176,12 +176,12 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
         }
     }
 
-    @Test func executablesNameTheirInterpreterAndStaticOnesNeedNothing() throws {
+    @Test func executablesNameTheirInterpreterAndStaticOnesNeedNothing() async throws {
         let dir = try TemporaryDirectory()
         let main = "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n"
-        let (path, bytes) = try compile(main, name: "prog", flags: "", in: dir)
+        let (path, bytes) = try await compile(main, name: "prog", flags: "", in: dir)
         let elf = try ELFFile(bytes: bytes, path: path)
-        let (_, headers) = try shell("LC_ALL=C readelf -l --wide '\(path)'")
+        let (_, headers) = try await shell("LC_ALL=C readelf -l --wide '\(path)'")
         let interpreter = headers.split(separator: "\n").first { $0.contains("program interpreter:") }
             .flatMap { line in line.split(separator: ": ").last.map { String($0.dropLast()) } }
         #expect(elf.interpreter != nil && elf.interpreter == interpreter)
@@ -189,14 +189,14 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
         #expect(elf.needed == ["libc.so.6"])
 
         // A static link needs libc.a (libc6-dev); skip that half where it is missing.
-        let (status, _) = try shell("gcc -static -o '\(dir.path)/static' '\(dir.path)/prog.c'")
+        let (status, _) = try await shell("gcc -static -o '\(dir.path)/static' '\(dir.path)/prog.c'")
         guard status == 0 else { return }
         let staticELF = try ELFFile(contentsOf: dir.path + "/static")
         #expect(staticELF.isStaticallyLinked)
         #expect(staticELF.interpreter == nil && staticELF.needed.isEmpty)
     }
 
-    @Test func elf32FilesAreReadToo() throws {
+    @Test func elf32FilesAreReadToo() async throws {
         // No 32-bit libc here (no multilib): link against a stand-in libc.so.6 with a version script.
         let dir = try TemporaryDirectory()
         try dir.file(
@@ -208,7 +208,7 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
             "user.c",
             "extern int new_fn(void);\nextern int old_fn(void);\nint f(void) { return new_fn() + old_fn(); }\n"
         )
-        let (status, log) = try shell(
+        let (status, log) = try await shell(
             "gcc -m32 -shared -fPIC -nostdlib -Wl,--version-script=fake.map -Wl,-soname,libc.so.6 -o libc.so.6 fake.c"
                 + " && gcc -m32 -shared -fPIC -nostdlib -o user32.so user.c ./libc.so.6",
             in: dir.path
@@ -222,7 +222,7 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
         let elf = try ELFFile(contentsOf: path)
         #expect(elf.elfClass == .elf32)
         #expect(elf.machine == .i386 && elf.machine.name == "i386")
-        #expect(ReadelfView(elf) == (try ReadelfView(path: path)))
+        #expect(ReadelfView(elf) == (try await ReadelfView(path: path)))
         #expect(elf.versionNeeds == [ELFFile.VersionNeed(file: "libc.so.6", versions: ["GLIBC_2.34", "GLIBC_2.0"])])
         let violations = GlibcAudit(target: try python311.get()).check(
             path: "x.so",
@@ -249,10 +249,10 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
         }
     }
 
-    @Test func withoutSectionHeadersTheDynamicSegmentGivesTheSameAnswer() throws {
+    @Test func withoutSectionHeadersTheDynamicSegmentGivesTheSameAnswer() async throws {
         let dir = try TemporaryDirectory()
         for (source, cxx) in [(pthreadSource, false), (cxxSource, true)] {
-            let (path, bytes) = try compile(source, name: cxx ? "cxx.so" : "new.so", cxx: cxx, in: dir)
+            let (path, bytes) = try await compile(source, name: cxx ? "cxx.so" : "new.so", cxx: cxx, in: dir)
             var stripped = bytes
             write(&stripped, 40, 8, 0)  // e_shoff
             write(&stripped, 60, 2, 0)  // e_shnum
@@ -275,16 +275,16 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
 
     // MARK: - Audit
 
-    @Test func oldSymbolsPassForGlibc231() throws {
+    @Test func oldSymbolsPassForGlibc231() async throws {
         let dir = try TemporaryDirectory()
-        let (_, bytes) = try compile(oldSource, name: "old.so", in: dir)
+        let (_, bytes) = try await compile(oldSource, name: "old.so", in: dir)
         let audit = GlibcAudit(target: try python311.get())
         #expect(audit.check(path: "old.so", bytes: bytes).isEmpty)
     }
 
-    @Test func pthreadCreateNeedsGlibc234() throws {
+    @Test func pthreadCreateNeedsGlibc234() async throws {
         let dir = try TemporaryDirectory()
-        let (_, bytes) = try compile(pthreadSource, name: "new.so", in: dir)
+        let (_, bytes) = try await compile(pthreadSource, name: "new.so", in: dir)
         let path = ".python_packages/lib/site-packages/foo/_x.so"
         let report = GlibcAudit(target: try python311.get()).audit(files: [(path: path, bytes: bytes)])
         #expect(!report.isPassing)
@@ -302,9 +302,9 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
         #expect(bookworm.files.map(\.path) == [path])
     }
 
-    @Test func newLibstdcxxIsRefusedForBullseyeButNotBookworm() throws {
+    @Test func newLibstdcxxIsRefusedForBullseyeButNotBookworm() async throws {
         let dir = try TemporaryDirectory()
-        let (_, bytes) = try compile(cxxSource, name: "cxx.so", cxx: true, in: dir)
+        let (_, bytes) = try await compile(cxxSource, name: "cxx.so", cxx: true, in: dir)
         let violations = GlibcAudit(target: try python311.get()).check(path: "pkg/_cxx.so", bytes: bytes)
         #expect(
             violations.map(\.description) == [
@@ -322,12 +322,12 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
         #expect(GlibcAudit(target: try python311.get()).check(elf, path: "pkg/_cxx.so").isEmpty)
     }
 
-    @Test func glibcVersionsAreComparedAsNumbersAndNamedOnesByMeaning() throws {
+    @Test func glibcVersionsAreComparedAsNumbersAndNamedOnesByMeaning() async throws {
         let dir = try TemporaryDirectory()
         let bullseye = GlibcAudit(target: try python311.get())
         let bookworm = GlibcAudit(target: try python312.get())
         // GLIBC_2.9 is older than GLIBC_2.31, though "2.9" > "2.31" as strings.
-        let (_, newBytes) = try compile(pthreadSource, name: "new.so", in: dir)
+        let (_, newBytes) = try await compile(pthreadSource, name: "new.so", in: dir)
         let older = replacing("GLIBC_2.34", with: "GLIBC_2.9\0", in: newBytes)
         #expect(try ELFFile(bytes: older, path: "x").versionNeeds.flatMap(\.versions).contains("GLIBC_2.9"))
         #expect(bullseye.check(path: "older.so", bytes: older).isEmpty)
@@ -339,7 +339,7 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
             int *p[] = { &a, &b, &c, &a, &b };
             int f(const char *s) { return (int)strlen(s) + *p[0]; }
             """
-        let (_, relr) = try compile(
+        let (_, relr) = try await compile(
             relrSource,
             name: "relr.so",
             flags: "-shared -fPIC -Wl,-z,pack-relative-relocs",
@@ -349,7 +349,7 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
             $0.versions.contains("GLIBC_ABI_DT_RELR")
         }
         // binutils 2.38 added the option; an older ld ignores it and the half below is skipped.
-        let (_, ld) = try shell("ld -v")
+        let (_, ld) = try await shell("ld -v")
         let binutils = ld.split(separator: " ").last.flatMap {
             DottedVersion($0.trimmingCharacters(in: .whitespacesAndNewlines))
         }
@@ -372,9 +372,9 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
         }
     }
 
-    @Test func aWrongMachineFailsTheAudit() throws {
+    @Test func aWrongMachineFailsTheAudit() async throws {
         let dir = try TemporaryDirectory()
-        var (_, bytes) = try compile(oldSource, name: "old.so", in: dir)
+        var (_, bytes) = try await compile(oldSource, name: "old.so", in: dir)
         write(&bytes, 18, 2, 183)  // e_machine = EM_AARCH64
         let elf = try ELFFile(bytes: bytes, path: "arm.so")
         #expect(elf.machine == .aarch64)
@@ -388,10 +388,10 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
         #expect(GlibcAudit(target: arm).check(path: "pkg/arm.so", bytes: bytes).isEmpty)
     }
 
-    @Test func elfFilesAreFoundByMagicNotByNameInMemoryAndOnDisk() throws {
+    @Test func elfFilesAreFoundByMagicNotByNameInMemoryAndOnDisk() async throws {
         let dir = try TemporaryDirectory()
-        let (_, newBytes) = try compile(pthreadSource, name: "new.so", in: dir)
-        let (_, oldBytes) = try compile(oldSource, name: "old.so", in: dir)
+        let (_, newBytes) = try await compile(pthreadSource, name: "new.so", in: dir)
+        let (_, oldBytes) = try await compile(oldSource, name: "old.so", in: dir)
         let files: [(path: String, bytes: [UInt8])] = [
             (path: "pkg/bin/helper", bytes: newBytes),
             (path: "pkg/readme.so", bytes: Array("not an ELF file".utf8)),
@@ -407,7 +407,7 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
 
         let root = dir.path + "/site"
         for file in files { _ = try dir.file("site/" + file.path, file.bytes) }
-        let (linked, _) = try shell("ln -s ../../new.so '\(root)/pkg/link.so'")
+        let (linked, _) = try await shell("ln -s ../../new.so '\(root)/pkg/link.so'")
         #expect(linked == 0)
         let disk = try audit.audit(directory: root, pathPrefix: ".python_packages/lib/site-packages")
         let prefix = ".python_packages/lib/site-packages/"
@@ -427,9 +427,9 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
 
     // MARK: - Hostile input
 
-    @Test func truncatedFilesThrowTypedErrors() throws {
+    @Test func truncatedFilesThrowTypedErrors() async throws {
         let dir = try TemporaryDirectory()
-        let (_, bytes) = try compile(pthreadSource, name: "new.so", in: dir)
+        let (_, bytes) = try await compile(pthreadSource, name: "new.so", in: dir)
         for length in [0, 3, 4, 15, 16, 40, 63, 64, 200, bytes.count / 2, bytes.count - 1] {
             expectELFError(Array(bytes.prefix(length)))
         }
@@ -440,9 +440,9 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
         }
     }
 
-    @Test func hugeOffsetsAreRejected() throws {
+    @Test func hugeOffsetsAreRejected() async throws {
         let dir = try TemporaryDirectory()
-        let (_, bytes) = try compile(pthreadSource, name: "new.so", in: dir)
+        let (_, bytes) = try await compile(pthreadSource, name: "new.so", in: dir)
         var program = bytes
         write(&program, 32, 8, UInt64.max - 8)  // e_phoff
         expectELFError(program, containing: "program header table")
@@ -455,9 +455,9 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
         expectELFError(dynamic, containing: "SHT_DYNAMIC section")
     }
 
-    @Test func sectionCountOverflowIsRejected() throws {
+    @Test func sectionCountOverflowIsRejected() async throws {
         let dir = try TemporaryDirectory()
-        let (_, bytes) = try compile(pthreadSource, name: "new.so", in: dir)
+        let (_, bytes) = try await compile(pthreadSource, name: "new.so", in: dir)
         var extended = bytes
         write(&extended, 60, 2, 0)  // e_shnum = 0: the count is section 0's sh_size
         write(&extended, Int(read(bytes, 40, 8)) + 32, 8, UInt64.max / 3)
@@ -470,9 +470,9 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
         expectELFError(small, containing: "section header size")
     }
 
-    @Test func stringIndexOutOfRangeIsRejected() throws {
+    @Test func stringIndexOutOfRangeIsRejected() async throws {
         let dir = try TemporaryDirectory()
-        let (_, bytes) = try compile(pthreadSource, name: "new.so", in: dir)
+        let (_, bytes) = try await compile(pthreadSource, name: "new.so", in: dir)
         var patched = bytes
         let dynamicHeader = try #require(sectionHeaders(bytes, type: 6).first)
         let dynamicOffset = Int(read(bytes, dynamicHeader + 24, 8))
@@ -488,18 +488,18 @@ private let python312 = Result { try GlibcAudit.Target(python: "3.12", platform:
         expectELFError(verneed, containing: "cannot fit")
     }
 
-    @Test func bigEndianFilesAreUnsupportedNotMalformed() throws {
+    @Test func bigEndianFilesAreUnsupportedNotMalformed() async throws {
         let dir = try TemporaryDirectory()
-        var (_, bytes) = try compile(oldSource, name: "old.so", in: dir)
+        var (_, bytes) = try await compile(oldSource, name: "old.so", in: dir)
         bytes[5] = 2
         let error = try #require(throws: ELFError.self) { try ELFFile(bytes: bytes, path: "be.so") }
         #expect(error.isUnsupported)
         #expect(error.description == "be.so: unsupported ELF file: big-endian ELF files are not supported")
     }
 
-    @Test func randomMutationsNeverTrap() throws {
+    @Test func randomMutationsNeverTrap() async throws {
         let dir = try TemporaryDirectory()
-        let (_, bytes) = try compile(cxxSource, name: "cxx.so", cxx: true, in: dir)
+        let (_, bytes) = try await compile(cxxSource, name: "cxx.so", cxx: true, in: dir)
         let audit = GlibcAudit(target: try python311.get())
         let noise = pseudoRandom(60_000, seed: 42)
         // Mutate the parts the parser reads: the headers and tables at the start (through

@@ -15,21 +15,21 @@ struct FetchTests {
         /// The server's self-signed certificate (PEM), when it serves HTTPS.
         private(set) var certificate: String? = nil
 
-        init(tls: Bool = false) throws {
+        init(tls: Bool = false) async throws {
             dir = try TemporaryDirectory()
             served = dir.path + "/served"
             try FileSystem.makeDirectory(served)
             store = try Store.open(at: dir.path + "/store")
             var certificate: (String, String)? = nil
             if tls {
-                let (status, output) = try shell(
+                let (status, output) = try await shell(
                     "openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1",
                     in: dir.path
                 )
                 try #require(status == 0, "openssl: \(output)")
                 certificate = (dir.path + "/cert.pem", dir.path + "/key.pem")
             }
-            server = try TestHTTPServer(serving: served, scratch: dir, tls: certificate)
+            server = try await TestHTTPServer(serving: served, scratch: dir, tls: certificate)
             self.certificate = certificate?.0
         }
 
@@ -108,7 +108,7 @@ struct FetchTests {
     }
 
     @Test func fetchesEveryFileInParallelIntoTheStoreAndRecordsIt() async throws {
-        let f = try Fixture()
+        let f = try await Fixture()
         var files: [LockedFile] = []
         for i in 0..<6 {
             files.append(try f.serve("Pkg_\(i).Name", size: 40_000 + i * 50_000, seed: UInt64(i + 1)).file)
@@ -141,7 +141,7 @@ struct FetchTests {
     }
 
     @Test func hashOrSizeMismatchStoresNothingNamesTheFileAndOthersComplete() async throws {
-        let f = try Fixture()
+        let f = try await Fixture()
         let good = try f.serve("good", size: 120_000, seed: 1).file
         var badHash = try f.serve("badhash", size: 100_000, seed: 2).file
         badHash.sha256 = SHA256Hasher.hash(pseudoRandom(100_000, seed: 99)).hex
@@ -167,7 +167,7 @@ struct FetchTests {
     }
 
     @Test func httpErrorsNameTheFileAndTheStatus() async throws {
-        let f = try Fixture()
+        let f = try await Fixture()
         let good = try f.serve("good", size: 50_000, seed: 1).file
         let missing = try f.serve("missing", size: 50_000, seed: 2, mode: "missing").file
         let broken = try f.serve("broken", size: 50_000, seed: 3, mode: "error").file
@@ -185,7 +185,7 @@ struct FetchTests {
     }
 
     @Test func redirectsAreFollowedWithinTheSchemeAndRefusedAcrossIt() async throws {
-        let f = try Fixture()
+        let f = try await Fixture()
         let same = try f.serve("same", size: 60_000, seed: 1, mode: "redirect-same").file
         let ftp = try f.serve("ftp", size: 60_000, seed: 2, mode: "redirect-ftp").file
         let local = try f.serve("local", size: 60_000, seed: 3, mode: "redirect-file").file
@@ -202,7 +202,7 @@ struct FetchTests {
     }
 
     @Test func anInterruptedDownloadResumesWithRangeAndVerifies() async throws {
-        let f = try Fixture()
+        let f = try await Fixture()
         let (file, bytes) = try f.serve("flaky", size: 300_000, seed: 7, mode: "drop")
         let first = try await f.fetch([file])
         let failure = try Self.outcome(first, file)
@@ -226,7 +226,7 @@ struct FetchTests {
     }
 
     @Test func aCorruptPartialIsDetectedAndFetchedAgainFromZero() async throws {
-        let f = try Fixture()
+        let f = try await Fixture()
         let (file, bytes) = try f.serve("corrupt", size: 200_000, seed: 8)
         var half = Array(bytes[..<100_000])
         half[500] ^= 0xFF
@@ -242,7 +242,7 @@ struct FetchTests {
     }
 
     @Test func aServerThatIgnoresRangeRestartsTheDownload() async throws {
-        let f = try Fixture()
+        let f = try await Fixture()
         let (file, bytes) = try f.serve("norange", size: 150_000, seed: 9, mode: "norange")
         try FileSystem.writeAtomically(try f.partial(file.sha256), Array(bytes[..<50_000]))
         let report = try await f.fetch([file])
@@ -252,7 +252,7 @@ struct FetchTests {
     }
 
     @Test func aCompletePartialIsStoredWithoutARequest() async throws {
-        let f = try Fixture()
+        let f = try await Fixture()
         let (file, bytes) = try f.serve("complete", size: 70_000, seed: 10)
         try FileSystem.writeAtomically(try f.partial(file.sha256), bytes)
         let report = try await f.fetch([file])
@@ -262,7 +262,7 @@ struct FetchTests {
     }
 
     @Test func aLockWithoutSizesStillFetchesAndVerifies() async throws {
-        let f = try Fixture()
+        let f = try await Fixture()
         let a = try f.serve("a", size: 80_000, seed: 11, recordSize: false).file
         let b = try f.serve("b", size: 1, seed: 12, recordSize: false).file
         var wrong = try f.serve("wrong", size: 80_000, seed: 13, recordSize: false).file
@@ -276,7 +276,7 @@ struct FetchTests {
     }
 
     @Test func aFileURLIsCopiedAndVerified() async throws {
-        let f = try Fixture()
+        let f = try await Fixture()
         var (file, _) = try f.serve("local", size: 40_000, seed: 15)
         file.url = "file://" + f.served + "/" + file.filename
         var missing = file
@@ -290,7 +290,7 @@ struct FetchTests {
     }
 
     @Test func tlsVerificationStaysOnForAnUntrustedServer() async throws {
-        let f = try Fixture(tls: true)
+        let f = try await Fixture(tls: true)
         let file = try f.serve("tls", size: 30_000, seed: 16).file
         #expect(file.url?.hasPrefix("https://") == true)
         let report = try await f.fetch([file])
@@ -300,9 +300,9 @@ struct FetchTests {
         #expect(!f.isStored(file.sha256))
     }
 
-    @Test func aCABundleTheSystemStoreLacksIsFound() throws {
+    @Test func aCABundleTheSystemStoreLacksIsFound() async throws {
         let dir = try TemporaryDirectory()
-        let (status, output) = try shell(
+        let (status, output) = try await shell(
             "openssl req -x509 -newkey rsa:2048 -nodes -keyout k.pem -out corp.pem -days 1 -subj /CN=corp && cat corp.pem > both.pem",
             in: dir.path
         )
@@ -340,9 +340,9 @@ struct FetchTests {
         )
     }
 
-    @Test func thePlanSaysWhichPathIsUsedAndWhy() throws {
+    @Test func thePlanSaysWhichPathIsUsedAndWhy() async throws {
         let dir = try TemporaryDirectory()
-        let (status, output) = try shell(
+        let (status, output) = try await shell(
             "openssl req -x509 -newkey rsa:2048 -nodes -keyout k.pem -out corp.pem -days 1 -subj /CN=corp",
             in: dir.path
         )
@@ -353,7 +353,7 @@ struct FetchTests {
 
         // Nothing named: URLSession, nothing to say, pip not asked.
         var asked = 0
-        let plain = FetchTrust.plan(
+        let plain = await FetchTrust.plan(
             needsHTTPS: true,
             needsHTTP: true,
             environment: ["PATH": path],
@@ -365,7 +365,7 @@ struct FetchTests {
         }
         #expect(plain.notes.isEmpty && asked == 1)
         // Only plain HTTP and no AIRLOCK_FETCH_VIA: pip is not even asked.
-        _ = FetchTrust.plan(needsHTTPS: false, needsHTTP: true, environment: ["PATH": path], systemBundle: system) {
+        _ = await FetchTrust.plan(needsHTTPS: false, needsHTTP: true, environment: ["PATH": path], systemBundle: system) {
             _ in
             asked += 1
             return nil
@@ -373,7 +373,7 @@ struct FetchTests {
         #expect(asked == 1)
 
         // pip's cert holds a certificate the system lacks: HTTPS goes through pip, and the note says so.
-        let viaPip = FetchTrust.plan(
+        let viaPip = await FetchTrust.plan(
             needsHTTPS: true,
             needsHTTP: true,
             environment: ["PATH": path],
@@ -387,7 +387,7 @@ struct FetchTests {
         #expect(note.contains("pip's cert setting=\(corp) holds 1 of its 1 certificate(s)"), "\(note)")
 
         // No python3: the note (and each HTTPS file's failure) names the bundle and the fix.
-        let noPython = FetchTrust.plan(
+        let noPython = await FetchTrust.plan(
             needsHTTPS: true,
             needsHTTP: false,
             environment: ["PATH": dir.path, "REQUESTS_CA_BUNDLE": corp],
@@ -402,7 +402,7 @@ struct FetchTests {
         struct NoPip: Error, CustomStringConvertible {
             var description: String { "Traceback\nModuleNotFoundError: pip" }
         }
-        let noPip = FetchTrust.plan(
+        let noPip = await FetchTrust.plan(
             needsHTTPS: true,
             needsHTTP: false,
             environment: ["PATH": path, "PIP_CERT": corp],
@@ -411,7 +411,7 @@ struct FetchTests {
         #expect(noPip.notes.first?.contains("could not run pip (ModuleNotFoundError: pip)") == true)
 
         // AIRLOCK_FETCH_VIA=pip: plain HTTP goes that way too.
-        let forced = FetchTrust.plan(
+        let forced = await FetchTrust.plan(
             needsHTTPS: false,
             needsHTTP: true,
             environment: ["PATH": path, "AIRLOCK_FETCH_VIA": "pip"],
@@ -421,11 +421,11 @@ struct FetchTests {
     }
 
     @Test func aCABundleTheSystemStoreLacksIsHonouredThroughPip() async throws {
-        let f = try Fixture(tls: true)
+        let f = try await Fixture(tls: true)
         let certificate = try #require(f.certificate)
         let file = try f.serve("trusted", size: 150_000, seed: 17).file
         let env = f.environment(["PIP_CERT": certificate])
-        let notes = Fetcher.plan(lock: f.lock([file]), store: f.store, environment: env).notes
+        let notes = await Fetcher.plan(lock: f.lock([file]), store: f.store, environment: env).notes
         #expect(notes.count == 1)
         #expect(notes.first?.contains("through pip's network session") == true, "\(notes)")
         #expect(notes.first?.contains("PIP_CERT=\(certificate)") == true, "\(notes)")
@@ -445,7 +445,7 @@ struct FetchTests {
     }
 
     @Test func withoutTheBundlePipsPathStillVerifiesAndRefusesTheServer() async throws {
-        let f = try Fixture(tls: true)
+        let f = try await Fixture(tls: true)
         let file = try f.serve("untrusted", size: 30_000, seed: 19).file
         let report = try await f.fetch([file], environment: f.environment(["AIRLOCK_FETCH_VIA": "pip"]))
         let outcome = try Self.outcome(report, file)
@@ -457,7 +457,7 @@ struct FetchTests {
     }
 
     @Test func withoutPythonTheFilesFailNamingTheBundleAndTheFix() async throws {
-        let f = try Fixture(tls: true)
+        let f = try await Fixture(tls: true)
         let certificate = try #require(f.certificate)
         let file = try f.serve("nopython", size: 30_000, seed: 20).file
         let env = f.environment(["PIP_CERT": certificate, "PATH": f.dir.path])
@@ -470,7 +470,7 @@ struct FetchTests {
     }
 
     @Test func anInterruptedDownloadThroughPipResumesWithRange() async throws {
-        let f = try Fixture(tls: true)
+        let f = try await Fixture(tls: true)
         let certificate = try #require(f.certificate)
         let env = f.environment(["PIP_CERT": certificate])
         let (file, bytes) = try f.serve("flaky", size: 300_000, seed: 21, mode: "drop")
@@ -492,7 +492,7 @@ struct FetchTests {
     }
 
     @Test func aMismatchThroughPipStoresNothing() async throws {
-        let f = try Fixture(tls: true)
+        let f = try await Fixture(tls: true)
         let certificate = try #require(f.certificate)
         let good = try f.serve("good", size: 60_000, seed: 22).file
         var badHash = try f.serve("badhash", size: 100_000, seed: 23).file
@@ -516,7 +516,7 @@ struct FetchTests {
     }
 
     @Test func throughPipRedirectsStayWithinTheSchemeAndErrorsNameTheStatus() async throws {
-        let f = try Fixture()
+        let f = try await Fixture()
         let same = try f.serve("same", size: 60_000, seed: 25, mode: "redirect-same").file
         let ftp = try f.serve("ftp", size: 60_000, seed: 26, mode: "redirect-ftp").file
         let local = try f.serve("local", size: 60_000, seed: 27, mode: "redirect-file").file

@@ -136,8 +136,8 @@ private let cases: [IgnoreCase] = [
 
     /// Runs the regex Core Tools builds in node, whose ECMAScript regexes are what .NET's
     /// `RegexOptions.ECMAScript` emulates, and compares every answer with FuncIgnore's.
-    @Test func agreesWithTheRegexCoreToolsBuilds() throws {
-        let (found, _) = try shell("command -v node")
+    @Test func agreesWithTheRegexCoreToolsBuilds() async throws {
+        let (found, _) = try await shell("command -v node")
         guard found == 0 else { return }  // node is the oracle; without it there is nothing to compare
         let patterns = [
             "__pycache__", "*.pyc", "**/__pycache__", "**/*.pyc", "test", "tests/", "/tests", ".venv", "*",
@@ -187,7 +187,7 @@ private let cases: [IgnoreCase] = [
             console.log(JSON.stringify(out));
             """#
         )
-        let (status, output) = try shell("node oracle.js cases.json", in: dir.path)
+        let (status, output) = try await shell("node oracle.js cases.json", in: dir.path)
         try #require(status == 0, "node: \(output)")
         let expected = try JSONDecoder().decode([Bool].self, from: Data(output.utf8))
         try #require(expected.count == inputs.count)
@@ -202,7 +202,7 @@ private let cases: [IgnoreCase] = [
 
 @Suite struct AppFilesTests {
     /// Builds the app tree the listing tests share.
-    private func makeApp(_ dir: TemporaryDirectory) throws -> String {
+    private func makeApp(_ dir: TemporaryDirectory) async throws -> String {
         let app = dir.path + "/app"
         for name in [
             "function_app.py", "host.json", "requirements.txt", "README.md", "KEEP.md", "tests/test_x.py",
@@ -216,7 +216,7 @@ private let cases: [IgnoreCase] = [
         }
         try dir.file("app/.funcignore", "# ours\ntests\n*.md\n!KEEP.md\n")
         try dir.file("app/run.sh", "#!/bin/sh\n")
-        let (status, log) = try shell(
+        let (status, log) = try await shell(
             "chmod 0755 run.sh && chmod 0700 b/a.py && mkdir -p .venv/bin && ln -s /usr/bin/python3 .venv/bin/python",
             in: app
         )
@@ -224,9 +224,9 @@ private let cases: [IgnoreCase] = [
         return app
     }
 
-    @Test func listsWhatCoreToolsWouldPublishMinusAirlocksOwnExclusions() throws {
+    @Test func listsWhatCoreToolsWouldPublishMinusAirlocksOwnExclusions() async throws {
         let dir = try TemporaryDirectory()
-        let app = try makeApp(dir)
+        let app = try await makeApp(dir)
         let list = try AppFiles.list(appDirectory: app, outputDirectory: "./dist/")
         #expect(
             list.included.map(\.path) == [
@@ -273,10 +273,10 @@ private let cases: [IgnoreCase] = [
         #expect(AppFiles.relativeOutput("../dist", appDirectory: app) == nil)
     }
 
-    @Test func symbolicLinksAreRefusedUnlessExcluded() throws {
+    @Test func symbolicLinksAreRefusedUnlessExcluded() async throws {
         let dir = try TemporaryDirectory()
-        let app = try makeApp(dir)
-        let (status, log) = try shell("ln -s /etc/passwd data.txt && mkdir -p lib && ln -s ../../ lib/up", in: app)
+        let app = try await makeApp(dir)
+        let (status, log) = try await shell("ln -s /etc/passwd data.txt && mkdir -p lib && ln -s ../../ lib/up", in: app)
         try #require(status == 0, "\(log)")
         let error = try #require(throws: AppFilesError.self) { try AppFiles.list(appDirectory: app) }
         #expect(error.problems.count == 2)

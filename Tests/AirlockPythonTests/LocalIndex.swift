@@ -6,8 +6,8 @@ import Foundation
 /// A package index on 127.0.0.1 made by the test: tiny wheels (built by `WheelFixture`), an
 /// sdist, a PEP 503 simple tree (`simple/<project>/index.html` with `#sha256=` links) and, for the
 /// projects not in `withoutJSON`, a PEP 691 JSON page with sizes. A Python server binds port 0,
-/// prints the port it got on its first line (read here: no sleeps), serves the tree, and exits when
-/// `stop()` closes its standard input, or when the test process goes away.
+/// prints the port it got on its first line (awaited here: no sleeps), and serves the tree until
+/// `stop()` or the index going away stops it.
 final class LocalIndex {
     /// One file of the index.
     struct Dist {
@@ -19,8 +19,7 @@ final class LocalIndex {
     /// The served tree: `simple/` and `files/`.
     let root: String
     let port: Int
-    private let process: Process
-    private let input: Pipe
+    private let server: BackgroundProcess
 
     var url: String { "http://127.0.0.1:\(port)/simple/" }
     func fileURL(_ name: String) -> String { "http://127.0.0.1:\(port)/files/\(name)" }
@@ -36,7 +35,7 @@ final class LocalIndex {
         Dist(fileName: "sdistonly-1.0.tar.gz"),
     ]
 
-    init(_ dists: [Dist] = LocalIndex.standard, withoutJSON: Set<String> = ["beta"]) throws {
+    init(_ dists: [Dist] = LocalIndex.standard, withoutJSON: Set<String> = ["beta"]) async throws {
         dir = try TemporaryDirectory()
         root = dir.path + "/index"
         try FileSystem.makeDirectory(root + "/files")
@@ -45,9 +44,9 @@ final class LocalIndex {
             let project = WheelName.normalize(String(dist.fileName.prefix { $0 != "-" }))
             projects[project, default: []].append(dist.fileName)
             if dist.fileName.hasSuffix(".whl") {
-                try Self.makeWheel(dist, in: dir, to: root + "/files/" + dist.fileName)
+                try await Self.makeWheel(dist, in: dir, to: root + "/files/" + dist.fileName)
             } else {
-                let (status, output) = try shell(
+                let (status, output) = try await shell(
                     "mkdir -p sdist/\(project)-1.0 && echo 'from setuptools import setup; setup()' > sdist/\(project)-1.0/setup.py && tar -C sdist -czf '\(root)/files/\(dist.fileName)' \(project)-1.0",
                     in: dir.path
                 )
@@ -79,43 +78,17 @@ final class LocalIndex {
         try dir.file("index/simple/index.html", rootPage + "</body></html>\n")
         try dir.file("server.py", Self.server)
 
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", dir.path + "/server.py", root]
-        let output = Pipe()
-        input = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle(forWritingAtPath: try dir.file("server.log", ""))
-        try process.run()
-        // The first line is the port; EOF first means the server died.
-        var line: [UInt8] = []
-        while !line.contains(0x0A) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += chunk
-        }
-        guard let text = String(bytes: line, encoding: .utf8),
-            let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
-        else {
-            process.terminate()
-            process.waitUntilExit()
-            let log =
-                (try? FileSystem.readFile(dir.path + "/server.log")).map { String(decoding: $0, as: UTF8.self) } ?? ""
-            throw WheelFixture.FixtureError(message: "the index server did not start: \(log)")
+                server = try await BackgroundProcess.start(
+            ChildProcess(executable: ChildProcess.locate("python3") ?? "/usr/bin/python3", arguments: [dir.path + "/server.py", root], timeLimit: .seconds(1800))
+        )
+        guard let port = Int(server.firstLine.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw WheelFixture.FixtureError(message: "the index server printed \(server.firstLine), not its port")
         }
         self.port = port
     }
 
-    deinit { stop() }
-
-    /// Stops the server and waits for it; safe to call twice.
-    func stop() {
-        guard process.isRunning else { return }
-        try? input.fileHandleForWriting.close()
-        process.terminate()
-        process.waitUntilExit()
-    }
+    /// Stops the server (dropping the index stops it too); safe to call twice.
+    func stop() { Task { [server] in await server.stop() } }
 
     /// The environment pip and uv run with in a test: none of this machine's PIP_* or UV_* settings
     /// (no pip.conf, no find-links, no cache), and this index as the only one.
@@ -134,7 +107,7 @@ final class LocalIndex {
     }
 
     /// A wheel with a module, METADATA naming its requirements and a WHEEL with its tags.
-    private static func makeWheel(_ dist: Dist, in dir: TemporaryDirectory, to destination: String) throws {
+    private static func makeWheel(_ dist: Dist, in dir: TemporaryDirectory, to destination: String) async throws {
         let parts = dist.fileName.dropLast(4).split(separator: "-").map(String.init)
         let (name, version) = (parts[0], parts[1])
         let info = "\(name)-\(version).dist-info"
@@ -144,7 +117,7 @@ final class LocalIndex {
             + dist.requires.map { "Requires-Dist: \($0)\n" }.joined()
         let tags = parts[4].split(separator: ".").map { "Tag: \(parts[2])-\(parts[3])-\($0)\n" }.joined()
         let wheel = "Wheel-Version: 1.0\nGenerator: airlock-test\nRoot-Is-Purelib: \(isPure)\n" + tags
-        let made = try WheelFixture.make(
+        let made = try await WheelFixture.make(
             in: dir,
             fileName: dist.fileName,
             members: [
@@ -182,8 +155,9 @@ final class LocalIndex {
 
 
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        # Exit when the test closes our standard input (or dies).
-        threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
+        # Die with the test process: SIGKILL when the thread that started us (the runner's) ends.
+        import ctypes
+        ctypes.CDLL(None).prctl(1, 9)
         print(server.server_address[1], flush=True)
         server.serve_forever()
         """#

@@ -39,7 +39,7 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
     // MARK: pip against the local index
 
     @Test func pipResolvesDependenciesToExactFilesWithTheirURLsHashesAndSizes() async throws {
-        let index = try LocalIndex()
+        let index = try await LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "# the app\nalpha\n")
         let result = try await project.lock(index)
@@ -65,7 +65,7 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
 
     @Test(arguments: [("2.31", "1.0"), ("2.36", "1.1")])
     func theTargetGlibcDecidesWhichNativeWheelIsLocked(glibc: String, version: String) async throws {
-        let index = try LocalIndex()
+        let index = try await LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "native\n")
         let result = try await project.lock(index, glibc: glibc)
@@ -76,7 +76,7 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
     }
 
     @Test func aRequirementWithNoWheelForTheTargetFailsNamingItAndTheTarget() async throws {
-        let index = try LocalIndex()
+        let index = try await LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "alpha\nsdistonly\n")
         let error = try await #require(throws: UsageError.self) { try await project.lock(index) }
@@ -96,7 +96,7 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
     }
 
     @Test func aDirectSdistURLIsRefusedBeforePipCouldBuildIt() async throws {
-        let index = try LocalIndex()
+        let index = try await LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "sdistonly @ \(index.fileURL("sdistonly-1.0.tar.gz"))\n")
         let error = try await #require(throws: UsageError.self) { try await project.lock(index) }
@@ -107,7 +107,7 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
     }
 
     @Test func lockingTwiceGivesTheSameBytesSortedByName() async throws {
-        let index = try LocalIndex()
+        let index = try await LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "native\nalpha\n")
         let first = try await project.lock(index)
@@ -134,7 +134,7 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
     // MARK: hashed requirements
 
     @Test func aHashPinnedRequirementsFileIsLockedWithoutResolving() async throws {
-        let index = try LocalIndex()
+        let index = try await LocalIndex()
         defer { index.stop() }
         let alpha = try sha256(ofFile: index.filePath("alpha-1.0-py3-none-any.whl"))
         let native10 = try sha256(
@@ -161,7 +161,7 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
     }
 
     @Test func aHashPinThatMatchesNoFileFailsTheCheck() async throws {
-        let index = try LocalIndex()
+        let index = try await LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "alpha==1.0 --hash=sha256:\(String(repeating: "0", count: 64))\n")
         let error = try await #require(throws: CheckFailure.self) { try await project.lock(index) }
@@ -201,7 +201,7 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
     // MARK: the lock feeds the build
 
     @Test func airlockBuildInstallsWhatTheLockPins() async throws {
-        let index = try LocalIndex()
+        let index = try await LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "alpha\nnative\n")
         try project.dir.file("app/function_app.py", "import alpha, beta, native\n")
@@ -219,7 +219,7 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
             store: store
         )
         #expect(build.wheels == 3 && build.target == Self.target311)
-        let (status, out) = try shell(
+        let (status, out) = try await shell(
             "mkdir x && cd x && unzip -q '\(build.zip)' && PYTHONPATH=.python_packages/lib/site-packages python3 -c 'import alpha, beta, native; print(native.VERSION)'",
             in: project.dir.path
         )
@@ -229,7 +229,7 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
     // MARK: uv, when missing; the argument lists
 
     @Test func uvThatIsNotInstalledIsAnErrorWithTheInstallHint() async throws {
-        let index = try LocalIndex()
+        let index = try await LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "alpha\n")
         let error = try await #require(throws: UsageError.self) {
@@ -394,7 +394,7 @@ private enum UV {
 struct LockUVTests {
     @Test(arguments: [("2.31", "1.0"), ("2.36", "1.1")])
     func uvResolvesForTheTargetAndPipPinsItsFiles(glibc: String, native: String) async throws {
-        let index = try LocalIndex()
+        let index = try await LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "alpha\nnative\n")
         let result = try await project.lock(index, glibc: glibc, resolver: .uv)
@@ -408,7 +408,7 @@ struct LockUVTests {
     }
 
     @Test func uvFailsNamingARequirementWithNoWheel() async throws {
-        let index = try LocalIndex()
+        let index = try await LocalIndex()
         defer { index.stop() }
         let project = try LockProject(requirements: "sdistonly\n")
         let error = try await #require(throws: UsageError.self) { try await project.lock(index, resolver: .uv) }

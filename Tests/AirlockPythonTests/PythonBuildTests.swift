@@ -11,7 +11,7 @@ import Testing
         let path: String
         let store: Store
 
-        init(wheels: [(String, [WheelFixture.Member])], name: String = "app") throws {
+        init(wheels: [(String, [WheelFixture.Member])], name: String = "app") async throws {
             dir = try TemporaryDirectory()
             path = dir.path + "/" + name
             try dir.file(name + "/function_app.py", "import azure.functions as func\napp = func.FunctionApp()\n")
@@ -23,7 +23,7 @@ import Testing
             store = try Store.open(at: dir.path + "/store")
             var locked: [LockedFile] = []
             for (fileName, members) in wheels {
-                let wheel = try WheelFixture.make(in: dir, fileName: fileName, members: members)
+                let wheel = try await WheelFixture.make(in: dir, fileName: fileName, members: members)
                 let (digest, size, tmp) = try store.put(path: wheel)
                 try store.commit([(digest, tmp)])
                 let parts = fileName.split(separator: "-")
@@ -47,10 +47,10 @@ import Testing
     ]
 
     @Test func theZipHoldsTheAppAndSitePackagesAndPythonImportsFromIt() async throws {
-        let p = try Project(wheels: Self.pure)
+        let p = try await Project(wheels: Self.pure)
         let result = try await p.build(tree: p.dir.path + "/tree")
         #expect(result.wheels == 2 && !result.cacheHit)
-        let (status, out) = try shell(
+        let (status, out) = try await shell(
             "mkdir x && cd x && unzip -q ../app/dist/app.zip && find . -type f | sort && PYTHONPATH=.python_packages/lib/site-packages python3 -c 'import demo, other, lib.helper; print(demo.VALUE)'",
             in: p.dir.path
         )
@@ -59,18 +59,18 @@ import Testing
         #expect(!out.contains("local.settings.json") && !out.contains("__pycache__") && !out.contains("airlock.lock"))
         #expect(out.hasSuffix("42\n"))
         // The tree says the same as the zip.
-        let (diff, diffOut) = try shell("diff -r x tree", in: p.dir.path)
+        let (diff, diffOut) = try await shell("diff -r x tree", in: p.dir.path)
         #expect(diff == 0, "\(diffOut)")
-        let (t, tOut) = try shell("python3 -m zipfile -t app/dist/app.zip && unzip -tq app/dist/app.zip", in: p.dir.path)
+        let (t, tOut) = try await shell("python3 -m zipfile -t app/dist/app.zip && unzip -tq app/dist/app.zip", in: p.dir.path)
         #expect(t == 0, "\(tOut)")
     }
 
     @Test func twoBuildsInDifferentDirectoriesAtDifferentTimesGiveTheSameBytes() async throws {
-        let one = try Project(wheels: Self.pure)
+        let one = try await Project(wheels: Self.pure)
         let a = try await one.build(cache: false)
-        let two = try Project(wheels: Self.pure)
+        let two = try await Project(wheels: Self.pure)
         // Different mtimes on the sources, a different store, a different directory: same zip.
-        #expect(try shell("touch -d '2001-02-03' app/function_app.py app/host.json", in: two.dir.path).0 == 0)
+        #expect(try await shell("touch -d '2001-02-03' app/function_app.py app/host.json", in: two.dir.path).0 == 0)
         let b = try await two.build(cache: false)
         #expect(a.sha256 == b.sha256)
         #expect(try FileSystem.readFile(a.zip) == FileSystem.readFile(b.zip))
@@ -79,7 +79,7 @@ import Testing
     }
 
     @Test func anUnchangedRebuildIsACacheHitWithTheSameDigestAndAChangeIsNot() async throws {
-        let p = try Project(wheels: Self.pure)
+        let p = try await Project(wheels: Self.pure)
         let first = try await p.build()
         try FileSystem.remove(first.zip)
         let second = try await p.build()
@@ -95,11 +95,11 @@ import Testing
     @Test func aSharedObjectNeedingANewerGlibcFailsTheBuildNamingIt() async throws {
         let dir = try TemporaryDirectory()
         try dir.file("new.c", "#include <pthread.h>\nstatic void *f(void *a) { return a; }\nint start(void) { pthread_t t; return pthread_create(&t, 0, f, 0); }\n")
-        let (cc, ccOut) = try shell("gcc -shared -fPIC -o new.so new.c", in: dir.path)
+        let (cc, ccOut) = try await shell("gcc -shared -fPIC -o new.so new.c", in: dir.path)
         try #require(cc == 0, "\(ccOut)")
-        let (v, versions) = try shell("readelf -V new.so | grep -o 'GLIBC_2\\.3[4-9]' | head -1", in: dir.path)
+        let (v, versions) = try await shell("readelf -V new.so | grep -o 'GLIBC_2\\.3[4-9]' | head -1", in: dir.path)
         try #require(v == 0 && !versions.isEmpty, "this machine's gcc did not link a GLIBC_2.34+ symbol")
-        let p = try Project(wheels: [
+        let p = try await Project(wheels: [
             ("native-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", [.init(path: "native/_ext.cpython-311-x86_64-linux-gnu.so", content: "", file: dir.path + "/new.so")])
         ])
         let error = await #expect(throws: GlibcAuditError.self) { try await p.build() }
@@ -111,18 +111,18 @@ import Testing
     }
 
     @Test func aMissingWheelOrMissingAppFileIsBadInput() async throws {
-        let p = try Project(wheels: Self.pure)
+        let p = try await Project(wheels: Self.pure)
         try FileSystem.remove(p.path + "/host.json")
         let missingHost = await #expect(throws: UsageError.self) { try await p.build() }
         #expect(missingHost?.description.contains("host.json") == true)
-        let q = try Project(wheels: Self.pure)
+        let q = try await Project(wheels: Self.pure)
         for name in try FileSystem.list(q.store.blobDirectory) { try FileSystem.remove(q.store.blobDirectory + "/" + name) }
         let missingWheel = await #expect(throws: UsageError.self) { try await q.build() }
         #expect(missingWheel?.description.contains("airlock fetch") == true)
     }
 
     @Test func twoWheelsInstallingTheSameFileAreRefused() async throws {
-        let p = try Project(wheels: [
+        let p = try await Project(wheels: [
             ("one-1.0-py3-none-any.whl", [.init(path: "shared/x.py", content: "a")]),
             ("two-1.0-py3-none-any.whl", [.init(path: "shared/x.py", content: "b")]),
         ])

@@ -90,7 +90,7 @@ import Testing
         let path: String
         let store: Store
 
-        init(app: String = SandboxBuildTests.goodApp, python: String = HostPythonImage.version) throws {
+        init(app: String = SandboxBuildTests.goodApp, python: String = HostPythonImage.version) async throws {
             dir = try TemporaryDirectory()
             path = dir.path + "/app"
             try dir.file("app/function_app.py", app)
@@ -99,7 +99,7 @@ import Testing
             store = try Store.open(at: dir.path + "/store")
             var locked: [LockedFile] = []
             for (fileName, members) in [SandboxBuildTests.azureFunctions, SandboxBuildTests.demo] {
-                let wheel = try WheelFixture.make(in: dir, fileName: fileName, members: members)
+                let wheel = try await WheelFixture.make(in: dir, fileName: fileName, members: members)
                 let (digest, size, tmp) = try store.put(path: wheel)
                 try store.commit([(digest, tmp)])
                 let parts = fileName.split(separator: "-")
@@ -128,7 +128,7 @@ import Testing
     }
 
     @Test func theSmokeTestListsTheFunctionsAndProvenanceNamesTheImage() async throws {
-        let project = try Project()
+        let project = try await Project()
         let result = try await project.build()
         let functions = try #require(result.functions)
         #expect(functions.map(\.name) == ["hello", "tick"])
@@ -153,7 +153,7 @@ import Testing
     }
 
     @Test func theTreeTheSmokeTestRunsOverMustStartEmpty() async throws {
-        let project = try Project()
+        let project = try await Project()
         try project.dir.file("tree/stale.py", "import nothing\n")
         let error = await #expect(throws: UsageError.self) {
             try await PythonBuild.build(
@@ -177,14 +177,14 @@ import Testing
     }
 
     @Test func anAppThatRegistersNoFunctionFailsAndLeavesNoZip() async throws {
-        let project = try Project(app: "import azure.functions as func\napp = func.FunctionApp()\n")
+        let project = try await Project(app: "import azure.functions as func\napp = func.FunctionApp()\n")
         let error = await #expect(throws: CheckFailure.self) { try await project.build() }
         #expect(error?.description.contains("registers no function") == true, "\(String(describing: error))")
         #expect(!FileSystem.exists(project.path + "/dist/app.zip"))
     }
 
     @Test func anAppWhoseImportRaisesFailsWithThePythonTraceback() async throws {
-        let project = try Project(app: "import azure.functions as func\nraise RuntimeError('no settings at import')\n")
+        let project = try await Project(app: "import azure.functions as func\nraise RuntimeError('no settings at import')\n")
         let error = await #expect(throws: CheckFailure.self) { try await project.build() }
         let text = error?.description ?? ""
         #expect(text.contains("Traceback") && text.contains("RuntimeError: no settings at import"), "\(text)")
@@ -193,7 +193,7 @@ import Testing
 
     @Test func settingsTheAppReadsAtImportReachTheSmokeTestButOnlyTheirNamesReachProvenance() async throws {
         let app = "import os\n" + SandboxBuildTests.goodApp + "\nSTORAGE = os.environ['STORAGE_URL']\nassert os.environ['FUNCTIONS_WORKER_RUNTIME'] == 'python'\n"
-        let project = try Project(app: app)
+        let project = try await Project(app: app)
         let error = await #expect(throws: CheckFailure.self) { try await project.build() }
         #expect(error?.description.contains("KeyError: 'STORAGE_URL'") == true, "\(String(describing: error))")
         let result = try await project.build(settings: ["STORAGE_URL": "https://secret.example"])
@@ -206,24 +206,24 @@ import Testing
     }
 
     @Test func twoAppObjectsOrNoneAreRefusedAsTheWorkerWould() async throws {
-        let two = try Project(app: "import azure.functions as func\na = func.FunctionApp()\nb = func.FunctionApp()\n")
+        let two = try await Project(app: "import azure.functions as func\na = func.FunctionApp()\nb = func.FunctionApp()\n")
         let error = await #expect(throws: CheckFailure.self) { try await two.build() }
         #expect(error?.description.contains("More than one FunctionApp") == true)
-        let none = try Project(app: "import azure.functions as func\nbp = func.Blueprint()\n")
+        let none = try await Project(app: "import azure.functions as func\nbp = func.Blueprint()\n")
         let noneError = await #expect(throws: CheckFailure.self) { try await none.build() }
         #expect(noneError?.description.contains("Could not find top level function app instances") == true)
     }
 
     @Test func anImageWhosePythonIsNotTheTargetsIsRefusedNamingBoth() async throws {
         let other = HostPythonImage.version == "3.12" ? "3.11" : "3.12"
-        let project = try Project(python: other)
+        let project = try await Project(python: other)
         let error = await #expect(throws: UsageError.self) { try await project.build() }
         let text = error?.description ?? ""
         #expect(text.contains("Python \(HostPythonImage.version).") && text.contains("target is Python \(other)"), "\(text)")
     }
 
     @Test func withoutItsDefaultImageTheBuildSaysHowToMakeIt() async throws {
-        let project = try Project(python: "3.11")
+        let project = try await Project(python: "3.11")
         let error = await #expect(throws: UsageError.self) { try await project.build(image: nil) }
         #expect(
             error?.description.contains("airlock image bootstrap --suite bookworm --packages python3 --name airlock-python:3.11-bookworm")
@@ -233,8 +233,8 @@ import Testing
     }
 
     @Test func anSdistInTheLockIsBuiltInTheSandboxInstalledAndNamedInProvenance() async throws {
-        let project = try Project(app: SandboxBuildTests.goodApp + "\nimport tinypkg.helper_said\nSAID = tinypkg.helper_said.SAID\n")
-        let tiny = try TinySdist()
+        let project = try await Project(app: SandboxBuildTests.goodApp + "\nimport tinypkg.helper_said\nSAID = tinypkg.helper_said.SAID\n")
+        let tiny = try await TinySdist()
         func put(_ path: String) throws -> (String, Int) {
             let (digest, size, tmp) = try project.store.put(path: path)
             try project.store.commit([(digest, tmp)])
@@ -278,7 +278,7 @@ import Testing
     }
 
     @Test func bytecodeIsCheckedHashAndTheSameAcrossTwoBuilds() async throws {
-        let project = try Project()
+        let project = try await Project()
         let first = try await project.build(out: project.dir.path + "/one", bytecode: true, cache: false)
         let second = try await project.build(out: project.dir.path + "/two", bytecode: true, cache: false)
         #expect(first.sha256 == second.sha256)

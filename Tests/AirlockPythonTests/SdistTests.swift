@@ -29,7 +29,7 @@ struct TinySdist {
         buildWheel: String? = nil,
         dynamic: [String] = [],
         requires: String = "tinyhelper>=1.0"
-    ) throws {
+    ) async throws {
         dir = try TemporaryDirectory()
         let top = "src/tinypkg-1.0/"
         try dir.file(
@@ -54,9 +54,9 @@ struct TinySdist {
             format == "zip"
             ? "cd src && python3 -c 'import sys, zipfile, os; z = zipfile.ZipFile(sys.argv[1], \"w\"); [z.write(os.path.join(r, n)) for r, _, ns in sorted(os.walk(\"tinypkg-1.0\")) for n in sorted(ns)]; z.close()' '\(sdist)'"
             : "tar -C src --owner=0 --group=0 --numeric-owner --mtime=@315532800 -cf - tinypkg-1.0 | gzip -n > '\(sdist)'"
-        let (status, output) = try shell(command, in: dir.path)
+        let (status, output) = try await shell(command, in: dir.path)
         guard status == 0 else { throw WheelFixture.FixtureError(message: output) }
-        helper = try WheelFixture.make(
+        helper = try await WheelFixture.make(
             in: dir,
             fileName: Self.helperName,
             members: [
@@ -135,7 +135,10 @@ struct TinySdist {
 /// A runtime that must never be reached: hostile sdists are refused before anything runs.
 private struct UnreachableRuntime: ContainerRuntime {
     var name: String { "unreachable" }
-    func probe() -> RuntimeProbe { RuntimeProbe(runtime: name, isAvailable: true, detail: "test") }
+    func probe() async -> RuntimeProbe { RuntimeProbe(runtime: name, isAvailable: true, detail: "test") }
+    func prepare(_ image: ImageRecord, from store: Store) async throws -> String { "/" }
+    func version() async -> String { "unreachable 1" }
+    var explainsFailedRuns: Bool { true }
     func arguments(for spec: SandboxSpec) throws -> [String] { ["false"] }
     func run(_ spec: SandboxSpec) async throws -> SandboxResult {
         Issue.record("the sandbox ran for a refused sdist")
@@ -146,7 +149,7 @@ private struct UnreachableRuntime: ContainerRuntime {
 @Suite(.timeLimit(.minutes(5))) struct SdistBuildTests {
     @Test(arguments: ["tar.gz", "zip"])
     func anSdistIsBuiltOfflineInTheSandboxFromItsLockedBuildRequirements(format: String) async throws {
-        let tiny = try TinySdist(format: format)
+        let tiny = try await TinySdist(format: format)
         let built = try await SdistBuilder.build(tiny.request(), store: tiny.store)
         #expect(built.filename == "tinypkg-1.0-py3-none-any.whl" && !built.cacheHit)
         #expect(tiny.store.contains(built.digest) && built.path == tiny.store.blobPath(built.digest))
@@ -161,7 +164,7 @@ private struct UnreachableRuntime: ContainerRuntime {
             target: TinySdist.target,
             treeRoot: tree
         )
-        let (status, out) = try shell(
+        let (status, out) = try await shell(
             "PYTHONPATH='\(tree)' python3 -c 'import tinypkg, tinypkg.helper_said as h; print(tinypkg.VALUE, h.SAID)'"
         )
         #expect(status == 0 && out == "42 hello from tinyhelper\n", "\(out)")
@@ -185,7 +188,7 @@ private struct UnreachableRuntime: ContainerRuntime {
     }
 
     @Test func theSameSdistBuiltTwiceGivesTheSameWheelAndTheCacheRemembersIt() async throws {
-        let tiny = try TinySdist()
+        let tiny = try await TinySdist()
         let first = try await SdistBuilder.build(tiny.request(), store: tiny.store)
         let second = try await SdistBuilder.build(tiny.request(), store: tiny.store)
         #expect(first.digest == second.digest && !second.cacheHit)
@@ -200,7 +203,7 @@ private struct UnreachableRuntime: ContainerRuntime {
     }
 
     @Test func aMissingBuildRequirementFailsNamingIt() async throws {
-        let tiny = try TinySdist()
+        let tiny = try await TinySdist()
         let error = await #expect(throws: SdistError.self) {
             try await SdistBuilder.build(tiny.request(buildWheels: []), store: tiny.store)
         }
@@ -208,7 +211,7 @@ private struct UnreachableRuntime: ContainerRuntime {
         #expect(message.contains("tinypkg-1.0.tar.gz") && message.contains("tinyhelper>=1.0"), "\(message)")
         #expect(message.contains("not in the build environment"), "\(message)")
         // A version the build environment does not satisfy is missing too.
-        let newer = try TinySdist(requires: "tinyhelper>=2")
+        let newer = try await TinySdist(requires: "tinyhelper>=2")
         let tooOld = await #expect(throws: SdistError.self) {
             try await SdistBuilder.build(newer.request(), store: newer.store)
         }
@@ -216,7 +219,7 @@ private struct UnreachableRuntime: ContainerRuntime {
     }
 
     @Test func aRequirementTheBackendAsksForAtBuildTimeMustBeThereToo() async throws {
-        let tiny = try TinySdist(dynamic: ["notlocked>=1"])
+        let tiny = try await TinySdist(dynamic: ["notlocked>=1"])
         let error = await #expect(throws: SdistError.self) {
             try await SdistBuilder.build(tiny.request(), store: tiny.store)
         }
@@ -225,7 +228,7 @@ private struct UnreachableRuntime: ContainerRuntime {
     }
 
     @Test func aBackendThatRaisesFailsWithItsTracebackTail() async throws {
-        let tiny = try TinySdist(buildWheel: "raise RuntimeError('tinybackend exploded on purpose')")
+        let tiny = try await TinySdist(buildWheel: "raise RuntimeError('tinybackend exploded on purpose')")
         let error = await #expect(throws: SdistError.self) {
             try await SdistBuilder.build(tiny.request(), store: tiny.store)
         }
@@ -236,7 +239,7 @@ private struct UnreachableRuntime: ContainerRuntime {
     }
 
     @Test func theBuildHasNoNetwork() async throws {
-        let tiny = try TinySdist(
+        let tiny = try await TinySdist(
             buildWheel: "import socket; socket.create_connection(('1.1.1.1', 443), 2); return 'x'"
         )
         let error = await #expect(throws: SdistError.self) {
@@ -246,7 +249,7 @@ private struct UnreachableRuntime: ContainerRuntime {
     }
 
     @Test func aWheelOfAnotherProjectIsRefused() async throws {
-        let tiny = try TinySdist(
+        let tiny = try await TinySdist(
             buildWheel: """
                 import shutil
                     name = "other-1.0-py3-none-any.whl"
@@ -312,14 +315,14 @@ private struct UnreachableRuntime: ContainerRuntime {
     @Test(arguments: hostile.map(\.0))
     func aHostileSdistIsRefusedBeforeAnythingRuns(name: String) async throws {
         let (_, members, reason) = try #require(Self.hostile.first { $0.0 == name })
-        let tiny = try TinySdist()
+        let tiny = try await TinySdist()
         let tar = try tiny.dir.file(
             "hostile.tar",
             RawTar.build([RawMember(name: "tinypkg-1.0/ok.py", data: Array("x".utf8))] + members)
         )
         let sdist = tiny.dir.path + "/hostile/tinypkg-1.0.tar.gz"
         try FileSystem.makeDirectory(tiny.dir.path + "/hostile")
-        let (status, output) = try shell("gzip -n -c '\(tar)' > '\(sdist)'")
+        let (status, output) = try await shell("gzip -n -c '\(tar)' > '\(sdist)'")
         #expect(status == 0, "\(output)")
         let scratch = tiny.dir.path + "/scratch"
         try FileSystem.makeDirectory(scratch)
@@ -418,9 +421,9 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
     }
 
     @Test func aHashPinnedFileSdistIsLockedWithItsBuildRequirementsAndBuildsFromTheFetchedLock() async throws {
-        let index = try LocalIndex(Self.withHelper)
+        let index = try await LocalIndex(Self.withHelper)
         defer { index.stop() }
-        let tiny = try TinySdist()
+        let tiny = try await TinySdist()
         let sdistHash = try sha256(ofFile: tiny.sdist)
         let alphaHash = try sha256(ofFile: index.filePath("alpha-1.0-py3-none-any.whl"))
         let project = try LockProject(
@@ -473,7 +476,7 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
     }
 
     @Test func anIndexSdistPinnedByHashIsLockedWhenNoWheelFitsAndItsLegacyBuildRequirementsToo() async throws {
-        let index = try LocalIndex(
+        let index = try await LocalIndex(
             Self.withHelper + [
                 .init(fileName: "sdistonly-1.0.tar.gz"),
                 .init(fileName: "setuptools-70.0.0-py3-none-any.whl"),
@@ -500,9 +503,9 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
 
     @Test(.enabled(if: uvIsInstalled, "uv is not on PATH (python3 -m pip install uv)"))
     func withTheUVResolverTheBuildRequirementsAreResolvedByUV() async throws {
-        let index = try LocalIndex(Self.withHelper)
+        let index = try await LocalIndex(Self.withHelper)
         defer { index.stop() }
-        let tiny = try TinySdist()
+        let tiny = try await TinySdist()
         let project = try LockProject(
             requirements: "tinypkg @ file://\(tiny.sdist) --hash=sha256:\(try sha256(ofFile: tiny.sdist))\n"
         )
@@ -520,9 +523,9 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
     }
 
     @Test func anSdistThatMatchesNoPinFailsTheCheckAndWritesNoLock() async throws {
-        let index = try LocalIndex(Self.withHelper)
+        let index = try await LocalIndex(Self.withHelper)
         defer { index.stop() }
-        let tiny = try TinySdist()
+        let tiny = try await TinySdist()
         let project = try LockProject(
             requirements: "tinypkg @ file://\(tiny.sdist) --hash=sha256:\(String(repeating: "0", count: 64))\n"
         )
@@ -535,9 +538,9 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
     }
 
     @Test func aBuildRequirementWithNoWheelFailsNamingIt() async throws {
-        let index = try LocalIndex([.init(fileName: "alpha-1.0-py3-none-any.whl")])
+        let index = try await LocalIndex([.init(fileName: "alpha-1.0-py3-none-any.whl")])
         defer { index.stop() }
-        let tiny = try TinySdist()
+        let tiny = try await TinySdist()
         let project = try LockProject(
             requirements: "tinypkg @ file://\(tiny.sdist) --hash=sha256:\(try sha256(ofFile: tiny.sdist))\n"
         )
@@ -551,7 +554,7 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
     }
 
     @Test func anUnpinnedSdistOnlyRequirementIsRefusedSayingHowToPinIt() async throws {
-        let index = try LocalIndex([.init(fileName: "sdistonly-1.0.tar.gz")])
+        let index = try await LocalIndex([.init(fileName: "sdistonly-1.0.tar.gz")])
         defer { index.stop() }
         let project = try LockProject(requirements: "sdistonly\n")
         let error = try await #require(throws: UsageError.self) { try await project.lock(index) }

@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct TagTests {
     /// What packaging.tags yields for the target, with its glibc probe pointed at the target's glibc.
-    static func packagingTags(python: String, arch: String, glibc: String) throws -> [String] {
+    static func packagingTags(python: String, arch: String, glibc: String) async throws -> [String] {
         let dir = try TemporaryDirectory()
         let (major, minor) = (python.split(separator: ".")[0], python.split(separator: ".")[1])
         let g = glibc.split(separator: ".")
@@ -23,15 +23,15 @@ import Testing
                 print(tag)
             """
         try dir.file("tags.py", script)
-        let (status, out) = try shell("python3 tags.py", in: dir.path)
+        let (status, out) = try await shell("python3 tags.py", in: dir.path)
         #expect(status == 0, "\(out)")
         return out.split(separator: "\n").map(String.init)
     }
 
     @Test(arguments: [("3.11", "linux/amd64", "2.31"), ("3.12", "linux/amd64", "2.36"), ("3.10", "linux/arm64", "2.31"), ("3.13", "linux/arm64", "2.36"), ("3.9", "linux/amd64", "2.17")])
-    func tagsMatchPackagingTagsExactly(_ python: String, _ platform: String, _ glibc: String) throws {
+    func tagsMatchPackagingTagsExactly(_ python: String, _ platform: String, _ glibc: String) async throws {
         let (target, _) = try PythonTarget.resolve(python: python, platform: platform, glibc: glibc)
-        let expected = try Self.packagingTags(python: python, arch: target.architecture, glibc: glibc)
+        let expected = try await Self.packagingTags(python: python, arch: target.architecture, glibc: glibc)
         #expect(expected.count > 100)
         #expect(target.compatibleTags.map(\.description) == expected)
         #expect(!target.compatibleTags.contains { $0.platform.hasPrefix("linux_") })

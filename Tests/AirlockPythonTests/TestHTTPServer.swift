@@ -19,7 +19,7 @@ final class TestHTTPServer {
     let port: Int
     let scheme: String
     let logPath: String
-    private let process: Process
+    private let server: BackgroundProcess
 
     private static let script = #"""
         import http.server, json, os, signal, ssl, sys, threading
@@ -109,56 +109,30 @@ final class TestHTTPServer {
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(tls[0], tls[1])
             server.socket = context.wrap_socket(server.socket, server_side=True)
+        # Die with the test process: SIGKILL when the thread that started us (the runner's) ends.
+        import ctypes
+        ctypes.CDLL(None).prctl(1, 9)
         print(server.server_address[1], flush=True)
         server.serve_forever()
         """#
 
     /// Serves `root`; scripts and logs go in `scratch`. With `tls` (certificate and key PEM paths), HTTPS.
-    init(serving root: String, scratch: TemporaryDirectory, tls: (certificate: String, key: String)? = nil) throws {
+    init(serving root: String, scratch: TemporaryDirectory, tls: (certificate: String, key: String)? = nil) async throws {
         let name = "server-\(UInt32.random(in: 0...UInt32.max))"
         let scriptPath = try scratch.file(name + ".py", Self.script)
         logPath = scratch.path + "/" + name + ".log"
         try FileSystem.writeAtomically(logPath, [])
         scheme = tls == nil ? "http" : "https"
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", scriptPath, root, logPath] + (tls.map { [$0.certificate, $0.key] } ?? [])
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-
-        // The first line is the port; wait for it on a thread, at most 20 s, no polling.
-        let line = Mutex<String?>(nil)
-        let ready = DispatchSemaphore(value: 0)
-        let reader = stdout.fileHandleForReading
-        Thread.detachNewThread {
-            var bytes: [UInt8] = []
-            while true {
-                let chunk = reader.readData(ofLength: 1)
-                guard let byte = chunk.first, byte != 0x0A else { break }
-                bytes.append(byte)
-            }
-            line.withLock { $0 = String(decoding: bytes, as: UTF8.self) }
-            ready.signal()
-        }
-        guard ready.wait(timeout: .now() + 20) == .success, let text = line.withLock({ $0 }), let port = Int(text)
-        else {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            throw UsageError("the test HTTP server did not report its port")
-        }
+        server = try await BackgroundProcess.start(
+            ChildProcess(
+                executable: ChildProcess.locate("python3") ?? "/usr/bin/python3",
+                arguments: [scriptPath, root, logPath] + (tls.map { [$0.certificate, $0.key] } ?? []),
+                timeLimit: .seconds(1800)
+            ),
+            within: .seconds(20)
+        )
+        guard let port = Int(server.firstLine) else { throw UsageError("the test HTTP server did not report its port") }
         self.port = port
-    }
-
-    deinit { stop() }
-
-    /// SIGKILL, not `terminate()`: the child inherits a signal mask with SIGTERM blocked (seen with
-    /// Foundation's Process under swift-testing), and a server that outlives its test would leave
-    /// `waitUntilExit` blocking a thread of the cooperative pool.
-    private func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
     }
 
     func url(_ mode: String, _ file: String) -> String { "\(scheme)://127.0.0.1:\(port)/\(mode)/\(file)" }

@@ -15,7 +15,7 @@ enum WheelFixture {
 
     /// Writes `dir/fileName`; `record: false` leaves RECORD without the listed hashes (for tamper tests).
     @discardableResult
-    static func make(in dir: TemporaryDirectory, fileName: String, members: [Member], distInfo: String? = nil, tamper: String? = nil, extraPython: String = "") throws -> String {
+    static func make(in dir: TemporaryDirectory, fileName: String, members: [Member], distInfo: String? = nil, tamper: String? = nil, extraPython: String = "") async throws -> String {
         let name = fileName.split(separator: "-").prefix(2).joined(separator: "-")
         let info = distInfo ?? name + ".dist-info"
         var spec: [[String: Any]] = members.map { ["path": $0.path, "content": $0.content, "exec": $0.executable, "file": $0.file ?? ""] }
@@ -51,7 +51,7 @@ enum WheelFixture {
             """
         try dir.file("make-wheel.py", script)
         let out = dir.path + "/" + fileName
-        let (status, output) = try shell(
+        let (status, output) = try await shell(
             "python3 make-wheel.py 'spec-\(fileName).json' '\(out)' '\(info)' '\(tamper ?? "")'", in: dir.path
         )
         guard status == 0 else { throw FixtureError(message: output) }

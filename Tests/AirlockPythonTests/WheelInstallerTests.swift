@@ -20,10 +20,10 @@ import Testing
         }
     }
 
-    @Test func dataDirectoriesScriptsAndEntryPointsLandWherePipTargetPutsThem() throws {
+    @Test func dataDirectoriesScriptsAndEntryPointsLandWherePipTargetPutsThem() async throws {
         let dir = try TemporaryDirectory()
         let file = "demo_pkg-1.0-py3-none-any.whl"
-        let path = try WheelFixture.make(
+        let path = try await WheelFixture.make(
             in: dir, fileName: file,
             members: [
                 .init(path: "demo_pkg/__init__.py", content: "def main():\n    return 0\n"),
@@ -61,7 +61,7 @@ import Testing
         #expect(!record.contains(dir.path) && !record.contains("direct_url"))
 
         // The tree on disk says the same as the plan.
-        let (status, out) = try shell(
+        let (status, out) = try await shell(
             "cd tree && test -x bin/tool && head -1 bin/tool && python3 -c \"import csv,hashlib,base64,os; rows=list(csv.reader(open('demo_pkg-1.0.dist-info/RECORD'))); bad=[p for p,h,s in rows if h and h!='sha256='+base64.urlsafe_b64encode(hashlib.sha256(open(p,'rb').read()).digest()).rstrip(b'=').decode()]; print('bad', bad)\"",
             in: dir.path
         )
@@ -69,20 +69,20 @@ import Testing
         #expect(out.contains("#!/usr/bin/env python3") && out.contains("bad []"))
     }
 
-    @Test func aWheelForAnotherTargetIsRefusedByNameWithItsTags() throws {
+    @Test func aWheelForAnotherTargetIsRefusedByNameWithItsTags() async throws {
         let dir = try TemporaryDirectory()
         let file = "native-1.0-cp311-cp311-manylinux_2_34_x86_64.whl"
-        let path = try WheelFixture.make(in: dir, fileName: file, members: [.init(path: "native/__init__.py", content: "")])
+        let path = try await WheelFixture.make(in: dir, fileName: file, members: [.init(path: "native/__init__.py", content: "")])
         let error = #expect(throws: WheelError.self) { try Self.plan(path, file) }
         #expect(error?.description.contains(file) == true)
         #expect(error?.description.contains("cp311-cp311-manylinux_2_34_x86_64") == true)
         #expect(error?.description.contains("best accepted: cp311-cp311-manylinux_2_31_x86_64") == true)
     }
 
-    @Test func aMemberThatDoesNotMatchRecordIsRefused() throws {
+    @Test func aMemberThatDoesNotMatchRecordIsRefused() async throws {
         let dir = try TemporaryDirectory()
         let file = "bad-1.0-py3-none-any.whl"
-        let path = try WheelFixture.make(in: dir, fileName: file, members: [.init(path: "bad/__init__.py", content: "x")], tamper: "bad/__init__.py")
+        let path = try await WheelFixture.make(in: dir, fileName: file, members: [.init(path: "bad/__init__.py", content: "x")], tamper: "bad/__init__.py")
         let error = #expect(throws: WheelError.self) { try Self.plan(path, file) }
         #expect(error?.description.contains("does not match its RECORD hash") == true)
     }
@@ -90,19 +90,19 @@ import Testing
     @Test(arguments: [
         ("../evil.py", "outside the target"), ("/etc/evil", "outside the target"), ("pkg/../../x", "outside the target"),
     ])
-    func escapingMembersAreRefused(_ member: String, _ reason: String) throws {
+    func escapingMembersAreRefused(_ member: String, _ reason: String) async throws {
         let dir = try TemporaryDirectory()
         let file = "esc-1.0-py3-none-any.whl"
-        let path = try WheelFixture.make(in: dir, fileName: file, members: [.init(path: "esc/__init__.py", content: ""), .init(path: member, content: "x")])
+        let path = try await WheelFixture.make(in: dir, fileName: file, members: [.init(path: "esc/__init__.py", content: ""), .init(path: member, content: "x")])
         let error = #expect(throws: WheelError.self) { try Self.plan(path, file, tree: dir.path + "/tree") }
         #expect(error?.description.contains(reason) == true, "\(String(describing: error))")
         #expect(!FileSystem.exists(dir.path + "/evil.py"))
     }
 
-    @Test func linksInsideAWheelAreRefused() throws {
+    @Test func linksInsideAWheelAreRefused() async throws {
         let dir = try TemporaryDirectory()
         let file = "lnk-1.0-py3-none-any.whl"
-        let path = try WheelFixture.make(
+        let path = try await WheelFixture.make(
             in: dir, fileName: file, members: [.init(path: "lnk/__init__.py", content: "")],
             extraPython: """
                     zi = zipfile.ZipInfo("lnk/passwd")
@@ -115,10 +115,10 @@ import Testing
         #expect(error?.description.contains("symbolic link") == true)
     }
 
-    @Test func membersMissingFromRecordAndUnknownSchemesAreRefused() throws {
+    @Test func membersMissingFromRecordAndUnknownSchemesAreRefused() async throws {
         let dir = try TemporaryDirectory()
         let file = "odd-1.0-py3-none-any.whl"
-        let path = try WheelFixture.make(
+        let path = try await WheelFixture.make(
             in: dir, fileName: file, members: [.init(path: "odd/__init__.py", content: "")],
             extraPython: """
                     z.writestr("odd/unlisted.py", "x")
@@ -126,7 +126,7 @@ import Testing
         )
         #expect(throws: WheelError.self) { try Self.plan(path, file) }
         let file2 = "odd2-1.0-py3-none-any.whl"
-        let path2 = try WheelFixture.make(in: dir, fileName: file2, members: [.init(path: "odd2-1.0.data/weird/x", content: "")])
+        let path2 = try await WheelFixture.make(in: dir, fileName: file2, members: [.init(path: "odd2-1.0.data/weird/x", content: "")])
         let error = #expect(throws: WheelError.self) { try Self.plan(path2, file2) }
         #expect(error?.description.contains("unknown .data scheme") == true)
     }

@@ -25,19 +25,18 @@ public final class TemporaryDirectory {
     public func file(_ name: String, _ text: String) throws -> String { try file(name, Array(text.utf8)) }
 }
 
-/// Runs `command` with /bin/sh; returns its status and combined output.
-public func shell(_ command: String, in directory: String? = nil) throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+/// Runs `command` with /bin/sh through Airlock's one process runner; returns its status and
+/// combined output (stdout, then stderr). The test's task suspends while it runs; a hang guard of
+/// 10 minutes kills it.
+public func shell(_ command: String, in directory: String? = nil, environment: [String: String]? = nil) async throws -> (
+    Int32, String
+) {
+    let child = ChildProcess(
+        executable: "/bin/sh", arguments: ["-c", command], environment: environment ?? ChildProcess.inheritedEnvironment(),
+        workingDirectory: directory, timeLimit: .seconds(600), captureOutput: 64 << 20, captureError: 64 << 20
+    )
+    let result = try await child.run()
+    return (result.timedOut ? 124 : result.status, result.outputText + result.errorText)
 }
 
 /// Deterministic pseudo-random bytes (a 64-bit LCG): fixtures that compress badly and repeat exactly.
@@ -119,7 +118,7 @@ public enum RawTar {
     }
 
     /// The members of an existing (plain) tar, in order.
-    public static func members(of path: String) throws -> [RawMember] {
+    public static func members(of path: String) async throws -> [RawMember] {
         let reader = try ArchiveReader(paths: [path])
         var members: [RawMember] = []
         while let entry = try reader.next() {
@@ -136,9 +135,11 @@ public enum RawTar {
 public enum HostPythonImage {
     /// The host's `python3` minor version (`3.11`).
     public static let version: String = {
-        let (status, output) = (try? shell("/usr/bin/python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'")) ?? (1, "")
-        let text = output.trimmingCharacters(in: .whitespacesAndNewlines)
-        return status == 0 && !text.isEmpty ? text : "3.11"
+        // Debian's /usr/bin/python3 is a symlink to python3.N: read, not run (no process in an initializer).
+        let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/usr/bin/python3")) ?? ""
+        let name = FileSystem.baseName(target)
+        guard name.hasPrefix("python3."), name.dropFirst(7).allSatisfy(\.isNumber) else { return "3.11" }
+        return String(name.dropFirst(6))
     }()
     public static var reference: String { "host-python:\(version)" }
     static let libraries = ["libc.so.6", "libm.so.6", "libz.so.1", "libexpat.so.1", "libffi.so.8"]
