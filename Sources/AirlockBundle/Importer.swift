@@ -140,7 +140,8 @@ private final class StagingSink: BundleSink {
                 entries.append(BlobEntry(digest: blob.sha256, size: blob.size, kind: blob.kind, name: "", origin: origin))
             }
         }
-        let images = try Self.imageNames(manifest, origin: origin, entries: &entries)
+        let (images, imageEntries) = try ImageArtifacts.names(in: manifest, origin: origin)
+        entries += imageEntries
         try store.syncData()
         try store.commit(staged)
         staged = []
@@ -155,40 +156,6 @@ private final class StagingSink: BundleSink {
             allowRollback: allowRollback
         )
         return record
-    }
-
-    /// The OCI images a bundle carries (artifacts of kind `oci-image`, whose signed provenance
-    /// names the image and its config and layers) become named images in the store, as
-    /// `airlock image import` would record them: one name points at one image.
-    static func imageNames(_ manifest: Manifest, origin: String, entries: inout [BlobEntry]) throws -> StoreIndex.ImageNames {
-        var images = StoreIndex.ImageNames()
-        images.kinds = ["oci-manifest", "oci-config", "oci-layer"]
-        let blobs = Dictionary(manifest.blobs.map { ($0.sha256, $0) }, uniquingKeysWith: { first, _ in first })
-        for a in manifest.artifacts where a.kind == "oci-image" {
-            let image = a.provenance?["image"]
-            guard let name = image?["name"]?.stringValue, let tag = image?["tag"]?.stringValue, !name.isEmpty, !tag.isEmpty,
-                let config = image?["config"]?.stringValue.flatMap({ SHA256Digest($0) }),
-                let layerList = image?["layers"]?.arrayValue
-            else {
-                throw CheckFailure("\(a.path): an image whose signed provenance does not name it, its config and its layers")
-            }
-            let layers = layerList.compactMap { $0.stringValue.flatMap { SHA256Digest($0) } }
-            guard layers.count == layerList.count else { throw CheckFailure("\(a.path): a layer digest in its provenance is not sha256") }
-            let root = "image:\(name):\(tag)"
-            images.names.append((name: name, version: tag, root: root))
-            entries.append(
-                BlobEntry(digest: a.sha256, size: a.size, kind: "oci-manifest", name: name, version: tag, filename: "manifest.json", mediaType: a.mediaType, origin: origin)
-            )
-            images.roots.append((a.sha256, root))
-            for (digest, kind) in [(config, "oci-config")] + layers.map({ ($0, "oci-layer") }) {
-                guard let blob = blobs[digest] else {
-                    throw CheckFailure("\(a.path): image \(name):\(tag) names \(digest), which the bundle does not carry")
-                }
-                entries.append(BlobEntry(digest: digest, size: blob.size, kind: kind, name: name, version: tag, origin: origin))
-                images.roots.append((digest, root))
-            }
-        }
-        return images
     }
 
     func discard() {

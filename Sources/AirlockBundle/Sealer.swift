@@ -7,24 +7,10 @@
 public import AirlockCore
 import Foundation
 
-/// A file to seal and the artifact it becomes.
-public struct SealInput: Sendable {
-    public var sourcePath: String
-    public var artifactPath: String
-    public var name: String
-    public var kind: String
-    public var mediaType: String
-    public var provenance: JSONValue?
+/// A file to seal and the artifact it becomes (the shared type domains map their outputs to).
+public typealias SealInput = BundleInput
 
-    public init(sourcePath: String, artifactPath: String, name: String, kind: String = "file", mediaType: String? = nil, provenance: JSONValue? = nil) {
-        self.sourcePath = sourcePath
-        self.artifactPath = artifactPath
-        self.name = name
-        self.kind = kind
-        self.mediaType = mediaType ?? MediaType.guess(artifactPath)
-        self.provenance = provenance
-    }
-
+extension BundleInput {
     /// Expands command-line paths: a file becomes one artifact named by its file name; a directory
     /// becomes one artifact per regular file below it, named by its path from the directory's parent.
     public static func expand(_ paths: [String]) throws -> [SealInput] {
@@ -67,19 +53,6 @@ public struct SealInput: Sendable {
             default: throw UsageError("\(path): not a regular file")
             }
         }
-    }
-}
-
-public enum MediaType {
-    public static func guess(_ path: String) -> String {
-        let lower = path.lowercased()
-        let table: [(String, String)] = [
-            (".zip", "application/zip"), (".whl", "application/zip"), (".json", "application/json"),
-            (".tar", "application/x-tar"), (".gz", "application/gzip"), (".zst", "application/zstd"),
-            (".py", "text/x-python"), (".go", "text/x-go"), (".md", "text/markdown"), (".txt", "text/plain"),
-            (".mod", "text/plain"), (".sum", "text/plain"), (".sh", "text/x-shellscript"),
-        ]
-        return table.first { lower.hasSuffix($0.0) }?.1 ?? "application/octet-stream"
     }
 }
 

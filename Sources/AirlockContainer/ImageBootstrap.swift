@@ -179,17 +179,16 @@ public enum ImageBootstrap {
                 "org.airlock.include": deduplicated(request.packages).joined(separator: ","),
                 "org.airlock.packages": layer.packages.map { "\($0.name)=\($0.version)" }.joined(separator: " "),
             ]
-            let config = BootstrapConfig(
-                architecture: request.architecture,
-                os: "linux",
-                created: Timestamp.format(epochSeconds: request.sourceDateEpoch),
-                config: .init(
-                    env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-                    labels: labels
-                ),
-                rootfs: .init(type: "layers", diffIDs: [layer.digest.description])
-            )
-            let configBlob = try stage(try ImageJSON.encode(config), in: store)
+            // Platform, creation time (the epoch, never the clock), environment and labels, the
+            // one diff ID. No history: it would name the host and the time.
+            var config = OCIImageConfig(document: [:])
+            config.architecture = request.architecture
+            config.os = "linux"
+            config.created = Timestamp.format(epochSeconds: request.sourceDateEpoch)
+            config.env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+            config.labels = labels
+            config.diffIDs = [layer.digest.description]
+            let configBlob = try stage(try OCIJSON.encode(config), in: store)
             staged.append(configBlob.staged)
             let layerDescriptor = OCIDescriptor(mediaType: OCIMediaType.layer, digest: layer.digest, size: layer.size)
             let configDescriptor = OCIDescriptor(
@@ -197,13 +196,8 @@ public enum ImageBootstrap {
                 digest: configBlob.staged.digest,
                 size: configBlob.size
             )
-            let manifest = OCIManifest(
-                schemaVersion: 2,
-                mediaType: OCIMediaType.manifest,
-                config: configDescriptor,
-                layers: [layerDescriptor]
-            )
-            let manifestBytes = try ImageJSON.encode(manifest)
+            let manifest = OCIManifest(config: configDescriptor, layers: [layerDescriptor])
+            let manifestBytes = try OCIJSON.encode(manifest)
             let manifestBlob = try stage(manifestBytes, in: store)
             staged.append(manifestBlob.staged)
             let image = PendingImage(
@@ -457,32 +451,6 @@ public enum ImageBootstrap {
             throw error
         }
     }
-}
-
-/// The image config a bootstrap writes: platform, creation time (the epoch, never the clock),
-/// environment and labels, the one diff ID. No history: it would name the host and the time.
-private struct BootstrapConfig: Encodable {
-    struct Config: Encodable {
-        var env: [String]
-        var labels: [String: String]
-        enum CodingKeys: String, CodingKey {
-            case env = "Env"
-            case labels = "Labels"
-        }
-    }
-    struct RootFS: Encodable {
-        var type: String
-        var diffIDs: [String]
-        enum CodingKeys: String, CodingKey {
-            case type
-            case diffIDs = "diff_ids"
-        }
-    }
-    var architecture: String
-    var os: String
-    var created: String
-    var config: Config
-    var rootfs: RootFS
 }
 
 /// Feeds a tar writer's bytes into a blob being written (hashed as they go).

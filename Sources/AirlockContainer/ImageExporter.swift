@@ -16,7 +16,7 @@ public enum ImageExporter {
         let temporary = directory + "/.\(FileSystem.baseName(path)).tmp-\(Environment.processID)-\(UInt32.random(in: 0...UInt32.max))"
         do {
             let writer = try TarWriter(output: try FileArchiveOutput(path: temporary), name: path, compression: .none)
-            let manifestBytes = try FileSystem.readFile(store.blobPath(image.manifest), limit: ImageJSON.limit)
+            let manifestBytes = try FileSystem.readFile(store.blobPath(image.manifest), limit: OCIJSON.limit)
             let epoch = SandboxSpec.defaultSourceDateEpoch
             try writer.addFile(path: "oci-layout", bytes: Array("{\"imageLayoutVersion\":\"1.0.0\"}".utf8), mtime: epoch)
             var written: Set<SHA256Digest> = []

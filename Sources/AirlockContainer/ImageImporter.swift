@@ -219,7 +219,7 @@ private final class Staging {
             case (.ignored, _):
                 try reader.skipData()
             case (.metadata, .regular):
-                metadata[key] = try reader.readAll(limit: ImageJSON.limit)
+                metadata[key] = try reader.readAll(limit: OCIJSON.limit)
             case (.blob(let expected), .regular):
                 let blob = try stage(reader)
                 blobs[key] = blob
@@ -297,12 +297,12 @@ private final class Staging {
     }
 
     private func contents(_ blob: StagedBlob, what: String) throws -> [UInt8] {
-        guard blob.size <= ImageJSON.limit else {
+        guard blob.size <= OCIJSON.limit else {
             throw ImageError.check(
-                "\(archive): \(what) \(blob.digest) is \(blob.size) bytes, over the \(ImageJSON.limit)-byte limit"
+                "\(archive): \(what) \(blob.digest) is \(blob.size) bytes, over the \(OCIJSON.limit)-byte limit"
             )
         }
-        return try FileSystem.readFile(blob.temporaryPath, limit: ImageJSON.limit)
+        return try FileSystem.readFile(blob.temporaryPath, limit: OCIJSON.limit)
     }
 
     func images(override: String?) throws -> [PendingImage] {
@@ -348,13 +348,13 @@ private final class Staging {
     private func ociImages(_ indexBytes: [UInt8]) throws -> [PendingImage] {
         if let layout = metadata["oci-layout"] {
             struct Layout: Decodable { var imageLayoutVersion: String }
-            let version = try ImageJSON.decode(Layout.self, from: layout, what: "\(archive): oci-layout")
+            let version = try OCIJSON.decode(Layout.self, from: layout, what: "\(archive): oci-layout")
                 .imageLayoutVersion
             guard version.hasPrefix("1.") else {
                 throw ImageError.usage("\(archive): OCI image layout version \(version) is not supported")
             }
         }
-        let index = try ImageJSON.decode(OCIIndex.self, from: indexBytes, what: "\(archive): index.json")
+        let index = try OCIJSON.decode(OCIIndex.self, from: indexBytes, what: "\(archive): index.json")
         var out: [PendingImage] = []
         for descriptor in index.manifests {
             try collect(descriptor, annotations: descriptor.annotations ?? [:], depth: 0, into: &out)
@@ -380,7 +380,7 @@ private final class Staging {
         if OCIMediaType.indexes.contains(descriptor.mediaType) {
             guard depth < 2 else { throw ImageError.check("\(archive): image indexes nested too deep") }
             let bytes = try contents(try blob(descriptor, what: "index"), what: "index")
-            let index = try ImageJSON.decode(OCIIndex.self, from: bytes, what: "\(archive): index \(descriptor.digest)")
+            let index = try OCIJSON.decode(OCIIndex.self, from: bytes, what: "\(archive): index \(descriptor.digest)")
             let wanted = index.manifests.filter { d in
                 guard let p = d.platform else { return true }
                 return p.os == "linux" && p.architecture == ImageImporter.hostArchitecture
@@ -399,7 +399,7 @@ private final class Staging {
             )
         }
         let bytes = try contents(try blob(descriptor, what: "manifest"), what: "manifest")
-        let manifest = try ImageJSON.decode(
+        let manifest = try OCIJSON.decode(
             OCIManifest.self,
             from: bytes,
             what: "\(archive): manifest \(descriptor.digest)"
@@ -444,7 +444,7 @@ private final class Staging {
     // MARK: docker-archive
 
     private func dockerImages(_ manifestBytes: [UInt8]) throws -> [PendingImage] {
-        let entries = try ImageJSON.decode(
+        let entries = try OCIJSON.decode(
             [DockerArchiveImage].self,
             from: manifestBytes,
             what: "\(archive): manifest.json"
@@ -453,12 +453,12 @@ private final class Staging {
         for entry in entries {
             let configBlob = try blob(atPath: entry.config)
             let configBytes = try contents(configBlob, what: "config")
-            let config = try ImageJSON.decode(
+            let config = try OCIJSON.decode(
                 OCIImageConfig.self,
                 from: configBytes,
                 what: "\(archive): \(entry.config)"
             )
-            let diffIDs = config.rootfs?.diffIDs ?? []
+            let diffIDs = config.diffIDs
             guard diffIDs.isEmpty || diffIDs.count == entry.layers.count else {
                 throw ImageError.check(
                     "\(archive): \(entry.config) lists \(diffIDs.count) layers, manifest.json \(entry.layers.count)"
@@ -487,13 +487,8 @@ private final class Staging {
                 digest: configBlob.digest,
                 size: configBlob.size
             )
-            let manifest = OCIManifest(
-                schemaVersion: 2,
-                mediaType: OCIMediaType.manifest,
-                config: configDescriptor,
-                layers: layers
-            )
-            let bytes = try ImageJSON.encode(manifest)
+            let manifest = OCIManifest(config: configDescriptor, layers: layers)
+            let bytes = try OCIJSON.encode(manifest)
             let staged = try stageBytes(bytes)
             let names = (entry.repoTags ?? []).map { tag -> (name: String, tag: String) in
                 let (n, t) = ImageImporter.splitReference(tag)
@@ -550,5 +545,17 @@ private final class Staging {
         for blob in extra { try? FileSystem.remove(blob.temporaryPath) }
         blobs = [:]
         extra = []
+    }
+}
+
+/// One image in a docker-archive's `manifest.json`.
+struct DockerArchiveImage: Decodable {
+    var config: String
+    var repoTags: [String]?
+    var layers: [String]
+    enum CodingKeys: String, CodingKey {
+        case config = "Config"
+        case repoTags = "RepoTags"
+        case layers = "Layers"
     }
 }

@@ -2,6 +2,8 @@
 // here, once, with the rules both readers share: no absolute paths, no `..` anywhere, `.` and
 // empty components dropped (so `./etc//passwd` is `etc/passwd`).
 
+
+import AirlockCore
 enum LayerPath {
     /// The components of a relative member name; throws for an absolute name or a `..` component.
     /// An empty result names the root itself (`.` or `./`).

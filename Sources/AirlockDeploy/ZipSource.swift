@@ -86,24 +86,25 @@ public enum ZipSource: Sendable {
     /// the store's (a build here, or the signed manifest of an imported bundle) or, for a file, a
     /// `provenance.json` beside it whose output digest is this file's. Nil when nothing says.
     public func builtFunctions() throws -> (names: [String], from: String)? {
-        let document: [UInt8]
+        let provenance: Provenance
         let source: String
         switch self {
         case .storeArtifact(let store, let entry):
-            guard let text = try store.index.provenance(of: entry.digest) else { return nil }
-            document = Array(text.utf8)
+            guard let text = try store.index.provenance(of: entry.digest),
+                let recorded = try? Provenance.read(Array(text.utf8))
+            else { return nil }
+            provenance = recorded
             source = "the provenance of \(entry.digest) in the store"
         case .file(let path):
             let beside = (FileSystem.parentPath(path).isEmpty ? "." : FileSystem.parentPath(path)) + "/provenance.json"
-            guard FileSystem.kind(of: beside) == .regular else { return nil }
-            document = try FileSystem.readFile(beside, limit: 16 << 20)
-            guard let json = try? JSONValue(parsing: document),
-                json["output"]?["sha256"]?.stringValue == (try Store.hashFile(path).0.hex)
+            guard FileSystem.kind(of: beside) == .regular,
+                let written = try? Provenance.read(try FileSystem.readFile(beside, limit: 16 << 20), what: beside),
+                written.output.sha256 == (try Store.hashFile(path).0)
             else { return nil }
+            provenance = written
             source = beside
         }
-        guard let json = try? JSONValue(parsing: document), let items = json["functions"]?.arrayValue else { return nil }
-        let names = items.compactMap { $0["name"]?.stringValue }
+        let names = (provenance.functions ?? []).map(\.name)
         return names.isEmpty ? nil : (names, source)
     }
 

@@ -12,62 +12,7 @@ import Foundation
 import Synchronization
 
 /// One function the smoke test found, as the worker would report it to the host.
-public struct SmokeFunction: Codable, Sendable, Equatable {
-    public var name: String
-    /// The trigger's binding type (`httpTrigger`, `timerTrigger`, ...), or nil without one.
-    public var trigger: String?
-    /// For HTTP triggers, the route (the function's name when the app sets none).
-    public var route: String?
-    public var bindings: [Binding]
-
-    public struct Binding: Codable, Sendable, Equatable {
-        public var type: String
-        public var direction: String
-        public var name: String
-    }
-
-    public var json: JSONValue {
-        .object([
-            "name": .string(name),
-            "trigger": trigger.map(JSONValue.string) ?? .null,
-            "route": route.map(JSONValue.string) ?? .null,
-            "bindings": .array(
-                bindings.map {
-                    .object(["type": .string($0.type), "direction": .string($0.direction), "name": .string($0.name)])
-                }
-            ),
-        ])
-    }
-
-    public init(name: String, trigger: String?, route: String?, bindings: [Binding]) {
-        self.name = name
-        self.trigger = trigger
-        self.route = route
-        self.bindings = bindings
-    }
-
-    /// Reads the `functions` list of a build's provenance.
-    public static func list(from provenance: JSONValue) -> [SmokeFunction]? {
-        guard case .array(let items)? = provenance["functions"] else { return nil }
-        return items.compactMap { item in
-            guard let name = item["name"]?.stringValue else { return nil }
-            let bindings: [Binding]
-            if case .array(let raw)? = item["bindings"] {
-                bindings = raw.compactMap { b in
-                    guard let type = b["type"]?.stringValue, let direction = b["direction"]?.stringValue,
-                        let name = b["name"]?.stringValue
-                    else { return nil }
-                    return Binding(type: type, direction: direction, name: name)
-                }
-            } else {
-                bindings = []
-            }
-            return SmokeFunction(
-                name: name, trigger: item["trigger"]?.stringValue, route: item["route"]?.stringValue, bindings: bindings
-            )
-        }
-    }
-}
+public typealias SmokeFunction = AppFunction
 
 /// What `--compile-bytecode` produced: each `.pyc` by its path in the zip.
 public struct CompiledBytecode: Sendable {

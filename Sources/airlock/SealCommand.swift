@@ -47,31 +47,13 @@ struct SealCommand: AsyncParsableCommand {
         var images = image
         if let project {
             let built = try PythonBuild.built(project: project, store: store)
-            inputs.append(
-                SealInput(
-                    sourcePath: built.zipPath, artifactPath: built.name + ".zip", name: built.name, kind: "function-app",
-                    mediaType: "application/zip", provenance: built.provenance
-                )
-            )
-            for input in built.inputs {
-                let folder = ["sdist": "sdists/", "build-wheel": "build/"][input.kind] ?? "wheels/"
-                inputs.append(
-                    SealInput(
-                        sourcePath: input.path, artifactPath: folder + input.filename, name: input.filename, kind: input.kind,
-                        mediaType: input.filename.hasSuffix(".tar.gz") ? "application/gzip" : "application/zip",
-                        provenance: input.provenance
-                    )
-                )
-            }
+            inputs += built.artifacts
             target = built.target.json
-            if !noBuildImage, let digest = built.provenance["sandbox"]?["image"]?["digest"]?.stringValue {
-                images.append(digest)
-            }
+            if !noBuildImage, let digest = built.buildImage { images.append(digest.description) }
         }
         var carried: Set<SHA256Digest> = []
         for reference in images {
-            let record = try ImageCatalog.resolve(reference, in: store)
-            inputs += Self.imageInputs(record, store: store, carried: &carried)
+            inputs += try ImageArtifacts.inputs(try ImageCatalog.resolve(reference, in: store), store: store, carried: &carried)
         }
         let options = SealOptions(
             output: out, keyPaths: key, channel: channel, sequence: sequence, expiresIn: expiresIn, compression: compression,
@@ -83,37 +65,6 @@ struct SealCommand: AsyncParsableCommand {
         printError(
             "sealed \(result.artifacts) artifact(s), \(result.blobs) blob(s), \(ByteCount.format(result.bytes)): bundle \(result.bundle), channel \(result.channel), sequence \(result.sequence), signed by \(result.signers.joined(separator: ", "))"
         )
-    }
-}
-
-extension SealCommand {
-    /// An image as bundle artifacts: its manifest (kind `oci-image`, provenance naming the image,
-    /// its config and layers, so the import can name it), then each config and layer blob once.
-    static func imageInputs(_ image: ImageRecord, store: Store, carried: inout Set<SHA256Digest>) -> [SealInput] {
-        let provenance = JSONValue.object([
-            "image": .object([
-                "name": .string(image.name), "tag": .string(image.tag), "config": .string(image.config.description),
-                "layers": .array(image.layers.map { .string($0.digest.description) }),
-            ])
-        ])
-        var inputs = [
-            SealInput(
-                sourcePath: store.blobPath(image.manifest), artifactPath: "images/\(image.name)/\(image.tag)/manifest.json",
-                name: image.reference, kind: "oci-image", mediaType: "application/vnd.oci.image.manifest.v1+json",
-                provenance: provenance
-            )
-        ]
-        for (digest, kind, mediaType) in [(image.config, "oci-config", "application/vnd.oci.image.config.v1+json")]
-            + image.layers.map({ ($0.digest, "oci-layer", $0.mediaType) })
-        where carried.insert(digest).inserted {
-            inputs.append(
-                SealInput(
-                    sourcePath: store.blobPath(digest), artifactPath: "images/blobs/sha256/\(digest.hex)", name: digest.description,
-                    kind: kind, mediaType: mediaType
-                )
-            )
-        }
-        return inputs
     }
 }
 

@@ -74,7 +74,8 @@ import Testing
         task.cancel()
         let started = ContinuousClock.now
         await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Well before the 30 s the child would run (the bound is loose: the whole suite shares 2 cores).
+        #expect(ContinuousClock.now - started < .seconds(20))
     }
 
     @Test func aMissingExecutableIsAProcessErrorNamingIt() async {

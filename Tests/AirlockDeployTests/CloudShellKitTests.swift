@@ -113,10 +113,17 @@ import Testing
         let bytes = fixtureZip(seed: 5)
         let zip = try dir.file("dist/app.zip", bytes)
         let digest = SHA256Hasher.hash(bytes)
-        let document = JSONValue.object([
-            "output": .object(["sha256": .string(digest.hex)]),
-            "functions": .array([.object(["name": .string("hello")]), .object(["name": .string("tick")])]),
-        ])
+        let inputs = BuildInputs(
+            kind: "python-function-app", tool: "airlock test", target: BuildTarget(language: "python", version: "3.11", platform: "linux/amd64"),
+            sourceDateEpoch: 315_532_800
+        )
+        let functions = ["hello", "tick"].map { AppFunction(name: $0, trigger: "httpTrigger", route: $0, bindings: []) }
+        let document = try JSONValue(
+            encoding: Provenance(
+                kind: "python-function-app", project: "app", tool: "airlock test", inputs: inputs,
+                output: .init(name: "app.zip", sha256: digest, size: bytes.count), functions: functions
+            )
+        )
         // Beside a zip file, but only when it describes that very file.
         #expect(try ZipSource.file(path: zip).builtFunctions() == nil)
         try dir.file("dist/provenance.json", document.canonicalBytes)
@@ -133,6 +140,15 @@ import Testing
         #expect(try source.builtFunctions() == nil)
         try store.index.recordProvenance(String(decoding: document.canonicalBytes, as: UTF8.self), of: stored)
         #expect(try source.builtFunctions()?.names == ["hello", "tick"])
+
+        // Schema 1, as builds before typed provenance wrote it, still reads.
+        let legacy = JSONValue.object([
+            "schema": .int(1), "kind": .string("python-function-app"), "project": .string("app"),
+            "output": .object(["name": .string("app.zip"), "sha256": .string(digest.hex), "size": .int(Int64(bytes.count))]),
+            "functions": .array([.object(["name": .string("old"), "trigger": .null, "route": .null, "bindings": .array([])])]),
+        ])
+        try store.index.recordProvenance(String(decoding: legacy.canonicalBytes, as: UTF8.self), of: stored)
+        #expect(try source.builtFunctions()?.names == ["old"])
     }
 
     @Test func aMissingArtifactOrOneThatIsNotAZipIsAUsageError() throws {

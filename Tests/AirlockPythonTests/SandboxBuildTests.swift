@@ -139,11 +139,14 @@ import Testing
         let image = try ImageCatalog.resolve(HostPythonImage.reference, in: project.store)
         #expect(result.image == "\(HostPythonImage.reference)@\(image.manifest)")
 
-        let provenance = try JSONValue(parsing: try FileSystem.readFile(result.provenance))
-        #expect(provenance["sandbox"]?["image"]?["digest"]?.stringValue == image.manifest.description)
-        #expect(provenance["sandbox"]?["runtime"]?.stringValue == "bwrap")
-        #expect(provenance["sandbox"]?["python"]?.stringValue?.hasPrefix(HostPythonImage.version + ".") == true)
-        #expect(SmokeFunction.list(from: provenance) == functions)
+        let provenance = try Provenance.read(try FileSystem.readFile(result.provenance))
+        #expect(provenance.schema == Provenance.schemaVersion)
+        #expect(provenance.sandbox?.image.manifest == image.manifest)
+        #expect(provenance.inputs?.image?.manifest == image.manifest)
+        #expect(provenance.sandbox?.runtime == "bwrap")
+        #expect(provenance.sandbox?.toolchain?.hasPrefix("python " + HostPythonImage.version + ".") == true)
+        #expect(provenance.functions == functions)
+        #expect(provenance.key == provenance.inputs?.digest)
         let digest = try #require(SHA256Digest(result.sha256))
         #expect(try project.store.index.provenance(of: digest) == String(decoding: try FileSystem.readFile(result.provenance), as: UTF8.self))
 
@@ -258,15 +261,16 @@ import Testing
         #expect(result.functions?.map(\.name) == ["hello", "tick"])
         let reader = try ZipReader(path: result.zip)
         #expect(reader.entries.contains { $0.name == ".python_packages/lib/site-packages/tinypkg/helper_said.py" })
-        let provenance = try JSONValue(parsing: try FileSystem.readFile(result.provenance))
-        let sdist = try #require(provenance["sdists"]?.arrayValue?.first)
-        #expect(sdist["sdist"]?["sha256"]?.stringValue == sdistDigest)
-        #expect(sdist["image"]?["name"]?.stringValue == HostPythonImage.reference)
+        let provenance = try Provenance.read(try FileSystem.readFile(result.provenance))
+        let sdist = try #require(provenance.builtInputs?.first)
+        #expect(sdist.inputs?.blobs.contains { $0.role == "sdist" && $0.sha256.hex == sdistDigest } == true)
+        #expect(sdist.inputs?.image?.reference == HostPythonImage.reference)
+        #expect(provenance.inputs?.blobs.contains { $0.role == "sdist" && $0.sha256.hex == sdistDigest } == true)
 
         // seal --project carries the sdist, its build requirement and the wheel built from it.
         let built = try PythonBuild.built(project: project.path, store: project.store)
-        #expect(Set(built.inputs.map(\.kind)) == ["wheel", "sdist", "build-wheel"])
-        #expect(built.inputs.contains { $0.filename == "tinypkg-1.0-py3-none-any.whl" && $0.provenance != nil })
+        #expect(Set(built.artifacts.map(\.kind)) == ["function-app", "wheel", "sdist", "build-wheel"])
+        #expect(built.artifacts.contains { $0.name == "tinypkg-1.0-py3-none-any.whl" && $0.provenance != nil })
 
         // Without the sandbox an sdist cannot be built.
         let error = await #expect(throws: UsageError.self) {

@@ -1,10 +1,9 @@
 // The images a store holds, read from its index: each image is an `oci-manifest` entry named
 // NAME with version TAG, plus `oci-config` and `oci-layer` entries under the same name and tag, and
-// GC roots with reason `image:NAME:TAG` on every blob of it. Removing an image drops those roots and
-// entries (`store gc` then removes blobs no other image shares) and the unpacked rootfs when no
-// other name still points at the same manifest.
+// GC roots with reason `image:NAME:TAG` on every blob of it. Forgetting a name drops those roots
+// and entries (`store gc` then removes blobs no other image shares); AirlockContainer's `remove`
+// also drops the unpacked rootfs when no other name points at the same manifest.
 
-public import AirlockCore
 
 /// One image in the store, as `image ls` shows it.
 public struct ImageRecord: Codable, Sendable, Equatable {
@@ -22,26 +21,23 @@ public struct ImageRecord: Codable, Sendable, Equatable {
 }
 
 public enum ImageCatalog {
-    static let manifestKind = "oci-manifest"
-    static let configKind = "oci-config"
-    static let layerKind = "oci-layer"
-    static let kinds = [manifestKind, configKind, layerKind]
+    public static let manifestKind = "oci-manifest"
+    public static let configKind = "oci-config"
+    public static let layerKind = "oci-layer"
+    public static let kinds = [manifestKind, configKind, layerKind]
 
-    static func rootReason(name: String, tag: String) -> String { "image:\(name):\(tag)" }
+    /// The GC root every blob of the image `name:tag` holds.
+    public static func rootReason(name: String, tag: String) -> String { "image:\(name):\(tag)" }
 
     /// Every named image, sorted by name and tag.
     public static func list(in store: Store) throws -> [ImageRecord] {
         try store.index.entries(kind: manifestKind).map { try record(for: $0, in: store) }
     }
 
-    static func record(for entry: BlobEntry, in store: Store) throws -> ImageRecord {
+    package static func record(for entry: BlobEntry, in store: Store) throws -> ImageRecord {
         let manifest = try readManifest(entry.digest, in: store)
         let configBytes = try readSmallBlob(manifest.config.digest, in: store, what: "config")
-        let config = try ImageJSON.decode(
-            OCIImageConfig.self,
-            from: configBytes,
-            what: "config \(manifest.config.digest)"
-        )
+        let config = try OCIJSON.decode(OCIImageConfig.self, from: configBytes, what: "config \(manifest.config.digest)")
         return ImageRecord(
             name: entry.name,
             tag: entry.version ?? "latest",
@@ -54,16 +50,16 @@ public enum ImageCatalog {
         )
     }
 
-    static func readManifest(_ digest: SHA256Digest, in store: Store) throws -> OCIManifest {
+    public static func readManifest(_ digest: SHA256Digest, in store: Store) throws -> OCIManifest {
         let bytes = try readSmallBlob(digest, in: store, what: "manifest")
-        return try ImageJSON.decode(OCIManifest.self, from: bytes, what: "manifest \(digest)")
+        return try OCIJSON.decode(OCIManifest.self, from: bytes, what: "manifest \(digest)")
     }
 
-    static func readSmallBlob(_ digest: SHA256Digest, in store: Store, what: String) throws -> [UInt8] {
+    public static func readSmallBlob(_ digest: SHA256Digest, in store: Store, what: String) throws -> [UInt8] {
         guard store.contains(digest) else {
-            throw ImageError.check("\(what) \(digest): missing from the store at \(store.root)")
+            throw ImageError.check(.missingBlob, "\(what) \(digest): missing from the store at \(store.root)")
         }
-        return try FileSystem.readFile(store.blobPath(digest), limit: ImageJSON.limit)
+        return try FileSystem.readFile(store.blobPath(digest), limit: OCIJSON.limit)
     }
 
     /// Finds one image by `NAME[:TAG]` (TAG defaults to `latest`, or the only tag the name has) or
@@ -76,7 +72,7 @@ public enum ImageCatalog {
         if let latest = byName.first(where: { $0.tag == "latest" }) { return latest }
         if byName.count > 1 {
             throw ImageError.usage(
-                "'\(reference)' has several tags (\(byName.map(\.tag).joined(separator: ", "))); name one"
+                .ambiguous, "'\(reference)' has several tags (\(byName.map(\.tag).joined(separator: ", "))); name one"
             )
         }
         var hex = Substring(reference)
@@ -87,13 +83,14 @@ public enum ImageCatalog {
                 return matches.count == 1 ? first : matches.sorted { $0.reference < $1.reference }[0]
             }
         }
-        throw ImageError.usage("\(store.root): no image '\(reference)' in the store (see `airlock image ls`)")
+        throw ImageError.usage(.notFound, "\(store.root): no image '\(reference)' in the store (see `airlock image ls`)")
     }
+}
 
-    /// Removes the named image (by NAME[:TAG]) or, for a digest, every name of that manifest.
-    /// Returns what was removed.
-    @discardableResult
-    public static func remove(_ reference: String, from store: Store) throws -> [ImageRecord] {
+extension ImageCatalog {
+    /// Forgets the named image (by NAME[:TAG]) or, for a digest, every name of that manifest.
+    /// Returns what was forgotten, and the manifest when no name points at it any more.
+    public static func forget(_ reference: String, in store: Store) throws -> (removed: [ImageRecord], orphaned: SHA256Digest?) {
         let target = try resolve(reference, in: store)
         let isDigest = reference.hasPrefix("sha256:") || target.manifest.hex.hasPrefix(reference)
         let images = try list(in: store)
@@ -107,9 +104,6 @@ public enum ImageCatalog {
             )
         }
         let remaining = try list(in: store)
-        if !remaining.contains(where: { $0.manifest == target.manifest }) {
-            try ImageRootfs.removeCache(for: target.manifest, in: store)
-        }
-        return removed
+        return (removed, remaining.contains(where: { $0.manifest == target.manifest }) ? nil : target.manifest)
     }
 }
