@@ -125,7 +125,7 @@ package enum FetchTrust {
         }
         guard needsHTTPS || (isForced && needsHTTP) else { return plan }
 
-        let python = LockProcess.locate("python3", environment: environment)
+        let python = await LockProcess.interpreter("python3", environment: environment)
         var cert: String? = nil
         var pipProblem: String? = nil
         if let python {

@@ -32,6 +32,21 @@ enum LockProcess {
         ChildProcess.locate(program, path: environment["PATH"])
     }
 
+    /// The Python interpreter `program` names, resolved to the file that runs (`sys.executable`):
+    /// a pyenv shim is a shell script that rehashes its shims after every `pip install`, and two
+    /// locks at once race on that rehash and fail; a virtual environment's python resolves to
+    /// itself. Nil when it is not on PATH; the located path when it cannot be asked.
+    static func interpreter(_ program: String, environment: [String: String]) async -> String? {
+        guard let located = locate(program, environment: environment) else { return nil }
+        let ask = ChildProcess(
+            executable: located, arguments: ["-I", "-c", "import sys; print(sys.executable)"], environment: environment,
+            timeLimit: .seconds(30), captureOutput: 4096
+        )
+        guard let result = try? await ask.run(), result.succeeded else { return located }
+        let path = result.outputText.trimmingCharacters(in: .whitespacesAndNewlines)
+        return path.hasPrefix("/") && FileManager.default.isExecutableFile(atPath: path) ? path : located
+    }
+
     /// Runs `executable arguments...` with standard input from /dev/null and waits for it (the
     /// task suspends). `label` names the run in messages.
     static func run(

@@ -118,7 +118,7 @@ public enum PythonLocker {
         defer { FileSystem.removeTree(work) }
         let environment = LockProcess.environment(options.environment)
         let pythonName = options.python ?? environment["AIRLOCK_PYTHON"] ?? "python3"
-        guard let python = LockProcess.locate(pythonName, environment: environment) else {
+        guard let python = await LockProcess.interpreter(pythonName, environment: environment) else {
             throw UsageError(
                 "\(pythonName): not found on PATH; locking needs python3 with pip (apt-get install -y python3-pip)"
             )
