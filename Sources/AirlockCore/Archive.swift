@@ -410,9 +410,7 @@ public final class FileArchiveOutput: ArchiveOutput {
 
     public init(path: String) throws {
         self.path = path
-        let dir = FileSystem.parentPath(path)
-        temporaryPath = (dir.isEmpty ? "." : dir) + "/.\(FileSystem.baseName(path)).tmp-\(Environment.processID)"
-        fd = try FileDescriptor.open(temporaryPath, writing: true, create: true, truncate: true)
+        (temporaryPath, fd) = try FileSystem.createTemporaryFile(beside: path)
     }
 
     deinit { if !committed { try? FileSystem.remove(temporaryPath) } }
