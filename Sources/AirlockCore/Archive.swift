@@ -8,6 +8,7 @@
 
 internal import CArchive
 import Foundation
+import Synchronization
 
 public struct ArchiveError: AirlockError {
     public let path: String
@@ -59,11 +60,33 @@ public struct TarHeader: Sendable, Equatable {
     }
 }
 
+/// A test seam for TarWriter's set-up: makes one step fail, and counts how often the libarchive
+/// handle is freed. Frees after the first are counted but not done, so a double free shows as a
+/// count of 2 instead of crashing the test process.
+package final class TarWriterProbe: Sendable {
+    package enum Failure: Sendable { case setUp, open }
+    package let failure: Failure?
+    private let frees = Mutex(0)
+
+    package init(failing failure: Failure?) { self.failure = failure }
+
+    package var freeCount: Int { frees.withLock { $0 } }
+
+    /// Records a free; true when the handle should really be freed (the first time).
+    fileprivate func recordFree() -> Bool {
+        frees.withLock { count in
+            count += 1
+            return count == 1
+        }
+    }
+}
+
 /// Writes a deterministic tar stream: the caller fixes every header field that could vary.
 public final class TarWriter {
     private let handle: OpaquePointer
     private let box: OutputBox
     private let name: String
+    private let probe: TarWriterProbe?
     private var isClosed = false
 
     private final class OutputBox {
@@ -72,11 +95,34 @@ public final class TarWriter {
         init(_ output: any ArchiveOutput) { self.output = output }
     }
 
-    public init(output: any ArchiveOutput, name: String, compression: ArchiveCompression) throws {
-        guard let handle = archive_write_new() else { throw ArchiveError(path: name, reason: "out of memory") }
-        self.handle = handle
+    public convenience init(output: any ArchiveOutput, name: String, compression: ArchiveCompression) throws {
+        try self.init(output: output, name: name, compression: compression, probe: nil)
+    }
+
+    package init(
+        output: any ArchiveOutput,
+        name: String,
+        compression: ArchiveCompression,
+        probe: TarWriterProbe?
+    ) throws {
+        // The handle is set up and opened before any stored property is assigned: if a step
+        // fails, `self` is incomplete, so deinit does not run and the one free is the one in
+        // `start`. (Assigning first made every failure free the handle twice, there and in deinit.)
+        let box = OutputBox(output)
+        handle = try Self.start(box: box, name: name, compression: compression, probe: probe)
+        self.box = box
         self.name = name
-        self.box = OutputBox(output)
+        self.probe = probe
+    }
+
+    /// A write handle set up for `compression` and opened onto `box`; freed again if a step fails.
+    private static func start(
+        box: OutputBox,
+        name: String,
+        compression: ArchiveCompression,
+        probe: TarWriterProbe?
+    ) throws(ArchiveError) -> OpaquePointer {
+        guard let handle = archive_write_new() else { throw ArchiveError(path: name, reason: "out of memory") }
         var ok = archive_write_set_format_pax_restricted(handle) == ARCHIVE_OK
         if compression == .zstd {
             ok = ok && archive_write_add_filter_zstd(handle) == ARCHIVE_OK
@@ -84,16 +130,20 @@ public final class TarWriter {
         // Pad only the last block to 512 bytes' worth of records as POSIX asks, not to 10 KiB.
         ok = ok && archive_write_set_bytes_per_block(handle, 64 * 1024) == ARCHIVE_OK
         ok = ok && archive_write_set_bytes_in_last_block(handle, 1) == ARCHIVE_OK
+        if probe?.failure == .setUp { ok = false }
         guard ok else {
             let reason = Self.message(handle)
-            archive_write_free(handle)
+            Self.free(handle, probe: probe)
             throw ArchiveError(path: name, reason: "cannot set up the tar writer: \(reason)", status: .badInput)
         }
         let context = Unmanaged.passUnretained(box).toOpaque()
+        // Only a probe sets an open callback: one that fails, so libarchive's open really fails.
+        var opener: (@convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Int32)? = nil
+        if probe?.failure == .open { opener = { _, _ in ARCHIVE_FATAL } }
         let status = archive_write_open2(
             handle,
             context,
-            nil,
+            opener,
             { _, context, buffer, length in
                 guard let context, let buffer else { return -1 }
                 let box = Unmanaged<OutputBox>.fromOpaque(context).takeUnretainedValue()
@@ -110,12 +160,19 @@ public final class TarWriter {
         )
         guard status == ARCHIVE_OK else {
             let reason = Self.message(handle)
-            archive_write_free(handle)
+            Self.free(handle, probe: probe)
             throw ArchiveError(path: name, reason: "cannot start the tar stream: \(reason)", status: .badInput)
         }
+        return handle
     }
 
-    deinit { archive_write_free(handle) }
+    deinit { Self.free(handle, probe: probe) }
+
+    /// The one place a write handle is freed.
+    private static func free(_ handle: OpaquePointer, probe: TarWriterProbe?) {
+        guard probe?.recordFree() ?? true else { return }
+        archive_write_free(handle)
+    }
 
     /// Adds a regular file with owner 0:0, empty user and group names, and the given mode and mtime.
     public func addFile(path: String, size: Int, mode: UInt32 = 0o644, mtime: Int64, contents: (TarWriter) throws -> Void) throws {
@@ -353,9 +410,7 @@ public final class FileArchiveOutput: ArchiveOutput {
 
     public init(path: String) throws {
         self.path = path
-        let dir = FileSystem.parentPath(path)
-        temporaryPath = (dir.isEmpty ? "." : dir) + "/.\(FileSystem.baseName(path)).tmp-\(Environment.processID)"
-        fd = try FileDescriptor.open(temporaryPath, writing: true, create: true, truncate: true)
+        (temporaryPath, fd) = try FileSystem.createTemporaryFile(beside: path)
     }
 
     deinit { if !committed { try? FileSystem.remove(temporaryPath) } }

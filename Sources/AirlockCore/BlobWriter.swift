@@ -9,6 +9,12 @@
 // host) against 0.2 s direct, and a blob is written once and rarely read back soon. Small blobs stay
 // buffered (and can be made durable in a batch with one syncfs). Where the file system refuses
 // O_DIRECT the writer stays buffered and starts write-back early so the final fsync has little left.
+//
+// Ownership: the writer thread holds only the `WriterChannel` (file, buffers, queue), never the
+// BlobWriter, so a BlobWriter dropped without finish() or discard() is still deinitialized; its
+// deinit stops the thread and joins it, then the temp file is removed and, as the last reference to
+// the channel goes, the descriptor closed. The thread is a joined pthread, not a Foundation Thread,
+// so all of that has happened when deinit returns, not some time later on the writer thread.
 
 import Foundation
 
@@ -19,27 +25,19 @@ import Foundation
 /// A blob being written: append bytes, then `finish()` for its digest and temp path.
 public final class BlobWriter: @unchecked Sendable {
     // @unchecked: the caller's side (append/finish) runs on one thread at a time; the writer thread
-    // touches only `file` and buffers handed over under `condition`.
+    // touches only the channel, whose shared state is guarded by its condition.
     public static let bufferSize = 1 << 20
-    private static let poolSize = 16
-    private static let writebackStride = 8 << 20
-    private static let directThreshold = 8 << 20
-    private static let directAlignment = 4096
+    static let poolSize = 16
 
     public let temporaryPath: String
-    private let file: FileDescriptor
+    private let channel: WriterChannel
+    private let thread: pthread_t
     private let hasher = SHA256Hasher()
-    private let condition = NSCondition()
-    private var free: [UnsafeMutableRawBufferPointer] = []
-    private var queued: [(UnsafeMutableRawBufferPointer, Int)] = []
-    private var all: [UnsafeMutableRawBufferPointer] = []
-    private var writeError: (any Error)? = nil
-    private var closed = false
-    private var writerDone = false
     private var current: UnsafeMutableRawBufferPointer? = nil
     private var currentFill = 0
     public private(set) var size = 0
     private var finished = false
+    private var isJoined = false
 
     private let syncOnFinish: Bool
 
@@ -48,18 +46,43 @@ public final class BlobWriter: @unchecked Sendable {
     /// fsync per small blob).
     public init(tmpDirectory: String, syncOnFinish: Bool = true) throws {
         let name = "\(Environment.processID)-\(UInt64.random(in: 0...UInt64.max)).part"
-        temporaryPath = tmpDirectory + "/" + name
+        let path = tmpDirectory + "/" + name
+        let channel = WriterChannel(
+            file: try FileDescriptor.open(path, writing: true, create: true, exclusive: true)
+        )
+        // `thread` is assigned last: if the thread cannot start, self is incomplete and deinit
+        // does not run, so this path cleans up alone.
+        let context = Unmanaged.passRetained(channel).toOpaque()
+        var thread = pthread_t()
+        let status = pthread_create(
+            &thread,
+            nil,
+            { context in
+                guard let context else { return nil }
+                let channel = Unmanaged<WriterChannel>.fromOpaque(context).takeRetainedValue()
+                _ = linux_pthread_setname_np(pthread_self(), "airlock-blob-wr")
+                channel.run()
+                return nil
+            },
+            context
+        )
+        guard status == 0 else {
+            Unmanaged<WriterChannel>.fromOpaque(context).release()
+            try? FileSystem.remove(path)
+            throw FileError("start a writer thread for", path: path, errno: status)
+        }
+        temporaryPath = path
         self.syncOnFinish = syncOnFinish
-        file = try FileDescriptor.open(temporaryPath, writing: true, create: true, exclusive: true)
-        let thread = Thread { [self] in writerLoop() }
-        thread.name = "airlock-blob-writer"
-        thread.start()
+        self.channel = channel
+        self.thread = thread
     }
 
     deinit {
         if !finished { discard() }
-        for buffer in all { buffer.deallocate() }
     }
+
+    /// The writer thread's kernel id (as in /proc/self/task), for tests that check it is gone.
+    package var writerThreadID: Int32 { channel.threadID() }
 
     /// Copies `bytes` in, hashing them.
     public func append(_ bytes: UnsafeRawBufferPointer) throws {
@@ -93,19 +116,17 @@ public final class BlobWriter: @unchecked Sendable {
         precondition(!finished, "BlobWriter.finish called twice")
         if currentFill > 0 { try flushCurrent() }
         if let current {
-            condition.lock()
-            free.append(current)
-            condition.unlock()
+            channel.release(current)
             self.current = nil
         }
         stopWriter()
         finished = true
-        if let writeError {
+        if let writeError = channel.error {
             try? FileSystem.remove(temporaryPath)
             throw writeError
         }
         do {
-            if syncOnFinish { try file.sync() }
+            if syncOnFinish { try channel.file.sync() }
         } catch {
             try? FileSystem.remove(temporaryPath)
             throw error
@@ -122,20 +143,7 @@ public final class BlobWriter: @unchecked Sendable {
 
     private func currentBuffer() throws -> UnsafeMutableRawBufferPointer {
         if let current { return current }
-        condition.lock()
-        if free.isEmpty && all.count < Self.poolSize {
-            // Buffers are made on demand, so a small blob costs one buffer, not the whole pool.
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.bufferSize, alignment: 4096)
-            all.append(buffer)
-            free.append(buffer)
-        }
-        while free.isEmpty && writeError == nil { condition.wait() }
-        if let writeError {
-            condition.unlock()
-            throw writeError
-        }
-        let buffer = free.removeLast()
-        condition.unlock()
+        let buffer = try channel.takeFreeBuffer()
         current = buffer
         currentFill = 0
         return buffer
@@ -146,25 +154,99 @@ public final class BlobWriter: @unchecked Sendable {
         let count = currentFill
         hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
         size += count
+        current = nil
+        currentFill = 0
+        try channel.enqueue(buffer, count: count)
+    }
+
+    /// Tells the thread to finish what is queued, and joins it.
+    private func stopWriter() {
+        guard !isJoined else { return }
+        channel.close()
+        pthread_join(thread, nil)
+        isJoined = true
+    }
+}
+
+/// What the writer thread shares with its BlobWriter: the file, the buffer pool and the queue, under
+/// one condition. The thread holds a reference to this alone.
+private final class WriterChannel: @unchecked Sendable {
+    // @unchecked: every var below is read and written under `condition` only, except `file`'s
+    // writes (the writer thread alone, until it is joined) and `all` (appended under `condition`,
+    // freed in deinit when no thread is left).
+    private static let writebackStride = 8 << 20
+    private static let directThreshold = 8 << 20
+    private static let directAlignment = 4096
+
+    let file: FileDescriptor
+    private let condition = NSCondition()
+    private var free: [UnsafeMutableRawBufferPointer] = []
+    private var queued: [(UnsafeMutableRawBufferPointer, Int)] = []
+    private var all: [UnsafeMutableRawBufferPointer] = []
+    private var writeError: (any Error)? = nil
+    private var closed = false
+    private var writerThreadID: Int32? = nil
+
+    init(file: FileDescriptor) { self.file = file }
+
+    deinit { for buffer in all { buffer.deallocate() } }
+
+    var error: (any Error)? {
+        condition.lock()
+        defer { condition.unlock() }
+        return writeError
+    }
+
+    func threadID() -> Int32 {
+        condition.lock()
+        defer { condition.unlock() }
+        while writerThreadID == nil { condition.wait() }
+        return writerThreadID ?? 0
+    }
+
+    /// A buffer to fill, waiting for the writer to hand one back when all are in use.
+    func takeFreeBuffer() throws -> UnsafeMutableRawBufferPointer {
+        condition.lock()
+        defer { condition.unlock() }
+        if free.isEmpty && all.count < BlobWriter.poolSize {
+            // Buffers are made on demand, so a small blob costs one buffer, not the whole pool.
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.bufferSize, alignment: 4096)
+            all.append(buffer)
+            free.append(buffer)
+        }
+        while free.isEmpty && writeError == nil { condition.wait() }
+        if let writeError { throw writeError }
+        return free.removeLast()
+    }
+
+    func release(_ buffer: UnsafeMutableRawBufferPointer) {
+        condition.lock()
+        free.append(buffer)
+        condition.unlock()
+    }
+
+    func enqueue(_ buffer: UnsafeMutableRawBufferPointer, count: Int) throws {
         condition.lock()
         queued.append((buffer, count))
         condition.signal()
         let error = writeError
         condition.unlock()
-        current = nil
-        currentFill = 0
         if let error { throw error }
     }
 
-    private func stopWriter() {
+    func close() {
         condition.lock()
         closed = true
         condition.broadcast()
-        while !writerDone { condition.wait() }
         condition.unlock()
     }
 
-    private func writerLoop() {
+    /// The writer thread: writes queued buffers in order until closed and drained.
+    func run() {
+        condition.lock()
+        writerThreadID = linux_gettid()
+        condition.broadcast()
+        condition.unlock()
         var written = 0
         var writebackFrom = 0
         var direct = false
@@ -173,8 +255,6 @@ public final class BlobWriter: @unchecked Sendable {
             condition.lock()
             while queued.isEmpty && !closed { condition.wait() }
             if queued.isEmpty && closed {
-                writerDone = true
-                condition.broadcast()
                 condition.unlock()
                 return
             }
@@ -221,3 +301,9 @@ public final class BlobWriter: @unchecked Sendable {
         }
     }
 }
+
+// Glibc's module map hides these _GNU_SOURCE calls; their C signatures are plain integers and a
+// C string.
+@_silgen_name("gettid") private func linux_gettid() -> Int32
+@_silgen_name("pthread_setname_np")
+private func linux_pthread_setname_np(_ thread: pthread_t, _ name: UnsafePointer<CChar>) -> Int32

@@ -38,9 +38,7 @@ extension Store {
     /// is refused (exit 1) instead of being handed on.
     public func copyBlob(_ digest: SHA256Digest, to path: String, mode: UInt32 = 0o644) throws {
         let source = try FileDescriptor.open(blobPath(digest))
-        let dir = FileSystem.parentPath(path).isEmpty ? "." : FileSystem.parentPath(path)
-        let tmp = dir + "/.\(FileSystem.baseName(path)).tmp-\(Environment.processID)"
-        let out = try FileDescriptor.open(tmp, writing: true, create: true, exclusive: true, mode: mode)
+        let (tmp, out) = try FileSystem.createTemporaryFile(beside: path, mode: mode)
         do {
             let hasher = SHA256Hasher()
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.bufferSize, alignment: 4096)

@@ -4,8 +4,10 @@
 // writer always adds UT/ux extra fields and data descriptors (PLATFORM-NOTES) and cannot copy
 // compressed bytes. So: entries in the order given (callers sort), one fixed DOS timestamp, modes
 // 0644 or 0755, "made by Unix", no extra fields, no data descriptors, no comments; zip64 records only
-// when more than 65,535 entries need them. New content is stored uncompressed (it is small: app
-// sources, RECORD files, scripts), so no deflater is needed.
+// when more than 65,535 entries need them. New content (app sources, .pyc files, RECORD, scripts) is
+// deflated by Airlock's own Deflater (Deflate.swift), never the host's zlib, so the bytes do not
+// depend on the machine; it is stored when deflate would not make it smaller (random data, tiny
+// files), so an entry never grows.
 
 public final class ZipWriter {
     private let output: any ArchiveOutput
@@ -17,6 +19,8 @@ public final class ZipWriter {
     private let date: UInt16
     private var names = Set<String>()
     private let name: String
+    /// One deflater for every entry: its buffers are reused, not allocated per file.
+    private let deflater = Deflater()
 
     /// `epochSeconds` is clamped to what DOS time can hold (1980-01-01 to 2107-12-31).
     public init(output: any ArchiveOutput, name: String, epochSeconds: Int64) {
@@ -26,12 +30,20 @@ public final class ZipWriter {
         buffer.reserveCapacity(1 << 20)
     }
 
-    /// Adds content stored without compression.
+    /// Adds content, deflated (method 8), or stored (method 0) when deflate is not smaller.
     public func add(path: String, bytes: [UInt8], executable: Bool = false) throws {
+        let crc = CRC32.checksum(bytes)
+        deflater.reset()
+        let compressed = bytes.withUnsafeBytes { deflater.compressWhole($0) }
+        let payload = compressed.count < bytes.count ? compressed : bytes
         try addEntry(
-            path: path, method: 0, crc: CRC32.checksum(bytes), compressedSize: bytes.count, uncompressedSize: bytes.count,
+            path: path,
+            method: compressed.count < bytes.count ? 8 : 0,
+            crc: crc,
+            compressedSize: payload.count,
+            uncompressedSize: bytes.count,
             executable: executable
-        ) { write in try bytes.withUnsafeBytes { try write($0) } }
+        ) { write in try payload.withUnsafeBytes { try write($0) } }
     }
 
     /// Adds an entry whose compressed bytes come from elsewhere (a wheel), unchanged.
