@@ -12,7 +12,7 @@ final class MemoryOutput: ArchiveOutput {
 
 @Suite struct GzipTests {
     @Test(arguments: [DeflateFixture.empty, .oneByte, .random200KiB, .pycLike, .mixed5MiB])
-    func gzipMembersAreFixedAndStockGzipAcceptsThem(_ fixture: DeflateFixture) throws {
+    func gzipMembersAreFixedAndStockGzipAcceptsThem(_ fixture: DeflateFixture) async throws {
         let dir = try TemporaryDirectory()
         let input = fixture.bytes
         let member = Gzip.compress(input)
@@ -33,10 +33,10 @@ final class MemoryOutput: ArchiveOutput {
         #expect(writer.compressedSize == member.count && writer.uncompressedSize == input.count)
         try dir.file("in.bin", input)
         try dir.file("in.bin.gz", member)
-        let (tested, testOutput) = try shell("gzip -t in.bin.gz && gunzip -c in.bin.gz | cmp - in.bin", in: dir.path)
+        let (tested, testOutput) = try await shell("gzip -t in.bin.gz && gunzip -c in.bin.gz | cmp - in.bin", in: dir.path)
         #expect(tested == 0, "\(testOutput)")
         let script = "import gzip; assert gzip.decompress(open('in.bin.gz','rb').read()) == open('in.bin','rb').read()"
-        let (python, pythonOutput) = try shell("python3 -c \"\(script)\"", in: dir.path)
+        let (python, pythonOutput) = try await shell("python3 -c \"\(script)\"", in: dir.path)
         #expect(python == 0, "\(pythonOutput)")
     }
 

@@ -53,10 +53,10 @@ import Testing
         for (name, bytes, _) in Self.entries { #expect(read[name] == bytes, "\(name)") }
     }
 
-    @Test func unzipAndPythonsZipfileAcceptTheDeflatedZip() throws {
+    @Test func unzipAndPythonsZipfileAcceptTheDeflatedZip() async throws {
         let dir = try TemporaryDirectory()
         try Self.write(dir.path + "/app.zip")
-        let (unzip, unzipOutput) = try shell("unzip -t app.zip", in: dir.path)
+        let (unzip, unzipOutput) = try await shell("unzip -t app.zip", in: dir.path)
         #expect(unzip == 0, "\(unzipOutput)")
         #expect(unzipOutput.contains("No errors detected"))
         try dir.file(
@@ -72,7 +72,7 @@ import Testing
                 print(i.filename, i.compress_type, len(data), oct(i.external_attr >> 16))
             """
         )
-        let (python, listing) = try shell("python3 check.py", in: dir.path)
+        let (python, listing) = try await shell("python3 check.py", in: dir.path)
         #expect(python == 0, "\(listing)")
         #expect(listing.contains("app/text.py 8 \(DeflateFixture.repeatedText.bytes.count) 0o100644"))
         #expect(listing.contains("app/noise.bin 0 \(200 << 10) 0o100644"))
