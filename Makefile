@@ -2,12 +2,16 @@
 PREFIX ?= /usr/local
 SWIFT ?= swift
 
-.PHONY: all deps build debug test demo e2e bench install clean format
+.PHONY: all deps test-deps build debug test demo e2e bench install clean format
 
 all: build
 
 deps:
 	@./scripts/install-deps.sh
+
+# The tests also run the sandbox over a Docker engine and Podman they set up themselves.
+test-deps:
+	@./scripts/install-deps.sh --test
 
 build: deps
 	$(SWIFT) build -c release --product airlock
@@ -15,7 +19,7 @@ build: deps
 debug: deps
 	$(SWIFT) build --product airlock
 
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

@@ -47,7 +47,7 @@ let package = Package(
         ),
         .target(
             name: "AirlockTestSupport",
-            dependencies: ["AirlockCore"],
+            dependencies: ["AirlockCore", "AirlockContainer"],
             path: "Tests/AirlockTestSupport",
             swiftSettings: swiftSettings
         ),

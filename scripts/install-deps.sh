@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages Airlock's build, tests and demo need, when they are missing.
 # Idempotent and non-interactive; uses sudo when not run as root.
+#   scripts/install-deps.sh          what `make build` and `make demo` need
+#   scripts/install-deps.sh --test   also the container engines the tests run the sandbox over
+#                                    (Docker engine, Podman, runc); `make test` passes it
 set -euo pipefail
 
 packages=(pkg-config libarchive-dev libssl-dev libsqlite3-dev openssl zstd ca-certificates shellcheck unzip bubblewrap mmdebstrap)
+if [ "${1:-}" = "--test" ]; then
+    packages+=(docker.io podman runc)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -134,6 +134,7 @@ public struct BwrapRuntime: ContainerRuntime {
     }
 
     public var explainsFailedRuns: Bool { executable != nil }
+    public var fingerprint: String { "" }
 
     public func prepare(_ image: ImageRecord, from store: Store) async throws -> String {
         // Unpacking is blocking file work; it runs on a thread of its own, not the task's.

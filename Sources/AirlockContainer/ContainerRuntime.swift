@@ -65,6 +65,9 @@ public protocol ContainerRuntime: Sendable {
     /// True when a failed run says itself why the backend cannot run here (bwrap checks its
     /// namespaces then), so a backend named with `--runtime` is taken without a trial run.
     var explainsFailedRuns: Bool { get }
+    /// What in its environment decides where it runs (DOCKER_HOST, CONTAINERS_CONF), so a trial
+    /// run is tried again when it changes; empty where nothing does.
+    var fingerprint: String { get }
 }
 
 extension ContainerRuntime {

@@ -1,7 +1,8 @@
 // docker and podman: one type, parameterised by the CLI, since both take the same `run` flags. The
 // image must already be in the daemon (loaded from the store by digest); `--pull never` makes sure
-// nothing is fetched. The container gets no network, no capabilities, the caller's uid:gid (so the
-// output directory is not filled with root-owned files), a tmpfs /tmp, and only the clean environment.
+// nothing is fetched. The container gets no network, no capabilities, a read-only root (as bwrap
+// gives it), the caller's uid:gid (so the output directory is not filled with root-owned files), a
+// tmpfs /tmp, and only the clean environment.
 // Killing the client does not stop a container, so a time-out runs `docker kill` on its name first.
 
 public import AirlockCore
@@ -20,20 +21,34 @@ public struct DockerRuntime: ContainerRuntime {
     public let executable: String?
     /// `--user` for the container; nil leaves the image's user.
     public let user: String?
+    /// The environment the CLI runs with (DOCKER_HOST, CONTAINERS_CONF, XDG_RUNTIME_DIR, ...): this
+    /// process's unless given. The container gets only what `--env` passes.
+    public let clientEnvironment: [String: String]
 
     /// `executable` is the CLI's path (nil: not installed); `located(_:)` finds it on PATH.
-    public init(cli name: String, executable: String?, user: String? = DockerRuntime.currentUser) {
+    public init(
+        cli name: String, executable: String?, user: String? = DockerRuntime.currentUser,
+        clientEnvironment: [String: String] = ChildProcess.inheritedEnvironment()
+    ) {
         self.name = name
         self.executable = executable
         self.user = user
+        self.clientEnvironment = clientEnvironment
     }
 
     /// This process's `uid:gid`.
     public static var currentUser: String { "\(getuid()):\(getgid())" }
 
     /// The CLI found on PATH, run as this process's uid:gid.
-    public static func located(_ cli: String) -> DockerRuntime {
-        DockerRuntime(cli: cli, executable: ChildProcess.locate(cli))
+    public static func located(_ cli: String, environment: [String: String] = ChildProcess.inheritedEnvironment()) -> DockerRuntime {
+        DockerRuntime(cli: cli, executable: ChildProcess.locate(cli, path: environment["PATH"]), clientEnvironment: environment)
+    }
+
+    /// What in the client's environment decides which daemon or storage it talks to: part of a
+    /// trial run's cache key, so pointing DOCKER_HOST elsewhere tries again.
+    public var fingerprint: String {
+        ["DOCKER_HOST", "DOCKER_CONTEXT", "CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF", "CONTAINER_HOST", "XDG_RUNTIME_DIR"]
+            .compactMap { key in clientEnvironment[key].map { "\(key)=\($0)" } }.joined(separator: " ")
     }
 
     private var installHint: String { name == "podman" ? "apt-get install -y podman" : "apt-get install -y docker.io" }
@@ -50,7 +65,7 @@ public struct DockerRuntime: ContainerRuntime {
             )
         }
         let format = name == "podman" ? "{{.Version.Version}}" : "{{.ServerVersion}}"
-        let (status, output) = await ChildProcess.capture([executable, "info", "--format", format], timeout: .seconds(5))
+        let (status, output) = await ChildProcess.capture([executable, "info", "--format", format], timeout: .seconds(5), environment: clientEnvironment)
         let text = output.trimmingCharacters(in: .whitespacesAndNewlines)
         if status == 0 {
             return RuntimeProbe(runtime: name, isAvailable: true, detail: "daemon answers (server \(text))")
@@ -80,7 +95,7 @@ public struct DockerRuntime: ContainerRuntime {
         args += [
             "--network", "none", "--pull", "never", "--hostname", "airlock",
             "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-            "--tmpfs", "/tmp",
+            "--read-only", "--tmpfs", "/tmp",
         ]
         if let user { args += ["--user", user] }
         args += ["--workdir", spec.workingDirectory]
@@ -112,11 +127,12 @@ public struct DockerRuntime: ContainerRuntime {
         // The client needs the host's environment (DOCKER_HOST, XDG_RUNTIME_DIR, …); the container
         // gets only what `--env` passes.
         let kill = ChildProcess(
-            executable: executable, arguments: ["kill", containerName], timeLimit: .seconds(10)
+            executable: executable, arguments: ["kill", containerName], environment: clientEnvironment, timeLimit: .seconds(10)
         )
         let process = ChildProcess(
             executable: executable,
             arguments: Array(try arguments(for: spec, containerName: containerName).dropFirst()),
+            environment: clientEnvironment,
             timeLimit: spec.timeLimit,
             output: spec.output.childOutput,
             tailLimit: spec.tailLimit,
@@ -141,7 +157,7 @@ public struct DockerRuntime: ContainerRuntime {
 
     public func version() async -> String {
         guard let executable else { return "none" }
-        let (status, text) = await ChildProcess.capture([executable, "--version"], timeout: .seconds(10))
+        let (status, text) = await ChildProcess.capture([executable, "--version"], timeout: .seconds(10), environment: clientEnvironment)
         return status == 0 ? text.trimmingCharacters(in: .whitespacesAndNewlines) : "unknown"
     }
 
@@ -149,17 +165,17 @@ public struct DockerRuntime: ContainerRuntime {
     /// as a docker-archive, then `load`) when it does not; returns the id to run.
     public func prepare(_ image: ImageRecord, from store: Store) async throws -> String {
         guard executable != nil else { throw UsageError("\(name): not found on PATH; install it with: \(installHint)") }
-        if await ChildProcess.capture(inspectArguments(image), timeout: .seconds(30)).status == 0 { return Self.imageID(image) }
+        if await ChildProcess.capture(inspectArguments(image), timeout: .seconds(30), environment: clientEnvironment).status == 0 { return Self.imageID(image) }
         let archive =
             store.temporaryDirectory + "/load-\(image.manifest.hex.prefix(16))-\(UInt64.random(in: 0...UInt64.max)).tar"
         defer { try? FileSystem.remove(archive) }
         try await Blocking.run { try ImageExporter.write(image, from: store, to: archive) }
-        let (status, output) = await ChildProcess.capture(loadArguments(archive: archive), timeout: .seconds(1800))
+        let (status, output) = await ChildProcess.capture(loadArguments(archive: archive), timeout: .seconds(1800), environment: clientEnvironment)
         guard status == 0 else {
             let reason = output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").suffix(3).joined(separator: "; ")
             throw UsageError("\(name) load of \(image.reference) failed (exit \(status)): \(reason)")
         }
-        guard await ChildProcess.capture(inspectArguments(image), timeout: .seconds(30)).status == 0 else {
+        guard await ChildProcess.capture(inspectArguments(image), timeout: .seconds(30), environment: clientEnvironment).status == 0 else {
             throw CheckFailure("\(name) loaded \(image.reference), but has no image \(Self.imageID(image)) afterwards")
         }
         return Self.imageID(image)

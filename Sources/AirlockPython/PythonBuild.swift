@@ -101,6 +101,14 @@ public enum PythonBuild {
         return try AppFiles.list(appDirectory: project, outputDirectory: FileSystem.absolute(out))
     }
 
+    /// The image a sandboxed build of `project` would run in (`image`, or the lock's target's
+    /// default): checked before a runtime is chosen, so a missing image is the one error shown.
+    public static func buildImage(project: String, image: String?, store: Store) throws -> ImageRecord {
+        let (lock, _) = try PythonLock.read(project: project)
+        let (target, _) = try PythonTarget.resolve(python: lock.target.pythonVersion, platform: lock.target.platform, glibc: lock.target.glibc)
+        return try PythonSandbox.resolveImage(image, target: target, store: store).image
+    }
+
     public static func build(_ options: PythonBuildOptions, store: Store, progress: ProgressReporter? = nil) async throws -> PythonBuildResult {
         let plan = try await PythonBuildPlan.make(options, store: store)
         let request = ArtifactRequest(

@@ -60,6 +60,16 @@ public struct PythonSandbox: Sendable {
         target: PythonTarget,
         store: Store
     ) async throws -> PythonSandbox {
+        let (name, image) = try resolveImage(reference, target: target, store: store)
+        let runtimeImage = try await runtime.prepare(image, from: store)
+        return PythonSandbox(
+            runtime: runtime, imageReference: name, imageDigest: image.manifest, runtimeImage: runtimeImage
+        )
+    }
+
+    /// The image named by `reference`, or the target's default, from the store; an error that
+    /// says how to make the default when the store lacks it.
+    public static func resolveImage(_ reference: String?, target: PythonTarget, store: Store) throws -> (name: String, image: ImageRecord) {
         let name: String
         if let reference {
             name = reference
@@ -72,20 +82,15 @@ public struct PythonSandbox: Sendable {
                     + "then airlock image import python.tar) and pass --image"
             )
         }
-        let image: ImageRecord
         do {
-            image = try ImageCatalog.resolve(name, in: store)
+            return (name, try ImageCatalog.resolve(name, in: store))
         } catch let error as ImageError where reference == nil {
-            let profile = DefaultImage.forPython(target.pythonVersion)!
+            guard let profile = DefaultImage.forPython(target.pythonVersion) else { throw error }
             throw UsageError(
                 "\(error.description); the default build image for Python \(target.pythonVersion) is made once with: "
                     + "airlock image bootstrap --suite \(profile.suite) --packages python3 --name \(profile.reference)"
             )
         }
-        let runtimeImage = try await runtime.prepare(image, from: store)
-        return PythonSandbox(
-            runtime: runtime, imageReference: name, imageDigest: image.manifest, runtimeImage: runtimeImage
-        )
     }
 
     private func spec(

@@ -42,16 +42,23 @@ struct BuildCommand: AsyncParsableCommand {
             for excluded in list.excluded { printError("left out: \(excluded.path)\(excluded.isDirectory ? "/" : "") (\(excluded.reason))") }
             return
         }
+        if noSandbox, image != nil { throw UsageError("--image: the image is used by the sandbox; drop --no-sandbox") }
+        let settings = try settings()
+        _ = try RuntimeChoice(parsing: runtime)
         let store = try storeOptions.open()
-        let sandbox = try noSandbox
-            ? nil
-            : SandboxRequest(
-                runtime: await RuntimeSelection.select(runtime), image: image,
+        var sandbox: SandboxRequest? = nil
+        if !noSandbox {
+            // The image first: a missing one is the error to show, before any runtime is tried.
+            _ = try PythonBuild.buildImage(project: project, image: image, store: store)
+            let selected = try await RuntimeSelection.select(runtime, store: store)
+            for note in selected.notes { printError("airlock: note: " + note) }
+            sandbox = SandboxRequest(
+                runtime: selected.runtime, image: image,
                 // The container's lines are diagnostics: standard error, so stdout stays the zip's path (or JSON).
                 output: SandboxOutput { _, line in printError("  | " + line) },
-                settings: try settings()
+                settings: settings
             )
-        if noSandbox, image != nil { throw UsageError("--image: the image is used by the sandbox; drop --no-sandbox") }
+        }
         let options = PythonBuildOptions(
             project: project, outDirectory: out, tree: tree, sourceDateEpoch: try sourceDateEpoch(), toolVersion: AirlockVersion.current,
             useCache: !noCache, jobs: ProcessInfo.processInfo.activeProcessorCount, sandbox: sandbox,

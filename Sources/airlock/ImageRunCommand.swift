@@ -29,7 +29,9 @@ extension ImageCommand {
             guard timeout > 0 else { throw UsageError("--timeout \(timeout): give a positive number of seconds") }
             let store = try storeOptions.openExisting()
             let record = try ImageCatalog.resolve(image, in: store)
-            let backend = try await RuntimeSelection.select(runtime)
+            let selected = try await RuntimeSelection.select(runtime, store: store)
+            for note in selected.notes { printError("airlock: note: " + note) }
+            let backend = selected.runtime
             let root = try await backend.prepare(record, from: store)
             var mounts = try mount.map { try Self.mount($0, option: "--mount", readOnly: true) }
             if let output { mounts.append(try Self.mount(output, option: "--output", readOnly: false)) }

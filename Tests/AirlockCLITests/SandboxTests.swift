@@ -6,7 +6,7 @@ import AirlockTestSupport
 import Foundation
 import Testing
 
-@Suite(.timeLimit(.minutes(5))) struct SandboxTests {
+@Suite(.containerEngines, .timeLimit(.minutes(10))) struct SandboxTests {
     /// A stand-in `azure.functions` wheel with the API the worker's discovery uses, and a lock for it.
     private func project(_ dir: TempDir, app: String) async throws {
         let script = #"""
@@ -81,6 +81,32 @@ import Testing
         try #require(kit.status == 0, "\(kit)")
         let script = try String(contentsOfFile: dir.file("kit/deploy.sh"), encoding: .utf8)
         #expect(script.contains("EXPECTED_FUNCTIONS=('hello' 'bye')"), "\(script.split(separator: "\n").filter { $0.contains("EXPECTED") })")
+    }
+
+    @Test(.enabled("needs a Docker engine or podman the test can run") {
+        let docker = await ContainerEngines.shared.isAvailable(.docker)
+        return await ContainerEngines.shared.isAvailable(.podman) || docker
+    })
+    func buildWithRuntimeDockerOrPodmanGivesTheZipBwrapGives() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        try await project(dir, app: "import azure.functions as func\napp = func.FunctionApp()\n@app.route()\ndef hello(req): pass\n")
+        var digests: [String: String] = [:]
+        for engine in [Engine.bwrap, .docker, .podman] {
+            guard let setup = await ContainerEngines.shared.setup(engine) else { continue }
+            let build = try await CLI.run(
+                [
+                    "build", "--project", "app", "--store", "store", "--runtime", engine.rawValue, "--image", HostPythonImage.reference,
+                    "--compile-bytecode", "--no-cache", "--json",
+                ],
+                in: dir.path, environment: setup.environment, timeout: 300
+            )
+            try #require(build.status == 0, "\(engine): \(build)")
+            let result = try #require(try parseJSON(build) as? [String: Any])
+            #expect(result["runtime"] as? String == engine.rawValue)
+            digests[engine.rawValue] = result["sha256"] as? String
+        }
+        #expect(digests.count >= 2 && Set(digests.values).count == 1, "\(digests)")
     }
 
     @Test func anAppThatRegistersNothingFailsTheBuildWithExitOne() async throws {

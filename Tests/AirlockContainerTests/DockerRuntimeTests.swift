@@ -28,7 +28,7 @@ import Testing
         let expected = [
             "/usr/bin/\(cli)", "run", "--rm", "--name", "airlock-test",
             "--network", "none", "--pull", "never", "--hostname", "airlock",
-            "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--tmpfs", "/tmp",
+            "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--read-only", "--tmpfs", "/tmp",
             "--user", "1000:1000", "--workdir", "/work/app",
             "--env", "HOME=/tmp", "--env", "LANG=C.UTF-8", "--env", "PATH=/usr/local/bin:/usr/bin:/bin",
             "--env", "PYTHONDONTWRITEBYTECODE=1", "--env", "PYTHONPATH=/work/app", "--env",

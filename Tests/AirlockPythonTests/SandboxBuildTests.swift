@@ -115,12 +115,12 @@ import Testing
 
         func build(
             out: String? = nil, image: String? = HostPythonImage.reference, bytecode: Bool = false, cache: Bool = true,
-            settings: [String: String] = [:]
+            settings: [String: String] = [:], runtime: any ContainerRuntime = BwrapRuntime()
         ) async throws -> PythonBuildResult {
             try await PythonBuild.build(
                 PythonBuildOptions(
                     project: path, outDirectory: out, toolVersion: "test", useCache: cache,
-                    sandbox: SandboxRequest(runtime: BwrapRuntime(), image: image, settings: settings), compileBytecode: bytecode
+                    sandbox: SandboxRequest(runtime: runtime, image: image, settings: settings), compileBytecode: bytecode
                 ),
                 store: store
             )

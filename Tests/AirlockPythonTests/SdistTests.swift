@@ -69,6 +69,7 @@ struct TinySdist {
     func request(
         buildWheels: [(filename: String, path: String)]? = nil,
         runtime: any ContainerRuntime = BwrapRuntime(),
+        image: (runtimeImage: String, name: String, digest: String)? = nil,
         useCache: Bool = false,
         epoch: Int64 = SandboxSpec.defaultSourceDateEpoch
     ) -> SdistBuildRequest {
@@ -80,9 +81,9 @@ struct TinySdist {
             buildWheels: buildWheels ?? [(Self.helperName, helper)],
             target: Self.target,
             runtime: runtime,
-            image: "/",
-            imageName: "host-root-for-tests",
-            imageDigest: "sha256:" + String(repeating: "1", count: 64),
+            image: image?.runtimeImage ?? "/",
+            imageName: image?.name ?? "host-root-for-tests",
+            imageDigest: image?.digest ?? "sha256:" + String(repeating: "1", count: 64),
             sourceDateEpoch: epoch,
             timeLimit: .seconds(60),
             useCache: useCache
@@ -139,6 +140,7 @@ private struct UnreachableRuntime: ContainerRuntime {
     func prepare(_ image: ImageRecord, from store: Store) async throws -> String { "/" }
     func version() async -> String { "unreachable 1" }
     var explainsFailedRuns: Bool { true }
+    var fingerprint: String { "" }
     func arguments(for spec: SandboxSpec) throws -> [String] { ["false"] }
     func run(_ spec: SandboxSpec) async throws -> SandboxResult {
         Issue.record("the sandbox ran for a refused sdist")

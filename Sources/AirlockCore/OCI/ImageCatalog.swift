@@ -18,6 +18,20 @@ public struct ImageRecord: Codable, Sendable, Equatable {
     public var os: String?
 
     public var reference: String { "\(name):\(tag)" }
+
+    public init(
+        name: String, tag: String, manifest: SHA256Digest, config: SHA256Digest, layers: [OCIDescriptor], size: Int,
+        architecture: String?, os: String?
+    ) {
+        self.name = name
+        self.tag = tag
+        self.manifest = manifest
+        self.config = config
+        self.layers = layers
+        self.size = size
+        self.architecture = architecture
+        self.os = os
+    }
 }
 
 public enum ImageCatalog {
