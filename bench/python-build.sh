@@ -117,11 +117,67 @@ printf '  %-58s %8s s\n' "airlock build (+ version check, smoke test in bwrap)" 
 printf '\nSandbox start to Python'"'"'s first line (median)\n'
 printf '  %-58s %8s s\n' "airlock image run $image -- python3 -c 'print(1)'" "$mf" \
     "bwrap --unshare-all on the same rootfs, running true" "$mb" "bwrap on the same rootfs, python3 -c 'print(1)' (no airlock)" "$mh"
-if docker info >/dev/null 2>&1; then
-    say "bench: a docker daemon answers, but the image is not loaded into it by this bench; no docker row"
-else
-    printf '  %-58s %8s\n' "docker run --network none" "no daemon"
+
+# The one build pipeline (issue 9) against the build before it, in the same run: the same store,
+# project and wheels, built by the release binary of BENCH_BASELINE (default 9b3fe6d, the last
+# commit before it), made once from git into bench/work/baseline-src.
+baseline_rev=${BENCH_BASELINE:-9b3fe6d}
+baseline_src=$bench_dir/work/baseline-src
+baseline=$baseline_src/.build/release/airlock
+if [ ! -x "$baseline" ]; then
+    say "bench: building the baseline $baseline_rev (once, a few minutes)"
+    repo=$(cd "$bench_dir/.." && pwd)
+    [ -d "$baseline_src" ] || git -C "$repo" worktree add --detach "$baseline_src" "$baseline_rev" >/dev/null 2>&1
+    (cd "$baseline_src" && swift build -c release --product airlock >"$work/baseline-build.log" 2>&1) || baseline=""
 fi
+mo="" sz_new="" sz_old="" sz_content=""
+if [ -n "$baseline" ]; then
+    old_build() { "$baseline" build --project "$project" --store "$store" --out "$work/out-base" --no-cache --no-sandbox; }
+    old_build >/dev/null 2>&1
+    o=() o_b=()
+    for _ in $(seq "$runs"); do o+=("$(timeit build)"); o_b+=("$(timeit old_build)"); done
+    ma=$(median "${o[@]}"); mo=$(median "${o_b[@]}")
+    with_bytecode() { "$1" build --project "$project" --store "$store" --out "$2" --no-cache --compile-bytecode --runtime bwrap; }
+    with_bytecode "$airlock" "$work/out-bc" >/dev/null 2>>"$work/bench.log" && with_bytecode "$baseline" "$work/out-bc-base" >/dev/null 2>>"$work/bench.log" && {
+        sz_new=$(stat -c %s "$work/out-bc/app.zip"); sz_old=$(stat -c %s "$work/out-bc-base/app.zip")
+        # What the baseline's zip holds, uncompressed (its .pyc files are stored, its wheel entries deflated).
+        sz_content=$(python3 -c 'import sys, zipfile; print(sum(i.file_size for i in zipfile.ZipFile(sys.argv[1]).infolist()))' "$work/out-bc-base/app.zip"); }
+fi
+
+# The sandboxed build over each engine: a Docker engine and Podman set up for this run.
+# shellcheck source=bench/engines.sh
+. "$bench_dir/engines.sh"
+trap engines_stop EXIT
+engines_start
+declare -A engine_time
+for rt in docker podman; do
+    envs=$DOCKER_ENV; [ "$rt" = podman ] && envs=$PODMAN_ENV
+    [ -n "$envs" ] || continue
+    read -ra env_words <<<"$envs"
+    over() { env "${env_words[@]}" "$airlock" build --project "$project" --store "$store" --out "$work/out-$rt" --no-cache --runtime "$rt"; }
+    # The first loads the image into the engine; it is not timed.
+    over >/dev/null 2>>"$work/bench.log" || { say "bench: the build over $rt failed (see $work/bench.log)"; continue; }
+    t=()
+    for _ in $(seq "$runs"); do t+=("$(timeit over)"); done
+    engine_time[$rt]=$(median "${t[@]}")
+done
+
+printf '\nOne build pipeline (issue 9), median of %s runs, same run\n' "$runs"
+if [ -n "$mo" ]; then
+    printf '  %-58s %8s s\n' "airlock build --no-sandbox" "$ma" "the same by $baseline_rev (before the pipeline)" "$mo"
+fi
+if [ -n "$sz_new" ]; then
+    printf '  %-58s %8s MB\n' "zip with --compile-bytecode (deflated)" "$(awk -v b="$sz_new" 'BEGIN { printf "%.1f", b / 1e6 }')" \
+        "the same by $baseline_rev (.pyc stored)" "$(awk -v b="$sz_old" 'BEGIN { printf "%.1f", b / 1e6 }')" \
+        "  what that zip holds, uncompressed" "$(awk -v b="$sz_content" 'BEGIN { printf "%.1f", b / 1e6 }')"
+fi
+printf '  %-58s %8s s\n' "airlock build, sandboxed, --runtime bwrap" "$ms"
+for rt in docker podman; do
+    if [ -n "${engine_time[$rt]:-}" ]; then printf '  %-58s %8s s\n' "airlock build, sandboxed, --runtime $rt" "${engine_time[$rt]}"; else
+        skip=$DOCKER_SKIP; [ "$rt" = podman ] && skip=$PODMAN_SKIP
+        printf '  %-58s %8s\n' "airlock build, sandboxed, --runtime $rt" "skipped: ${skip:-its build failed}"
+    fi
+done
 target() { awk -v n="$1" -v b="$2" -v a="$3" -v t="$4" 'BEGIN { r = b / a; printf "  %-40s %6.1fx (target >= %sx) %s\n", n, r, t, (r >= t ? "PASS" : "MISS") }'; }
 printf '\ntargets\n'
 target "build vs pip + zip:" "$mp" "$ma" 10
@@ -129,3 +185,8 @@ target "build vs pip + zip:" "$mp" "$ma" 10
 awk -v c="$mc" 'BEGIN { printf "  %-40s %6.3f s (target < 0.3 s) %s\n", "unchanged rebuild:", c, (c < 0.3 ? "PASS" : "MISS") }'
 awk -v s="$ms" -v a="$ma" 'BEGIN { r = s / a; printf "  %-40s %6.2fx (target < 2x) %s\n", "full build vs host-only build:", r, (r < 2 ? "PASS" : "MISS") }'
 awk -v f="$mf" 'BEGIN { printf "  %-40s %6.1f ms (target < 60 ms) %s\n", "sandbox start to first line:", f * 1000, (f < 0.06 ? "PASS" : "MISS") }'
+[ -n "$mo" ] && awk -v a="$ma" -v o="$mo" 'BEGIN { r = a / o; printf "  %-40s %6.2fx (target <= 1.05x) %s\n", "build vs the build before the pipeline:", r, (r <= 1.05 ? "PASS" : "MISS") }'
+if [ -n "$sz_new" ]; then
+    awk -v n="$sz_new" -v c="$sz_content" 'BEGIN { r = n / c; printf "  %-40s %5.0f%% (target <= 45%%) %s\n", "bytecode zip vs its content uncompressed:", r * 100, (r <= 0.45 ? "PASS" : "MISS") }'
+    awk -v n="$sz_new" -v o="$sz_old" 'BEGIN { printf "  %-40s %5.0f%% (the .pyc files deflate to about a third)\n", "bytecode zip vs the zip before:", n / o * 100 }'
+fi

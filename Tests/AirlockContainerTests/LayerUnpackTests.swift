@@ -170,3 +170,43 @@ private func text(_ path: String) throws -> String {
         #expect(try text(root + "/f") == "F")
     }
 }
+
+@Suite struct LayerWriterTests {
+    @Test(arguments: [true, false])
+    func aLayerWrittenByAirlockIsReadByTheUnpackerAndByStockTarWithOneDigestEveryTime(gzip: Bool) async throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store.open(at: dir.path + "/store")
+        func write() throws -> LayerWriter.Layer {
+            let writer = try LayerWriter(store: store, gzip: gzip)
+            try writer.tar.add(TarHeader(path: "home/site/wwwroot/", kind: .directory, mode: 0o755, mtime: 315_532_800))
+            try writer.tar.addFile(path: "home/site/wwwroot/host.json", bytes: Array("{\"version\": \"2.0\"}\n".utf8), mtime: 315_532_800)
+            try writer.tar.addFile(path: "home/site/wwwroot/handler", bytes: pseudoRandom(300_000, seed: 4), mode: 0o755, mtime: 315_532_800)
+            return try writer.finish()
+        }
+        let layer = try write()
+        try store.commit([(layer.descriptor.digest, layer.temporaryPath)])
+        #expect(layer.descriptor.mediaType == (gzip ? OCIMediaType.layerGzip : OCIMediaType.layer))
+        let path = store.blobPath(layer.descriptor.digest)
+        #expect(try Store.hashFile(path).0 == layer.descriptor.digest && (try FileSystem.size(of: path)) == layer.descriptor.size)
+        // Deterministic: the same layer again has the same digests.
+        let again = try write()
+        #expect(again.descriptor.digest == layer.descriptor.digest && again.diffID == layer.diffID)
+        try FileSystem.remove(again.temporaryPath)
+
+        // The diff ID is the digest of the tar the stock tools see inside.
+        let (status, listing) = try await shell(
+            (gzip ? "gzip -t '\(path)' && gunzip -c '\(path)'" : "cat '\(path)'") + " | tee '\(dir.path)/plain.tar' | tar -tvf -"
+        )
+        #expect(status == 0 && listing.contains("home/site/wwwroot/handler") && listing.contains("rwxr-xr-x"), "\(listing)")
+        #expect(try Store.hashFile(dir.path + "/plain.tar").0 == layer.diffID)
+
+        // The unpacker applies it as it would any image's layer.
+        let image = ImageRecord(
+            name: "layer-test", tag: "1", manifest: SHA256Hasher.hash(Array("manifest".utf8)), config: layer.diffID,
+            layers: [layer.descriptor], size: layer.descriptor.size, architecture: "amd64", os: "linux"
+        )
+        let root = try ImageRootfs.unpack(image: image, in: store)
+        #expect(try FileSystem.readFile(root + "/home/site/wwwroot/handler") == pseudoRandom(300_000, seed: 4))
+        #expect(FileManager.default.isExecutableFile(atPath: root + "/home/site/wwwroot/handler"))
+    }
+}
