@@ -65,7 +65,7 @@ public struct DockerRuntime: ContainerRuntime {
             )
         }
         let format = name == "podman" ? "{{.Version.Version}}" : "{{.ServerVersion}}"
-        let (status, output) = await ChildProcess.capture([executable, "info", "--format", format], timeout: .seconds(5), environment: clientEnvironment)
+        let (status, output) = await ChildProcess.capture([executable, "info", "--format", format], timeout: .seconds(20), environment: clientEnvironment)
         let text = output.trimmingCharacters(in: .whitespacesAndNewlines)
         if status == 0 {
             return RuntimeProbe(runtime: name, isAvailable: true, detail: "daemon answers (server \(text))")
@@ -74,7 +74,7 @@ public struct DockerRuntime: ContainerRuntime {
         return RuntimeProbe(
             runtime: name,
             isAvailable: false,
-            detail: "\(name) info failed: \(status == 124 ? "no answer within 5 s" : reason)",
+            detail: "\(name) info failed: \(status == 124 ? "no answer within 20 s" : reason)",
             hint: name == "podman"
                 ? "check `podman info`" : "start the daemon (systemctl start docker) or use --runtime bwrap"
         )
