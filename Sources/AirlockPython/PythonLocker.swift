@@ -474,10 +474,10 @@ public enum PythonLocker {
 
         // Every pyproject.toml read by the one function the build's frontend uses too.
         let script = context.work + "/airlock-build-system.py"
-        try FileSystem.writeAtomically(script, Array(buildSystemScript.utf8))
+        try FileSystem.writeAtomically(script, Array(SdistBuilder.buildSystemPython.utf8))
         let result = try await LockProcess.run(
             context.python,
-            [script] + pyprojects,
+            [script, "build-system"] + pyprojects,
             environment: context.environment,
             workDirectory: context.work,
             label: "build-system"
@@ -498,19 +498,6 @@ public enum PythonLocker {
         }
         return sdists
     }
-
-    static let buildSystemScript =
-        "import json, os, sys\n\n" + SdistBuilder.buildSystemPython + #"""
-
-
-            out = []
-            for path in sys.argv[1:]:
-                try:
-                    out.append(build_system(path))
-                except Exception as e:
-                    out.append({"error": str(e)})
-            json.dump(out, sys.stdout)
-            """#
 
     /// Every sdist's build requirements, as one requirements list: the `requires` of each, plus the
     /// ones the build will ask for that a lock can know in advance. setuptools' backends ask for
