@@ -163,57 +163,15 @@ public enum SdistBuilder {
             in: request.scratch ?? store.temporaryDirectory
         )
         defer { FileSystem.removeTree(scratch) }
-        let inputs = scratch + "/in"
-        let outputs = scratch + "/out"
-        for dir in [inputs, outputs] { try FileSystem.makeDirectory(dir) }
-
-        // The sources, checked and unpacked before anything runs.
-        _ = try SdistArchive.read(
-            path: request.sdistPath,
-            filename: filename,
-            name: parsed.name,
-            version: parsed.version,
-            extractTo: inputs + "/source"
-        )
-
-        // The build environment: the locked wheels installed as a site directory.
-        let ranking = TagRanking(request.target)
-        var owner: [String: String] = [:]
-        for wheel in buildWheels {
-            let installed = try WheelInstaller.plan(
-                wheelAt: wheel.path,
-                fileName: wheel.filename,
-                ranking: ranking,
-                target: request.target,
-                treeRoot: inputs + "/env"
-            )
-            for file in installed.files {
-                if let other = owner[file.path] {
-                    throw SdistError(
-                        "build environment of \(filename): \(file.path) is in both \(other) and \(wheel.filename)"
-                    )
-                }
-                owner[file.path] = wheel.filename
-            }
-        }
-        try FileSystem.makeDirectory(inputs + "/env")
-        try FileSystem.writeAtomically(inputs + "/frontend.py", Array(frontend.utf8))
-
-        let spec = SandboxSpec(
-            image: request.image,
-            arguments: ["python3", "-S", "/airlock/in/frontend.py"],
-            workingDirectory: "/",
-            mounts: [Mount(source: inputs, target: "/airlock/in"), .output(outputs, at: "/airlock/out")],
-            environment: ["PYTHONHASHSEED": "0", "PYTHONPATH": "/airlock/in/env"],
-            sourceDateEpoch: request.sourceDateEpoch,
-            timeLimit: request.timeLimit,
+        let outputs = try await runFrontend(
+            request,
+            parsed: parsed,
+            buildWheels: buildWheels,
+            scratch: scratch,
+            arguments: [],
             output: output
         )
-        let result = try await request.runtime.run(spec)
-        guard !result.timedOut else {
-            throw SdistError("\(filename): the build ran past its time limit of \(request.timeLimit) and was stopped")
-        }
-        guard result.status == 0 else { throw failure(filename, result) }
+        let ranking = TagRanking(request.target)
 
         // What the frontend left: a note and one wheel, regular files only.
         let names = try FileSystem.list(outputs)
@@ -274,6 +232,112 @@ public enum SdistBuilder {
             provenance: provenance,
             cacheHit: false
         )
+    }
+
+    /// The sdist's core metadata as its backend gives it: `prepare_metadata_for_build_wheel`, or
+    /// the METADATA of the wheel `build_wheel` makes when the backend has no such hook, run in the
+    /// sandbox exactly as a build is (network off, the sources read-only and copied, the locked
+    /// build wheels as the only environment). For `airlock lock`, when an sdist's PKG-INFO does not
+    /// say its dependencies statically. Nothing is stored.
+    package static func metadata(
+        _ request: SdistBuildRequest,
+        scratch: String,
+        output: SandboxOutput = .discard
+    ) async throws -> (metadata: [UInt8], via: String) {
+        let filename = request.sdistFilename
+        guard let parsed = SdistName(filename, project: request.name) else {
+            throw SdistError("\(filename): not an sdist file name (NAME-VERSION.tar.gz or NAME-VERSION.zip)")
+        }
+        let buildWheels = try request.buildWheels.map { wheel in
+            (filename: wheel.filename, path: wheel.path, sha256: try Store.hashFile(wheel.path).0.hex)
+        }.sorted { $0.filename < $1.filename }
+        let outputs = try await runFrontend(
+            request,
+            parsed: parsed,
+            buildWheels: buildWheels,
+            scratch: scratch,
+            arguments: ["metadata"],
+            output: output
+        )
+        let names = try FileSystem.list(outputs)
+        guard names.sorted() == ["METADATA", "build.json"],
+            FileSystem.kind(of: outputs + "/METADATA") == .regular,
+            FileSystem.kind(of: outputs + "/build.json") == .regular,
+            let note = try? JSONValue(parsing: FileSystem.readFile(outputs + "/build.json", limit: 1 << 20)),
+            let via = note["via"]?.stringValue
+        else {
+            throw SdistError(
+                "\(filename): the metadata step left \(names.sorted()) instead of METADATA",
+                status: .checkFailed
+            )
+        }
+        return (try FileSystem.readFile(outputs + "/METADATA", limit: 16 << 20), via)
+    }
+
+    /// Unpacks the sdist (checked as hostile input first) and the build environment under
+    /// `scratch`, and runs the frontend with `arguments` in the sandbox; returns the directory that
+    /// was its one writable mount.
+    private static func runFrontend(
+        _ request: SdistBuildRequest,
+        parsed: SdistName,
+        buildWheels: [(filename: String, path: String, sha256: String)],
+        scratch: String,
+        arguments: [String],
+        output: SandboxOutput
+    ) async throws -> String {
+        let filename = request.sdistFilename
+        let inputs = scratch + "/in"
+        let outputs = scratch + "/out"
+        for dir in [inputs, outputs] { try FileSystem.makeDirectory(dir) }
+
+        // The sources, checked and unpacked before anything runs.
+        _ = try SdistArchive.read(
+            path: request.sdistPath,
+            filename: filename,
+            name: parsed.name,
+            version: parsed.version,
+            extractTo: inputs + "/source"
+        )
+
+        // The build environment: the locked wheels installed as a site directory.
+        let ranking = TagRanking(request.target)
+        var owner: [String: String] = [:]
+        for wheel in buildWheels {
+            let installed = try WheelInstaller.plan(
+                wheelAt: wheel.path,
+                fileName: wheel.filename,
+                ranking: ranking,
+                target: request.target,
+                treeRoot: inputs + "/env"
+            )
+            for file in installed.files {
+                if let other = owner[file.path] {
+                    throw SdistError(
+                        "build environment of \(filename): \(file.path) is in both \(other) and \(wheel.filename)"
+                    )
+                }
+                owner[file.path] = wheel.filename
+            }
+        }
+        try FileSystem.makeDirectory(inputs + "/env")
+        try FileSystem.writeAtomically(inputs + "/frontend.py", Array(frontend.utf8))
+
+        let spec = SandboxSpec(
+            image: request.image,
+            arguments: ["python3", "-S", "/airlock/in/frontend.py"] + arguments,
+            workingDirectory: "/",
+            mounts: [Mount(source: inputs, target: "/airlock/in"), .output(outputs, at: "/airlock/out")],
+            environment: ["PYTHONHASHSEED": "0", "PYTHONPATH": "/airlock/in/env"],
+            sourceDateEpoch: request.sourceDateEpoch,
+            timeLimit: request.timeLimit,
+            output: output
+        )
+        let result = try await request.runtime.run(spec)
+        guard !result.timedOut else {
+            throw SdistError("\(filename): the build ran past its time limit of \(request.timeLimit) and was stopped")
+        }
+        guard result.status == 0 else { throw failure(filename, result) }
+        return outputs
     }
 
     private static func record(
