@@ -1,6 +1,7 @@
 // How `airlock lock` drives pip: `pip install --dry-run --report -` for the target's tags, and how it
-// reads the JSON report (installation report version 1) and pip's failures; and how it fetches the
-// sdists a hash-pinned file names, through pip's own finder and session.
+// reads the JSON report (installation report version 1) and pip's failures; and how it fetches
+// sdists through pip's own finder and session: the ones a hash-pinned file names, and the ones the
+// lock takes for requirements pip finds no wheel for (Resources/pip_sdists.py).
 //
 // pip 23.2.1 matches `--platform` exactly, so every manylinux tag from the target's glibc down is
 // passed; it refuses platform options with `--dry-run --report` unless `--target DIR` is given (with
@@ -54,12 +55,26 @@ package enum LockPip {
         return name.isEmpty ? nil : WheelName.normalize(String(name))
     }
 
+    /// The requirement of pip's "No matching distribution found for REQ" as pip wrote it
+    /// (`sdistonly>=1.0`), and its normalised project name.
+    static func unmatchedRequirement(_ result: LockProcessResult) -> (name: String, requirement: String)? {
+        guard let name = requirementWithNoDistribution(result),
+            let line = result.stderr.split(separator: "\n").first(where: {
+                $0.contains("No matching distribution found for ")
+            }),
+            let range = line.range(of: "No matching distribution found for ")
+        else { return nil }
+        return (name, line[range.upperBound...].trimmingCharacters(in: .whitespaces))
+    }
+
+    /// `noWheelHint`, when given, replaces what is said after "no wheel fits TARGET (from versions: ...)".
     static func failure(
         _ result: LockProcessResult,
         python: String,
         target: PythonTarget,
         requirements: String,
-        sdistHint: Bool = true
+        sdistHint: Bool = true,
+        noWheelHint: String? = nil
     ) -> any AirlockError {
         let lines = result.stderr.split(separator: "\n").map { String($0) }
         if lines.contains(where: { $0.contains("No module named pip") }) {
@@ -78,7 +93,14 @@ package enum LockPip {
                 versions =
                     " (" + detail[open.lowerBound...].dropFirst().dropLast().trimmingCharacters(in: .whitespaces) + ")"
             }
+            if let noWheelHint {
+                return UsageError(
+                    PythonErrorCode.noDistribution,
+                    "\(requirement): no wheel fits \(target.description)\(versions), \(noWheelHint)"
+                )
+            }
             return UsageError(
+                PythonErrorCode.noDistribution,
                 "\(requirement): no wheel fits \(target.description)\(versions); "
                     + (sdistHint ? Self.sdistHint : "build requirements are installed from wheels only")
             )
@@ -186,6 +208,99 @@ extension LockPip {
             )
         }
         return answer.sdists
+    }
+
+    /// An unhashed requirement pip found no wheel for: the sdist to look for on the index.
+    struct SdistSearch: Encodable {
+        var name: String
+        /// The version specifier (PEP 440, comma-separated; empty for any version).
+        var specifier: String
+    }
+
+    /// What the index had for one `SdistSearch`.
+    enum FoundSdist {
+        /// Downloaded and checked against the index's sha256 (when it gives one).
+        case found(FetchedSdist, version: String, indexSha256: String?, yanked: Bool)
+        /// Why there is none to take.
+        case missing(String)
+    }
+
+    /// Looks up, with pip's own finder and session, the sdist pip would pick for each search (the
+    /// highest version the specifier allows for the target's Python, not yanked unless pinned with
+    /// ==), downloads it into `workDirectory/sdists/` and checks it against the index's sha256; in
+    /// search order. A download that does not match the index's sha256 fails the check.
+    static func findSdists(
+        _ searches: [SdistSearch],
+        target: PythonTarget,
+        python: String,
+        environment: [String: String],
+        workDirectory: String,
+        pipOptions: [String]
+    ) async throws -> [FoundSdist] {
+        struct Request: Encodable {
+            var pipOptions: [String]
+            var dest: String
+            var find: [SdistSearch]
+            var python: String
+        }
+        struct Answer: Decodable {
+            var found: [Item]
+        }
+        struct Item: Decodable {
+            var filename: String?
+            var url: String?
+            var sha256: String?
+            var size: Int?
+            var path: String?
+            var source: String?
+            var version: String?
+            var indexSha256: String?
+            var yanked: Bool?
+            var missing: String?
+            var mismatch: String?
+        }
+        let dest = workDirectory + "/sdists"
+        try FileSystem.makeDirectory(dest)
+        let scriptPath = workDirectory + "/airlock-fetch-sdists.py"
+        let requestPath = workDirectory + "/find-sdists.json"
+        try FileSystem.writeAtomically(scriptPath, Array(fetchSdistsScript.utf8))
+        let request = Request(pipOptions: pipOptions, dest: dest, find: searches, python: target.pythonVersion)
+        try FileSystem.writeAtomically(requestPath, Array(try JSONEncoder().encode(request)))
+        let result = try await LockProcess.run(
+            python,
+            [scriptPath, requestPath],
+            environment: environment,
+            workDirectory: workDirectory,
+            label: "find-sdists"
+        )
+        guard result.status == 0 else {
+            throw UsageError(
+                "\(python): looking up sdists on the index failed (exit \(result.status)):\n\(result.stderrTail())"
+            )
+        }
+        let answer: Answer
+        do {
+            answer = try JSONDecoder().decode(Answer.self, from: Data(result.stdout))
+        } catch {
+            throw UsageError("\(python): the sdist finder printed something that is not its answer (\(error))")
+        }
+        guard answer.found.count == searches.count else {
+            throw UsageError(
+                "\(python): the sdist finder answered for \(answer.found.count) of \(searches.count) projects"
+            )
+        }
+        return try answer.found.map { item in
+            if let mismatch = item.mismatch { throw CheckFailure(PythonErrorCode.sdistHashMismatch, mismatch) }
+            guard let filename = item.filename, let url = item.url, let sha256 = item.sha256, let size = item.size,
+                let path = item.path, let source = item.source, let version = item.version
+            else { return .missing(item.missing ?? "the sdist finder gave no file") }
+            return .found(
+                FetchedSdist(filename: filename, url: url, sha256: sha256, size: size, path: path, source: source),
+                version: version,
+                indexSha256: item.indexSha256,
+                yanked: item.yanked ?? false
+            )
+        }
     }
 
     /// The fetcher (Resources/pip_sdists.py).

@@ -23,6 +23,7 @@ import Testing
         "pep517_frontend.py": ["--help"],  // no arguments at all means: build, in the sandbox
         "pip_fetch.py": [],
         "pip_sdists.py": [],
+        "sdist_metadata.py": [],
         "smoke_test.py": [],
     ]
 
