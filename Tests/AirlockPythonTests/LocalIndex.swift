@@ -22,6 +22,8 @@ final class LocalIndex {
         /// with `requires`, and builds a wheel of one module; without, a sdist of one setup.py.
         var backend = false
         var buildRequires: [String] = []
+        /// Whether that backend has prepare_metadata_for_build_wheel (without: a frontend builds the wheel).
+        var preparesMetadata = true
         /// Marked yanked on the index (PEP 592).
         var yanked = false
         /// A wheel's files instead of its one module `NAME/__init__.py`.
@@ -148,6 +150,10 @@ final class LocalIndex {
                     .replacingOccurrences(of: "@NAME@", with: project)
                     .replacingOccurrences(of: "@VERSION@", with: version)
                     .replacingOccurrences(of: "@METADATA@", with: metadata.debugDescription)
+                    .replacingOccurrences(
+                        of: "def prepare_metadata_for_build_wheel",
+                        with: dist.preparesMetadata ? "def prepare_metadata_for_build_wheel" : "def _not_a_hook"
+                    )
             )
         } else {
             try dir.file(top + "setup.py", "from setuptools import setup; setup()\n")

@@ -197,6 +197,36 @@ import Testing
         #expect(build.wheels == 5)
     }
 
+    @Test func aBackendWithoutAMetadataHookGivesTheDependenciesOfTheWheelItBuilds() async throws {
+        let dynamic = LocalIndex.Dist(
+            fileName: "dynpkg-2.0.tar.gz",
+            requires: ["alpha; platform_machine == \"x86_64\"", "armonly; platform_machine == \"aarch64\""],
+            backend: true,
+            buildRequires: ["tinyhelper"],
+            preparesMetadata: false
+        )
+        let index = try await LocalIndex(Self.wheels + [dynamic])
+        defer { index.stop() }
+        let project = try LockProject(requirements: "dynpkg\n")
+        let store = try Store.open(at: project.dir.path + "/store")
+        _ = try ImageImporter.importArchive(try HostPythonImage.archive(), into: store)
+        let (target, _) = try PythonTarget.resolve(python: HostPythonImage.version, platform: nil, glibc: nil)
+        let result = try await PythonLocker.lock(
+            PythonLockOptions(
+                project: project.path,
+                target: target,
+                environment: index.environment,
+                lookUpSizes: false,
+                sandbox: SandboxRequest(runtime: BwrapRuntime(), image: HostPythonImage.reference),
+                store: store
+            )
+        )
+        #expect(result.lock.files.map(\.name) == ["alpha", "beta", "dynpkg"])
+        // The build wheels its metadata step needed are in the store already, for `airlock fetch`.
+        let helper = try #require(result.lock.build?.first)
+        #expect(store.contains(try #require(SHA256Digest(helper.sha256))))
+    }
+
     @Test func anSdistWithDynamicDependenciesAndNoSandboxFailsSayingWhatToDo() async throws {
         let index = try await LocalIndex()  // sdistonly-1.0 has no PKG-INFO
         defer { index.stop() }
