@@ -28,6 +28,12 @@ import Testing
         .init(fileName: "sdistonly-\(version).tar.gz", requires: requires, metadataVersion: "2.2", yanked: yanked)
     }
 
+    /// The host-Python image into `store`, off the cooperative pool (it reads and hashes tens of MB:
+    /// on a 2-core machine it would stall every other test's task).
+    static func importHostPython(into store: Store) async throws {
+        _ = try await Blocking.run { try ImageImporter.importArchive(try HostPythonImage.archive(), into: store) }
+    }
+
     /// A lock that must not need the sandbox: asking for one records an issue.
     private func lockWithoutSandbox(
         _ project: LockProject,
@@ -150,7 +156,7 @@ import Testing
         )
         try project.dir.file("app/host.json", "{\"version\": \"2.0\"}\n")
         let store = try Store.open(at: project.dir.path + "/store")
-        _ = try ImageImporter.importArchive(try HostPythonImage.archive(), into: store)
+        try await Self.importHostPython(into: store)
         let (target, _) = try PythonTarget.resolve(python: HostPythonImage.version, platform: nil, glibc: nil)
         // PKG-INFO lists Requires-Dist as Dynamic: without a sandbox there is no way to them.
         let refused = try await #require(throws: UsageError.self) {
@@ -209,7 +215,7 @@ import Testing
         defer { index.stop() }
         let project = try LockProject(requirements: "dynpkg\n")
         let store = try Store.open(at: project.dir.path + "/store")
-        _ = try ImageImporter.importArchive(try HostPythonImage.archive(), into: store)
+        try await Self.importHostPython(into: store)
         let (target, _) = try PythonTarget.resolve(python: HostPythonImage.version, platform: nil, glibc: nil)
         let result = try await PythonLocker.lock(
             PythonLockOptions(
