@@ -30,7 +30,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "AirlockBundle", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
-        .target(name: "AirlockPython", dependencies: ["AirlockCore", "AirlockContainer"], swiftSettings: swiftSettings),
+        // Its Python programs (Resources/*.py) are compiled in as string constants by the
+        // EmbedResources plugin, not shipped as a resource bundle: see Plugins/EmbedResources.
+        .target(
+            name: "AirlockPython",
+            dependencies: ["AirlockCore", "AirlockContainer"],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedResources"]
+        ),
+        .executableTarget(name: "EmbedResourcesTool", swiftSettings: swiftSettings),
+        .plugin(name: "EmbedResources", capability: .buildTool(), dependencies: ["EmbedResourcesTool"]),
         .target(name: "AirlockDeploy", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
         .target(name: "AirlockContainer", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
         .executableTarget(

@@ -1,6 +1,7 @@
 // How `airlock lock` drives pip: `pip install --dry-run --report -` for the target's tags, and how it
-// reads the JSON report (installation report version 1) and pip's failures; and how it fetches the
-// sdists a hash-pinned file names, through pip's own finder and session.
+// reads the JSON report (installation report version 1) and pip's failures; and how it fetches
+// sdists through pip's own finder and session: the ones a hash-pinned file names, and the ones the
+// lock takes for requirements pip finds no wheel for (Resources/pip_sdists.py).
 //
 // pip 23.2.1 matches `--platform` exactly, so every manylinux tag from the target's glibc down is
 // passed; it refuses platform options with `--dry-run --report` unless `--target DIR` is given (with
@@ -54,12 +55,26 @@ package enum LockPip {
         return name.isEmpty ? nil : WheelName.normalize(String(name))
     }
 
+    /// The requirement of pip's "No matching distribution found for REQ" as pip wrote it
+    /// (`sdistonly>=1.0`), and its normalised project name.
+    static func unmatchedRequirement(_ result: LockProcessResult) -> (name: String, requirement: String)? {
+        guard let name = requirementWithNoDistribution(result),
+            let line = result.stderr.split(separator: "\n").first(where: {
+                $0.contains("No matching distribution found for ")
+            }),
+            let range = line.range(of: "No matching distribution found for ")
+        else { return nil }
+        return (name, line[range.upperBound...].trimmingCharacters(in: .whitespaces))
+    }
+
+    /// `noWheelHint`, when given, replaces what is said after "no wheel fits TARGET (from versions: ...)".
     static func failure(
         _ result: LockProcessResult,
         python: String,
         target: PythonTarget,
         requirements: String,
-        sdistHint: Bool = true
+        sdistHint: Bool = true,
+        noWheelHint: String? = nil
     ) -> any AirlockError {
         let lines = result.stderr.split(separator: "\n").map { String($0) }
         if lines.contains(where: { $0.contains("No module named pip") }) {
@@ -78,7 +93,14 @@ package enum LockPip {
                 versions =
                     " (" + detail[open.lowerBound...].dropFirst().dropLast().trimmingCharacters(in: .whitespaces) + ")"
             }
+            if let noWheelHint {
+                return UsageError(
+                    PythonErrorCode.noDistribution,
+                    "\(requirement): no wheel fits \(target.description)\(versions), \(noWheelHint)"
+                )
+            }
             return UsageError(
+                PythonErrorCode.noDistribution,
                 "\(requirement): no wheel fits \(target.description)\(versions); "
                     + (sdistHint ? Self.sdistHint : "build requirements are installed from wheels only")
             )
@@ -188,80 +210,101 @@ extension LockPip {
         return answer.sdists
     }
 
-    static let fetchSdistsScript = #"""
-        # Airlock's sdist fetcher: pip's own finder and session, so the user's pip configuration
-        # applies. A query with a URL is fetched from it; one with a version is looked up on the
-        # index: among that version's sdists, one whose index hash is a pin, else each in turn
-        # until one hashes to a pin. Nothing is built or run.
-        import hashlib, json, os, shutil, sys, urllib.parse, urllib.request
+    /// An unhashed requirement pip found no wheel for: the sdist to look for on the index.
+    struct SdistSearch: Encodable {
+        var name: String
+        /// The version specifier (PEP 440, comma-separated; empty for any version).
+        var specifier: String
+    }
 
-        from pip._internal.commands import create_command
-        from pip._internal.models.format_control import FormatControl
-        from pip._vendor.packaging.version import InvalidVersion, Version
+    /// What the index had for one `SdistSearch`.
+    enum FoundSdist {
+        /// Downloaded and checked against the index's sha256 (when it gives one).
+        case found(FetchedSdist, version: String, indexSha256: String?, yanked: Bool)
+        /// Why there is none to take.
+        case missing(String)
+    }
 
-        SDIST = (".tar.gz", ".zip")
+    /// Looks up, with pip's own finder and session, the sdist pip would pick for each search (the
+    /// highest version the specifier allows for the target's Python, not yanked unless pinned with
+    /// ==), downloads it into `workDirectory/sdists/` and checks it against the index's sha256; in
+    /// search order. A download that does not match the index's sha256 fails the check.
+    static func findSdists(
+        _ searches: [SdistSearch],
+        target: PythonTarget,
+        python: String,
+        environment: [String: String],
+        workDirectory: String,
+        pipOptions: [String]
+    ) async throws -> [FoundSdist] {
+        struct Request: Encodable {
+            var pipOptions: [String]
+            var dest: String
+            var find: [SdistSearch]
+            var python: String
+        }
+        struct Answer: Decodable {
+            var found: [Item]
+        }
+        struct Item: Decodable {
+            var filename: String?
+            var url: String?
+            var sha256: String?
+            var size: Int?
+            var path: String?
+            var source: String?
+            var version: String?
+            var indexSha256: String?
+            var yanked: Bool?
+            var missing: String?
+            var mismatch: String?
+        }
+        let dest = workDirectory + "/sdists"
+        try FileSystem.makeDirectory(dest)
+        let scriptPath = workDirectory + "/airlock-fetch-sdists.py"
+        let requestPath = workDirectory + "/find-sdists.json"
+        try FileSystem.writeAtomically(scriptPath, Array(fetchSdistsScript.utf8))
+        let request = Request(pipOptions: pipOptions, dest: dest, find: searches, python: target.pythonVersion)
+        try FileSystem.writeAtomically(requestPath, Array(try JSONEncoder().encode(request)))
+        let result = try await LockProcess.run(
+            python,
+            [scriptPath, requestPath],
+            environment: environment,
+            workDirectory: workDirectory,
+            label: "find-sdists"
+        )
+        guard result.status == 0 else {
+            throw UsageError(
+                "\(python): looking up sdists on the index failed (exit \(result.status)):\n\(result.stderrTail())"
+            )
+        }
+        let answer: Answer
+        do {
+            answer = try JSONDecoder().decode(Answer.self, from: Data(result.stdout))
+        } catch {
+            throw UsageError("\(python): the sdist finder printed something that is not its answer (\(error))")
+        }
+        guard answer.found.count == searches.count else {
+            throw UsageError(
+                "\(python): the sdist finder answered for \(answer.found.count) of \(searches.count) projects"
+            )
+        }
+        return try answer.found.map { item in
+            if let mismatch = item.mismatch { throw CheckFailure(PythonErrorCode.sdistHashMismatch, mismatch) }
+            guard let filename = item.filename, let url = item.url, let sha256 = item.sha256, let size = item.size,
+                let path = item.path, let source = item.source, let version = item.version
+            else { return .missing(item.missing ?? "the sdist finder gave no file") }
+            return .found(
+                FetchedSdist(filename: filename, url: url, sha256: sha256, size: size, path: path, source: source),
+                version: version,
+                indexSha256: item.indexSha256,
+                yanked: item.yanked ?? false
+            )
+        }
+    }
 
-
-        def fetch(session, url, dest, filename):
-            os.makedirs(dest, exist_ok=True)
-            path = os.path.join(dest, filename)
-            parsed = urllib.parse.urlparse(url)
-            if parsed.scheme == "file":
-                shutil.copyfile(urllib.request.url2pathname(parsed.path), path)
-                source = "file"
-            else:
-                r = session.get(url, stream=True, headers={"Accept-Encoding": "identity"})
-                r.raise_for_status()
-                with open(path, "wb") as f:
-                    for chunk in r.raw.stream(1 << 20, decode_content=False):
-                        f.write(chunk)
-                source = "download"
-            h, size = hashlib.sha256(), 0
-            with open(path, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    h.update(chunk)
-                    size += len(chunk)
-            return {"filename": filename, "url": url, "sha256": h.hexdigest(), "size": size, "path": path, "source": source}
-
-
-        def main():
-            request = json.load(open(sys.argv[1]))
-            command = create_command("download")
-            options, _ = command.parse_args(list(request["pipOptions"]) + ["--no-input"])
-            options.format_control = FormatControl(set(), set())
-            results, errors = [], []
-            with command.main_context():
-                session = command.get_default_session(options)
-                finder = command._build_package_finder(options=options, session=session, ignore_requires_python=True)
-                for n, query in enumerate(request["sdists"]):
-                    dest, pins = os.path.join(request["dest"], str(n)), set(query["sha256"])
-                    if query.get("url"):
-                        url = query["url"]
-                        name = urllib.parse.unquote(urllib.parse.urlparse(url).path.rsplit("/", 1)[-1])
-                        results.append(fetch(session, url, dest, name))
-                        continue
-                    try:
-                        version = Version(query["version"])
-                    except InvalidVersion:
-                        errors.append("%s==%s: not a version pip understands" % (query["name"], query["version"]))
-                        continue
-                    links = [c.link for c in finder.find_all_candidates(query["name"])
-                             if c.version == version and c.link.filename.lower().endswith(SDIST)]
-                    links.sort(key=lambda l: not (l.hash_name == "sha256" and l.hash in pins))
-                    found = None
-                    for link in links:
-                        found = fetch(session, link.url_without_fragment, dest, link.filename)
-                        if found["sha256"] in pins:
-                            break
-                    if found is None:
-                        errors.append("%s==%s: pip found no wheel of it for the target, and the index has no sdist of this version (.tar.gz or .zip)" % (query["name"], query["version"]))
-                    else:
-                        results.append(found)
-            json.dump({"sdists": results, "errors": errors}, sys.stdout)
-
-
-        main()
-        """#
+    /// The fetcher (Resources/pip_sdists.py).
+    static var fetchSdistsScript: String { PythonResources.pipSdists }
 }
 
 /// pip's installation report, the parts the lock uses.

@@ -7,14 +7,18 @@
 // resolver chose (wheels only, tags the target accepts, hashes the file pinned) and looks up sizes.
 //
 // Sdists: pip refuses `--platform` without `--only-binary=:all:`, so its resolver never picks an sdist
-// for another target. An sdist is locked only from a hash-pinned file: a `NAME @ URL` line naming
-// one (file:, http, https), or a `NAME==VERSION` line for which pip finds no wheel for the target
-// (its sdist is then looked up with pip's own finder). Airlock fetches it through pip's session,
-// checks it against the pins and as a hostile archive, reads its pyproject.toml's build system,
-// and resolves every sdist's build requirements together, as wheels for the target, into the lock's
-// `build` list. It does not download the wheels (`airlock fetch` does) or build the sdists (the
-// sandboxed build does, see SdistBuilder).
+// for another target. In a hash-pinned file an sdist is a `NAME @ URL` line naming one (file:, http,
+// https), or a `NAME==VERSION` line for which pip finds no wheel for the target (its sdist is then
+// looked up with pip's own finder). In a plain file, a requirement pip finds no wheel for is
+// resolved around (PythonLocker+Sdists.swift): its sdist is taken from the index and its own
+// dependencies read from its metadata. Airlock fetches an sdist through pip's session, checks it
+// against the pins or the index's sha256 and as a hostile archive, reads its pyproject.toml's build
+// system, and resolves every sdist's build requirements together, as wheels for the target, into
+// the lock's `build` list. It does not download the wheels (`airlock fetch` does, except the build
+// wheels a sandboxed metadata step needs) or build the sdists (the sandboxed build does, see
+// SdistBuilder).
 
+public import AirlockContainer
 public import AirlockCore
 import Foundation
 
@@ -39,6 +43,14 @@ public struct PythonLockOptions: Sendable {
     public var uv: String?
     /// Look up file sizes through pip's session (PEP 691 JSON, else HEAD); off, sizes are null.
     public var lookUpSizes: Bool
+    /// Where an sdist's build backend runs when its PKG-INFO does not give its dependencies
+    /// statically (a runtime and an image in `store`), and the store the build wheels it needs are
+    /// fetched into. Needed only then: a lock of wheels and static sdists never touches them.
+    public var sandbox: SandboxRequest?
+    public var store: Store?
+    /// Called at most once, and only when an sdist needs the sandbox and `sandbox` or `store` is
+    /// nil: so the CLI selects a runtime (which probes) and opens a store only when one is needed.
+    public var prepareSandbox: (@Sendable () async throws -> (SandboxRequest, Store))?
 
     public init(
         project: String,
@@ -48,8 +60,14 @@ public struct PythonLockOptions: Sendable {
         environment: [String: String?] = [:],
         python: String? = nil,
         uv: String? = nil,
-        lookUpSizes: Bool = true
+        lookUpSizes: Bool = true,
+        sandbox: SandboxRequest? = nil,
+        store: Store? = nil,
+        prepareSandbox: (@Sendable () async throws -> (SandboxRequest, Store))? = nil
     ) {
+        self.sandbox = sandbox
+        self.store = store
+        self.prepareSandbox = prepareSandbox
         self.project = project
         self.requirements = requirements
         self.target = target
@@ -109,6 +127,7 @@ public enum PythonLocker {
         if requirements.isPartlyHashed {
             let unhashed = requirements.requirements.filter { $0.hashes.isEmpty }.map(\.location)
             throw UsageError(
+                PythonErrorCode.partlyHashed,
                 "\(requirementsPath): some requirements carry --hash and some do not; pin every line with --hash=sha256:... or none. Without a hash:\n"
                     + unhashed.prefix(10).joined(separator: "\n")
             )
@@ -125,6 +144,7 @@ public enum PythonLocker {
         }
 
         var context = Context(
+            project: project,
             target: target,
             python: python,
             pythonName: pythonName,
@@ -182,6 +202,23 @@ public enum PythonLocker {
         // target is taken as an sdist, and pip runs again on the lines left.
         var sdistLines = method == .hashed ? pinned.requirements.filter(isSdistLine) : []
         var wheelLines = pinned.requirements.filter { !sdistLines.contains($0) }
+        // A plain file pip resolves: a requirement with no wheel for the target is taken as an
+        // sdist from the index, and pip resolves again around it.
+        var resolvedSdists: [LockedSdist] = []
+        if method == .pip, !wheelLines.isEmpty {
+            let resolved = try await resolveAroundSdists(
+                requirementsPath,
+                requirements: pinned,
+                options: options,
+                context: context,
+                progress: progress,
+                warnings: &warnings
+            )
+            files = resolved.files
+            sizeSources = resolved.sizeSources
+            resolvedSdists = resolved.sdists
+            wheelLines = []
+        }
         while !wheelLines.isEmpty {
             let input =
                 sdistLines.isEmpty
@@ -203,7 +240,7 @@ public enum PythonLocker {
                 warnings: &warnings
             )
             switch outcome {
-            case .pinned(let chosen, let sources):
+            case .pinned(let chosen, let sources, _):
                 files = chosen
                 sizeSources = sources
                 wheelLines = []
@@ -213,13 +250,15 @@ public enum PythonLocker {
                 )
                 sdistLines.append(line)
                 wheelLines.removeAll { $0 == line }
+            case .noDistribution:
+                preconditionFailure("pinWheels was not asked to take sdists")
             }
         }
 
         // Sdists, and the wheels that build them.
         var build: [LockedFile] = []
-        if !sdistLines.isEmpty {
-            let sdists = try await lockSdists(sdistLines, context: context)
+        if !sdistLines.isEmpty || !resolvedSdists.isEmpty {
+            let sdists = (sdistLines.isEmpty ? [] : try await lockSdists(sdistLines, context: context)) + resolvedSdists
             files += sdists.map(\.file)
             for sdist in sdists { sizeSources[sdist.source, default: 0] += 1 }
             let requirements = buildRequirements(sdists.map(\.system), target: target)
@@ -234,6 +273,7 @@ public enum PythonLocker {
                 buildInput,
                 of: names,
                 resolver: options.resolver,
+                label: "pip-build",
                 context: context,
                 warnings: &warnings,
                 sizeSources: &sizeSources
@@ -256,7 +296,8 @@ public enum PythonLocker {
     }
 
     /// What every pip, uv and probe run of one lock shares.
-    private struct Context {
+    struct Context {
+        var project: String
         var target: PythonTarget
         var python: String
         var pythonName: String
@@ -268,16 +309,23 @@ public enum PythonLocker {
         var indexOptions: [String]
     }
 
-    private enum PinOutcome {
-        /// The files pip chose, completed and checked, and where their sizes came from.
-        case pinned([LockedFile], sizeSources: [String: Int])
+    enum PinOutcome {
+        /// The files pip chose, completed and checked, and where their sizes came from; and which
+        /// of the `standIns` pip chose (left out of the files).
+        case pinned([LockedFile], sizeSources: [String: Int], standIns: Set<String>)
         /// pip found no wheel for the target for this hash-pinned line (one of `sdistCandidates`).
         case noWheel(LockRequirement)
+        /// pip found no distribution for this requirement (only when asked to `takeSdists`); `failure`
+        /// is the error to show if no sdist can be taken for it either.
+        case noDistribution(name: String, requirement: String, result: LockProcessResult)
     }
 
     /// Runs pip on `input` for the target and returns the files it chose, with sizes and sha256,
     /// checked against the `--hash` pins when `hashed`. `requirements` is what `input` holds.
-    private static func pinWheels(
+    /// `standIns` are the file names of stand-in wheels for sdists (see PythonLocker+Sdists.swift):
+    /// pip's choice of one is reported, not locked. With `takeSdists`, pip's "no matching
+    /// distribution" is returned, not thrown.
+    static func pinWheels(
         input: String,
         described: String,
         requirements: LockRequirements,
@@ -285,6 +333,8 @@ public enum PythonLocker {
         resolving: Bool,
         sdistCandidates: [LockRequirement],
         sdistHint: Bool = true,
+        standIns: Set<String> = [],
+        takeSdists: Bool = false,
         context: Context,
         label: String,
         warnings: inout [String]
@@ -313,6 +363,9 @@ public enum PythonLocker {
             {
                 return .noWheel(line)
             }
+            if takeSdists, let (name, requirement) = LockPip.unmatchedRequirement(result) {
+                return .noDistribution(name: name, requirement: requirement, result: result)
+            }
             throw LockPip.failure(
                 result,
                 python: context.pythonName,
@@ -324,6 +377,8 @@ public enum PythonLocker {
         let report = try LockPip.decodeReport(result.stdout)
         warnings += markerWarnings(report: report, target: target, requirements: requirements, resolving: resolving)
         var files = try chosenFiles(report, target: target)
+        let chosenStandIns = Set(files.map(\.filename)).intersection(standIns)
+        files.removeAll { chosenStandIns.contains($0.filename) }
 
         // Sizes, and any sha256 the report lacks, through pip's own session.
         let missingHash = files.contains { $0.sha256.isEmpty }
@@ -357,11 +412,11 @@ public enum PythonLocker {
                 }
             }
         }
-        return .pinned(files, sizeSources: sizeSources)
+        return .pinned(files, sizeSources: sizeSources, standIns: chosenStandIns)
     }
 
     /// Writes a requirements file of `lines` after the index options; returns its path.
-    private static func writeRequirements(_ lines: [String], indexOptions: [String], to path: String) throws -> String {
+    static func writeRequirements(_ lines: [String], indexOptions: [String], to path: String) throws -> String {
         var options: [String] = []
         var i = 0
         while i < indexOptions.count {
@@ -385,7 +440,7 @@ public enum PythonLocker {
     }
 
     /// An sdist the lock takes, and the build system its pyproject.toml names.
-    private struct LockedSdist {
+    struct LockedSdist {
         var file: LockedFile
         /// Where its size came from: "file" or "download".
         var source: String
@@ -472,45 +527,41 @@ public enum PythonLocker {
             sdists.append(LockedSdist(file: file, source: found.source, system: BuildSystemAnswer()))
         }
 
-        // Every pyproject.toml read by the one function the build's frontend uses too.
+        let systems = try await buildSystems(pyprojects, of: sdists.map(\.file.filename), context: context)
+        for i in sdists.indices { sdists[i].system = systems[i] }
+        return sdists
+    }
+
+    /// Every pyproject.toml (a path, or "" for an sdist without one) read by the one function the
+    /// build's frontend uses too.
+    static func buildSystems(
+        _ pyprojects: [String],
+        of filenames: [String],
+        context: Context
+    ) async throws -> [BuildSystemAnswer] {
         let script = context.work + "/airlock-build-system.py"
-        try FileSystem.writeAtomically(script, Array(buildSystemScript.utf8))
+        try FileSystem.writeAtomically(script, Array(SdistBuilder.buildSystemPython.utf8))
         let result = try await LockProcess.run(
             context.python,
-            [script] + pyprojects,
+            [script, "build-system"] + pyprojects,
             environment: context.environment,
             workDirectory: context.work,
             label: "build-system"
         )
         guard result.status == 0,
-            let answers = try? JSONDecoder().decode([BuildSystemAnswer].self, from: Data(result.stdout)),
-            answers.count == sdists.count
+            var answers = try? JSONDecoder().decode([BuildSystemAnswer].self, from: Data(result.stdout)),
+            answers.count == pyprojects.count
         else {
             throw UsageError(
                 "\(context.pythonName): reading the sdists' pyproject.toml failed (exit \(result.status)):\n\(result.stderrTail())"
             )
         }
-        for i in sdists.indices {
-            var answer = answers[i]
-            if let error = answer.error { throw UsageError("\(sdists[i].file.filename): \(error)") }
-            answer.hasPyproject = !pyprojects[i].isEmpty
-            sdists[i].system = answer
+        for i in answers.indices {
+            if let error = answers[i].error { throw UsageError("\(filenames[i]): \(error)") }
+            answers[i].hasPyproject = !pyprojects[i].isEmpty
         }
-        return sdists
+        return answers
     }
-
-    static let buildSystemScript =
-        "import json, os, sys\n\n" + SdistBuilder.buildSystemPython + #"""
-
-
-            out = []
-            for path in sys.argv[1:]:
-                try:
-                    out.append(build_system(path))
-                except Exception as e:
-                    out.append({"error": str(e)})
-            json.dump(out, sys.stdout)
-            """#
 
     /// Every sdist's build requirements, as one requirements list: the `requires` of each, plus the
     /// ones the build will ask for that a lock can know in advance. setuptools' backends ask for
@@ -542,10 +593,11 @@ public enum PythonLocker {
 
     /// Resolves the build requirements (in `input`) to wheels for the target, with the resolver
     /// the runtime requirements use when they are resolved (pip otherwise).
-    private static func lockBuildRequirements(
+    static func lockBuildRequirements(
         _ input: String,
         of names: String,
         resolver: PythonResolver,
+        label: String,
         context: Context,
         warnings: inout [String],
         sizeSources: inout [String: Int]
@@ -572,13 +624,13 @@ public enum PythonLocker {
                 sdistCandidates: [],
                 sdistHint: false,
                 context: context,
-                label: "pip-build",
+                label: label,
                 warnings: &warnings
             )
         } catch let error as UsageError {
             throw UsageError("\(described): \(error.description)")
         }
-        guard case .pinned(let files, let sources) = outcome else {
+        guard case .pinned(let files, let sources, _) = outcome else {
             preconditionFailure("no sdist candidates were given")
         }
         for (source, count) in sources { sizeSources[source, default: 0] += count }
@@ -736,7 +788,7 @@ public enum PythonLocker {
         let result = try await LockProcess.run(uv, args, environment: uvEnvironment, workDirectory: context.work, label: "uv")
         guard result.status == 0 else {
             throw UsageError(
-                "uv could not resolve \(requirementsPath) for \(target.description) (exit \(result.status)):\n\(result.stderrTail())"
+                "uv could not resolve \(requirementsPath) for \(target.description) (exit \(result.status); uv takes wheels only: a requirement with only an sdist is locked from it with --resolver pip):\n\(result.stderrTail())"
             )
         }
         return String(decoding: result.stdout, as: UTF8.self)

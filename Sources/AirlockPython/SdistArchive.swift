@@ -85,6 +85,8 @@ package struct SdistContents: Sendable {
     package var topDirectory: String
     /// `NAME-VERSION/pyproject.toml`, when there is one.
     package var pyproject: [UInt8]?
+    /// `NAME-VERSION/PKG-INFO` (the sdist's core metadata), when there is one.
+    package var pkgInfo: [UInt8]?
     package var files: Int
     package var bytes: Int
 }
@@ -118,6 +120,7 @@ package enum SdistArchive {
         var seen: Set<String> = []
         var links: [String: String] = [:]
         var pyproject: [UInt8]? = nil
+        var pkgInfo: [UInt8]? = nil
         var files = 0
         var total = 0
         while let entry = try reader.next() {
@@ -160,6 +163,7 @@ package enum SdistArchive {
                     throw refuse("member '\(member)' is over \(maximumFileBytes >> 20) MiB")
                 }
                 let isPyproject = relative == "pyproject.toml"
+                let isPkgInfo = relative == "PKG-INFO"
                 var kept: [UInt8] = []
                 let sink = try destination.map { d -> FileDescriptor in
                     try FileSystem.makeDirectory(FileSystem.parentPath(d))
@@ -183,10 +187,14 @@ package enum SdistArchive {
                     if isPyproject {
                         guard kept.count + chunk.count <= 1 << 20 else { throw refuse("pyproject.toml is over 1 MiB") }
                         kept.append(contentsOf: chunk)
+                    } else if isPkgInfo {
+                        guard kept.count + chunk.count <= 16 << 20 else { throw refuse("PKG-INFO is over 16 MiB") }
+                        kept.append(contentsOf: chunk)
                     }
                     try sink?.write(chunk)
                 }
                 if isPyproject { pyproject = kept }
+                if isPkgInfo { pkgInfo = kept }
                 files += 1
             case .symlink:
                 guard !relative.isEmpty else { throw refuse("the top-level '\(member)' is a symbolic link") }
@@ -227,7 +235,7 @@ package enum SdistArchive {
                 throw refuse("member '\(member)' is a symbolic link to '\(target)', which passes through another link")
             }
         }
-        return SdistContents(topDirectory: top, pyproject: pyproject, files: files, bytes: total)
+        return SdistContents(topDirectory: top, pyproject: pyproject, pkgInfo: pkgInfo, files: files, bytes: total)
     }
 
     /// Where a relative link target lands, lexically, as components from the top directory; nil

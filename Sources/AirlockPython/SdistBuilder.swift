@@ -163,57 +163,15 @@ public enum SdistBuilder {
             in: request.scratch ?? store.temporaryDirectory
         )
         defer { FileSystem.removeTree(scratch) }
-        let inputs = scratch + "/in"
-        let outputs = scratch + "/out"
-        for dir in [inputs, outputs] { try FileSystem.makeDirectory(dir) }
-
-        // The sources, checked and unpacked before anything runs.
-        _ = try SdistArchive.read(
-            path: request.sdistPath,
-            filename: filename,
-            name: parsed.name,
-            version: parsed.version,
-            extractTo: inputs + "/source"
-        )
-
-        // The build environment: the locked wheels installed as a site directory.
-        let ranking = TagRanking(request.target)
-        var owner: [String: String] = [:]
-        for wheel in buildWheels {
-            let installed = try WheelInstaller.plan(
-                wheelAt: wheel.path,
-                fileName: wheel.filename,
-                ranking: ranking,
-                target: request.target,
-                treeRoot: inputs + "/env"
-            )
-            for file in installed.files {
-                if let other = owner[file.path] {
-                    throw SdistError(
-                        "build environment of \(filename): \(file.path) is in both \(other) and \(wheel.filename)"
-                    )
-                }
-                owner[file.path] = wheel.filename
-            }
-        }
-        try FileSystem.makeDirectory(inputs + "/env")
-        try FileSystem.writeAtomically(inputs + "/frontend.py", Array(frontend.utf8))
-
-        let spec = SandboxSpec(
-            image: request.image,
-            arguments: ["python3", "-S", "/airlock/in/frontend.py"],
-            workingDirectory: "/",
-            mounts: [Mount(source: inputs, target: "/airlock/in"), .output(outputs, at: "/airlock/out")],
-            environment: ["PYTHONHASHSEED": "0", "PYTHONPATH": "/airlock/in/env"],
-            sourceDateEpoch: request.sourceDateEpoch,
-            timeLimit: request.timeLimit,
+        let outputs = try await runFrontend(
+            request,
+            parsed: parsed,
+            buildWheels: buildWheels,
+            scratch: scratch,
+            arguments: [],
             output: output
         )
-        let result = try await request.runtime.run(spec)
-        guard !result.timedOut else {
-            throw SdistError("\(filename): the build ran past its time limit of \(request.timeLimit) and was stopped")
-        }
-        guard result.status == 0 else { throw failure(filename, result) }
+        let ranking = TagRanking(request.target)
 
         // What the frontend left: a note and one wheel, regular files only.
         let names = try FileSystem.list(outputs)
@@ -276,6 +234,112 @@ public enum SdistBuilder {
         )
     }
 
+    /// The sdist's core metadata as its backend gives it: `prepare_metadata_for_build_wheel`, or
+    /// the METADATA of the wheel `build_wheel` makes when the backend has no such hook, run in the
+    /// sandbox exactly as a build is (network off, the sources read-only and copied, the locked
+    /// build wheels as the only environment). For `airlock lock`, when an sdist's PKG-INFO does not
+    /// say its dependencies statically. Nothing is stored.
+    package static func metadata(
+        _ request: SdistBuildRequest,
+        scratch: String,
+        output: SandboxOutput = .discard
+    ) async throws -> (metadata: [UInt8], via: String) {
+        let filename = request.sdistFilename
+        guard let parsed = SdistName(filename, project: request.name) else {
+            throw SdistError("\(filename): not an sdist file name (NAME-VERSION.tar.gz or NAME-VERSION.zip)")
+        }
+        let buildWheels = try request.buildWheels.map { wheel in
+            (filename: wheel.filename, path: wheel.path, sha256: try Store.hashFile(wheel.path).0.hex)
+        }.sorted { $0.filename < $1.filename }
+        let outputs = try await runFrontend(
+            request,
+            parsed: parsed,
+            buildWheels: buildWheels,
+            scratch: scratch,
+            arguments: ["metadata"],
+            output: output
+        )
+        let names = try FileSystem.list(outputs)
+        guard names.sorted() == ["METADATA", "build.json"],
+            FileSystem.kind(of: outputs + "/METADATA") == .regular,
+            FileSystem.kind(of: outputs + "/build.json") == .regular,
+            let note = try? JSONValue(parsing: FileSystem.readFile(outputs + "/build.json", limit: 1 << 20)),
+            let via = note["via"]?.stringValue
+        else {
+            throw SdistError(
+                "\(filename): the metadata step left \(names.sorted()) instead of METADATA",
+                status: .checkFailed
+            )
+        }
+        return (try FileSystem.readFile(outputs + "/METADATA", limit: 16 << 20), via)
+    }
+
+    /// Unpacks the sdist (checked as hostile input first) and the build environment under
+    /// `scratch`, and runs the frontend with `arguments` in the sandbox; returns the directory that
+    /// was its one writable mount.
+    private static func runFrontend(
+        _ request: SdistBuildRequest,
+        parsed: SdistName,
+        buildWheels: [(filename: String, path: String, sha256: String)],
+        scratch: String,
+        arguments: [String],
+        output: SandboxOutput
+    ) async throws -> String {
+        let filename = request.sdistFilename
+        let inputs = scratch + "/in"
+        let outputs = scratch + "/out"
+        for dir in [inputs, outputs] { try FileSystem.makeDirectory(dir) }
+
+        // The sources, checked and unpacked before anything runs.
+        _ = try SdistArchive.read(
+            path: request.sdistPath,
+            filename: filename,
+            name: parsed.name,
+            version: parsed.version,
+            extractTo: inputs + "/source"
+        )
+
+        // The build environment: the locked wheels installed as a site directory.
+        let ranking = TagRanking(request.target)
+        var owner: [String: String] = [:]
+        for wheel in buildWheels {
+            let installed = try WheelInstaller.plan(
+                wheelAt: wheel.path,
+                fileName: wheel.filename,
+                ranking: ranking,
+                target: request.target,
+                treeRoot: inputs + "/env"
+            )
+            for file in installed.files {
+                if let other = owner[file.path] {
+                    throw SdistError(
+                        "build environment of \(filename): \(file.path) is in both \(other) and \(wheel.filename)"
+                    )
+                }
+                owner[file.path] = wheel.filename
+            }
+        }
+        try FileSystem.makeDirectory(inputs + "/env")
+        try FileSystem.writeAtomically(inputs + "/frontend.py", Array(frontend.utf8))
+
+        let spec = SandboxSpec(
+            image: request.image,
+            arguments: ["python3", "-S", "/airlock/in/frontend.py"] + arguments,
+            workingDirectory: "/",
+            mounts: [Mount(source: inputs, target: "/airlock/in"), .output(outputs, at: "/airlock/out")],
+            environment: ["PYTHONHASHSEED": "0", "PYTHONPATH": "/airlock/in/env"],
+            sourceDateEpoch: request.sourceDateEpoch,
+            timeLimit: request.timeLimit,
+            output: output
+        )
+        let result = try await request.runtime.run(spec)
+        guard !result.timedOut else {
+            throw SdistError("\(filename): the build ran past its time limit of \(request.timeLimit) and was stopped")
+        }
+        guard result.status == 0 else { throw failure(filename, result) }
+        return outputs
+    }
+
     private static func record(
         _ store: Store,
         _ digest: SHA256Digest,
@@ -315,130 +379,14 @@ public enum SdistBuilder {
 
     static let frontendPrefix = "airlock-frontend: "
 
-    /// `build_system(path)`: a pyproject.toml's `[build-system]` with PEP 517/518's defaults, as pip
-    /// 23 applies them (no file or no table: setuptools' legacy backend with setuptools and wheel).
-    /// Shared by the frontend and by `airlock lock`, so both read a pyproject the same way.
-    static let buildSystemPython = #"""
-        LEGACY = {"requires": ["setuptools>=40.8.0", "wheel"], "build-backend": "setuptools.build_meta:__legacy__", "backend-path": []}
+    /// The PEP 517 frontend (Resources/pep517_frontend.py). Its `build_system(path)` reads a
+    /// pyproject.toml's `[build-system]` with PEP 517/518's defaults, as pip 23 applies them (no file
+    /// or no table: setuptools' legacy backend with setuptools and wheel); `airlock lock` runs it as
+    /// `pep517_frontend.py build-system PYPROJECT...`, so the lock and the build read a pyproject
+    /// the same way.
+    static var buildSystemPython: String { PythonResources.pep517Frontend }
 
-
-        def build_system(path):
-            if not os.path.isfile(path):
-                return dict(LEGACY)
-            try:
-                import tomllib
-            except ImportError:
-                try:
-                    import tomli as tomllib
-                except ImportError:
-                    try:
-                        from pip._vendor import tomli as tomllib
-                    except ImportError:
-                        raise ValueError("Python %d.%d has no tomllib and no tomli is installed to read pyproject.toml" % sys.version_info[:2])
-            with open(path, "rb") as f:
-                table = tomllib.load(f).get("build-system")
-            if table is None:
-                return dict(LEGACY)
-            requires, backend = table.get("requires"), table.get("build-backend", LEGACY["build-backend"])
-            paths = table.get("backend-path", [])
-            if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
-                raise ValueError("pyproject.toml: [build-system] requires must be a list of strings")
-            if not isinstance(backend, str) or not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-                raise ValueError("pyproject.toml: [build-system] build-backend must be a string, backend-path a list of strings")
-            return {"requires": requires, "build-backend": backend, "backend-path": paths}
-        """#
-
-    /// The PEP 517 frontend run in the sandbox as `python3 -S`: no site-packages of the image, only
-    /// the standard library, the build environment and the backend path.
-    static let frontend =
-        #"""
-        # Airlock's PEP 517 frontend: builds the source tree at /airlock/in/source into one wheel in
-        # /airlock/out, offline, from the build environment at /airlock/in/env. It installs nothing.
-        import importlib, importlib.metadata, json, os, re, shutil, site, sys
-
-        ENV, OUT, SRC, TMP = "/airlock/in/env", "/airlock/out", "/tmp/airlock-build/src", "/tmp/airlock-build/wheel"
-
-
-        def fail(message):
-            print("airlock-frontend: " + message, file=sys.stderr, flush=True)
-            sys.exit(3)
-
-        """# + buildSystemPython
-            + #"""
-
-
-            def normalize(name):
-                return re.sub(r"[-_.]+", "-", name).lower()
-
-
-            def release(text):
-                parts = text.strip().split(".")
-                if not all(p.isdigit() for p in parts):
-                    return None
-                numbers = [int(p) for p in parts]
-                while len(numbers) > 1 and numbers[-1] == 0:
-                    numbers.pop()
-                return tuple(numbers)
-
-
-            def unmet(requirement, installed):
-                # Without `packaging` (not in the standard library), names are checked always, versions
-                # only for `==` and `>=` on plain release numbers, and a requirement with an environment
-                # marker not at all: if the backend needed it, its import fails and says so.
-                text, _, marker = requirement.partition(";")
-                if marker.strip():
-                    return False
-                m = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*\(?([^)@]*)", text)
-                if not m:
-                    return True
-                have = installed.get(normalize(m.group(1)))
-                if have is None:
-                    return True
-                got = release(have)
-                for spec in filter(None, (s.strip() for s in m.group(3).split(","))):
-                    pin = re.fullmatch(r"(==|>=)\s*([0-9.]+)", spec)
-                    want = release(pin.group(2)) if pin else None
-                    if want is not None and got is not None and (got != want if pin.group(1) == "==" else got < want):
-                        return True
-                return False
-
-
-            def main():
-                os.makedirs(TMP)
-                shutil.copytree("/airlock/in/source", SRC, symlinks=True)
-                os.chdir(SRC)
-                try:
-                    system = build_system(os.path.join(SRC, "pyproject.toml"))
-                except Exception as e:
-                    fail(str(e))
-                paths = [os.path.normpath(os.path.join(SRC, p)) for p in system["backend-path"]]
-                if any(os.path.commonpath([p, SRC]) != SRC for p in paths):
-                    fail("backend-path %r leaves the source tree" % system["backend-path"])
-                site.addsitedir(ENV)
-                sys.path[:] = paths + [ENV] + [p for p in sys.path if p != ENV and p not in paths]
-                installed = {normalize(d.metadata["Name"] or ""): d.version for d in importlib.metadata.distributions(path=[ENV])}
-                missing = [r for r in system["requires"] if unmet(r, installed)]
-                if missing:
-                    fail("build requirements not in the build environment: %s (airlock lock puts them in the lock's build list)" % ", ".join(missing))
-                module, _, attrs = system["build-backend"].partition(":")
-                backend = importlib.import_module(module)
-                for attr in filter(None, attrs.split(".")):
-                    backend = getattr(backend, attr)
-                hook = getattr(backend, "get_requires_for_build_wheel", None)
-                dynamic = list(hook({})) if hook else []
-                missing = [r for r in dynamic if unmet(r, installed)]
-                if missing:
-                    fail("the backend %s asks for %s, which the build environment lacks; add them to the build requirements" % (system["build-backend"], ", ".join(missing)))
-                name = backend.build_wheel(TMP, {})
-                if not isinstance(name, str) or os.path.basename(name) != name or not os.path.isfile(os.path.join(TMP, name)):
-                    fail("build_wheel returned %r, not the name of a wheel it wrote" % (name,))
-                shutil.copyfile(os.path.join(TMP, name), os.path.join(OUT, name))
-                note = {"wheel": name, "backend": system["build-backend"], "requires": system["requires"] + dynamic}
-                with open(os.path.join(OUT, "build.json"), "w") as f:
-                    json.dump(note, f)
-                print("airlock-frontend: built " + name, flush=True)
-
-
-            main()
-            """#
+    /// The frontend run in the sandbox as `python3 -S`: no site-packages of the image, only the
+    /// standard library, the build environment and the backend path.
+    static var frontend: String { PythonResources.pep517Frontend }
 }

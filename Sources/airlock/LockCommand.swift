@@ -1,3 +1,4 @@
+import AirlockContainer
 import AirlockCore
 import AirlockPython
 import ArgumentParser
@@ -13,6 +14,12 @@ struct LockCommand: AsyncParsableCommand {
             index URLs, find-links, proxy and CA bundle come from pip.conf and PIP_* variables. A \
             requirements file whose every line carries --hash=sha256: is pinned as it is, without \
             resolving. Writes PROJECT/airlock.lock; set AIRLOCK_PYTHON to use another python's pip.
+
+            A requirement with no wheel for the target is locked as its sdist from the index (the \
+            highest version it allows, by the index's sha256), and its dependencies are resolved \
+            with the rest: from its PKG-INFO when that gives them statically, otherwise from its \
+            build backend, run offline in the sandbox (--runtime, --image, --store, as for build) \
+            over its build requirements, which are fetched into the store for it.
             """
     )
 
@@ -23,19 +30,42 @@ struct LockCommand: AsyncParsableCommand {
     @Option(help: "The runtime image's glibc (default: 2.31 for Python 3.9-3.11, 2.36 for 3.12+).")
     var glibc: String?
     @Flag(help: "Do not look up file sizes (the lock then records none).") var noSizes = false
+    @Option(help: "The container runtime for an sdist's metadata step: auto, bwrap, docker or podman.")
+    var runtime = "auto"
+    @Option(help: "The image in the store for an sdist's metadata step, NAME[:TAG] or digest (default: the target's).")
+    var image: String?
+    @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         guard PythonResolver(rawValue: resolver) != nil else {
             throw UsageError("--resolver \(resolver): use pip or uv")
         }
+        _ = try RuntimeChoice(parsing: runtime)
     }
 
     func run() async throws {
         let resolver = PythonResolver(rawValue: resolver) ?? .pip
         let (target, warnings) = try PythonTarget.resolve(python: python, platform: platform, glibc: glibc)
         for warning in warnings { printError("warning: \(warning)") }
-        let options = PythonLockOptions(project: project, target: target, resolver: resolver, lookUpSizes: !noSizes)
+        // A runtime is selected, and the store opened, only if an sdist needs its backend run.
+        let (runtime, image, storeRoot) = (runtime, image, storeOptions.root)
+        let options = PythonLockOptions(
+            project: project,
+            target: target,
+            resolver: resolver,
+            lookUpSizes: !noSizes,
+            prepareSandbox: {
+                let selected = try await RuntimeSelection.select(runtime)
+                // The container's lines are diagnostics: standard error, so stdout stays the lock (or its path).
+                let request = SandboxRequest(
+                    runtime: selected,
+                    image: image,
+                    output: SandboxOutput { _, line in printError("  | " + line) }
+                )
+                return (request, try Store.open(at: storeRoot))
+            }
+        )
         let result = try await PythonLocker.lock(options, progress: ProgressReporter(label: "lock", quiet: output.json))
         for warning in result.warnings { printError("warning: \(warning)") }
         if output.json {

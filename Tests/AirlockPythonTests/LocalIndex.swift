@@ -12,7 +12,22 @@ final class LocalIndex {
     /// One file of the index.
     struct Dist {
         var fileName: String
+        /// A wheel's Requires-Dist; for an sdist, those of its PKG-INFO and of its backend's metadata.
         var requires: [String] = []
+        /// An sdist's PKG-INFO Metadata-Version (nil: no PKG-INFO) and the fields it lists as Dynamic.
+        var metadataVersion: String? = nil
+        var dynamic: [String] = []
+        /// An sdist with an in-tree PEP 517 backend (`pkgbackend`, backend-path ["."]) that imports
+        /// each of `buildRequires` (so they must be in the build environment), prepares its METADATA
+        /// with `requires`, and builds a wheel of one module; without, a sdist of one setup.py.
+        var backend = false
+        var buildRequires: [String] = []
+        /// Whether that backend has prepare_metadata_for_build_wheel (without: a frontend builds the wheel).
+        var preparesMetadata = true
+        /// Marked yanked on the index (PEP 592).
+        var yanked = false
+        /// A wheel's files instead of its one module `NAME/__init__.py`.
+        var members: [WheelFixture.Member] = []
     }
 
     let dir: TemporaryDirectory
@@ -46,11 +61,7 @@ final class LocalIndex {
             if dist.fileName.hasSuffix(".whl") {
                 try await Self.makeWheel(dist, in: dir, to: root + "/files/" + dist.fileName)
             } else {
-                let (status, output) = try await shell(
-                    "mkdir -p sdist/\(project)-1.0 && echo 'from setuptools import setup; setup()' > sdist/\(project)-1.0/setup.py && tar -C sdist -czf '\(root)/files/\(dist.fileName)' \(project)-1.0",
-                    in: dir.path
-                )
-                guard status == 0 else { throw WheelFixture.FixtureError(message: output) }
+                try await Self.makeSdist(dist, project: project, in: dir, to: root + "/files/" + dist.fileName)
             }
         }
         var rootPage = "<!DOCTYPE html>\n<html><body>\n"
@@ -61,9 +72,12 @@ final class LocalIndex {
             for file in files.sorted() {
                 let bytes = try FileSystem.readFile(root + "/files/" + file)
                 let sha = SHA256Hasher.hash(bytes).hex
-                html += "<a href=\"../../files/\(file)#sha256=\(sha)\">\(file)</a>\n"
+                let yanked = dists.contains { $0.fileName == file && $0.yanked }
+                let mark = yanked ? " data-yanked=\"\"" : ""
+                html += "<a href=\"../../files/\(file)#sha256=\(sha)\"\(mark)>\(file)</a>\n"
                 json.append([
                     "filename": file, "url": "../../files/\(file)", "hashes": ["sha256": sha], "size": bytes.count,
+                    "yanked": yanked,
                 ])
             }
             try dir.file("index/simple/\(project)/index.html", html + "</body></html>\n")
@@ -106,6 +120,92 @@ final class LocalIndex {
         return env
     }
 
+    /// An sdist `NAME-VERSION.tar.gz` (see `Dist`), written with fixed owners and dates.
+    private static func makeSdist(_ dist: Dist, project: String, in dir: TemporaryDirectory, to destination: String)
+        async throws
+    {
+        let stem = String(dist.fileName.dropLast(".tar.gz".count))
+        let version = String(stem[stem.index(after: stem.lastIndex(of: "-") ?? stem.startIndex)...])
+        let top = "sdist/\(stem)/"
+        if let metadataVersion = dist.metadataVersion {
+            let fields =
+                ["Metadata-Version: \(metadataVersion)", "Name: \(project)", "Version: \(version)"]
+                + dist.dynamic.map { "Dynamic: \($0)" } + dist.requires.map { "Requires-Dist: \($0)" }
+            try dir.file(top + "PKG-INFO", fields.joined(separator: "\n") + "\n\nA test sdist.\n")
+        }
+        if dist.backend {
+            let requires = dist.buildRequires.map { "\"\($0)\"" }.joined(separator: ", ")
+            try dir.file(
+                top + "pyproject.toml",
+                "[build-system]\nrequires = [\(requires)]\nbuild-backend = \"pkgbackend\"\nbackend-path = [\".\"]\n"
+            )
+            let metadata =
+                (["Metadata-Version: 2.1", "Name: \(project)", "Version: \(version)"]
+                + dist.requires.map { "Requires-Dist: \($0)" }).joined(separator: "\n") + "\n"
+            let imports = dist.buildRequires.map { String($0.prefix { $0.isLetter || $0.isNumber || $0 == "_" }) }
+            try dir.file(
+                top + "pkgbackend.py",
+                Self.backend
+                    .replacingOccurrences(of: "@IMPORTS@", with: imports.map { "import \($0)\n" }.joined())
+                    .replacingOccurrences(of: "@NAME@", with: project)
+                    .replacingOccurrences(of: "@VERSION@", with: version)
+                    .replacingOccurrences(of: "@METADATA@", with: metadata.debugDescription)
+                    .replacingOccurrences(
+                        of: "def prepare_metadata_for_build_wheel",
+                        with: dist.preparesMetadata ? "def prepare_metadata_for_build_wheel" : "def _not_a_hook"
+                    )
+            )
+        } else {
+            try dir.file(top + "setup.py", "from setuptools import setup; setup()\n")
+        }
+        let (status, output) = try await shell(
+            "tar -C sdist --owner=0 --group=0 --numeric-owner --mtime=@315532800 -cf - '\(stem)' | gzip -n > '\(destination)'",
+            in: dir.path
+        )
+        guard status == 0 else { throw WheelFixture.FixtureError(message: output) }
+    }
+
+    /// The in-tree backend of a `Dist` with `backend`: prepare_metadata_for_build_wheel and a
+    /// deterministic build_wheel of one module `NAME/__init__.py`.
+    private static let backend = #"""
+        import base64, hashlib, os, zipfile
+        @IMPORTS@
+        METADATA = @METADATA@
+        INFO = "@NAME@-@VERSION@.dist-info"
+
+
+        def get_requires_for_build_wheel(config_settings=None):
+            return []
+
+
+        def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+            os.makedirs(os.path.join(metadata_directory, INFO))
+            with open(os.path.join(metadata_directory, INFO, "METADATA"), "w") as f:
+                f.write(METADATA)
+            return INFO
+
+
+        def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+            files = {
+                "@NAME@/__init__.py": b'VERSION = "@VERSION@"\n',
+                INFO + "/METADATA": METADATA.encode(),
+                INFO + "/WHEEL": b"Wheel-Version: 1.0\nGenerator: pkgbackend\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            }
+            rows = []
+            for path, data in sorted(files.items()):
+                digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+                rows.append("%s,sha256=%s,%d" % (path, digest, len(data)))
+            rows.append(INFO + "/RECORD,,")
+            files[INFO + "/RECORD"] = ("\n".join(rows) + "\n").encode()
+            name = "@NAME@-@VERSION@-py3-none-any.whl"
+            with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as z:
+                for path in sorted(files):
+                    member = zipfile.ZipInfo(path, (1980, 1, 1, 0, 0, 0))
+                    member.external_attr = 0o644 << 16
+                    z.writestr(member, files[path])
+            return name
+        """#
+
     /// A wheel with a module, METADATA naming its requirements and a WHEEL with its tags.
     private static func makeWheel(_ dist: Dist, in dir: TemporaryDirectory, to destination: String) async throws {
         let parts = dist.fileName.dropLast(4).split(separator: "-").map(String.init)
@@ -117,11 +217,13 @@ final class LocalIndex {
             + dist.requires.map { "Requires-Dist: \($0)\n" }.joined()
         let tags = parts[4].split(separator: ".").map { "Tag: \(parts[2])-\(parts[3])-\($0)\n" }.joined()
         let wheel = "Wheel-Version: 1.0\nGenerator: airlock-test\nRoot-Is-Purelib: \(isPure)\n" + tags
+        let modules: [WheelFixture.Member] =
+            dist.members.isEmpty
+            ? [.init(path: "\(name)/__init__.py", content: "VERSION = \"\(version)\"\n")] : dist.members
         let made = try await WheelFixture.make(
             in: dir,
             fileName: dist.fileName,
-            members: [
-                .init(path: "\(name)/__init__.py", content: "VERSION = \"\(version)\"\n"),
+            members: modules + [
                 .init(path: "\(info)/METADATA", content: metadata),
                 .init(path: "\(info)/WHEEL", content: wheel),
             ]

@@ -555,11 +555,12 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
         #expect(error.description.contains("wheels only"), "\(error)")
     }
 
-    @Test func anUnpinnedSdistOnlyRequirementIsRefusedSayingHowToPinIt() async throws {
+    @Test func anUnpinnedSdistOnlyRequirementWhoseDependenciesNeedTheSandboxSaysHowToLockWithoutOne() async throws {
         let index = try await LocalIndex([.init(fileName: "sdistonly-1.0.tar.gz")])
         defer { index.stop() }
         let project = try LockProject(requirements: "sdistonly\n")
         let error = try await #require(throws: UsageError.self) { try await project.lock(index) }
+        #expect(error.code == PythonErrorCode.sandboxNeeded.code, "\(error)")
         #expect(error.description.contains("sdistonly") && error.description.contains("--hash=sha256"), "\(error)")
     }
 
