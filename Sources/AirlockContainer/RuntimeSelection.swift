@@ -147,7 +147,9 @@ enum Trial {
             let image = try TrialImage.make(in: store)
             let prepared = try await runtime.prepare(image, from: store)
             let result = try await runtime.run(SandboxSpec(image: prepared, arguments: TrialImage.command, timeLimit: .seconds(120)))
-            let tail = result.tail.split(separator: "\n").map(String.init).filter { !$0.isEmpty }.suffix(2).joined(separator: "; ")
+            var tail = result.tail.split(separator: "\n").map(String.init).filter { !$0.isEmpty }.suffix(2).joined(separator: "; ")
+            // One line for a note: the end of the runtime's message says the most ("...: operation not permitted").
+            if tail.count > 200 { tail = "..." + tail.suffix(197) }
             outcome =
                 result.succeeded
                 ? (true, "ran the trial container")

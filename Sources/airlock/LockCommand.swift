@@ -56,14 +56,16 @@ struct LockCommand: AsyncParsableCommand {
             resolver: resolver,
             lookUpSizes: !noSizes,
             prepareSandbox: {
-                let selected = try await RuntimeSelection.select(runtime)
+                let store = try Store.open(at: storeRoot)
+                let selected = try await RuntimeSelection.select(runtime, store: store)
+                for note in selected.notes { printError("airlock: note: " + note) }
                 // The container's lines are diagnostics: standard error, so stdout stays the lock (or its path).
                 let request = SandboxRequest(
-                    runtime: selected,
+                    runtime: selected.runtime,
                     image: image,
                     output: SandboxOutput { _, line in printError("  | " + line) }
                 )
-                return (request, try Store.open(at: storeRoot))
+                return (request, store)
             }
         )
         let result = try await PythonLocker.lock(options, progress: ProgressReporter(label: "lock", quiet: output.json))
