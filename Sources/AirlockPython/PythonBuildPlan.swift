@@ -155,7 +155,7 @@ extension PythonBuildPlan {
                 ),
                 store: store, output: runner.output
             )
-            built.append(try Provenance.read(wheel.provenance, what: "the build of \(file.filename)"))
+            built.append(wheel.provenance)
             var asWheel = file
             asWheel.filename = wheel.filename
             asWheel.sha256 = wheel.digest.hex

@@ -16,8 +16,9 @@
 //
 // Reproducibility: SOURCE_DATE_EPOCH comes from the spec, PYTHONHASHSEED is fixed, and the tree is
 // always built at the same path (/tmp/airlock-build/src), so a deterministic backend (setuptools is,
-// given SOURCE_DATE_EPOCH) makes the same wheel twice. An action cache keyed by every input (sdist,
-// build wheels, image digest, runtime, target, epoch, frontend) makes a second build a lookup.
+// given SOURCE_DATE_EPOCH) makes the same wheel twice. The build runs through the artifact pipeline:
+// its action cache, keyed by every input (sdist, build wheels, image digest, target, epoch, frontend;
+// not the runtime, which must not change the bytes), makes a second build a lookup.
 
 public import AirlockContainer
 public import AirlockCore
@@ -96,8 +97,8 @@ public struct BuiltSdistWheel: Sendable {
     /// The wheel's blob in the store.
     public let path: String
     public let size: Int
-    /// Canonical JSON: the sdist, the build wheels, the image, the runtime, the backend, the output.
-    public let provenance: JSONValue
+    /// Its inputs (the sdist, the build wheels, the image), the runtime it ran in, the backend.
+    public let provenance: Provenance
     public let cacheHit: Bool
 }
 
@@ -115,7 +116,10 @@ public struct SdistError: AirlockError {
 
 public enum SdistBuilder {
     /// Builds `request`'s sdist into a wheel in the sandbox and puts it in the store (kind "wheel",
-    /// origin "build:sdist"). Container output goes to `output` as it comes.
+    /// origin "build:sdist"), through the artifact pipeline: its inputs (the sdist, the build
+    /// wheels, the image, the target, the epoch, the frontend) are the action-cache key, so a
+    /// second build of the same inputs is a lookup. The runtime is not an input: every runtime
+    /// must make the same wheel. Container output goes to `output` as it comes.
     public static func build(
         _ request: SdistBuildRequest,
         store: Store,
@@ -128,52 +132,58 @@ public enum SdistBuilder {
         guard SdistName.sameVersion(parsed.version, request.version) else {
             throw SdistError("\(filename): the lock says version \(request.version)", status: .checkFailed)
         }
+        guard let imageDigest = SHA256Digest(request.imageDigest) else {
+            throw SdistError("\(filename): the image digest '\(request.imageDigest)' is not a sha256 digest")
+        }
         let sdistDigest = try Store.hashFile(request.sdistPath).0
         let buildWheels = try request.buildWheels.map { wheel in
             (filename: wheel.filename, path: wheel.path, sha256: try Store.hashFile(wheel.path).0.hex)
         }.sorted { $0.filename < $1.filename }
-
-        let key = SHA256Hasher.hash(
-            Array(
-                ([
-                    "airlock-sdist-build 1", sdistDigest.hex, request.imageDigest, request.runtime.name,
-                    request.target.description, String(request.sourceDateEpoch),
-                    SHA256Hasher.hash(Array(frontend.utf8)).hex,
-                ] + buildWheels.map { "\($0.filename) \($0.sha256)" }).joined(separator: "\n").utf8
+        let image = BuildInputImage(reference: request.imageName, manifest: imageDigest)
+        let inputs = BuildInputs(
+            kind: artifactKind, tool: "airlock sdist frontend 1", target: request.target.buildTarget,
+            blobs: [BuildInputBlob(role: "sdist", name: filename, sha256: sdistDigest)]
+                + buildWheels.compactMap { w in SHA256Digest(w.sha256).map { BuildInputBlob(role: "build-wheel", name: w.filename, sha256: $0) } },
+            image: image, options: ["frontend": SHA256Hasher.hash(Array(frontend.utf8)).hex],
+            sourceDateEpoch: request.sourceDateEpoch
+        )
+        let pipelineRequest = ArtifactRequest(
+            inputs: inputs, project: WheelName.normalize(request.name), outputName: filename + ".whl", mediaType: "application/zip",
+            outDirectory: nil, entryKind: "wheel", entryName: WheelName.normalize(request.name), entryVersion: request.version,
+            origin: "build:sdist", roots: request.root.map { [$0] } ?? [], useCache: request.useCache
+        )
+        var scratch: String? = nil
+        defer { if let scratch { FileSystem.removeTree(scratch) } }
+        let built = try await ArtifactPipeline.build(pipelineRequest, store: store) {
+            let directory = try FileSystem.makeTemporaryDirectory(prefix: "sdist-build", in: request.scratch ?? store.temporaryDirectory)
+            scratch = directory
+            let outputs = try await runFrontend(
+                request, parsed: parsed, buildWheels: buildWheels, scratch: directory, arguments: [], output: output
             )
-        ).hex
-        if request.useCache, let hit = try store.index.cachedAction(key), store.contains(hit.output),
-            let provenance = try? JSONValue(parsing: Array(hit.metadata.utf8)),
-            let wheelName = provenance["output"]?["filename"]?.stringValue
-        {
-            let size = try FileSystem.size(of: store.blobPath(hit.output))
-            try record(store, hit.output, size: size, filename: wheelName, request: request)
-            return BuiltSdistWheel(
-                filename: wheelName,
-                digest: hit.output,
-                path: store.blobPath(hit.output),
-                size: size,
-                provenance: provenance,
-                cacheHit: true
+            let (wheelPath, note) = try checkedWheel(in: outputs, request: request, parsed: parsed)
+            var details: [String: JSONValue] = [:]
+            for key in ["backend", "requires"] { if let value = note[key], value != .null { details[key] = value } }
+            let facts = ArtifactFacts(
+                sandbox: Provenance.Sandbox(runtime: request.runtime.name, image: image, toolchain: nil, settings: []),
+                details: details.isEmpty ? nil : .object(details), outputName: FileSystem.baseName(wheelPath)
             )
+            return (wheelPath, facts)
         }
-
-        let scratch = try FileSystem.makeTemporaryDirectory(
-            prefix: "sdist-build",
-            in: request.scratch ?? store.temporaryDirectory
+        return BuiltSdistWheel(
+            filename: built.provenance.output.name, digest: built.provenance.output.sha256, path: built.path,
+            size: built.provenance.output.size, provenance: built.provenance, cacheHit: built.cacheHit
         )
-        defer { FileSystem.removeTree(scratch) }
-        let outputs = try await runFrontend(
-            request,
-            parsed: parsed,
-            buildWheels: buildWheels,
-            scratch: scratch,
-            arguments: [],
-            output: output
-        )
-        let ranking = TagRanking(request.target)
+    }
 
-        // What the frontend left: a note and one wheel, regular files only.
+    /// The provenance kind of a wheel built from an sdist.
+    public static let artifactKind = "python-sdist-wheel"
+
+    /// What the frontend left: a note and one wheel, regular files only; the wheel is of the sdist's
+    /// project and version, and installs for the target (tags, RECORD hashes, member names).
+    private static func checkedWheel(
+        in outputs: String, request: SdistBuildRequest, parsed: SdistName
+    ) throws -> (path: String, note: JSONValue) {
+        let filename = request.sdistFilename
         let names = try FileSystem.list(outputs)
         guard FileSystem.kind(of: outputs + "/build.json") == .regular,
             let note = try? JSONValue(parsing: FileSystem.readFile(outputs + "/build.json", limit: 1 << 20)),
@@ -195,43 +205,8 @@ public enum SdistBuilder {
                 status: .checkFailed
             )
         }
-        // Tags, RECORD hashes, member names: as any locked wheel is checked before it is installed.
-        _ = try WheelInstaller.plan(wheelAt: wheelPath, fileName: wheelName, ranking: ranking, target: request.target)
-
-        let put = try store.put(path: wheelPath)
-        try store.commit([(put.digest, put.temporaryPath)])
-        let provenance = JSONValue.object([
-            "schema": .int(1),
-            "kind": .string("python-sdist-build"),
-            "sdist": .object(["filename": .string(filename), "sha256": .string(sdistDigest.hex)]),
-            "buildRequirements": .array(
-                buildWheels.map { .object(["filename": .string($0.filename), "sha256": .string($0.sha256)]) }
-            ),
-            "image": .object(["name": .string(request.imageName), "digest": .string(request.imageDigest)]),
-            "runtime": .string(request.runtime.name),
-            "backend": note["backend"] ?? .null,
-            "requires": note["requires"] ?? .null,
-            "target": request.target.json,
-            "sourceDateEpoch": .int(request.sourceDateEpoch),
-            "output": .object([
-                "filename": .string(wheelName), "sha256": .string(put.digest.hex), "size": .int(Int64(put.size)),
-            ]),
-        ])
-        try record(store, put.digest, size: put.size, filename: wheelName, request: request)
-        try store.index.recordProvenance(String(decoding: provenance.canonicalBytes, as: UTF8.self), of: put.digest)
-        try store.index.recordAction(
-            key,
-            output: put.digest,
-            metadata: String(decoding: provenance.canonicalBytes, as: UTF8.self)
-        )
-        return BuiltSdistWheel(
-            filename: wheelName,
-            digest: put.digest,
-            path: store.blobPath(put.digest),
-            size: put.size,
-            provenance: provenance,
-            cacheHit: false
-        )
+        _ = try WheelInstaller.plan(wheelAt: wheelPath, fileName: wheelName, ranking: TagRanking(request.target), target: request.target)
+        return (wheelPath, note)
     }
 
     /// The sdist's core metadata as its backend gives it: `prepare_metadata_for_build_wheel`, or
@@ -338,30 +313,6 @@ public enum SdistBuilder {
         }
         guard result.status == 0 else { throw failure(filename, result) }
         return outputs
-    }
-
-    private static func record(
-        _ store: Store,
-        _ digest: SHA256Digest,
-        size: Int,
-        filename: String,
-        request: SdistBuildRequest
-    ) throws {
-        let version = (try? WheelName(filename).version) ?? request.version
-        try store.index.record(
-            [
-                BlobEntry(
-                    digest: digest,
-                    size: size,
-                    kind: "wheel",
-                    name: WheelName.normalize(request.name),
-                    version: version,
-                    filename: filename,
-                    origin: "build:sdist"
-                )
-            ],
-            roots: request.root.map { [(digest, $0)] } ?? []
-        )
     }
 
     /// The frontend's own message when it stopped on purpose; otherwise the output's last lines

@@ -173,15 +173,17 @@ private struct UnreachableRuntime: ContainerRuntime {
 
         // Provenance names the sdist, the build wheels, the image, the runtime and the backend.
         let p = built.provenance
-        #expect(p["sdist"]?["filename"]?.stringValue == tiny.filename)
-        #expect(p["sdist"]?["sha256"]?.stringValue == (try sha256(ofFile: tiny.sdist)))
-        #expect(p["image"]?["name"]?.stringValue == "host-root-for-tests")
-        #expect(p["image"]?["digest"]?.stringValue == "sha256:" + String(repeating: "1", count: 64))
-        #expect(p["runtime"]?.stringValue == "bwrap" && p["backend"]?.stringValue == "tinybackend")
-        let requirement = try #require(p["buildRequirements"]?.arrayValue?.first)
-        #expect(requirement["filename"]?.stringValue == TinySdist.helperName)
-        #expect(requirement["sha256"]?.stringValue == (try sha256(ofFile: tiny.helper)))
-        #expect(p["output"]?["sha256"]?.stringValue == built.digest.hex)
+        let inputs = try #require(p.inputs)
+        #expect(p.kind == SdistBuilder.artifactKind && p.key == inputs.digest)
+        #expect(inputs.blobs.first { $0.role == "sdist" }?.name == tiny.filename)
+        #expect(inputs.blobs.first { $0.role == "sdist" }?.sha256.hex == (try sha256(ofFile: tiny.sdist)))
+        #expect(inputs.image?.reference == "host-root-for-tests")
+        #expect(inputs.image?.manifest.description == "sha256:" + String(repeating: "1", count: 64))
+        #expect(p.sandbox?.runtime == "bwrap" && p.details?["backend"]?.stringValue == "tinybackend")
+        let requirement = try #require(inputs.blobs.first { $0.role == "build-wheel" })
+        #expect(requirement.name == TinySdist.helperName)
+        #expect(requirement.sha256.hex == (try sha256(ofFile: tiny.helper)))
+        #expect(p.output.sha256 == built.digest && p.output.name == built.filename)
 
         // The index says what the blob is and where it came from.
         let entry = try #require(try tiny.store.index.entries(digest: built.digest).first)
@@ -464,7 +466,7 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
         request.sdistPath = try blob(sdist)
         let built = try await SdistBuilder.build(request, store: tiny.store)
         #expect(built.filename == "tinypkg-1.0-py3-none-any.whl")
-        #expect(built.provenance["sdist"]?["sha256"]?.stringValue == sdistHash)
+        #expect(built.provenance.inputs?.blobs.first { $0.role == "sdist" }?.sha256.hex == sdistHash)
         // The backend imported the index's tinyhelper, which the lock named and fetch stored.
         let tree = tiny.dir.path + "/tree"
         _ = try WheelInstaller.plan(
