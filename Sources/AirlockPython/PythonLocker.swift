@@ -115,184 +115,12 @@ public enum PythonLocker {
     /// atomically (left untouched when unchanged).
     /// pip and uv run as child processes; the task suspends while they run.
     public static func lock(_ options: PythonLockOptions, progress: ProgressReporter? = nil) async throws -> PythonLockResult {
-        let project = options.project
-        guard FileSystem.kind(of: project) == .directory else {
-            throw UsageError("\(project): no such project directory")
-        }
-        let requirementsPath = options.requirementsPath
-        let target = options.target
-        let requirements = try LockRequirements(path: requirementsPath)
-        var warnings: [String] = []
-
-        if requirements.isPartlyHashed {
-            let unhashed = requirements.requirements.filter { $0.hashes.isEmpty }.map(\.location)
-            throw UsageError(
-                PythonErrorCode.partlyHashed,
-                "\(requirementsPath): some requirements carry --hash and some do not; pin every line with --hash=sha256:... or none. Without a hash:\n"
-                    + unhashed.prefix(10).joined(separator: "\n")
-            )
-        }
-
-        let work = try FileSystem.makeTemporaryDirectory(prefix: "airlock-lock")
-        defer { FileSystem.removeTree(work) }
-        let environment = LockProcess.environment(options.environment)
-        let pythonName = options.python ?? environment["AIRLOCK_PYTHON"] ?? "python3"
-        guard let python = await LockProcess.interpreter(pythonName, environment: environment) else {
-            throw UsageError(
-                "\(pythonName): not found on PATH; locking needs python3 with pip (apt-get install -y python3-pip)"
-            )
-        }
-
-        var context = Context(
-            project: project,
-            target: target,
-            python: python,
-            pythonName: pythonName,
-            uv: options.uv,
-            environment: environment,
-            work: work,
-            lookUpSizes: options.lookUpSizes,
-            indexOptions: requirements.indexOptions
-        )
-
-        // Decide how to lock, and what pip is run on.
-        let method: PythonLockResult.Method
-        var pinned = requirements
-        var pipInput = requirementsPath
-        if requirements.requirements.isEmpty {
-            method = options.resolver == .uv ? .uv : .pip
-            warnings.append("\(requirementsPath) lists no requirements: the lock holds no files")
-        } else if requirements.isFullyHashed {
-            method = .hashed
-            try checkPinned(requirements)
-            progress?.note(
-                "lock: \(requirementsPath) pins every line with --hash: choosing files for \(target.description) without resolving"
-            )
-        } else {
-            try refuseBuilds(requirements)
-            switch options.resolver {
-            case .pip:
-                method = .pip
-                progress?.note("lock: resolving \(requirementsPath) with pip for \(target.description)")
-            case .uv:
-                method = .uv
-                progress?.note("lock: resolving \(requirementsPath) with uv for \(target.description)")
-                let compiled = try await compileWithUV(
-                    requirementsPath,
-                    requirements: requirements,
-                    context: context,
-                    warnings: &warnings
-                )
-                pipInput = work + "/requirements.uv.txt"
-                try FileSystem.writeAtomically(pipInput, Array(compiled.utf8))
-                pinned = try LockRequirements(path: pipInput)
-                guard !pinned.requirements.isEmpty, pinned.isFullyHashed else {
-                    throw UsageError(
-                        "uv pip compile gave no hash-pinned requirements for \(requirementsPath):\n\(compiled.prefix(2000))"
-                    )
-                }
-                try checkPinned(pinned)
-                context.indexOptions = pinned.indexOptions
-            }
-        }
-
-        var files: [LockedFile] = []
-        var sizeSources: [String: Int] = [:]
-        // pip picks each wheel; a hash-pinned NAME==VERSION for which pip finds no wheel for the
-        // target is taken as an sdist, and pip runs again on the lines left.
-        var sdistLines = method == .hashed ? pinned.requirements.filter(isSdistLine) : []
-        var wheelLines = pinned.requirements.filter { !sdistLines.contains($0) }
-        // A plain file pip resolves: a requirement with no wheel for the target is taken as an
-        // sdist from the index, and pip resolves again around it.
-        var resolvedSdists: [LockedSdist] = []
-        if method == .pip, !wheelLines.isEmpty {
-            let resolved = try await resolveAroundSdists(
-                requirementsPath,
-                requirements: pinned,
-                options: options,
-                context: context,
-                progress: progress,
-                warnings: &warnings
-            )
-            files = resolved.files
-            sizeSources = resolved.sizeSources
-            resolvedSdists = resolved.sdists
-            wheelLines = []
-        }
-        while !wheelLines.isEmpty {
-            let input =
-                sdistLines.isEmpty
-                ? pipInput
-                : try writeRequirements(
-                    wheelLines.map { ([$0.text] + $0.hashes.map { "--hash=" + $0 }).joined(separator: " ") },
-                    indexOptions: pinned.indexOptions,
-                    to: work + "/requirements.wheels.txt"
-                )
-            let outcome = try await pinWheels(
-                input: input,
-                described: method == .uv ? "\(requirementsPath) (as uv resolved it)" : requirementsPath,
-                requirements: pinned,
-                hashed: method != .pip,
-                resolving: method == .pip,
-                sdistCandidates: method == .hashed ? wheelLines : [],
-                context: context,
-                label: "pip",
-                warnings: &warnings
-            )
-            switch outcome {
-            case .pinned(let chosen, let sources, _):
-                files = chosen
-                sizeSources = sources
-                wheelLines = []
-            case .noWheel(let line):
-                progress?.note(
-                    "lock: no wheel of \(line.name) \(line.pinnedVersion ?? "") fits \(target.description): locking its sdist"
-                )
-                sdistLines.append(line)
-                wheelLines.removeAll { $0 == line }
-            case .noDistribution:
-                preconditionFailure("pinWheels was not asked to take sdists")
-            }
-        }
-
-        // Sdists, and the wheels that build them.
-        var build: [LockedFile] = []
-        if !sdistLines.isEmpty || !resolvedSdists.isEmpty {
-            let sdists = (sdistLines.isEmpty ? [] : try await lockSdists(sdistLines, context: context)) + resolvedSdists
-            files += sdists.map(\.file)
-            for sdist in sdists { sizeSources[sdist.source, default: 0] += 1 }
-            let requirements = buildRequirements(sdists.map(\.system), target: target)
-            let names = sdists.map(\.file.filename).joined(separator: ", ")
-            progress?.note("lock: resolving the build requirements of \(names) for \(target.description)")
-            let buildInput = try writeRequirements(
-                requirements,
-                indexOptions: pinned.indexOptions,
-                to: work + "/build-requirements.txt"
-            )
-            build = try await lockBuildRequirements(
-                buildInput,
-                of: names,
-                resolver: options.resolver,
-                label: "pip-build",
-                context: context,
-                warnings: &warnings,
-                sizeSources: &sizeSources
-            )
-        }
-
-        let lock = PythonLock(target: target, files: files, build: build)
-        let bytes = try lock.encoded()
-        let path = options.lockPath
-        let changed = (try? FileSystem.readFile(path, limit: 16 << 20)) != bytes
-        if changed { try FileSystem.writeAtomically(path, bytes) }
-        return PythonLockResult(
-            lock: lock,
-            path: path,
-            method: method,
-            changed: changed,
-            sizeSources: sizeSources,
-            warnings: warnings.reduce(into: []) { kept, warning in if !kept.contains(warning) { kept.append(warning) } }
-        )
+        var run = try await LockRun(options: options, progress: progress)
+        defer { run.removeWork() }
+        try await run.chooseMethod()
+        try await run.pinFiles()
+        try await run.lockSdistsAndTheirBuildRequirements()
+        return try run.write()
     }
 
     /// What every pip, uv and probe run of one lock shares.
@@ -433,7 +261,7 @@ public enum PythonLocker {
     }
 
     /// A hash-pinned `NAME @ URL` line whose URL names an sdist.
-    private static func isSdistLine(_ r: LockRequirement) -> Bool {
+    static func isSdistLine(_ r: LockRequirement) -> Bool {
         guard let url = r.url, !r.isEditable else { return false }
         let name = fileName(ofURL: url).lowercased()
         return !name.hasSuffix(".whl") && !name.isEmpty
@@ -463,7 +291,7 @@ public enum PythonLocker {
 
     /// Fetches (or reads) each hash-pinned sdist, checks it against its pins and as an archive, and
     /// reads its build system.
-    private static func lockSdists(_ lines: [LockRequirement], context: Context) async throws -> [LockedSdist] {
+    static func lockSdists(_ lines: [LockRequirement], context: Context) async throws -> [LockedSdist] {
         for line in lines {
             guard let url = line.url else { continue }
             let name = fileName(ofURL: url)
@@ -638,7 +466,7 @@ public enum PythonLocker {
     }
 
     /// Fills in sizes (and missing sha256) from the probe; returns where each size came from.
-    private static func complete(
+    static func complete(
         _ files: inout [LockedFile],
         with probe: LockIndexProbe,
         warnings: inout [String]
@@ -659,7 +487,7 @@ public enum PythonLocker {
     }
 
     /// The files pip chose, checked: wheels only, named as pip says, with tags the target accepts.
-    private static func chosenFiles(_ report: PipReport, target: PythonTarget) throws -> [LockedFile] {
+    static func chosenFiles(_ report: PipReport, target: PythonTarget) throws -> [LockedFile] {
         let ranking = TagRanking(target)
         return try report.install.map { item in
             let name = WheelName.normalize(item.metadata.name)
@@ -691,7 +519,7 @@ public enum PythonLocker {
     }
 
     /// Hash-pinned lines must each name one version (pip's --require-hashes rule) and a sha256.
-    private static func checkPinned(_ requirements: LockRequirements) throws {
+    static func checkPinned(_ requirements: LockRequirements) throws {
         for r in requirements.requirements {
             guard !r.isEditable, !r.name.isEmpty else {
                 throw UsageError("\(r.location): a hash-pinned requirement must be NAME==VERSION --hash=sha256:...")
@@ -710,7 +538,7 @@ public enum PythonLocker {
     /// Lines pip would build on this host (editables, local paths, sdist and VCS URLs) are refused
     /// before pip runs: pip picks wheels only for another platform, so a resolved lock takes wheels
     /// only, and an sdist is locked when it is pinned by hash (then the sandbox builds it).
-    private static func refuseBuilds(_ requirements: LockRequirements) throws {
+    static func refuseBuilds(_ requirements: LockRequirements) throws {
         for r in requirements.requirements {
             let source = r.isEditable ? r.url ?? "" : (r.url ?? (r.name.isEmpty ? r.text : nil))
             guard let source else { continue }
@@ -723,7 +551,7 @@ public enum PythonLocker {
     }
 
     /// pip evaluates environment markers for the host it runs on, not for the target.
-    private static func markerWarnings(
+    static func markerWarnings(
         report: PipReport,
         target: PythonTarget,
         requirements: LockRequirements,
@@ -747,7 +575,7 @@ public enum PythonLocker {
 
     /// Runs `uv pip compile` on `requirementsPath` for the target with the user's pip settings;
     /// returns its hashed output.
-    private static func compileWithUV(
+    static func compileWithUV(
         _ requirementsPath: String,
         requirements: LockRequirements,
         context: Context,

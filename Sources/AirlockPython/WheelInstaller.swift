@@ -53,56 +53,90 @@ public enum WheelInstaller {
                 "\(fileName): refused: its tags (\(name.tags.map(\.description).joined(separator: ", "))) fit no tag the target accepts (\(target.description); best accepted: \(best), ...)"
             )
         }
-        func fail(_ reason: String) -> WheelError { WheelError("\(fileName): \(reason)") }
-
+        let fail = { (reason: String) in WheelError("\(fileName): \(reason)") }
         let zip = try ZipReader(path: path)
-        var byName: [String: ZipEntry] = [:]
-        var topLevel = Set<String>()
-        for entry in zip.entries {
-            let bare = entry.isDirectory ? String(entry.name.dropLast()) : entry.name
-            guard RelativePath.isSafe(bare) else { throw fail("member '\(entry.name)' would land outside the target directory") }
-            guard !entry.isSymlink else { throw fail("member '\(entry.name)' is a symbolic link") }
-            guard !entry.isSpecial else { throw fail("member '\(entry.name)' is a device, FIFO or socket") }
-            guard !entry.isEncrypted else { throw fail("member '\(entry.name)' is encrypted") }
-            guard byName[entry.name] == nil else { throw fail("member '\(entry.name)' appears twice") }
-            byName[entry.name] = entry
-            if let first = bare.split(separator: "/").first { topLevel.insert(String(first)) }
-        }
-        let distInfos = topLevel.filter { $0.hasSuffix(".dist-info") && byName[$0 + "/RECORD"] != nil }
-        guard distInfos.count == 1, let distInfo = distInfos.first else {
-            throw fail("needs exactly one .dist-info directory with a RECORD, found \(distInfos.count)")
-        }
-        guard WheelName.normalize(String(distInfo.dropLast(".dist-info".count))).hasPrefix(WheelName.normalize(name.distribution)) else {
-            throw fail("its .dist-info directory '\(distInfo)' does not match the distribution \(name.distribution)")
-        }
-        let dataDir = String(distInfo.dropLast(".dist-info".count)) + ".data"
-        let keepWhole: Set<String> = [distInfo + "/RECORD", distInfo + "/WHEEL", distInfo + "/entry_points.txt", distInfo + "/METADATA"]
-
-        // One pass over the inflated content: hash every file, keep what we rewrite or audit.
-        struct Seen {
-            var hash: String
-            var size: Int
-        }
-        var seen: [String: Seen] = [:]
-        var kept: [String: [UInt8]] = [:]
-        var elf: [(String, [UInt8])] = []
-        let reader = try ArchiveReader(paths: [path], format: .zip)
+        let layout = try WheelLayout(zip, name: name, fail: fail)
         let treeFiles = try treeRoot.map { root -> TreeWriter in try TreeWriter(root: root) }
+        let content = try inflate(path, layout: layout, name: name, into: treeFiles, fail: fail)
+        try checkRecord(content, layout: layout, fail: fail)
+        guard let wheelMeta = content.kept[layout.distInfo + "/WHEEL"] else { throw fail("\(layout.distInfo)/WHEEL missing") }
+        let headers = EmailHeaders.parse(String(decoding: wheelMeta, as: UTF8.self))
+        guard let version = headers["wheel-version"]?.first, version.split(separator: ".").first == "1" else {
+            throw fail("Wheel-Version \(headers["wheel-version"]?.first ?? "missing") is not 1.x")
+        }
+        let files = try installedFiles(zip, layout: layout, content: content, name: name, into: treeFiles, fail: fail)
+        return InstalledWheel(name: name, wheelPath: path, files: files, elfObjects: content.elf)
+    }
+
+    /// The wheel's members by name (each checked: no escaping path, link, device, encryption or
+    /// duplicate), its one `.dist-info` directory and its `.data` directory.
+    struct WheelLayout {
+        var byName: [String: ZipEntry] = [:]
+        let distInfo: String
+        let dataDir: String
+        /// Read whole: rewritten or parsed.
+        let keepWhole: Set<String>
+        /// RECORD and its signatures: in the wheel but not listed in RECORD.
+        let unrecorded: Set<String>
+
+        init(_ zip: ZipReader, name: WheelName, fail: (String) -> WheelError) throws {
+            var topLevel = Set<String>()
+            for entry in zip.entries {
+                let bare = entry.isDirectory ? String(entry.name.dropLast()) : entry.name
+                guard RelativePath.isSafe(bare) else { throw fail("member '\(entry.name)' would land outside the target directory") }
+                guard !entry.isSymlink else { throw fail("member '\(entry.name)' is a symbolic link") }
+                guard !entry.isSpecial else { throw fail("member '\(entry.name)' is a device, FIFO or socket") }
+                guard !entry.isEncrypted else { throw fail("member '\(entry.name)' is encrypted") }
+                guard byName[entry.name] == nil else { throw fail("member '\(entry.name)' appears twice") }
+                byName[entry.name] = entry
+                if let first = bare.split(separator: "/").first { topLevel.insert(String(first)) }
+            }
+            let distInfos = topLevel.filter { [byName] in $0.hasSuffix(".dist-info") && byName[$0 + "/RECORD"] != nil }
+            guard distInfos.count == 1, let distInfo = distInfos.first else {
+                throw fail("needs exactly one .dist-info directory with a RECORD, found \(distInfos.count)")
+            }
+            guard WheelName.normalize(String(distInfo.dropLast(".dist-info".count))).hasPrefix(WheelName.normalize(name.distribution)) else {
+                throw fail("its .dist-info directory '\(distInfo)' does not match the distribution \(name.distribution)")
+            }
+            self.distInfo = distInfo
+            dataDir = String(distInfo.dropLast(".dist-info".count)) + ".data"
+            keepWhole = [distInfo + "/RECORD", distInfo + "/WHEEL", distInfo + "/entry_points.txt", distInfo + "/METADATA"]
+            unrecorded = [distInfo + "/RECORD", distInfo + "/RECORD.jws", distInfo + "/RECORD.p7s"]
+        }
+    }
+
+    /// What one pass over the inflated members found: each file's RECORD-style hash and size, the
+    /// members read whole, and the ELF objects (by installed path) for the glibc audit.
+    struct WheelContent {
+        var seen: [String: (hash: String, size: Int)] = [:]
+        var kept: [String: [UInt8]] = [:]
+        var elf: [(path: String, bytes: [UInt8])] = []
+    }
+
+    /// One streaming pass over the inflated content (libarchive): hash every file, keep what is
+    /// rewritten or audited, and write the tree when asked.
+    static func inflate(
+        _ path: String, layout: WheelLayout, name: WheelName, into treeFiles: TreeWriter?, fail: (String) -> WheelError
+    ) throws -> WheelContent {
+        var content = WheelContent()
+        let reader = try ArchiveReader(paths: [path], format: .zip)
         while let entry = try reader.next() {
             guard let memberName = entry.path else { throw fail("a member has an unreadable name") }
             if entry.kind == .directory || memberName.hasSuffix("/") {
                 try reader.skipData()
                 continue
             }
-            guard entry.kind == .regular, let zipEntry = byName[memberName] else {
+            guard entry.kind == .regular, let zipEntry = layout.byName[memberName] else {
                 throw fail("member '\(memberName)' is not a regular file listed in the central directory")
             }
             let hasher = SHA256Hasher()
             var size = 0
             var head: [UInt8] = []
-            var whole: [UInt8]? = keepWhole.contains(memberName) || memberName.hasPrefix(dataDir + "/scripts/") ? [] : nil
+            var whole: [UInt8]? = layout.keepWhole.contains(memberName) || memberName.hasPrefix(layout.dataDir + "/scripts/") ? [] : nil
             var isELF = false
-            let installPath = try installedPath(of: memberName, distInfo: distInfo, dataDir: dataDir, distribution: name.distribution, fail: fail)
+            let installPath = try installedPath(
+                of: memberName, distInfo: layout.distInfo, dataDir: layout.dataDir, distribution: name.distribution, fail: fail
+            )
             let sink = try installPath.flatMap { p in try treeFiles?.open(p, executable: zipEntry.isExecutable) }
             try reader.readData { chunk in
                 hasher.update(chunk)
@@ -121,23 +155,27 @@ public enum WheelInstaller {
                 try sink?.write(chunk)
             }
             try sink?.close()
-            guard size == zipEntry.uncompressedSize else { throw fail("member '\(memberName)' inflates to \(size) bytes, not \(zipEntry.uncompressedSize)") }
-            seen[memberName] = Seen(hash: "sha256=" + Base64URL.encode(hasher.finalize().bytes), size: size)
+            guard size == zipEntry.uncompressedSize else {
+                throw fail("member '\(memberName)' inflates to \(size) bytes, not \(zipEntry.uncompressedSize)")
+            }
+            content.seen[memberName] = ("sha256=" + Base64URL.encode(hasher.finalize().bytes), size)
             if let whole {
-                kept[memberName] = whole
-                if isELF, let installPath { elf.append((installPath, whole)) }
+                content.kept[memberName] = whole
+                if isELF, let installPath { content.elf.append((installPath, whole)) }
             }
         }
+        return content
+    }
 
-        // RECORD: every file (but RECORD and its signatures) must be listed, with a matching sha256.
-        guard let recordBytes = kept[distInfo + "/RECORD"] else { throw fail("RECORD missing") }
+    /// RECORD: every file (but RECORD and its signatures) must be listed, with a matching sha256.
+    static func checkRecord(_ content: WheelContent, layout: WheelLayout, fail: (String) -> WheelError) throws {
+        guard let recordBytes = content.kept[layout.distInfo + "/RECORD"] else { throw fail("RECORD missing") }
         var recorded: [String: (hash: String, size: String)] = [:]
         for row in CSV.parse(String(decoding: recordBytes, as: UTF8.self)) where !row.isEmpty && !(row.count == 1 && row[0].isEmpty) {
             guard row.count >= 3 else { throw fail("RECORD has a malformed line: \(row.joined(separator: ","))") }
             recorded[row[0]] = (row[1], row[2])
         }
-        let unrecorded: Set<String> = [distInfo + "/RECORD", distInfo + "/RECORD.jws", distInfo + "/RECORD.p7s"]
-        for (member, s) in seen where !unrecorded.contains(member) {
+        for (member, s) in content.seen where !layout.unrecorded.contains(member) {
             guard let r = recorded[member] else { throw fail("member '\(member)' is not listed in RECORD") }
             guard r.hash.hasPrefix("sha256=") else {
                 throw fail("RECORD lists '\(member)' with \(r.hash.isEmpty ? "no hash" : "hash '\(r.hash.prefix(12))...'"); Airlock checks sha256")
@@ -145,43 +183,46 @@ public enum WheelInstaller {
             guard r.hash == s.hash else { throw fail("member '\(member)' does not match its RECORD hash") }
             if !r.size.isEmpty, Int(r.size) != s.size { throw fail("member '\(member)' is \(s.size) bytes, RECORD says \(r.size)") }
         }
+    }
 
-        // WHEEL metadata.
-        guard let wheelMeta = kept[distInfo + "/WHEEL"] else { throw fail("\(distInfo)/WHEEL missing") }
-        let headers = EmailHeaders.parse(String(decoding: wheelMeta, as: UTF8.self))
-        guard let version = headers["wheel-version"]?.first, version.split(separator: ".").first == "1" else {
-            throw fail("Wheel-Version \(headers["wheel-version"]?.first ?? "missing") is not 1.x")
-        }
-
-        // The installed files.
+    /// The installed files: each member where it lands, scripts with their shebang rewritten,
+    /// INSTALLER, console-script wrappers, and a RECORD rewritten for what was installed.
+    static func installedFiles(
+        _ zip: ZipReader, layout: WheelLayout, content: WheelContent, name: WheelName, into treeFiles: TreeWriter?,
+        fail: (String) -> WheelError
+    ) throws -> [InstalledFile] {
+        let distInfo = layout.distInfo
         var files: [InstalledFile] = []
         var paths = Set<String>()
         func add(_ file: InstalledFile) throws {
             guard paths.insert(file.path).inserted else { throw fail("two members install to '\(file.path)'") }
             files.append(file)
         }
+        func generated(_ path: String, _ bytes: [UInt8], executable: Bool) throws {
+            try add(InstalledFile(path: path, source: .generated(bytes), executable: executable, recordHash: Base64URL.recordHash(bytes), size: bytes.count))
+        }
         for entry in zip.entries where !entry.isDirectory {
             let member = entry.name
-            if unrecorded.contains(member) || member == distInfo + "/INSTALLER" || member == distInfo + "/direct_url.json" {
+            if layout.unrecorded.contains(member) || member == distInfo + "/INSTALLER" || member == distInfo + "/direct_url.json" {
                 continue
             }
-            guard let target = try installedPath(of: member, distInfo: distInfo, dataDir: dataDir, distribution: name.distribution, fail: fail),
-                let s = seen[member]
+            guard let target = try installedPath(of: member, distInfo: distInfo, dataDir: layout.dataDir, distribution: name.distribution, fail: fail),
+                let s = content.seen[member]
             else { continue }
-            if member.hasPrefix(dataDir + "/scripts/"), let content = kept[member] {
-                let rewritten = Scripts.rewriteShebang(content)
-                try add(InstalledFile(path: target, source: .generated(rewritten), executable: true, recordHash: Base64URL.recordHash(rewritten), size: rewritten.count))
-                if rewritten != content { try treeFiles?.write(target, rewritten, executable: true) }
+            if member.hasPrefix(layout.dataDir + "/scripts/"), let original = content.kept[member] {
+                let rewritten = Scripts.rewriteShebang(original)
+                try generated(target, rewritten, executable: true)
+                if rewritten != original { try treeFiles?.write(target, rewritten, executable: true) }
             } else {
                 try add(InstalledFile(path: target, source: .wheel(entry), executable: entry.isExecutable, recordHash: s.hash, size: s.size))
             }
         }
         let installer = Array("airlock\n".utf8)
-        try add(InstalledFile(path: distInfo + "/INSTALLER", source: .generated(installer), executable: false, recordHash: Base64URL.recordHash(installer), size: installer.count))
+        try generated(distInfo + "/INSTALLER", installer, executable: false)
         try treeFiles?.write(distInfo + "/INSTALLER", installer, executable: false)
-        if let entryPoints = kept[distInfo + "/entry_points.txt"] {
+        if let entryPoints = content.kept[distInfo + "/entry_points.txt"] {
             for script in try Scripts.wrappers(entryPoints: String(decoding: entryPoints, as: UTF8.self), fail: fail) {
-                try add(InstalledFile(path: "bin/" + script.name, source: .generated(script.content), executable: true, recordHash: Base64URL.recordHash(script.content), size: script.content.count))
+                try generated("bin/" + script.name, script.content, executable: true)
                 try treeFiles?.write("bin/" + script.name, script.content, executable: true)
             }
         }
@@ -189,9 +230,9 @@ public enum WheelInstaller {
         lines.append(CSV.row([distInfo + "/RECORD", "", ""]))
         lines.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let record = Array(lines.map { $0 + "\n" }.joined().utf8)
-        try add(InstalledFile(path: distInfo + "/RECORD", source: .generated(record), executable: false, recordHash: Base64URL.recordHash(record), size: record.count))
+        try generated(distInfo + "/RECORD", record, executable: false)
         try treeFiles?.write(distInfo + "/RECORD", record, executable: false)
-        return InstalledWheel(name: name, wheelPath: path, files: files, elfObjects: elf)
+        return files
     }
 
     /// Where a wheel member lands, relative to site-packages; nil for members not installed.
