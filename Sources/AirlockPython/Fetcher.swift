@@ -98,37 +98,7 @@ public enum Fetcher {
         let root = "lock:" + projectName
 
         let locked = lock.everyFile
-        var results = [FetchedFile?](repeating: nil, count: locked.count)
-        var present: [BlobEntry] = []
-        var pending: [Item] = []
-        for (index, file) in locked.enumerated() {
-            guard let digest = SHA256Digest(file.sha256) else {
-                results[index] = .init(
-                    filename: file.filename,
-                    sha256: file.sha256,
-                    status: .failed,
-                    reason: "not a sha256 digest"
-                )
-                continue
-            }
-            if store.contains(digest) {
-                let size = (try? FileSystem.size(of: store.blobPath(digest))) ?? file.size ?? 0
-                present.append(entry(for: file, digest: digest, size: size))
-                results[index] = .init(filename: file.filename, sha256: digest.hex, status: .present)
-                continue
-            }
-            guard let text = file.url, let url = URL(string: text), let scheme = url.scheme?.lowercased(),
-                ["http", "https", "file"].contains(scheme)
-            else {
-                let reason =
-                    file.url == nil
-                    ? "the lock has no URL for it; run `airlock lock` to record one"
-                    : "\(file.url ?? ""): not an http, https or file URL"
-                results[index] = .init(filename: file.filename, sha256: digest.hex, status: .failed, reason: reason)
-                continue
-            }
-            pending.append(Item(index: index, file: file, digest: digest, url: url))
-        }
+        var (results, present, pending) = sort(locked, store: store)
         try store.index.record(present, roots: present.map { ($0.digest, root) })
         let schemes = Set(pending.compactMap { $0.url.scheme?.lowercased() })
         let chosen: FetchPlan
@@ -187,6 +157,38 @@ public enum Fetcher {
             "\(report.count(.fetched)) fetched, \(report.count(.present)) already present, \(report.count(.failed)) failed"
         )
         return report
+    }
+
+    /// The locked files the store has (recorded, no request), those to download, and a failed
+    /// result for each that cannot be (no sha256, no URL, an unknown scheme), by lock order.
+    private static func sort(_ locked: [LockedFile], store: Store) -> (results: [FetchedFile?], present: [BlobEntry], pending: [Item]) {
+        var results = [FetchedFile?](repeating: nil, count: locked.count)
+        var present: [BlobEntry] = []
+        var pending: [Item] = []
+        for (index, file) in locked.enumerated() {
+            guard let digest = SHA256Digest(file.sha256) else {
+                results[index] = .init(filename: file.filename, sha256: file.sha256, status: .failed, reason: "not a sha256 digest")
+                continue
+            }
+            if store.contains(digest) {
+                let size = (try? FileSystem.size(of: store.blobPath(digest))) ?? file.size ?? 0
+                present.append(entry(for: file, digest: digest, size: size))
+                results[index] = .init(filename: file.filename, sha256: digest.hex, status: .present)
+                continue
+            }
+            guard let text = file.url, let url = URL(string: text), let scheme = url.scheme?.lowercased(),
+                ["http", "https", "file"].contains(scheme)
+            else {
+                let reason =
+                    file.url == nil
+                    ? "the lock has no URL for it; run `airlock lock` to record one"
+                    : "\(file.url ?? ""): not an http, https or file URL"
+                results[index] = .init(filename: file.filename, sha256: digest.hex, status: .failed, reason: reason)
+                continue
+            }
+            pending.append(Item(index: index, file: file, digest: digest, url: url))
+        }
+        return (results, present, pending)
     }
 
     /// Which transport the files the store lacks will take (see FetchTrust), with notes saying so.

@@ -78,68 +78,84 @@ extension PythonLocker {
             case .noWheel:
                 preconditionFailure("no hash-pinned lines were given")
             case .noDistribution(let name, let requirement, let result):
-                // The specifiers the sdist must meet: the file's own lines for the project, and
-                // every requirement pip could not meet for it.
-                var specifiers =
-                    taken[name]?.specifiers
-                    ?? requirements.requirements
-                    .filter { $0.name == name && $0.url == nil }.map { specifier(of: $0.text) }
-                let failure = { (why: String) in
-                    LockPip.failure(
-                        result,
-                        python: context.pythonName,
-                        target: context.target,
-                        requirements: requirementsPath,
-                        noWheelHint: why
-                    )
-                }
-                let asked = specifier(of: requirement)
-                if let already = taken[name], already.specifiers.contains(asked) {
-                    throw failure(
-                        "and pip still finds none with its sdist \(already.sdist.file.filename) in its place"
-                    )
-                }
-                if !specifiers.contains(asked) { specifiers.append(asked) }
-                let wanted = specifiers.filter { !$0.isEmpty }.joined(separator: ",")
-                progress?.note(
-                    "lock: no wheel of \(requirement) fits \(context.target.description): looking for its sdist"
-                )
-                let found = try await LockPip.findSdists(
-                    [LockPip.SdistSearch(name: name, specifier: wanted)],
-                    target: context.target,
-                    python: context.python,
-                    environment: context.environment,
-                    workDirectory: context.work,
-                    pipOptions: context.indexOptions
-                )
-                guard case .found(let fetched, let version, let indexSha256, let yanked)? = found.first else {
-                    if case .missing(let why)? = found.first { throw failure("and \(why)") }
-                    throw failure("and the index has no sdist of it either")
-                }
-                if indexSha256 == nil {
-                    warnings.append(
-                        "\(fetched.filename): the index gives no sha256 for it; locked by the sha256 of the download"
-                    )
-                }
-                if yanked { warnings.append("\(fetched.filename): yanked on the index, but pinned with ==") }
-                if let old = taken[name] { try? FileSystem.remove(standIns + "/" + old.standIn) }
-                taken[name] = try await take(
-                    fetched,
-                    name: name,
-                    version: version,
-                    specifiers: specifiers,
-                    standIns: standIns,
-                    options: options,
-                    context: context,
-                    sandbox: &sandbox,
-                    progress: progress,
-                    warnings: &warnings
+                try await takeSdist(
+                    name: name, requirement: requirement, pipResult: result, requirementsPath: requirementsPath,
+                    requirements: requirements, taken: &taken, standIns: standIns, options: options, context: context,
+                    sandbox: &sandbox, progress: progress, warnings: &warnings
                 )
             }
         }
         throw UsageError(
             PythonErrorCode.notConverged,
             "\(requirementsPath): still finding requirements with no wheel for \(context.target.description) after \(maximumRounds) rounds of pip (sdists taken: \(taken.values.map(\.sdist.file.filename).sorted().joined(separator: ", "))); pin the sdists with --hash to lock without resolving"
+        )
+    }
+
+    /// pip found no distribution of `name` for `requirement`: the highest sdist the index has that
+    /// meets every specifier asked for it is taken (replacing an earlier one of the project), or
+    /// the lock fails saying why.
+    private static func takeSdist(
+        name: String, requirement: String, pipResult: LockProcessResult, requirementsPath: String,
+        requirements: LockRequirements, taken: inout [String: TakenSdist], standIns: String, options: PythonLockOptions,
+        context: Context, sandbox: inout (PythonSandbox, Store)?, progress: ProgressReporter?, warnings: inout [String]
+    ) async throws {
+        let result = pipResult
+        // The specifiers the sdist must meet: the file's own lines for the project, and
+        // every requirement pip could not meet for it.
+        var specifiers =
+            taken[name]?.specifiers
+            ?? requirements.requirements
+            .filter { $0.name == name && $0.url == nil }.map { specifier(of: $0.text) }
+        let failure = { (why: String) in
+            LockPip.failure(
+                result,
+                python: context.pythonName,
+                target: context.target,
+                requirements: requirementsPath,
+                noWheelHint: why
+            )
+        }
+        let asked = specifier(of: requirement)
+        if let already = taken[name], already.specifiers.contains(asked) {
+            throw failure(
+                "and pip still finds none with its sdist \(already.sdist.file.filename) in its place"
+            )
+        }
+        if !specifiers.contains(asked) { specifiers.append(asked) }
+        let wanted = specifiers.filter { !$0.isEmpty }.joined(separator: ",")
+        progress?.note(
+            "lock: no wheel of \(requirement) fits \(context.target.description): looking for its sdist"
+        )
+        let found = try await LockPip.findSdists(
+            [LockPip.SdistSearch(name: name, specifier: wanted)],
+            target: context.target,
+            python: context.python,
+            environment: context.environment,
+            workDirectory: context.work,
+            pipOptions: context.indexOptions
+        )
+        guard case .found(let fetched, let version, let indexSha256, let yanked)? = found.first else {
+            if case .missing(let why)? = found.first { throw failure("and \(why)") }
+            throw failure("and the index has no sdist of it either")
+        }
+        if indexSha256 == nil {
+            warnings.append(
+                "\(fetched.filename): the index gives no sha256 for it; locked by the sha256 of the download"
+            )
+        }
+        if yanked { warnings.append("\(fetched.filename): yanked on the index, but pinned with ==") }
+        if let old = taken[name] { try? FileSystem.remove(standIns + "/" + old.standIn) }
+        taken[name] = try await take(
+            fetched,
+            name: name,
+            version: version,
+            specifiers: specifiers,
+            standIns: standIns,
+            options: options,
+            context: context,
+            sandbox: &sandbox,
+            progress: progress,
+            warnings: &warnings
         )
     }
 
@@ -209,46 +225,30 @@ extension PythonLocker {
             }
         }
 
-        // Dynamic: its backend prepares the metadata in the sandbox, over its build requirements.
+        return try await takeFromBackend(
+            fetched, sdist: sdist, system: system, hasPKGInfo: contents.pkgInfo != nil, specifiers: specifiers,
+            standIns: standIns, scratch: scratch, options: options, context: context, sandbox: &sandbox, progress: progress,
+            warnings: &warnings
+        )
+    }
+
+    /// Dynamic metadata: the sdist's backend prepares it in the sandbox, over its build requirements.
+    private static func takeFromBackend(
+        _ fetched: LockPip.FetchedSdist, sdist: LockedSdist, system: BuildSystemAnswer, hasPKGInfo: Bool, specifiers: [String],
+        standIns: String, scratch: String, options: PythonLockOptions, context: Context, sandbox: inout (PythonSandbox, Store)?,
+        progress: ProgressReporter?, warnings: inout [String]
+    ) async throws -> TakenSdist {
+        let (name, version, described) = (sdist.file.name, sdist.file.version, fetched.filename)
         let why =
-            contents.pkgInfo == nil
+            !hasPKGInfo
             ? "it has no PKG-INFO" : "its PKG-INFO does not give Requires-Dist statically (PEP 643)"
         let reason =
             "\(described): no wheel of \(name) fits \(context.target.description), and its sdist's dependencies come from its build backend, run offline in the sandbox, since \(why)"
         if sandbox == nil { sandbox = try await preparedSandbox(options: options, context: context, reason: reason) }
         guard let (runner, store) = sandbox else { preconditionFailure("the sandbox was just prepared") }
-        let buildInput = try writeRequirements(
-            buildRequirements([system], target: context.target),
-            indexOptions: context.indexOptions,
-            to: scratch + "/build-requirements.txt"
+        let buildWheels = try await buildWheelsInStore(
+            for: fetched.filename, name: name, system: system, store: store, scratch: scratch, context: context, warnings: &warnings
         )
-        var sizeSources: [String: Int] = [:]
-        let buildFiles = try await lockBuildRequirements(
-            buildInput,
-            of: fetched.filename,
-            resolver: .pip,
-            label: "pip-build-\(name)",
-            context: context,
-            warnings: &warnings,
-            sizeSources: &sizeSources
-        )
-        let report = try await Fetcher.fetch(
-            lock: PythonLock(target: context.target, files: buildFiles),
-            projectName: PythonBuild.projectName(context.project),
-            store: store,
-            jobs: 4,
-            environment: context.environment
-        )
-        guard report.failures.isEmpty else {
-            let lines = ["the build requirements of \(fetched.filename), for its metadata:"] + report.failureLines
-            throw UsageError(lines.joined(separator: "\n"))
-        }
-        let buildWheels = try buildFiles.map { file in
-            guard let digest = SHA256Digest(file.sha256), store.contains(digest) else {
-                throw UsageError("\(file.filename): not in the store \(store.root) after fetching it")
-            }
-            return (filename: file.filename, path: store.blobPath(digest))
-        }
         progress?.note(
             "lock: asking the build backend of \(fetched.filename) for its metadata in \(runner.imageReference) (\(runner.runtime.name)), network off"
         )
@@ -257,16 +257,9 @@ extension PythonLocker {
         do {
             (metadata, via) = try await SdistBuilder.metadata(
                 SdistBuildRequest(
-                    sdistPath: fetched.path,
-                    sdistFilename: fetched.filename,
-                    name: name,
-                    version: version,
-                    buildWheels: buildWheels,
-                    target: context.target,
-                    runtime: runner.runtime,
-                    image: runner.runtimeImage,
-                    imageName: runner.imageReference,
-                    imageDigest: runner.imageDigest.description,
+                    sdistPath: fetched.path, sdistFilename: fetched.filename, name: name, version: version,
+                    buildWheels: buildWheels, target: context.target, runtime: runner.runtime, image: runner.runtimeImage,
+                    imageName: runner.imageReference, imageDigest: runner.imageDigest.description,
                     sourceDateEpoch: runner.sourceDateEpoch
                 ),
                 scratch: try FileSystem.makeTemporaryDirectory(prefix: "metadata", in: scratch),
@@ -278,17 +271,44 @@ extension PythonLocker {
         let path = scratch + "/METADATA"
         try FileSystem.writeAtomically(path, metadata)
         let answer = try await readMetadata(
-            path,
-            describe: "\(described): the METADATA its backend prepared",
-            name: name,
-            version: version,
-            requireStatic: false,
-            standIns: standIns,
-            context: context
+            path, describe: "\(described): the METADATA its backend prepared", name: name, version: version,
+            requireStatic: false, standIns: standIns, context: context
         )
         guard let standIn = answer.stub else { preconditionFailure("sdist_metadata.py wrote no stand-in") }
         progress?.note("lock: taking \(fetched.filename); its dependencies from \(via): \(describe(answer.requires))")
         return TakenSdist(sdist: sdist, standIn: standIn, specifiers: specifiers)
+    }
+
+    /// An sdist's build requirements, resolved as wheels for the target and fetched into `store`,
+    /// for its backend's metadata step.
+    private static func buildWheelsInStore(
+        for filename: String, name: String, system: BuildSystemAnswer, store: Store, scratch: String, context: Context,
+        warnings: inout [String]
+    ) async throws -> [(filename: String, path: String)] {
+        let buildInput = try writeRequirements(
+            buildRequirements([system], target: context.target),
+            indexOptions: context.indexOptions,
+            to: scratch + "/build-requirements.txt"
+        )
+        var sizeSources: [String: Int] = [:]
+        let buildFiles = try await lockBuildRequirements(
+            buildInput, of: filename, resolver: .pip, label: "pip-build-\(name)", context: context, warnings: &warnings,
+            sizeSources: &sizeSources
+        )
+        let report = try await Fetcher.fetch(
+            lock: PythonLock(target: context.target, files: buildFiles), projectName: PythonBuild.projectName(context.project),
+            store: store, jobs: 4, environment: context.environment
+        )
+        guard report.failures.isEmpty else {
+            let lines = ["the build requirements of \(filename), for its metadata:"] + report.failureLines
+            throw UsageError(lines.joined(separator: "\n"))
+        }
+        return try buildFiles.map { file in
+            guard let digest = SHA256Digest(file.sha256), store.contains(digest) else {
+                throw UsageError("\(file.filename): not in the store \(store.root) after fetching it")
+            }
+            return (filename: file.filename, path: store.blobPath(digest))
+        }
     }
 
     private static func describe(_ requires: [String]) -> String {

@@ -106,6 +106,9 @@ package enum SdistArchive {
         version: String,
         extractTo: String?
     ) throws -> SdistContents {
+        // Kept whole: one pass over a hostile archive whose every check reads the state built up
+        // member by member (the top directory, the links seen, the running totals); split, that
+        // state would travel through each piece and the order of the checks would be harder to see.
         func refuse(_ reason: String) -> SdistError {
             SdistError("\(filename): refused: \(reason)", status: .checkFailed)
         }
