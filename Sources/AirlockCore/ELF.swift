@@ -26,6 +26,7 @@ public struct ELFError: AirlockError {
     }
 
     public var status: ExitStatus { .checkFailed }
+    public var code: ErrorCode { (isUnsupported ? CoreErrorCode.unsupportedELF : .badELF).code }
     public var description: String {
         "\(path): \(isUnsupported ? "unsupported" : "malformed") ELF file: \(reason)"
     }

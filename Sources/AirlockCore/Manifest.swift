@@ -217,6 +217,7 @@ public struct ManifestError: AirlockError {
     public init(_ reason: String) { self.reason = reason }
     public var description: String { "manifest.json: \(reason)" }
     public var status: ExitStatus { .checkFailed }
+    public var code: ErrorCode { CoreErrorCode.badManifest.code }
 }
 
 /// Relative paths that are safe to create under a directory.

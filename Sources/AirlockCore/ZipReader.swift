@@ -28,12 +28,15 @@ public struct ZipEntry: Sendable, Equatable {
     public var isEncrypted: Bool { flags & 1 != 0 }
 }
 
+/// A zip that cannot be read (`core.bad-zip`) or written as asked (`core.cannot-write-zip`).
 public struct ZipError: AirlockError {
     public let path: String
     public let reason: String
-    public init(path: String, reason: String) {
+    public let code: ErrorCode
+    public init(path: String, reason: String, code: CoreErrorCode = .badZip) {
         self.path = path
         self.reason = reason
+        self.code = code.code
     }
     public var description: String { "\(path): \(reason)" }
     public var status: ExitStatus { .badInput }
