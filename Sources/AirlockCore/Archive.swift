@@ -332,8 +332,16 @@ public final class ArchiveReader {
         let status = argv.withUnsafeMutableBufferPointer { archive_read_open_filenames(handle, $0.baseAddress, blockSize) }
         guard status == ARCHIVE_OK else {
             let reason = TarWriter.message(handle)
+            // libarchive names the format at open; one it cannot identify is its
+            // ARCHIVE_ERRNO_FILE_FORMAT (EILSEQ, or EINVAL, on Linux), any other errno is the file's.
+            let error = archive_errno(handle)
             archive_read_free(handle)
-            throw ArchiveError(path: name, reason: "cannot open: \(reason)", status: .badInput, code: .file)
+            throw ArchiveError(
+                path: name,
+                reason: "cannot open: \(reason)",
+                status: .badInput,
+                code: error > 0 && error != EILSEQ && error != EINVAL ? .file : .notAnArchive
+            )
         }
         self.handle = handle
     }
