@@ -25,17 +25,20 @@ extension BundleInput {
                 let top = FileSystem.baseName(trimmed) == "." || trimmed == "/" ? "" : FileSystem.baseName(trimmed)
                 try walk(trimmed, relative: top, into: &inputs)
             case .symlink:
-                throw UsageError("\(path): is a symbolic link; seal the file it points to")
+                throw UsageError(CoreErrorCode.notAFile, "\(path): is a symbolic link; seal the file it points to")
             case .other:
-                throw UsageError("\(path): not a regular file or directory")
+                throw UsageError(CoreErrorCode.notAFile, "\(path): not a regular file or directory")
             case nil:
-                throw UsageError("\(path): no such file or directory")
+                throw UsageError(CoreErrorCode.noSuchFile, "\(path): no such file or directory")
             }
         }
         var seen: [String: String] = [:]
         for input in inputs {
             if let other = seen[input.name] {
-                throw UsageError("\(input.sourcePath): artifact name '\(input.name)' is also used by \(other)")
+                throw UsageError(
+                    BundleErrorCode.duplicateName,
+                    "\(input.sourcePath): artifact name '\(input.name)' is also used by \(other)"
+                )
             }
             seen[input.name] = input.sourcePath
         }
@@ -49,8 +52,12 @@ extension BundleInput {
             switch FileSystem.kind(of: path) {
             case .regular: inputs.append(SealInput(sourcePath: path, artifactPath: rel, name: rel))
             case .directory: try walk(path, relative: rel, into: &inputs)
-            case .symlink: throw UsageError("\(path): is a symbolic link; bundles carry regular files only")
-            default: throw UsageError("\(path): not a regular file")
+            case .symlink:
+                throw UsageError(
+                    CoreErrorCode.notAFile,
+                    "\(path): is a symbolic link; bundles carry regular files only"
+                )
+            default: throw UsageError(CoreErrorCode.notAFile, "\(path): not a regular file")
             }
         }
     }
@@ -97,25 +104,37 @@ public struct SealResult: Sendable, Codable {
 
 public enum Sealer {
     public static func seal(_ inputs: [SealInput], options: SealOptions, store: Store?, progress: ProgressReporter? = nil) async throws -> SealResult {
-        guard !inputs.isEmpty else { throw UsageError("nothing to seal: name at least one file or directory") }
-        guard !options.keyPaths.isEmpty else { throw UsageError("seal needs at least one --key") }
+        guard !inputs.isEmpty else {
+            throw UsageError(BundleErrorCode.nothingToSeal, "nothing to seal: name at least one file or directory")
+        }
+        guard !options.keyPaths.isEmpty else {
+            throw UsageError(BundleErrorCode.noKey, "seal needs at least one --key")
+        }
         var names: [String: String] = [:]
         for input in inputs {
             if let other = names.updateValue(input.sourcePath, forKey: input.name) {
-                throw UsageError("\(input.sourcePath): artifact name '\(input.name)' is also used by \(other)")
+                throw UsageError(
+                    BundleErrorCode.duplicateName,
+                    "\(input.sourcePath): artifact name '\(input.name)' is also used by \(other)"
+                )
             }
         }
         guard Manifest.isValidChannel(options.channel) else {
-            throw UsageError("channel '\(options.channel)': use 1-64 letters, digits, '.', '_' or '-'")
+            throw UsageError(
+                BundleErrorCode.badChannel,
+                "channel '\(options.channel)': use 1-64 letters, digits, '.', '_' or '-'"
+            )
         }
         let keys = try options.keyPaths.map { try KeyFiles.loadPrivateKey($0) }
         var keyIDs: [String] = []
         for key in keys { keyIDs.append(try key.publicKey.keyID) }
-        guard Set(keyIDs).count == keyIDs.count else { throw UsageError("the same --key was given twice") }
+        guard Set(keyIDs).count == keyIDs.count else {
+            throw UsageError(BundleErrorCode.duplicateKey, "the same --key was given twice")
+        }
 
         let sequence: Int
         if let explicit = options.sequence {
-            guard explicit >= 1 else { throw UsageError("--sequence must be at least 1") }
+            guard explicit >= 1 else { throw UsageError(BundleErrorCode.badSequence, "--sequence must be at least 1") }
             sequence = explicit
         } else if let store {
             sequence = try store.index.nextSealSequence(channel: options.channel)
@@ -165,7 +184,7 @@ public enum Sealer {
             bundleID = UUID().uuidString.lowercased()
         }
         let (expires, overflow) = now.addingReportingOverflow(options.expiresIn)
-        guard !overflow else { throw UsageError("--expires is too far in the future") }
+        guard !overflow else { throw UsageError(BundleErrorCode.badExpiry, "--expires is too far in the future") }
         let manifest = Manifest(
             bundle: bundleID, channel: options.channel, sequence: sequence, created: Timestamp.format(epochSeconds: now),
             expires: Timestamp.format(epochSeconds: expires), target: options.target, artifacts: artifacts, blobs: blobs,
@@ -180,7 +199,9 @@ public enum Sealer {
         let blobBytes = blobs.reduce(0) { $0 + $1.size }
         let estimate = blobBytes + (blobs.count + signatures.count + 8) * 1536 + manifestBytes.count + sums.count + verifyGuide.count
         let outputDir = FileSystem.parentPath(options.output).isEmpty ? "." : FileSystem.parentPath(options.output)
-        guard FileSystem.kind(of: outputDir) == .directory else { throw UsageError("\(outputDir): no such directory for --out") }
+        guard FileSystem.kind(of: outputDir) == .directory else {
+            throw UsageError(CoreErrorCode.noSuchFile, "\(outputDir): no such directory for --out")
+        }
         try Store.requireFreeSpace(estimate, at: outputDir, for: "the bundle \(options.output)")
 
         let output: any ArchiveOutput
@@ -214,7 +235,10 @@ public enum Sealer {
                     progress?.advance(by: n)
                 }
                 guard copied == blob.size, try FileIdentity(fd) == source.identity else {
-                    throw UsageError("\(source.path): changed while it was being sealed; seal again")
+                    throw UsageError(
+                        CoreErrorCode.inputChanged,
+                        "\(source.path): changed while it was being sealed; seal again"
+                    )
                 }
             }
         }
