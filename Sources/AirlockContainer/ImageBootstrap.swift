@@ -160,12 +160,13 @@ public enum ImageBootstrap {
                 : "exited with status \(run.status)"
             let tail = lines.suffix(12).map { "  " + $0 }.joined(separator: "\n")
             throw ImageError.usage(
+                .bootstrapFailed,
                 "mmdebstrap (\(request.suite), \(request.packages.joined(separator: ","))) \(what)"
                     + (tail.isEmpty ? "" : "; its last output:\n" + tail)
             )
         }
         guard FileSystem.kind(of: tarPath) == .regular else {
-            throw ImageError.usage("mmdebstrap reported success but wrote no tar at \(tarPath)")
+            throw ImageError.usage(.bootstrapFailed, "mmdebstrap reported success but wrote no tar at \(tarPath)")
         }
 
         note(output, "airlock: writing the rootfs as one layer")
@@ -221,7 +222,10 @@ public enum ImageBootstrap {
                     $0.reference == reference && $0.manifest == image.manifest.digest
                 })
             else {
-                throw ImageError.check("\(store.root): image \(reference) is not in the index after it was recorded")
+                throw ImageError.check(
+                    .failed,
+                    "\(store.root): image \(reference) is not in the index after it was recorded"
+                )
             }
             return BootstrapResult(image: record, packages: layer.packages, droppedDevices: layer.droppedDevices)
         } catch {
@@ -236,26 +240,36 @@ public enum ImageBootstrap {
     @discardableResult
     static func validate(_ request: BootstrapRequest) throws -> (name: String, tag: String) {
         guard suites.contains(request.suite) else {
-            throw UsageError("suite '\(request.suite)': use one of \(suites.joined(separator: ", "))")
+            throw UsageError(
+                ImageErrorCode.badOption,
+                "suite '\(request.suite)': use one of \(suites.joined(separator: ", "))"
+            )
         }
         guard !request.packages.isEmpty else {
-            throw UsageError("--packages: name at least one Debian package (e.g. python3)")
+            throw UsageError(ImageErrorCode.badOption, "--packages: name at least one Debian package (e.g. python3)")
         }
         for package in request.packages where !isPackageName(package) {
             throw UsageError(
+                ImageErrorCode.badOption,
                 "package '\(package)': not a Debian package name (lowercase letters, digits, '+', '-' and '.', starting with a letter or digit)"
             )
         }
         guard isArchitectureName(request.architecture) else {
-            throw UsageError("architecture '\(request.architecture)': not a Debian architecture name")
+            throw UsageError(
+                ImageErrorCode.badOption,
+                "architecture '\(request.architecture)': not a Debian architecture name"
+            )
         }
         if let mirror = request.mirror, !isMirrorURL(mirror) {
-            throw UsageError("--mirror '\(mirror)': use an http://, https:// or file:// URL without spaces")
+            throw UsageError(
+                ImageErrorCode.badOption,
+                "--mirror '\(mirror)': use an http://, https:// or file:// URL without spaces"
+            )
         }
         let (name, tag) = ImageImporter.splitReference(request.name)
         let resolvedTag = tag ?? "latest"
         guard ImageImporter.validName(name, tag: resolvedTag) else {
-            throw UsageError("--name '\(request.name)': not a usable image name (NAME[:TAG])")
+            throw UsageError(ImageErrorCode.badName, "--name '\(request.name)': not a usable image name (NAME[:TAG])")
         }
         return (name, resolvedTag)
     }
@@ -288,6 +302,7 @@ public enum ImageBootstrap {
 
     private static func locateExecutable(_ explicit: String?) throws -> String {
         let missing = UsageError(
+            ImageErrorCode.missingTool,
             "mmdebstrap\(explicit.map { " (\($0))" } ?? "") not found on this machine; install it: apt-get install -y mmdebstrap"
         )
         if let explicit {
@@ -332,7 +347,7 @@ public enum ImageBootstrap {
             var dropped = 0
             var status: [UInt8]? = nil
             while let entry = try reader.next() {
-                guard let raw = entry.path else { throw ImageError.check("\(what): a member has no name") }
+                guard let raw = entry.path else { throw ImageError.check(.badRootfs, "\(what): a member has no name") }
                 let parts = try LayerPath.components(raw, in: what)
                 // The root itself: the unpacker makes it, with its own mode.
                 if parts.isEmpty { try reader.skipData(); continue }
@@ -355,7 +370,7 @@ public enum ImageBootstrap {
                     try reader.skipData()
                 case .symlink:
                     guard let target = entry.linkTarget, !target.isEmpty else {
-                        throw ImageError.check("\(what): symlink '\(raw)' points nowhere")
+                        throw ImageError.check(.badRootfs, "\(what): symlink '\(raw)' points nowhere")
                     }
                     header.kind = .symlink(target: target)
                     try writer.add(header)
@@ -364,6 +379,7 @@ public enum ImageBootstrap {
                     let target = try LayerPath.components(entry.linkTarget ?? "", in: what).joined(separator: "/")
                     guard regularFiles.contains(target) else {
                         throw ImageError.check(
+                            .badRootfs,
                             "\(what): hard link '\(raw)' comes before, or without, the regular file it links to"
                         )
                     }
@@ -388,6 +404,7 @@ public enum ImageBootstrap {
                         }
                         guard written == entry.size else {
                             throw ImageError.check(
+                                .badRootfs,
                                 "\(what): '\(raw)' holds \(written) bytes, its header says \(entry.size)"
                             )
                         }
@@ -397,7 +414,7 @@ public enum ImageBootstrap {
             }
             try writer.close()
             guard let status else {
-                throw ImageError.check("\(what): no \(statusPath), so it is not a Debian rootfs")
+                throw ImageError.check(.badRootfs, "\(what): no \(statusPath), so it is not a Debian rootfs")
             }
             let digest = try blob.finish()
             return Layer(

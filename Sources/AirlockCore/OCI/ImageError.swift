@@ -42,7 +42,4 @@ public struct ImageError: AirlockError {
     package static func usage(_ code: ImageErrorCode, _ description: String) -> ImageError {
         ImageError(description: description, status: .badInput, code: code.code)
     }
-
-    package static func check(_ description: String) -> ImageError { check(.failed, description) }
-    package static func usage(_ description: String) -> ImageError { usage(.failed, description) }
 }
