@@ -104,10 +104,76 @@ public struct SealResult: Sendable, Codable {
 
 public enum Sealer {
     public static func seal(_ inputs: [SealInput], options: SealOptions, store: Store?, progress: ProgressReporter? = nil) async throws -> SealResult {
+        try checkInputs(inputs, channel: options.channel, keyPaths: options.keyPaths)
+        let signers = try loadKeys(options.keyPaths)
+        let keyIDs = signers.map(\.id)
+        let sequence = try sequence(options, store: store)
+
+        // 1. Hash every input, `jobs` at a time.
+        let total = inputs.count
+        progress?.start(total: total, unit: "files")
+        let hashed = try await hashAll(inputs, jobs: options.jobs, progress: progress)
+        progress?.finish("hashed \(total) files")
+
+        // 2. Manifest, SHA256SUMS, VERIFY.md, signatures.
+        let contents = Contents(inputs: inputs, hashed: hashed)
+        let verifyGuide = Array(
+            VerifyGuide.text(
+                bundleName: FileSystem.baseName(options.output), keyIDs: keyIDs.sorted(),
+                compressed: options.compression == .zstd, channel: options.channel, sequence: sequence
+            ).utf8
+        )
+        let sums = sha256sums(blobs: contents.blobs, verifyGuide: verifyGuide)
+        let now = options.sourceDateEpoch ?? Timestamp.nowEpochSeconds()
+        let bundleID = bundleID(options, sequence: sequence, now: now, sums: sums)
+        let (expires, overflow) = now.addingReportingOverflow(options.expiresIn)
+        guard !overflow else { throw UsageError(BundleErrorCode.badExpiry, "--expires is too far in the future") }
+        let manifest = Manifest(
+            bundle: bundleID, channel: options.channel, sequence: sequence, created: Timestamp.format(epochSeconds: now),
+            expires: Timestamp.format(epochSeconds: expires), target: options.target, artifacts: contents.artifacts,
+            blobs: contents.blobs, sha256sums: SHA256Hasher.hash(sums)
+        )
+        let manifestBytes = manifest.canonicalBytes
+        var signatures: [(String, [UInt8])] = []
+        for (key, id) in signers { signatures.append((id, try key.signature(for: manifestBytes))) }
+        signatures.sort { $0.0 < $1.0 }
+        let members = Members(manifest: manifestBytes, signatures: signatures, sums: sums, verifyGuide: verifyGuide)
+
+        // 3. Room for it, then the tar.
+        try requireRoom(for: members, contents: contents, output: options.output)
+        let output: any ArchiveOutput
+        var volumeOutput: VolumeOutput? = nil
+        if let max = options.maximumVolumeSize {
+            let v = try VolumeOutput(basePath: options.output, maximumSize: max)
+            volumeOutput = v
+            output = v
+        } else {
+            output = try FileArchiveOutput(path: options.output)
+        }
+        let writer = try TarWriter(output: output, name: options.output, compression: options.compression)
+        try write(members, contents, to: writer, mtime: now, progress: progress)
+
+        let manifestDigest = SHA256Hasher.hash(manifestBytes).hex
+        try store?.index.recordSeal(
+            BundleRecord(bundle: bundleID, channel: options.channel, sequence: sequence, manifestSHA256: manifestDigest, signers: keyIDs.sorted())
+        )
+        let files = volumeOutput?.volumePaths ?? [options.output]
+        let size = files.reduce(0) { $0 + ((try? FileSystem.size(of: $1)) ?? 0) }
+        return SealResult(
+            bundle: bundleID, channel: options.channel, sequence: sequence, manifestSHA256: manifestDigest,
+            signers: keyIDs.sorted(), artifacts: contents.artifacts.count, blobs: contents.blobs.count, bytes: size,
+            files: files
+        )
+    }
+
+    // MARK: The steps of a seal
+
+    /// Refuses a seal that cannot be made before any key is read or any input hashed.
+    private static func checkInputs(_ inputs: [SealInput], channel: String, keyPaths: [String]) throws {
         guard !inputs.isEmpty else {
             throw UsageError(BundleErrorCode.nothingToSeal, "nothing to seal: name at least one file or directory")
         }
-        guard !options.keyPaths.isEmpty else {
+        guard !keyPaths.isEmpty else {
             throw UsageError(BundleErrorCode.noKey, "seal needs at least one --key")
         }
         var names: [String: String] = [:]
@@ -119,111 +185,116 @@ public enum Sealer {
                 )
             }
         }
-        guard Manifest.isValidChannel(options.channel) else {
+        guard Manifest.isValidChannel(channel) else {
             throw UsageError(
                 BundleErrorCode.badChannel,
-                "channel '\(options.channel)': use 1-64 letters, digits, '.', '_' or '-'"
+                "channel '\(channel)': use 1-64 letters, digits, '.', '_' or '-'"
             )
         }
-        let keys = try options.keyPaths.map { try KeyFiles.loadPrivateKey($0) }
-        var keyIDs: [String] = []
-        for key in keys { keyIDs.append(try key.publicKey.keyID) }
-        guard Set(keyIDs).count == keyIDs.count else {
+    }
+
+    /// Each --key with its key id, in the order given; the same key twice is refused.
+    private static func loadKeys(_ paths: [String]) throws -> [(key: Ed25519PrivateKey, id: String)] {
+        var signers: [(key: Ed25519PrivateKey, id: String)] = []
+        for key in try paths.map({ try KeyFiles.loadPrivateKey($0) }) { signers.append((key, try key.publicKey.keyID)) }
+        guard Set(signers.map(\.id)).count == signers.count else {
             throw UsageError(BundleErrorCode.duplicateKey, "the same --key was given twice")
         }
+        return signers
+    }
 
-        let sequence: Int
+    /// --sequence, else one more than the last sealed on the channel in `store`, else 1.
+    private static func sequence(_ options: SealOptions, store: Store?) throws -> Int {
         if let explicit = options.sequence {
             guard explicit >= 1 else { throw UsageError(BundleErrorCode.badSequence, "--sequence must be at least 1") }
-            sequence = explicit
+            return explicit
         } else if let store {
-            sequence = try store.index.nextSealSequence(channel: options.channel)
+            return try store.index.nextSealSequence(channel: options.channel)
         } else {
-            sequence = 1
+            return 1
+        }
+    }
+
+    /// With SOURCE_DATE_EPOCH, a function of the channel, sequence, time and SHA256SUMS (so the same
+    /// inputs give the same bundle); otherwise random.
+    private static func bundleID(_ options: SealOptions, sequence: Int, now: Int64, sums: [UInt8]) -> String {
+        guard options.sourceDateEpoch != nil else { return UUID().uuidString.lowercased() }
+        var seed = Array("airlock-bundle-id\0\(options.channel)\0\(sequence)\0\(now)\0".utf8)
+        seed += sums
+        return uuid(fromHash: SHA256Hasher.hash(seed).bytes)
+    }
+
+    /// What the manifest lists: an artifact per input, sorted by name, and a blob per distinct
+    /// digest, read at write time from the input it was hashed from.
+    private struct Contents {
+        struct Source {
+            var size: Int
+            var path: String
+            var identity: FileIdentity
+            var kind: String
         }
 
-        // 1. Hash every input, `jobs` at a time.
-        let total = inputs.count
-        progress?.start(total: total, unit: "files")
-        let hashed = try await hashAll(inputs, jobs: options.jobs, progress: progress)
-        progress?.finish("hashed \(total) files")
-
-        // 2. Manifest, SHA256SUMS, VERIFY.md.
-        var blobsByDigest: [SHA256Digest: (size: Int, path: String, identity: FileIdentity, kind: String)] = [:]
         var artifacts: [ManifestArtifact] = []
-        for (input, h) in zip(inputs, hashed) {
-            blobsByDigest[h.digest] = (h.size, input.sourcePath, h.identity, blobsByDigest[h.digest]?.kind ?? input.kind)
-            artifacts.append(
-                ManifestArtifact(
-                    name: input.name, path: input.artifactPath, kind: input.kind, sha256: h.digest, size: h.size,
-                    mediaType: input.mediaType, provenance: input.provenance
+        var blobs: [ManifestBlob] = []
+        var sources: [SHA256Digest: Source] = [:]
+
+        init(inputs: [SealInput], hashed: [Hashed]) {
+            for (input, h) in zip(inputs, hashed) {
+                // Two inputs with one digest are one blob; it keeps the first input's kind.
+                sources[h.digest] = Source(
+                    size: h.size, path: input.sourcePath, identity: h.identity, kind: sources[h.digest]?.kind ?? input.kind
                 )
-            )
+                artifacts.append(
+                    ManifestArtifact(
+                        name: input.name, path: input.artifactPath, kind: input.kind, sha256: h.digest, size: h.size,
+                        mediaType: input.mediaType, provenance: input.provenance
+                    )
+                )
+            }
+            artifacts.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+            blobs = sources.keys.sorted().map {
+                ManifestBlob(sha256: $0, size: sources[$0]?.size ?? 0, kind: sources[$0]?.kind ?? "file")
+            }
         }
-        artifacts.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
-        let blobs = blobsByDigest.keys.sorted().map {
-            ManifestBlob(sha256: $0, size: blobsByDigest[$0]?.size ?? 0, kind: blobsByDigest[$0]?.kind ?? "file")
-        }
-        let bundleName = FileSystem.baseName(options.output)
-        let verifyGuide = Array(
-            VerifyGuide.text(
-                bundleName: bundleName, keyIDs: keyIDs.sorted(), compressed: options.compression == .zstd,
-                channel: options.channel, sequence: sequence
-            ).utf8
-        )
-        let sums = sha256sums(blobs: blobs, verifyGuide: verifyGuide)
-        let sumsDigest = SHA256Hasher.hash(sums)
 
-        let now = options.sourceDateEpoch ?? Timestamp.nowEpochSeconds()
-        let bundleID: String
-        if options.sourceDateEpoch != nil {
-            var seed = Array("airlock-bundle-id\0\(options.channel)\0\(sequence)\0\(now)\0".utf8)
-            seed += sums
-            bundleID = uuid(fromHash: SHA256Hasher.hash(seed).bytes)
-        } else {
-            bundleID = UUID().uuidString.lowercased()
-        }
-        let (expires, overflow) = now.addingReportingOverflow(options.expiresIn)
-        guard !overflow else { throw UsageError(BundleErrorCode.badExpiry, "--expires is too far in the future") }
-        let manifest = Manifest(
-            bundle: bundleID, channel: options.channel, sequence: sequence, created: Timestamp.format(epochSeconds: now),
-            expires: Timestamp.format(epochSeconds: expires), target: options.target, artifacts: artifacts, blobs: blobs,
-            sha256sums: sumsDigest
-        )
-        let manifestBytes = manifest.canonicalBytes
-        var signatures: [(String, [UInt8])] = []
-        for (key, id) in zip(keys, keyIDs) { signatures.append((id, try key.signature(for: manifestBytes))) }
-        signatures.sort { $0.0 < $1.0 }
+        var blobBytes: Int { blobs.reduce(0) { $0 + $1.size } }
+    }
 
-        // 3. Room for it, then the tar.
-        let blobBytes = blobs.reduce(0) { $0 + $1.size }
-        let estimate = blobBytes + (blobs.count + signatures.count + 8) * 1536 + manifestBytes.count + sums.count + verifyGuide.count
-        let outputDir = FileSystem.parentPath(options.output).isEmpty ? "." : FileSystem.parentPath(options.output)
+    /// The members that come before the blobs, in bundle order.
+    private struct Members {
+        var manifest: [UInt8]
+        var signatures: [(String, [UInt8])]
+        var sums: [UInt8]
+        var verifyGuide: [UInt8]
+    }
+
+    /// Checks that --out's directory exists and has room for the whole bundle, tar headers included.
+    private static func requireRoom(for members: Members, contents: Contents, output: String) throws {
+        let estimate =
+            contents.blobBytes + (contents.blobs.count + members.signatures.count + 8) * 1536 + members.manifest.count
+            + members.sums.count + members.verifyGuide.count
+        let outputDir = FileSystem.parentPath(output).isEmpty ? "." : FileSystem.parentPath(output)
         guard FileSystem.kind(of: outputDir) == .directory else {
             throw UsageError(CoreErrorCode.noSuchFile, "\(outputDir): no such directory for --out")
         }
-        try Store.requireFreeSpace(estimate, at: outputDir, for: "the bundle \(options.output)")
+        try Store.requireFreeSpace(estimate, at: outputDir, for: "the bundle \(output)")
+    }
 
-        let output: any ArchiveOutput
-        var volumeOutput: VolumeOutput? = nil
-        if let max = options.maximumVolumeSize {
-            let v = try VolumeOutput(basePath: options.output, maximumSize: max)
-            volumeOutput = v
-            output = v
-        } else {
-            output = try FileArchiveOutput(path: options.output)
-        }
-        let mtime = now
-        let writer = try TarWriter(output: output, name: options.output, compression: options.compression)
-        try writer.addFile(path: "manifest.json", bytes: manifestBytes, mtime: mtime)
-        for (id, sig) in signatures { try writer.addFile(path: "signatures/\(id).sig", bytes: sig, mtime: mtime) }
-        try writer.addFile(path: "SHA256SUMS", bytes: sums, mtime: mtime)
-        try writer.addFile(path: "VERIFY.md", bytes: verifyGuide, mtime: mtime)
+    /// Streams the tar: manifest.json, signatures/, SHA256SUMS, VERIFY.md, then each blob copied from
+    /// its input, which must still be the file that was hashed.
+    private static func write(
+        _ members: Members, _ contents: Contents, to writer: TarWriter, mtime: Int64, progress: ProgressReporter?
+    ) throws {
+        try writer.addFile(path: "manifest.json", bytes: members.manifest, mtime: mtime)
+        for (id, sig) in members.signatures { try writer.addFile(path: "signatures/\(id).sig", bytes: sig, mtime: mtime) }
+        try writer.addFile(path: "SHA256SUMS", bytes: members.sums, mtime: mtime)
+        try writer.addFile(path: "VERIFY.md", bytes: members.verifyGuide, mtime: mtime)
+        let blobBytes = contents.blobBytes
         progress?.start(total: blobBytes, unit: "bytes")
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.bufferSize, alignment: 4096)
         defer { buffer.deallocate() }
-        for blob in blobs {
-            guard let source = blobsByDigest[blob.sha256] else { continue }
+        for blob in contents.blobs {
+            guard let source = contents.sources[blob.sha256] else { continue }
             try writer.addFile(path: blob.memberPath, size: blob.size, mtime: mtime) { writer in
                 let fd = try FileDescriptor.open(source.path)
                 var copied = 0
@@ -244,17 +315,6 @@ public enum Sealer {
         }
         try writer.close()
         progress?.finish("wrote \(ByteCount.format(blobBytes))")
-
-        let manifestDigest = SHA256Hasher.hash(manifestBytes).hex
-        try store?.index.recordSeal(
-            BundleRecord(bundle: bundleID, channel: options.channel, sequence: sequence, manifestSHA256: manifestDigest, signers: keyIDs.sorted())
-        )
-        let files = volumeOutput?.volumePaths ?? [options.output]
-        let size = files.reduce(0) { $0 + ((try? FileSystem.size(of: $1)) ?? 0) }
-        return SealResult(
-            bundle: bundleID, channel: options.channel, sequence: sequence, manifestSHA256: manifestDigest,
-            signers: keyIDs.sorted(), artifacts: artifacts.count, blobs: blobs.count, bytes: size, files: files
-        )
     }
 
     /// `<hex>  <path>` lines, sorted, for every blob and VERIFY.md, as `sha256sum -c` reads them.
