@@ -110,6 +110,7 @@ public final class BundleScanner {
     }
 
     private func run() throws {
+        // Kept whole: one pass over one tar cursor in the order of trust; split, the order would not read top-down.
         let name = paths[0]
         let reader = try ArchiveReader(paths: paths)
 

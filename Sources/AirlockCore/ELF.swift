@@ -309,6 +309,7 @@ private struct ELFParser<Source: ByteSource> {
     }
 
     func parse() throws -> ELFFile {
+        // Kept whole: a single pass over hostile bytes; every bounds check stays beside the read it guards.
         guard source.size >= 16 else {
             throw fail("\(source.size) bytes is too short for an ELF identification (16 bytes)")
         }
