@@ -33,6 +33,8 @@ public struct BundleReport: Sendable, Codable {
     public var blobs: Int
     public var bytes: Int
     public var problems: [String]
+    /// The code of each problem, in the same order (`bundle.hash-mismatch`, `core.bad-manifest`, ...).
+    public var problemCodes: [ErrorCode]
     public var notes: [String]
     public var isValid: Bool { problems.isEmpty }
 }
@@ -61,7 +63,9 @@ public final class BundleScanner {
     private let options: ScanOptions
     private weak var sink: (any BundleSink)?
     private let progress: ProgressReporter?
-    private var report = BundleReport(signers: [], artifacts: 0, blobs: 0, bytes: 0, problems: [], notes: [])
+    private var report = BundleReport(
+        signers: [], artifacts: 0, blobs: 0, bytes: 0, problems: [], problemCodes: [], notes: []
+    )
 
     public init(paths: [String], options: ScanOptions, sink: (any BundleSink)? = nil, progress: ProgressReporter? = nil) {
         self.paths = paths
@@ -72,9 +76,19 @@ public final class BundleScanner {
 
     private struct Stop: Error {}
 
-    private func problem(_ text: String) throws {
-        report.problems.append(text)
+    /// Records a problem; in strict mode (import) the scan ends at it.
+    private func problem(_ code: BundleErrorCode, _ text: String) throws {
+        try problem(code: code.code, text)
+    }
+
+    private func problem(code: ErrorCode, _ text: String) throws {
+        record(code, text)
         if options.strict { throw Stop() }
+    }
+
+    private func record(_ code: ErrorCode, _ text: String) {
+        report.problems.append(text)
+        report.problemCodes.append(code)
     }
 
     /// Reads the whole bundle. Throws for bad input (not a bundle: exit 2); check failures are in the
@@ -85,23 +99,39 @@ public final class BundleScanner {
         } catch is Stop {
             // strict mode: the first problem is in the report
         } catch let error as ArchiveError where error.status == .checkFailed {
-            report.problems.append(error.reason)
+            record(
+                error.code == CoreErrorCode.badArchive.code ? BundleErrorCode.truncated.code : error.code,
+                error.reason
+            )
+        } catch let error as ArchiveError where error.code == CoreErrorCode.notAnArchive.code {
+            throw UsageError(BundleErrorCode.notABundle, error.description)
         }
         return report
     }
 
     private func run() throws {
+        // Kept whole: one pass over one tar cursor in the order of trust; split, the order would not read top-down.
         let name = paths[0]
         let reader = try ArchiveReader(paths: paths)
 
         // 1. The manifest.
-        guard let first = try reader.next() else { throw UsageError("\(name): empty archive, not an Airlock bundle") }
-        guard first.path == "manifest.json" else {
-            throw UsageError("\(name): not an Airlock bundle (its first member is '\(first.path ?? "?")', not manifest.json)")
+        guard let first = try reader.next() else {
+            throw UsageError(BundleErrorCode.notABundle, "\(name): empty archive, not an Airlock bundle")
         }
-        guard first.kind == .regular, !first.isSparse else { return try problem("manifest.json: not a regular file") }
+        guard first.path == "manifest.json" else {
+            throw UsageError(
+                BundleErrorCode.notABundle,
+                "\(name): not an Airlock bundle (its first member is '\(first.path ?? "?")', not manifest.json)"
+            )
+        }
+        guard first.kind == .regular, !first.isSparse else {
+            return try problem(.notARegularFile, "manifest.json: not a regular file")
+        }
         guard first.size <= Manifest.maximumSize else {
-            return try problem("manifest.json: \(first.size) bytes, over the \(Manifest.maximumSize)-byte limit")
+            return try problem(
+                .oversizedMember,
+                "manifest.json: \(first.size) bytes, over the \(Manifest.maximumSize)-byte limit"
+            )
         }
         let manifestBytes = try reader.readAll(limit: Manifest.maximumSize)
 
@@ -112,36 +142,45 @@ public final class BundleScanner {
             let file = String(path.dropFirst("signatures/".count))
             if file.hasSuffix(".sig"), let id = SHA256Digest(file.dropLast(4)), file.utf8.count == 68 {
                 if e.kind != .regular || e.isSparse {
-                    try problem("\(path): not a regular file")
+                    try problem(.notARegularFile, "\(path): not a regular file")
                     try reader.skipData()
                 } else if e.size != 64 {
-                    try problem("\(path): \(e.size) bytes; an Ed25519 signature has 64")
+                    try problem(.badSignature, "\(path): \(e.size) bytes; an Ed25519 signature has 64")
                     try reader.skipData()
                 } else if signatures[id.hex] != nil {
-                    try problem("\(path): appears twice")
+                    try problem(.duplicateMember, "\(path): appears twice")
                     try reader.skipData()
                 } else if signatures.count >= Self.maximumSignatures {
-                    try problem("more than \(Self.maximumSignatures) signatures")
+                    try problem(.tooManySignatures, "more than \(Self.maximumSignatures) signatures")
                     try reader.skipData()
                 } else {
                     signatures[id.hex] = try reader.readAll(limit: 64)
                 }
             } else {
-                try problem("\(path): not a signature file (signatures/<64 hex key id>.sig)")
+                try problem(.unexpectedMember, "\(path): not a signature file (signatures/<64 hex key id>.sig)")
                 try reader.skipData()
             }
             entry = try reader.next()
         }
-        if signatures.isEmpty { return try problem("the bundle carries no signatures") }
+        if signatures.isEmpty { return try problem(.noSignature, "the bundle carries no signatures") }
         // Nothing in the manifest is read before a trusted key's signature over its exact bytes holds.
         let byID = Dictionary(options.policy.keys.map { ($0.publicKey.keyID, $0.publicKey) }, uniquingKeysWith: { a, _ in a })
         let anyValid = signatures.contains { id, sig in byID[id]?.isValidSignature(sig, for: manifestBytes) == true }
         guard anyValid else {
             let bad = signatures.keys.filter { byID[$0] != nil }.sorted()
             if bad.isEmpty {
-                report.problems.append("no signature by a trusted key (signed by \(signatures.keys.sorted().joined(separator: ", ")))")
+                record(
+                    BundleErrorCode.unknownSigner.code,
+                    "no signature by a trusted key (signed by \(signatures.keys.sorted().joined(separator: ", ")))"
+                )
             } else {
-                report.problems += bad.map { "signatures/\($0).sig: does not verify with the trusted key: the manifest was changed or signed by another key" }
+                for id in bad {
+                    record(
+                        BundleErrorCode.badSignature.code,
+                        "signatures/\(id).sig: does not verify with the trusted key: "
+                            + "the manifest was changed or signed by another key"
+                    )
+                }
             }
             return
         }
@@ -149,7 +188,7 @@ public final class BundleScanner {
         do {
             manifest = try Manifest(canonicalBytes: manifestBytes)
         } catch {
-            return try problem(error.description)
+            return try problem(code: error.code, error.description)
         }
         report.bundle = manifest.bundle
         report.channel = manifest.channel
@@ -162,12 +201,12 @@ public final class BundleScanner {
         let evaluation = options.policy.evaluate(manifest: manifestBytes, channel: manifest.channel, signatures: signatures)
         report.signers = evaluation.signers
         report.notes += evaluation.notes
-        for p in evaluation.problems { try problem(p) }
+        for (code, text) in zip(evaluation.problemCodes, evaluation.problems) { try problem(code: code, text) }
         if let expires = Timestamp.parse(manifest.expires), expires < options.now {
             if options.allowExpired {
                 report.notes.append("expired at \(manifest.expires); accepted because --allow-expired was given")
             } else {
-                try problem("expired at \(manifest.expires) (pass --allow-expired to accept it anyway)")
+                try problem(.expired, "expired at \(manifest.expires) (pass --allow-expired to accept it anyway)")
             }
         }
         try sink?.accept(manifest: manifest, manifestBytes: manifestBytes, signatures: signatures, signers: evaluation.signers)
@@ -179,13 +218,13 @@ public final class BundleScanner {
         progress?.start(total: report.bytes, unit: "bytes")
         while let e = entry {
             guard let path = e.path else {
-                try problem("a member has an unreadable name")
+                try problem(.unexpectedMember, "a member has an unreadable name")
                 try reader.skipData()
                 entry = try reader.next()
                 continue
             }
             if !seen.insert(path).inserted {
-                try problem("\(path): appears twice")
+                try problem(.duplicateMember, "\(path): appears twice")
                 try reader.skipData()
             } else if e.kind != .regular || e.isSparse {
                 let what: String
@@ -196,50 +235,55 @@ public final class BundleScanner {
                 case .other(let kind): what = "a \(kind)"
                 case .regular: what = "a sparse file"
                 }
-                try problem("\(path): is \(what); bundles carry regular files only")
+                try problem(.notARegularFile, "\(path): is \(what); bundles carry regular files only")
                 try reader.skipData()
             } else if path == "SHA256SUMS" {
                 sumsEntries = try readSums(e, reader: reader, manifest: manifest)
             } else if path == "VERIFY.md" {
                 guard let expected = sumsEntries?["VERIFY.md"] else {
-                    try problem("VERIFY.md: comes before SHA256SUMS or is not listed in it")
+                    try problem(.unexpectedMember, "VERIFY.md: comes before SHA256SUMS or is not listed in it")
                     try reader.skipData()
                     entry = try reader.next()
                     continue
                 }
                 guard e.size <= Self.maximumGuide else {
-                    try problem("VERIFY.md: \(e.size) bytes, over the \(Self.maximumGuide)-byte limit")
+                    try problem(
+                        .oversizedMember,
+                        "VERIFY.md: \(e.size) bytes, over the \(Self.maximumGuide)-byte limit"
+                    )
                     try reader.skipData()
                     entry = try reader.next()
                     continue
                 }
                 let bytes = try reader.readAll(limit: Self.maximumGuide)
-                if SHA256Hasher.hash(bytes) != expected { try problem("VERIFY.md: does not match its SHA256SUMS line") }
+                if SHA256Hasher.hash(bytes) != expected {
+                    try problem(.hashMismatch, "VERIFY.md: does not match its SHA256SUMS line")
+                }
             } else if let blob = blobsByPath[path] {
                 try readBlob(blob, entry: e, reader: reader)
             } else {
-                try problem("\(path): not named by the manifest")
+                try problem(.unexpectedMember, "\(path): not named by the manifest")
                 try reader.skipData()
             }
             entry = try reader.next()
         }
         progress?.finish()
-        if sumsEntries == nil, !seen.contains("SHA256SUMS") { try problem("SHA256SUMS: missing") }
-        if !seen.contains("VERIFY.md") { try problem("VERIFY.md: missing") }
+        if sumsEntries == nil, !seen.contains("SHA256SUMS") { try problem(.missingMember, "SHA256SUMS: missing") }
+        if !seen.contains("VERIFY.md") { try problem(.missingMember, "VERIFY.md: missing") }
         for blob in manifest.blobs where !seen.contains(blob.memberPath) {
-            try problem("\(blob.memberPath): missing (\(blob.size) bytes, \(blob.kind))")
+            try problem(.missingMember, "\(blob.memberPath): missing (\(blob.size) bytes, \(blob.kind))")
         }
     }
 
     private func readSums(_ e: TarEntry, reader: ArchiveReader, manifest: Manifest) throws -> [String: SHA256Digest]? {
         guard e.size <= Self.maximumSums else {
-            try problem("SHA256SUMS: \(e.size) bytes, over the limit")
+            try problem(.oversizedMember, "SHA256SUMS: \(e.size) bytes, over the limit")
             try reader.skipData()
             return nil
         }
         let bytes = try reader.readAll(limit: Self.maximumSums)
         guard SHA256Hasher.hash(bytes) == manifest.sha256sums else {
-            try problem("SHA256SUMS: does not match the sha256sums the signed manifest names")
+            try problem(.hashMismatch, "SHA256SUMS: does not match the sha256sums the signed manifest names")
             return nil
         }
         try sink?.accept(sha256sums: bytes)
@@ -249,7 +293,7 @@ public final class BundleScanner {
             let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2, parts[1].hasPrefix(" "), let digest = SHA256Digest(parts[0]), parts[0].utf8.count == 64
             else {
-                try problem("SHA256SUMS: malformed line '\(line.prefix(100))'")
+                try problem(.badSHA256SUMS, "SHA256SUMS: malformed line '\(line.prefix(100))'")
                 return nil
             }
             entries[String(parts[1].dropFirst())] = digest
@@ -257,14 +301,14 @@ public final class BundleScanner {
         var expected: [String: SHA256Digest] = Dictionary(uniqueKeysWithValues: manifest.blobs.map { ($0.memberPath, $0.sha256) })
         expected["VERIFY.md"] = entries["VERIFY.md"]
         if entries != expected || !text.hasSuffix("\n") {
-            try problem("SHA256SUMS: does not list exactly the manifest's blobs and VERIFY.md")
+            try problem(.badSHA256SUMS, "SHA256SUMS: does not list exactly the manifest's blobs and VERIFY.md")
         }
         return entries
     }
 
     private func readBlob(_ blob: ManifestBlob, entry e: TarEntry, reader: ArchiveReader) throws {
         guard e.size == blob.size else {
-            try problem("\(blob.memberPath): \(e.size) bytes, the manifest says \(blob.size)")
+            try problem(.sizeMismatch, "\(blob.memberPath): \(e.size) bytes, the manifest says \(blob.size)")
             try reader.skipData()
             return
         }
@@ -280,11 +324,14 @@ public final class BundleScanner {
             let digest = try writer?.finish() ?? hasher?.finalize()
             guard total == blob.size else {
                 writer.map { try? FileSystem.remove($0.temporaryPath) }
-                return try problem("\(blob.memberPath): truncated at \(total) of \(blob.size) bytes")
+                return try problem(.truncated, "\(blob.memberPath): truncated at \(total) of \(blob.size) bytes")
             }
             guard digest == blob.sha256 else {
                 writer.map { try? FileSystem.remove($0.temporaryPath) }
-                return try problem("\(blob.memberPath): content hashes to \(digest?.hex ?? "?"), not the name the manifest gives")
+                return try problem(
+                    .hashMismatch,
+                    "\(blob.memberPath): content hashes to \(digest?.hex ?? "?"), not the name the manifest gives"
+                )
             }
             if let writer { try sink?.finished(blob, writer: writer) }
         } catch {

@@ -45,7 +45,8 @@ public enum Importer {
         }
         guard report.isValid, let manifest = sink.manifest else {
             sink.discard()
-            throw CheckFailure(report.problems.map { "\(path): \($0)" })
+            let code = report.problemCodes.first ?? CoreErrorCode.check.code
+            throw CheckFailure(code: code, report.problems.map { "\(path): \($0)" })
         }
         do {
             let record = try sink.commit(manifest: manifest, signers: report.signers)
@@ -79,6 +80,7 @@ private final class StagingSink: BundleSink {
         self.signatures = signatures
         if !allowRollback, let last = try store.index.lastImportedSequence(channel: manifest.channel), manifest.sequence <= last {
             throw CheckFailure(
+                BundleErrorCode.rollback,
                 "rollback refused: sequence \(manifest.sequence) on channel '\(manifest.channel)' is not above \(last), the last imported (pass --allow-rollback to accept it)"
             )
         }
@@ -151,10 +153,15 @@ private final class StagingSink: BundleSink {
         let provenance = manifest.artifacts.compactMap { a in
             a.provenance.map { (a.sha256, String(decoding: $0.canonicalBytes, as: UTF8.self)) }
         }
-        try store.index.commitImport(
-            record, entries: entries, references: references, provenance: provenance, images: images,
-            allowRollback: allowRollback
-        )
+        do {
+            try store.index.commitImport(
+                record, entries: entries, references: references, provenance: provenance, images: images,
+                allowRollback: allowRollback
+            )
+        } catch let error as RollbackRefused {
+            // Another import on the channel committed between the first check and this one.
+            throw CheckFailure(BundleErrorCode.rollback, error.description)
+        }
         return record
     }
 

@@ -25,17 +25,20 @@ extension BundleInput {
                 let top = FileSystem.baseName(trimmed) == "." || trimmed == "/" ? "" : FileSystem.baseName(trimmed)
                 try walk(trimmed, relative: top, into: &inputs)
             case .symlink:
-                throw UsageError("\(path): is a symbolic link; seal the file it points to")
+                throw UsageError(CoreErrorCode.notAFile, "\(path): is a symbolic link; seal the file it points to")
             case .other:
-                throw UsageError("\(path): not a regular file or directory")
+                throw UsageError(CoreErrorCode.notAFile, "\(path): not a regular file or directory")
             case nil:
-                throw UsageError("\(path): no such file or directory")
+                throw UsageError(CoreErrorCode.noSuchFile, "\(path): no such file or directory")
             }
         }
         var seen: [String: String] = [:]
         for input in inputs {
             if let other = seen[input.name] {
-                throw UsageError("\(input.sourcePath): artifact name '\(input.name)' is also used by \(other)")
+                throw UsageError(
+                    BundleErrorCode.duplicateName,
+                    "\(input.sourcePath): artifact name '\(input.name)' is also used by \(other)"
+                )
             }
             seen[input.name] = input.sourcePath
         }
@@ -49,8 +52,12 @@ extension BundleInput {
             switch FileSystem.kind(of: path) {
             case .regular: inputs.append(SealInput(sourcePath: path, artifactPath: rel, name: rel))
             case .directory: try walk(path, relative: rel, into: &inputs)
-            case .symlink: throw UsageError("\(path): is a symbolic link; bundles carry regular files only")
-            default: throw UsageError("\(path): not a regular file")
+            case .symlink:
+                throw UsageError(
+                    CoreErrorCode.notAFile,
+                    "\(path): is a symbolic link; bundles carry regular files only"
+                )
+            default: throw UsageError(CoreErrorCode.notAFile, "\(path): not a regular file")
             }
         }
     }
@@ -97,31 +104,10 @@ public struct SealResult: Sendable, Codable {
 
 public enum Sealer {
     public static func seal(_ inputs: [SealInput], options: SealOptions, store: Store?, progress: ProgressReporter? = nil) async throws -> SealResult {
-        guard !inputs.isEmpty else { throw UsageError("nothing to seal: name at least one file or directory") }
-        guard !options.keyPaths.isEmpty else { throw UsageError("seal needs at least one --key") }
-        var names: [String: String] = [:]
-        for input in inputs {
-            if let other = names.updateValue(input.sourcePath, forKey: input.name) {
-                throw UsageError("\(input.sourcePath): artifact name '\(input.name)' is also used by \(other)")
-            }
-        }
-        guard Manifest.isValidChannel(options.channel) else {
-            throw UsageError("channel '\(options.channel)': use 1-64 letters, digits, '.', '_' or '-'")
-        }
-        let keys = try options.keyPaths.map { try KeyFiles.loadPrivateKey($0) }
-        var keyIDs: [String] = []
-        for key in keys { keyIDs.append(try key.publicKey.keyID) }
-        guard Set(keyIDs).count == keyIDs.count else { throw UsageError("the same --key was given twice") }
-
-        let sequence: Int
-        if let explicit = options.sequence {
-            guard explicit >= 1 else { throw UsageError("--sequence must be at least 1") }
-            sequence = explicit
-        } else if let store {
-            sequence = try store.index.nextSealSequence(channel: options.channel)
-        } else {
-            sequence = 1
-        }
+        try checkInputs(inputs, channel: options.channel, keyPaths: options.keyPaths)
+        let signers = try loadKeys(options.keyPaths)
+        let keyIDs = signers.map(\.id)
+        let sequence = try sequence(options, store: store)
 
         // 1. Hash every input, `jobs` at a time.
         let total = inputs.count
@@ -129,60 +115,32 @@ public enum Sealer {
         let hashed = try await hashAll(inputs, jobs: options.jobs, progress: progress)
         progress?.finish("hashed \(total) files")
 
-        // 2. Manifest, SHA256SUMS, VERIFY.md.
-        var blobsByDigest: [SHA256Digest: (size: Int, path: String, identity: FileIdentity, kind: String)] = [:]
-        var artifacts: [ManifestArtifact] = []
-        for (input, h) in zip(inputs, hashed) {
-            blobsByDigest[h.digest] = (h.size, input.sourcePath, h.identity, blobsByDigest[h.digest]?.kind ?? input.kind)
-            artifacts.append(
-                ManifestArtifact(
-                    name: input.name, path: input.artifactPath, kind: input.kind, sha256: h.digest, size: h.size,
-                    mediaType: input.mediaType, provenance: input.provenance
-                )
-            )
-        }
-        artifacts.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
-        let blobs = blobsByDigest.keys.sorted().map {
-            ManifestBlob(sha256: $0, size: blobsByDigest[$0]?.size ?? 0, kind: blobsByDigest[$0]?.kind ?? "file")
-        }
-        let bundleName = FileSystem.baseName(options.output)
+        // 2. Manifest, SHA256SUMS, VERIFY.md, signatures.
+        let contents = Contents(inputs: inputs, hashed: hashed)
         let verifyGuide = Array(
             VerifyGuide.text(
-                bundleName: bundleName, keyIDs: keyIDs.sorted(), compressed: options.compression == .zstd,
-                channel: options.channel, sequence: sequence
+                bundleName: FileSystem.baseName(options.output), keyIDs: keyIDs.sorted(),
+                compressed: options.compression == .zstd, channel: options.channel, sequence: sequence
             ).utf8
         )
-        let sums = sha256sums(blobs: blobs, verifyGuide: verifyGuide)
-        let sumsDigest = SHA256Hasher.hash(sums)
-
+        let sums = sha256sums(blobs: contents.blobs, verifyGuide: verifyGuide)
         let now = options.sourceDateEpoch ?? Timestamp.nowEpochSeconds()
-        let bundleID: String
-        if options.sourceDateEpoch != nil {
-            var seed = Array("airlock-bundle-id\0\(options.channel)\0\(sequence)\0\(now)\0".utf8)
-            seed += sums
-            bundleID = uuid(fromHash: SHA256Hasher.hash(seed).bytes)
-        } else {
-            bundleID = UUID().uuidString.lowercased()
-        }
+        let bundleID = bundleID(options, sequence: sequence, now: now, sums: sums)
         let (expires, overflow) = now.addingReportingOverflow(options.expiresIn)
-        guard !overflow else { throw UsageError("--expires is too far in the future") }
+        guard !overflow else { throw UsageError(BundleErrorCode.badExpiry, "--expires is too far in the future") }
         let manifest = Manifest(
             bundle: bundleID, channel: options.channel, sequence: sequence, created: Timestamp.format(epochSeconds: now),
-            expires: Timestamp.format(epochSeconds: expires), target: options.target, artifacts: artifacts, blobs: blobs,
-            sha256sums: sumsDigest
+            expires: Timestamp.format(epochSeconds: expires), target: options.target, artifacts: contents.artifacts,
+            blobs: contents.blobs, sha256sums: SHA256Hasher.hash(sums)
         )
         let manifestBytes = manifest.canonicalBytes
         var signatures: [(String, [UInt8])] = []
-        for (key, id) in zip(keys, keyIDs) { signatures.append((id, try key.signature(for: manifestBytes))) }
+        for (key, id) in signers { signatures.append((id, try key.signature(for: manifestBytes))) }
         signatures.sort { $0.0 < $1.0 }
+        let members = Members(manifest: manifestBytes, signatures: signatures, sums: sums, verifyGuide: verifyGuide)
 
         // 3. Room for it, then the tar.
-        let blobBytes = blobs.reduce(0) { $0 + $1.size }
-        let estimate = blobBytes + (blobs.count + signatures.count + 8) * 1536 + manifestBytes.count + sums.count + verifyGuide.count
-        let outputDir = FileSystem.parentPath(options.output).isEmpty ? "." : FileSystem.parentPath(options.output)
-        guard FileSystem.kind(of: outputDir) == .directory else { throw UsageError("\(outputDir): no such directory for --out") }
-        try Store.requireFreeSpace(estimate, at: outputDir, for: "the bundle \(options.output)")
-
+        try requireRoom(for: members, contents: contents, output: options.output)
         let output: any ArchiveOutput
         var volumeOutput: VolumeOutput? = nil
         if let max = options.maximumVolumeSize {
@@ -192,17 +150,151 @@ public enum Sealer {
         } else {
             output = try FileArchiveOutput(path: options.output)
         }
-        let mtime = now
         let writer = try TarWriter(output: output, name: options.output, compression: options.compression)
-        try writer.addFile(path: "manifest.json", bytes: manifestBytes, mtime: mtime)
-        for (id, sig) in signatures { try writer.addFile(path: "signatures/\(id).sig", bytes: sig, mtime: mtime) }
-        try writer.addFile(path: "SHA256SUMS", bytes: sums, mtime: mtime)
-        try writer.addFile(path: "VERIFY.md", bytes: verifyGuide, mtime: mtime)
+        try write(members, contents, to: writer, mtime: now, progress: progress)
+
+        let manifestDigest = SHA256Hasher.hash(manifestBytes).hex
+        try store?.index.recordSeal(
+            BundleRecord(bundle: bundleID, channel: options.channel, sequence: sequence, manifestSHA256: manifestDigest, signers: keyIDs.sorted())
+        )
+        let files = volumeOutput?.volumePaths ?? [options.output]
+        let size = files.reduce(0) { $0 + ((try? FileSystem.size(of: $1)) ?? 0) }
+        return SealResult(
+            bundle: bundleID, channel: options.channel, sequence: sequence, manifestSHA256: manifestDigest,
+            signers: keyIDs.sorted(), artifacts: contents.artifacts.count, blobs: contents.blobs.count, bytes: size,
+            files: files
+        )
+    }
+
+    // MARK: The steps of a seal
+
+    /// Refuses a seal that cannot be made before any key is read or any input hashed.
+    private static func checkInputs(_ inputs: [SealInput], channel: String, keyPaths: [String]) throws {
+        guard !inputs.isEmpty else {
+            throw UsageError(BundleErrorCode.nothingToSeal, "nothing to seal: name at least one file or directory")
+        }
+        guard !keyPaths.isEmpty else {
+            throw UsageError(BundleErrorCode.noKey, "seal needs at least one --key")
+        }
+        var names: [String: String] = [:]
+        for input in inputs {
+            if let other = names.updateValue(input.sourcePath, forKey: input.name) {
+                throw UsageError(
+                    BundleErrorCode.duplicateName,
+                    "\(input.sourcePath): artifact name '\(input.name)' is also used by \(other)"
+                )
+            }
+        }
+        guard Manifest.isValidChannel(channel) else {
+            throw UsageError(
+                BundleErrorCode.badChannel,
+                "channel '\(channel)': use 1-64 letters, digits, '.', '_' or '-'"
+            )
+        }
+    }
+
+    /// Each --key with its key id, in the order given; the same key twice is refused.
+    private static func loadKeys(_ paths: [String]) throws -> [(key: Ed25519PrivateKey, id: String)] {
+        var signers: [(key: Ed25519PrivateKey, id: String)] = []
+        for key in try paths.map({ try KeyFiles.loadPrivateKey($0) }) { signers.append((key, try key.publicKey.keyID)) }
+        guard Set(signers.map(\.id)).count == signers.count else {
+            throw UsageError(BundleErrorCode.duplicateKey, "the same --key was given twice")
+        }
+        return signers
+    }
+
+    /// --sequence, else one more than the last sealed on the channel in `store`, else 1.
+    private static func sequence(_ options: SealOptions, store: Store?) throws -> Int {
+        if let explicit = options.sequence {
+            guard explicit >= 1 else { throw UsageError(BundleErrorCode.badSequence, "--sequence must be at least 1") }
+            return explicit
+        } else if let store {
+            return try store.index.nextSealSequence(channel: options.channel)
+        } else {
+            return 1
+        }
+    }
+
+    /// With SOURCE_DATE_EPOCH, a function of the channel, sequence, time and SHA256SUMS (so the same
+    /// inputs give the same bundle); otherwise random.
+    private static func bundleID(_ options: SealOptions, sequence: Int, now: Int64, sums: [UInt8]) -> String {
+        guard options.sourceDateEpoch != nil else { return UUID().uuidString.lowercased() }
+        var seed = Array("airlock-bundle-id\0\(options.channel)\0\(sequence)\0\(now)\0".utf8)
+        seed += sums
+        return uuid(fromHash: SHA256Hasher.hash(seed).bytes)
+    }
+
+    /// What the manifest lists: an artifact per input, sorted by name, and a blob per distinct
+    /// digest, read at write time from the input it was hashed from.
+    private struct Contents {
+        struct Source {
+            var size: Int
+            var path: String
+            var identity: FileIdentity
+            var kind: String
+        }
+
+        var artifacts: [ManifestArtifact] = []
+        var blobs: [ManifestBlob] = []
+        var sources: [SHA256Digest: Source] = [:]
+
+        init(inputs: [SealInput], hashed: [Hashed]) {
+            for (input, h) in zip(inputs, hashed) {
+                // Two inputs with one digest are one blob; it keeps the first input's kind.
+                sources[h.digest] = Source(
+                    size: h.size, path: input.sourcePath, identity: h.identity, kind: sources[h.digest]?.kind ?? input.kind
+                )
+                artifacts.append(
+                    ManifestArtifact(
+                        name: input.name, path: input.artifactPath, kind: input.kind, sha256: h.digest, size: h.size,
+                        mediaType: input.mediaType, provenance: input.provenance
+                    )
+                )
+            }
+            artifacts.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+            blobs = sources.keys.sorted().map {
+                ManifestBlob(sha256: $0, size: sources[$0]?.size ?? 0, kind: sources[$0]?.kind ?? "file")
+            }
+        }
+
+        var blobBytes: Int { blobs.reduce(0) { $0 + $1.size } }
+    }
+
+    /// The members that come before the blobs, in bundle order.
+    private struct Members {
+        var manifest: [UInt8]
+        var signatures: [(String, [UInt8])]
+        var sums: [UInt8]
+        var verifyGuide: [UInt8]
+    }
+
+    /// Checks that --out's directory exists and has room for the whole bundle, tar headers included.
+    private static func requireRoom(for members: Members, contents: Contents, output: String) throws {
+        let estimate =
+            contents.blobBytes + (contents.blobs.count + members.signatures.count + 8) * 1536 + members.manifest.count
+            + members.sums.count + members.verifyGuide.count
+        let outputDir = FileSystem.parentPath(output).isEmpty ? "." : FileSystem.parentPath(output)
+        guard FileSystem.kind(of: outputDir) == .directory else {
+            throw UsageError(CoreErrorCode.noSuchFile, "\(outputDir): no such directory for --out")
+        }
+        try Store.requireFreeSpace(estimate, at: outputDir, for: "the bundle \(output)")
+    }
+
+    /// Streams the tar: manifest.json, signatures/, SHA256SUMS, VERIFY.md, then each blob copied from
+    /// its input, which must still be the file that was hashed.
+    private static func write(
+        _ members: Members, _ contents: Contents, to writer: TarWriter, mtime: Int64, progress: ProgressReporter?
+    ) throws {
+        try writer.addFile(path: "manifest.json", bytes: members.manifest, mtime: mtime)
+        for (id, sig) in members.signatures { try writer.addFile(path: "signatures/\(id).sig", bytes: sig, mtime: mtime) }
+        try writer.addFile(path: "SHA256SUMS", bytes: members.sums, mtime: mtime)
+        try writer.addFile(path: "VERIFY.md", bytes: members.verifyGuide, mtime: mtime)
+        let blobBytes = contents.blobBytes
         progress?.start(total: blobBytes, unit: "bytes")
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.bufferSize, alignment: 4096)
         defer { buffer.deallocate() }
-        for blob in blobs {
-            guard let source = blobsByDigest[blob.sha256] else { continue }
+        for blob in contents.blobs {
+            guard let source = contents.sources[blob.sha256] else { continue }
             try writer.addFile(path: blob.memberPath, size: blob.size, mtime: mtime) { writer in
                 let fd = try FileDescriptor.open(source.path)
                 var copied = 0
@@ -214,23 +306,15 @@ public enum Sealer {
                     progress?.advance(by: n)
                 }
                 guard copied == blob.size, try FileIdentity(fd) == source.identity else {
-                    throw UsageError("\(source.path): changed while it was being sealed; seal again")
+                    throw UsageError(
+                        CoreErrorCode.inputChanged,
+                        "\(source.path): changed while it was being sealed; seal again"
+                    )
                 }
             }
         }
         try writer.close()
         progress?.finish("wrote \(ByteCount.format(blobBytes))")
-
-        let manifestDigest = SHA256Hasher.hash(manifestBytes).hex
-        try store?.index.recordSeal(
-            BundleRecord(bundle: bundleID, channel: options.channel, sequence: sequence, manifestSHA256: manifestDigest, signers: keyIDs.sorted())
-        )
-        let files = volumeOutput?.volumePaths ?? [options.output]
-        let size = files.reduce(0) { $0 + ((try? FileSystem.size(of: $1)) ?? 0) }
-        return SealResult(
-            bundle: bundleID, channel: options.channel, sequence: sequence, manifestSHA256: manifestDigest,
-            signers: keyIDs.sorted(), artifacts: artifacts.count, blobs: blobs.count, bytes: size, files: files
-        )
     }
 
     /// `<hex>  <path>` lines, sorted, for every blob and VERIFY.md, as `sha256sum -c` reads them.

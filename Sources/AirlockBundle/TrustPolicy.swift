@@ -45,9 +45,16 @@ public struct TrustPolicy: Sendable {
     public struct Evaluation: Sendable {
         /// Key ids of trusted keys, allowed for the channel, whose signature verified.
         public var signers: [String] = []
-        public var problems: [String] = []
+        public private(set) var problems: [String] = []
+        /// The code of each problem, in the same order.
+        public private(set) var problemCodes: [ErrorCode] = []
         public var notes: [String] = []
         public var isSatisfied: Bool { problems.isEmpty }
+
+        mutating func add(_ code: BundleErrorCode, _ problem: String) {
+            problems.append(problem)
+            problemCodes.append(code.code)
+        }
     }
 
     /// Checks `signatures` (key id to raw signature) over the exact manifest bytes.
@@ -60,19 +67,34 @@ public struct TrustPolicy: Sendable {
                 continue
             }
             guard key.publicKey.isValidSignature(signature, for: bytes) else {
-                result.problems.append("signatures/\(keyID).sig: does not verify with trusted key \(key.name) (\(keyID)): the manifest was changed or signed by another key")
+                result.add(
+                    .badSignature,
+                    "signatures/\(keyID).sig: does not verify with trusted key \(key.name) (\(keyID)): "
+                        + "the manifest was changed or signed by another key"
+                )
                 continue
             }
             guard key.allows(channel: channel) else {
-                result.problems.append("signatures/\(keyID).sig: key \(key.name) may not sign channel '\(channel)' (allowed: \(key.channels.joined(separator: ", ")))")
+                result.add(
+                    .channelNotAllowed,
+                    "signatures/\(keyID).sig: key \(key.name) may not sign channel '\(channel)' "
+                        + "(allowed: \(key.channels.joined(separator: ", ")))"
+                )
                 continue
             }
             result.signers.append(keyID)
         }
         if keys.isEmpty {
-            result.problems.append("no trusted keys: add one with `airlock trust add KEY.pub` or pass --trust KEY.pub")
+            result.add(
+                .noTrustedKeys,
+                "no trusted keys: add one with `airlock trust add KEY.pub` or pass --trust KEY.pub"
+            )
         } else if result.signers.count < threshold {
-            result.problems.append("needs valid signatures from \(threshold) trusted key(s) allowed for channel '\(channel)', found \(result.signers.count)")
+            result.add(
+                .thresholdNotMet,
+                "needs valid signatures from \(threshold) trusted key(s) allowed for channel '\(channel)', "
+                    + "found \(result.signers.count)"
+            )
         }
         return result
     }

@@ -16,7 +16,9 @@ public final class VolumeOutput: ArchiveOutput {
     public private(set) var bytesWritten = 0
 
     public init(basePath: String, maximumSize: Int) throws {
-        guard maximumSize >= 1024 else { throw UsageError("--max-volume-size must be at least 1 KiB") }
+        guard maximumSize >= 1024 else {
+            throw UsageError(BundleErrorCode.badVolume, "--max-volume-size must be at least 1 KiB")
+        }
         self.basePath = basePath
         self.maximumSize = maximumSize
     }
@@ -48,7 +50,12 @@ public final class VolumeOutput: ArchiveOutput {
     private func startVolume() throws {
         try current?.sync()
         let number = temporaryPaths.count + 1
-        guard number <= 999 else { throw UsageError("\(basePath): more than 999 volumes; pick a larger --max-volume-size") }
+        guard number <= 999 else {
+            throw UsageError(
+                BundleErrorCode.badVolume,
+                "\(basePath): more than 999 volumes; pick a larger --max-volume-size"
+            )
+        }
         let path = FileSystem.parentPath(basePath).isEmpty ? "." : FileSystem.parentPath(basePath)
         let tmp = path + "/.\(FileSystem.baseName(Self.volumePath(basePath, number))).tmp-\(Environment.processID)"
         current = try FileDescriptor.open(tmp, writing: true, create: true, truncate: true)
@@ -88,8 +95,8 @@ public enum Volumes {
         }
         if FileSystem.kind(of: path) == .regular { return [path] }
         if FileSystem.kind(of: Self.first(path)) == .regular { return try collect(base: path, named: path) }
-        if FileSystem.exists(path) { throw UsageError("\(path): not a regular file") }
-        throw UsageError("\(path): no such bundle")
+        if FileSystem.exists(path) { throw UsageError(CoreErrorCode.notAFile, "\(path): not a regular file") }
+        throw UsageError(CoreErrorCode.noSuchFile, "\(path): no such bundle")
     }
 
     private static func first(_ base: String) -> String { VolumeOutput.volumePath(base, 1) }
@@ -101,10 +108,17 @@ public enum Volumes {
             paths.append(VolumeOutput.volumePath(base, number))
             number += 1
         }
-        if named != base, FileSystem.kind(of: named) != .regular { throw UsageError("\(named): no such bundle volume") }
-        guard !paths.isEmpty else { throw UsageError("\(named): volume \(first(base)) is missing") }
+        if named != base, FileSystem.kind(of: named) != .regular {
+            throw UsageError(CoreErrorCode.noSuchFile, "\(named): no such bundle volume")
+        }
+        guard !paths.isEmpty else {
+            throw UsageError(BundleErrorCode.badVolume, "\(named): volume \(first(base)) is missing")
+        }
         guard named == base || paths.contains(named) else {
-            throw UsageError("\(named): volumes before it are missing (the set must start at \(first(base)) with no gaps)")
+            throw UsageError(
+                BundleErrorCode.badVolume,
+                "\(named): volumes before it are missing (the set must start at \(first(base)) with no gaps)"
+            )
         }
         return paths
     }

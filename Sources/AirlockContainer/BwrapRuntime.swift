@@ -81,7 +81,10 @@ public struct BwrapRuntime: ContainerRuntime {
         guard root.hasPrefix("/"), FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory),
             isDirectory.boolValue
         else {
-            throw UsageError("bwrap: image root '\(root)' is not a directory holding an unpacked image")
+            throw UsageError(
+                RuntimeErrorCode.badSpec,
+                "bwrap: image root '\(root)' is not a directory holding an unpacked image"
+            )
         }
         let prefix = root.hasSuffix("/") ? String(root.dropLast()) : root
         // A mount target below an image directory that lacks it (say /home/site/wwwroot where the
@@ -113,7 +116,10 @@ public struct BwrapRuntime: ContainerRuntime {
 
     public func run(_ spec: SandboxSpec) async throws -> SandboxResult {
         guard let executable else {
-            throw UsageError("bwrap: not found on PATH; install it with: apt-get install -y bubblewrap")
+            throw UsageError(
+                RuntimeErrorCode.unavailable,
+                "bwrap: not found on PATH; install it with: apt-get install -y bubblewrap"
+            )
         }
         let process = ChildProcess(
             executable: executable,
@@ -128,7 +134,12 @@ public struct BwrapRuntime: ContainerRuntime {
         // checked with a trial run, only then: when namespaces are refused, say what to change.
         if result.status == 1, let line = result.tail.split(separator: "\n").last, line.hasPrefix("bwrap: ") {
             let probe = await probe()
-            if !probe.isAvailable { throw UsageError("\(probe.detail)" + (probe.hint.map { " (fix: \($0))" } ?? "")) }
+            if !probe.isAvailable {
+                throw UsageError(
+                    RuntimeErrorCode.cannotRun,
+                    "\(probe.detail)" + (probe.hint.map { " (fix: \($0))" } ?? "")
+                )
+            }
         }
         return result
     }

@@ -88,7 +88,7 @@ public struct DockerRuntime: ContainerRuntime {
     public func arguments(for spec: SandboxSpec, containerName: String?) throws -> [String] {
         try spec.validate()
         guard !spec.image.hasPrefix("-"), !spec.image.contains(where: { $0.isWhitespace }) else {
-            throw UsageError("\(name): '\(spec.image)' is not an image reference")
+            throw UsageError(RuntimeErrorCode.badSpec, "\(name): '\(spec.image)' is not an image reference")
         }
         var args = [executable ?? name, "run", "--rm"]
         if let containerName { args += ["--name", containerName] }
@@ -103,7 +103,10 @@ public struct DockerRuntime: ContainerRuntime {
         for mount in spec.mounts {
             // --mount is a comma-separated list, so a comma would start a new field.
             for path in [mount.source, mount.target] where path.contains(",") {
-                throw UsageError("\(name): mount path '\(path)' contains a comma, which --mount cannot carry")
+                throw UsageError(
+                    RuntimeErrorCode.badSpec,
+                    "\(name): mount path '\(path)' contains a comma, which --mount cannot carry"
+                )
             }
             var field = "type=bind,source=\(mount.source),target=\(mount.target)"
             if mount.isReadOnly { field += ",readonly" }
@@ -121,7 +124,10 @@ public struct DockerRuntime: ContainerRuntime {
 
     public func run(_ spec: SandboxSpec) async throws -> SandboxResult {
         guard let executable else {
-            throw UsageError("\(name): not found on PATH; install it (\(installHint)) or use --runtime bwrap")
+            throw UsageError(
+                RuntimeErrorCode.unavailable,
+                "\(name): not found on PATH; install it (\(installHint)) or use --runtime bwrap"
+            )
         }
         let containerName = "airlock-\(getpid())-\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff)"
         // The client needs the host's environment (DOCKER_HOST, XDG_RUNTIME_DIR, …); the container
@@ -164,7 +170,12 @@ public struct DockerRuntime: ContainerRuntime {
     /// Makes sure the daemon has `image`, loading it from the store (exported to the store's tmp/
     /// as a docker-archive, then `load`) when it does not; returns the id to run.
     public func prepare(_ image: ImageRecord, from store: Store) async throws -> String {
-        guard executable != nil else { throw UsageError("\(name): not found on PATH; install it with: \(installHint)") }
+        guard executable != nil else {
+            throw UsageError(
+                RuntimeErrorCode.unavailable,
+                "\(name): not found on PATH; install it with: \(installHint)"
+            )
+        }
         if await ChildProcess.capture(inspectArguments(image), timeout: .seconds(30), environment: clientEnvironment).status == 0 { return Self.imageID(image) }
         let archive =
             store.temporaryDirectory + "/load-\(image.manifest.hex.prefix(16))-\(UInt64.random(in: 0...UInt64.max)).tar"
@@ -173,10 +184,16 @@ public struct DockerRuntime: ContainerRuntime {
         let (status, output) = await ChildProcess.capture(loadArguments(archive: archive), timeout: .seconds(1800), environment: clientEnvironment)
         guard status == 0 else {
             let reason = output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").suffix(3).joined(separator: "; ")
-            throw UsageError("\(name) load of \(image.reference) failed (exit \(status)): \(reason)")
+            throw UsageError(
+                RuntimeErrorCode.loadFailed,
+                "\(name) load of \(image.reference) failed (exit \(status)): \(reason)"
+            )
         }
         guard await ChildProcess.capture(inspectArguments(image), timeout: .seconds(30), environment: clientEnvironment).status == 0 else {
-            throw CheckFailure("\(name) loaded \(image.reference), but has no image \(Self.imageID(image)) afterwards")
+            throw CheckFailure(
+                RuntimeErrorCode.loadFailed,
+                "\(name) loaded \(image.reference), but has no image \(Self.imageID(image)) afterwards"
+            )
         }
         return Self.imageID(image)
     }

@@ -136,11 +136,24 @@ public enum ImageBootstrap {
         let tarPath =
             store.temporaryDirectory + "/bootstrap-\(Environment.processID)-\(UInt64.random(in: 0...UInt64.max)).tar"
         defer { try? FileSystem.remove(tarPath) }
-        let arguments = try mmdebstrapArguments(for: request, output: tarPath)
+        try await runMmdebstrap(executable, for: request, writingTo: tarPath, output: output)
 
+        note(output, "airlock: writing the rootfs as one layer")
+        let layer = try makeLayer(fromRootfsTar: tarPath, epoch: request.sourceDateEpoch, store: store)
+        return try commit(layer, for: request, name: name, tag: tag, toolVersion: version, into: store)
+    }
+
+    /// Runs mmdebstrap to write `request`'s rootfs tar at `tarPath`; a failure says how it ended and
+    /// what mmdebstrap printed last.
+    private static func runMmdebstrap(
+        _ executable: String,
+        for request: BootstrapRequest,
+        writingTo tarPath: String,
+        output: SandboxOutput
+    ) async throws {
         let process = ChildProcess(
             executable: executable,
-            arguments: arguments,
+            arguments: try mmdebstrapArguments(for: request, output: tarPath),
             environment: ChildProcess.inheritedEnvironment(["SOURCE_DATE_EPOCH": String(request.sourceDateEpoch)]),
             timeLimit: .milliseconds(Int64(request.timeLimit * 1000)),
             output: output.childOutput,
@@ -160,34 +173,48 @@ public enum ImageBootstrap {
                 : "exited with status \(run.status)"
             let tail = lines.suffix(12).map { "  " + $0 }.joined(separator: "\n")
             throw ImageError.usage(
+                .bootstrapFailed,
                 "mmdebstrap (\(request.suite), \(request.packages.joined(separator: ","))) \(what)"
                     + (tail.isEmpty ? "" : "; its last output:\n" + tail)
             )
         }
         guard FileSystem.kind(of: tarPath) == .regular else {
-            throw ImageError.usage("mmdebstrap reported success but wrote no tar at \(tarPath)")
+            throw ImageError.usage(.bootstrapFailed, "mmdebstrap reported success but wrote no tar at \(tarPath)")
         }
+    }
 
-        note(output, "airlock: writing the rootfs as one layer")
-        let layer = try makeLayer(fromRootfsTar: tarPath, epoch: request.sourceDateEpoch, store: store)
+    /// The image's config: platform, creation time (the epoch, never the clock), environment and
+    /// labels, the one diff ID. No history: it would name the host and the time.
+    private static func config(for request: BootstrapRequest, layer: Layer, toolVersion: String) -> OCIImageConfig {
+        var config = OCIImageConfig(document: [:])
+        config.architecture = request.architecture
+        config.os = "linux"
+        config.created = Timestamp.format(epochSeconds: request.sourceDateEpoch)
+        config.env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+        config.labels = [
+            "org.airlock.bootstrap": toolVersion,
+            "org.airlock.suite": request.suite,
+            "org.airlock.mirror": request.mirror ?? defaultMirror,
+            "org.airlock.include": deduplicated(request.packages).joined(separator: ","),
+            "org.airlock.packages": layer.packages.map { "\($0.name)=\($0.version)" }.joined(separator: " "),
+        ]
+        config.diffIDs = [layer.digest.description]
+        return config
+    }
+
+    /// Stages the config and manifest beside the staged layer and commits the three as one image,
+    /// as `image import` commits an archive; on any failure nothing staged is left behind.
+    private static func commit(
+        _ layer: Layer,
+        for request: BootstrapRequest,
+        name: String,
+        tag: String,
+        toolVersion: String,
+        into store: Store
+    ) throws -> BootstrapResult {
         var staged = [(digest: layer.digest, temporaryPath: layer.temporaryPath)]
         do {
-            let labels = [
-                "org.airlock.bootstrap": version,
-                "org.airlock.suite": request.suite,
-                "org.airlock.mirror": request.mirror ?? defaultMirror,
-                "org.airlock.include": deduplicated(request.packages).joined(separator: ","),
-                "org.airlock.packages": layer.packages.map { "\($0.name)=\($0.version)" }.joined(separator: " "),
-            ]
-            // Platform, creation time (the epoch, never the clock), environment and labels, the
-            // one diff ID. No history: it would name the host and the time.
-            var config = OCIImageConfig(document: [:])
-            config.architecture = request.architecture
-            config.os = "linux"
-            config.created = Timestamp.format(epochSeconds: request.sourceDateEpoch)
-            config.env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
-            config.labels = labels
-            config.diffIDs = [layer.digest.description]
+            let config = config(for: request, layer: layer, toolVersion: toolVersion)
             let configBlob = try stage(try OCIJSON.encode(config), in: store)
             staged.append(configBlob.staged)
             let layerDescriptor = OCIDescriptor(mediaType: OCIMediaType.layer, digest: layer.digest, size: layer.size)
@@ -221,7 +248,10 @@ public enum ImageBootstrap {
                     $0.reference == reference && $0.manifest == image.manifest.digest
                 })
             else {
-                throw ImageError.check("\(store.root): image \(reference) is not in the index after it was recorded")
+                throw ImageError.check(
+                    .failed,
+                    "\(store.root): image \(reference) is not in the index after it was recorded"
+                )
             }
             return BootstrapResult(image: record, packages: layer.packages, droppedDevices: layer.droppedDevices)
         } catch {
@@ -236,26 +266,36 @@ public enum ImageBootstrap {
     @discardableResult
     static func validate(_ request: BootstrapRequest) throws -> (name: String, tag: String) {
         guard suites.contains(request.suite) else {
-            throw UsageError("suite '\(request.suite)': use one of \(suites.joined(separator: ", "))")
+            throw UsageError(
+                ImageErrorCode.badOption,
+                "suite '\(request.suite)': use one of \(suites.joined(separator: ", "))"
+            )
         }
         guard !request.packages.isEmpty else {
-            throw UsageError("--packages: name at least one Debian package (e.g. python3)")
+            throw UsageError(ImageErrorCode.badOption, "--packages: name at least one Debian package (e.g. python3)")
         }
         for package in request.packages where !isPackageName(package) {
             throw UsageError(
+                ImageErrorCode.badOption,
                 "package '\(package)': not a Debian package name (lowercase letters, digits, '+', '-' and '.', starting with a letter or digit)"
             )
         }
         guard isArchitectureName(request.architecture) else {
-            throw UsageError("architecture '\(request.architecture)': not a Debian architecture name")
+            throw UsageError(
+                ImageErrorCode.badOption,
+                "architecture '\(request.architecture)': not a Debian architecture name"
+            )
         }
         if let mirror = request.mirror, !isMirrorURL(mirror) {
-            throw UsageError("--mirror '\(mirror)': use an http://, https:// or file:// URL without spaces")
+            throw UsageError(
+                ImageErrorCode.badOption,
+                "--mirror '\(mirror)': use an http://, https:// or file:// URL without spaces"
+            )
         }
         let (name, tag) = ImageImporter.splitReference(request.name)
         let resolvedTag = tag ?? "latest"
         guard ImageImporter.validName(name, tag: resolvedTag) else {
-            throw UsageError("--name '\(request.name)': not a usable image name (NAME[:TAG])")
+            throw UsageError(ImageErrorCode.badName, "--name '\(request.name)': not a usable image name (NAME[:TAG])")
         }
         return (name, resolvedTag)
     }
@@ -288,6 +328,7 @@ public enum ImageBootstrap {
 
     private static func locateExecutable(_ explicit: String?) throws -> String {
         let missing = UsageError(
+            ImageErrorCode.missingTool,
             "mmdebstrap\(explicit.map { " (\($0))" } ?? "") not found on this machine; install it: apt-get install -y mmdebstrap"
         )
         if let explicit {
@@ -328,76 +369,11 @@ public enum ImageBootstrap {
         let blob = try store.makeWriter(syncOnFinish: false)
         do {
             let writer = try TarWriter(output: BlobArchiveOutput(blob), name: "layer", compression: .none)
-            var regularFiles: Set<String> = []
-            var dropped = 0
-            var status: [UInt8]? = nil
-            while let entry = try reader.next() {
-                guard let raw = entry.path else { throw ImageError.check("\(what): a member has no name") }
-                let parts = try LayerPath.components(raw, in: what)
-                // The root itself: the unpacker makes it, with its own mode.
-                if parts.isEmpty { try reader.skipData(); continue }
-                let member = parts.joined(separator: "/")
-                var header = TarHeader(
-                    path: member,
-                    kind: .directory,
-                    mode: entry.mode & 0o7777,
-                    uid: entry.uid,
-                    gid: entry.gid,
-                    mtime: min(entry.mtime, epoch)
-                )
-                switch entry.kind {
-                case .other:
-                    dropped += 1
-                    try reader.skipData()
-                case .directory:
-                    header.path += "/"
-                    try writer.add(header)
-                    try reader.skipData()
-                case .symlink:
-                    guard let target = entry.linkTarget, !target.isEmpty else {
-                        throw ImageError.check("\(what): symlink '\(raw)' points nowhere")
-                    }
-                    header.kind = .symlink(target: target)
-                    try writer.add(header)
-                    try reader.skipData()
-                case .hardlink:
-                    let target = try LayerPath.components(entry.linkTarget ?? "", in: what).joined(separator: "/")
-                    guard regularFiles.contains(target) else {
-                        throw ImageError.check(
-                            "\(what): hard link '\(raw)' comes before, or without, the regular file it links to"
-                        )
-                    }
-                    header.kind = .hardlink(target: target)
-                    try writer.add(header)
-                    try reader.skipData()
-                    regularFiles.insert(member)
-                case .regular:
-                    if member == statusPath {
-                        let bytes = try reader.readAll(limit: statusLimit)
-                        status = bytes
-                        header.kind = .regular(size: bytes.count)
-                        try writer.add(header) { writer in try bytes.withUnsafeBytes { try writer.writeData($0) } }
-                    } else {
-                        header.kind = .regular(size: entry.size)
-                        var written = 0
-                        try writer.add(header) { writer in
-                            try reader.readData { chunk in
-                                written += chunk.count
-                                try writer.writeData(chunk)
-                            }
-                        }
-                        guard written == entry.size else {
-                            throw ImageError.check(
-                                "\(what): '\(raw)' holds \(written) bytes, its header says \(entry.size)"
-                            )
-                        }
-                    }
-                    regularFiles.insert(member)
-                }
-            }
+            var rewrite = RootfsRewrite(what: what, epoch: epoch)
+            while let entry = try reader.next() { try rewrite.copy(entry, from: reader, to: writer) }
             try writer.close()
-            guard let status else {
-                throw ImageError.check("\(what): no \(statusPath), so it is not a Debian rootfs")
+            guard let status = rewrite.status else {
+                throw ImageError.check(.badRootfs, "\(what): no \(statusPath), so it is not a Debian rootfs")
             }
             let digest = try blob.finish()
             return Layer(
@@ -405,11 +381,107 @@ public enum ImageBootstrap {
                 size: blob.size,
                 temporaryPath: blob.temporaryPath,
                 packages: installedPackages(status: status),
-                droppedDevices: dropped
+                droppedDevices: rewrite.dropped
             )
         } catch {
             blob.discard()
             throw error
+        }
+    }
+
+    /// One pass over mmdebstrap's tar, entry by entry in its order: what has been written so far
+    /// (a hard link may only follow its target), what was dropped, and the dpkg status once seen.
+    private struct RootfsRewrite {
+        let what: String
+        let epoch: Int64
+        var regularFiles: Set<String> = []
+        var dropped = 0
+        var status: [UInt8]? = nil
+
+        init(what: String, epoch: Int64) {
+            self.what = what
+            self.epoch = epoch
+        }
+
+        /// Writes `entry` to the layer under its name without `./`, its mode and owner kept and its
+        /// mtime clamped to the epoch; drops device nodes, FIFOs and sockets.
+        mutating func copy(_ entry: TarEntry, from reader: ArchiveReader, to writer: TarWriter) throws {
+            guard let raw = entry.path else { throw ImageError.check(.badRootfs, "\(what): a member has no name") }
+            let parts = try LayerPath.components(raw, in: what)
+            // The root itself: the unpacker makes it, with its own mode.
+            if parts.isEmpty { return try reader.skipData() }
+            let member = parts.joined(separator: "/")
+            var header = TarHeader(
+                path: member,
+                kind: .directory,
+                mode: entry.mode & 0o7777,
+                uid: entry.uid,
+                gid: entry.gid,
+                mtime: min(entry.mtime, epoch)
+            )
+            switch entry.kind {
+            case .other:
+                dropped += 1
+                try reader.skipData()
+            case .directory:
+                header.path += "/"
+                try writer.add(header)
+                try reader.skipData()
+            case .symlink:
+                guard let target = entry.linkTarget, !target.isEmpty else {
+                    throw ImageError.check(.badRootfs, "\(what): symlink '\(raw)' points nowhere")
+                }
+                header.kind = .symlink(target: target)
+                try writer.add(header)
+                try reader.skipData()
+            case .hardlink:
+                let target = try LayerPath.components(entry.linkTarget ?? "", in: what).joined(separator: "/")
+                guard regularFiles.contains(target) else {
+                    throw ImageError.check(
+                        .badRootfs,
+                        "\(what): hard link '\(raw)' comes before, or without, the regular file it links to"
+                    )
+                }
+                header.kind = .hardlink(target: target)
+                try writer.add(header)
+                try reader.skipData()
+                regularFiles.insert(member)
+            case .regular:
+                try copyRegular(entry, raw: raw, header: header, from: reader, to: writer)
+                regularFiles.insert(member)
+            }
+        }
+
+        /// A regular file's bytes, streamed; the dpkg status is also kept, to list the packages.
+        private mutating func copyRegular(
+            _ entry: TarEntry,
+            raw: String,
+            header: TarHeader,
+            from reader: ArchiveReader,
+            to writer: TarWriter
+        ) throws {
+            var header = header
+            if header.path == ImageBootstrap.statusPath {
+                let bytes = try reader.readAll(limit: ImageBootstrap.statusLimit)
+                status = bytes
+                header.kind = .regular(size: bytes.count)
+                try writer.add(header) { writer in try bytes.withUnsafeBytes { try writer.writeData($0) } }
+                return
+            }
+            header.kind = .regular(size: entry.size)
+            var written = 0
+            try writer.add(header) { writer in
+                try reader.readData { chunk in
+                    written += chunk.count
+                    try writer.writeData(chunk)
+                }
+            }
+            guard written == entry.size else {
+                throw ImageError.check(
+                    .badRootfs,
+                    "\(what): '\(raw)' holds \(written) bytes, its header says \(entry.size)"
+                )
+            }
         }
     }
 

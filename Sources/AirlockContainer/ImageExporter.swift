@@ -57,7 +57,7 @@ public enum ImageExporter {
     private static func copyBlob(_ digest: SHA256Digest, from store: Store, into writer: TarWriter, epoch: Int64) throws {
         let source = store.blobPath(digest)
         guard store.contains(digest) else {
-            throw ImageError.check("\(digest): missing from the store at \(store.root)")
+            throw ImageError.check(.missingBlob, "\(digest): missing from the store at \(store.root)")
         }
         let size = try FileSystem.size(of: source)
         let input = try FileDescriptor.open(source)
@@ -75,7 +75,10 @@ public enum ImageExporter {
                 total += n
             }
             guard total == size, hasher.finalize() == digest else {
-                throw ImageError.check("\(source): does not match its digest \(digest) (run `airlock store verify`)")
+                throw ImageError.check(
+                    .digestMismatch,
+                    "\(source): does not match its digest \(digest) (run `airlock store verify`)"
+                )
             }
         }
     }

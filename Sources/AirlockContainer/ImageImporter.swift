@@ -200,21 +200,26 @@ private final class Staging {
     func read() throws {
         let reader = try ArchiveReader(paths: [archive], format: .layer)
         while let entry = try reader.next() {
-            guard let raw = entry.path else { throw ImageError.check("\(archive): a member has no name") }
+            guard let raw = entry.path else {
+                throw ImageError.check(.unexpectedMember, "\(archive): a member has no name")
+            }
             let parts = try LayerPath.components(raw, in: archive)
             let key = parts.joined(separator: "/")
             guard let role = role(of: parts) else {
                 throw ImageError.check(
+                    .unexpectedMember,
                     "\(archive): unexpected member '\(raw)' (not part of a docker-archive or oci-archive)"
                 )
             }
             if case .directory = role {
                 guard entry.kind == .directory else {
-                    throw ImageError.check("\(archive): '\(raw)' should be a directory")
+                    throw ImageError.check(.unexpectedMember, "\(archive): '\(raw)' should be a directory")
                 }
                 continue
             }
-            guard seen.insert(key).inserted else { throw ImageError.check("\(archive): '\(raw)' appears twice") }
+            guard seen.insert(key).inserted else {
+                throw ImageError.check(.unexpectedMember, "\(archive): '\(raw)' appears twice")
+            }
             switch (role, entry.kind) {
             case (.ignored, _):
                 try reader.skipData()
@@ -225,19 +230,20 @@ private final class Staging {
                 blobs[key] = blob
                 if let expected, expected != blob.digest {
                     throw ImageError.check(
+                        .digestMismatch,
                         "\(archive): '\(raw)' hashes to \(blob.digest), not the digest its name says; import refused"
                     )
                 }
             case (.blob, .symlink), (.blob, .hardlink):
                 // docker save links a layer shared by two images to the first copy.
                 guard let target = entry.linkTarget else {
-                    throw ImageError.check("\(archive): '\(raw)' links nowhere")
+                    throw ImageError.check(.unexpectedMember, "\(archive): '\(raw)' links nowhere")
                 }
                 let base = entry.kind == .symlink ? parts.dropLast().joined(separator: "/") + "/" : ""
                 links[key] = try LayerPath.components(base + target, in: archive).joined(separator: "/")
                 try reader.skipData()
             default:
-                throw ImageError.check("\(archive): '\(raw)' is not a regular file")
+                throw ImageError.check(.unexpectedMember, "\(archive): '\(raw)' is not a regular file")
             }
         }
     }
@@ -279,17 +285,18 @@ private final class Staging {
             hops += 1
         }
         guard let blob = blobs[key] else {
-            throw ImageError.check("\(archive): '\(raw)' is named but not in the archive")
+            throw ImageError.check(.missingBlob, "\(archive): '\(raw)' is named but not in the archive")
         }
         return blob
     }
 
     private func blob(_ descriptor: OCIDescriptor, what: String) throws -> StagedBlob {
         guard let blob = blobs["blobs/sha256/" + descriptor.digest.hex] else {
-            throw ImageError.check("\(archive): \(what) \(descriptor.digest) is not in the archive")
+            throw ImageError.check(.missingBlob, "\(archive): \(what) \(descriptor.digest) is not in the archive")
         }
         guard blob.size == descriptor.size else {
             throw ImageError.check(
+                .sizeMismatch,
                 "\(archive): \(what) \(descriptor.digest) is \(blob.size) bytes, the descriptor says \(descriptor.size)"
             )
         }
@@ -299,6 +306,7 @@ private final class Staging {
     private func contents(_ blob: StagedBlob, what: String) throws -> [UInt8] {
         guard blob.size <= OCIJSON.limit else {
             throw ImageError.check(
+                .badDocument,
                 "\(archive): \(what) \(blob.digest) is \(blob.size) bytes, over the \(OCIJSON.limit)-byte limit"
             )
         }
@@ -313,14 +321,18 @@ private final class Staging {
             images = try dockerImages(manifest)
         } else {
             throw ImageError.usage(
+                .notAnImageArchive,
                 "\(archive): neither index.json (oci-archive) nor manifest.json (docker-archive); not an image archive"
             )
         }
-        guard !images.isEmpty else { throw ImageError.check("\(archive): holds no image") }
+        guard !images.isEmpty else { throw ImageError.check(.noImage, "\(archive): holds no image") }
         let fallback = defaultName()
         if let override {
             guard Set(images.map(\.manifest.digest)).count == 1 else {
-                throw ImageError.usage("\(archive): holds \(images.count) images; --name can name only one")
+                throw ImageError.usage(
+                    .severalImages,
+                    "\(archive): holds \(images.count) images; --name can name only one"
+                )
             }
             let (name, tag) = ImageImporter.splitReference(override)
             images = [images[0]]
@@ -329,7 +341,7 @@ private final class Staging {
         for i in images.indices where images[i].names.isEmpty { images[i].names = [fallback] }
         for image in images {
             for n in image.names where !ImageImporter.validName(n.name, tag: n.tag) {
-                throw ImageError.usage("\(archive): '\(n.name):\(n.tag)' is not a usable image name")
+                throw ImageError.usage(.badName, "\(archive): '\(n.name):\(n.tag)' is not a usable image name")
             }
         }
         return images
@@ -351,7 +363,10 @@ private final class Staging {
             let version = try OCIJSON.decode(Layout.self, from: layout, what: "\(archive): oci-layout")
                 .imageLayoutVersion
             guard version.hasPrefix("1.") else {
-                throw ImageError.usage("\(archive): OCI image layout version \(version) is not supported")
+                throw ImageError.usage(
+                    .unsupportedLayout,
+                    "\(archive): OCI image layout version \(version) is not supported"
+                )
             }
         }
         let index = try OCIJSON.decode(OCIIndex.self, from: indexBytes, what: "\(archive): index.json")
@@ -378,7 +393,7 @@ private final class Staging {
         into out: inout [PendingImage]
     ) throws {
         if OCIMediaType.indexes.contains(descriptor.mediaType) {
-            guard depth < 2 else { throw ImageError.check("\(archive): image indexes nested too deep") }
+            guard depth < 2 else { throw ImageError.check(.badDocument, "\(archive): image indexes nested too deep") }
             let bytes = try contents(try blob(descriptor, what: "index"), what: "index")
             let index = try OCIJSON.decode(OCIIndex.self, from: bytes, what: "\(archive): index \(descriptor.digest)")
             let wanted = index.manifests.filter { d in
@@ -387,6 +402,7 @@ private final class Staging {
             }
             guard !wanted.isEmpty else {
                 throw ImageError.usage(
+                    .wrongPlatform,
                     "\(archive): index \(descriptor.digest) has no linux/\(ImageImporter.hostArchitecture) image"
                 )
             }
@@ -395,6 +411,7 @@ private final class Staging {
         }
         guard OCIMediaType.manifests.contains(descriptor.mediaType) else {
             throw ImageError.check(
+                .badMediaType,
                 "\(archive): \(descriptor.digest) has media type \(descriptor.mediaType), not an image manifest"
             )
         }
@@ -409,6 +426,7 @@ private final class Staging {
         for layer in manifest.layers {
             guard OCIMediaType.layers.contains(layer.mediaType) else {
                 throw ImageError.check(
+                    .badMediaType,
                     "\(archive): layer \(layer.digest) has media type \(layer.mediaType), which Airlock cannot unpack"
                 )
             }
@@ -461,6 +479,7 @@ private final class Staging {
             let diffIDs = config.diffIDs
             guard diffIDs.isEmpty || diffIDs.count == entry.layers.count else {
                 throw ImageError.check(
+                    .badDocument,
                     "\(archive): \(entry.config) lists \(diffIDs.count) layers, manifest.json \(entry.layers.count)"
                 )
             }
@@ -476,6 +495,7 @@ private final class Staging {
                     // An uncompressed layer is its own diff ID: the config vouches for it.
                     if !diffIDs.isEmpty, diffIDs[i] != layer.digest.description {
                         throw ImageError.check(
+                            .digestMismatch,
                             "\(archive): layer '\(path)' hashes to \(layer.digest), the config says \(diffIDs[i]); import refused"
                         )
                     }

@@ -23,7 +23,10 @@ public enum ImageRootfs {
         try FileSystem.makeDirectory(parent)
         removeStalePartials(in: parent)
         for layer in image.layers where !store.contains(layer.digest) {
-            throw ImageError.check("image \(image.reference): layer \(layer.digest) is missing from the store")
+            throw ImageError.check(
+                .missingBlob,
+                "image \(image.reference): layer \(layer.digest) is missing from the store"
+            )
         }
         let partial = try FileSystem.makeTemporaryDirectory(
             prefix: partialPrefix + "\(Environment.processID)",

@@ -9,13 +9,13 @@ enum LayerPath {
     /// An empty result names the root itself (`.` or `./`).
     static func components(_ raw: String, in archive: String) throws -> [String] {
         if raw.hasPrefix("/") {
-            throw ImageError.check("\(archive): member '\(raw)' has an absolute path; refused")
+            throw ImageError.check(.unsafePath, "\(archive): member '\(raw)' has an absolute path; refused")
         }
         var out: [String] = []
         for part in raw.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }
             if part == ".." {
-                throw ImageError.check("\(archive): member '\(raw)' climbs out with '..'; refused")
+                throw ImageError.check(.unsafePath, "\(archive): member '\(raw)' climbs out with '..'; refused")
             }
             out.append(String(part))
         }

@@ -38,11 +38,11 @@ struct LayerUnpacker {
     }
 
     private func refuse(_ member: String, _ why: String) -> ImageError {
-        ImageError.check("layer \(name): member '\(member)' \(why); refused")
+        ImageError.check(.hostileLayer, "layer \(name): member '\(member)' \(why); refused")
     }
 
     private mutating func apply(_ entry: TarEntry, from reader: ArchiveReader) throws {
-        guard let raw = entry.path else { throw ImageError.check("layer \(name): a member has no name") }
+        guard let raw = entry.path else { throw ImageError.check(.hostileLayer, "layer \(name): a member has no name") }
         let parts = try LayerPath.components(raw, in: "layer \(name)")
         guard let last = parts.last else {
             // The root itself (`./`): nothing to create.

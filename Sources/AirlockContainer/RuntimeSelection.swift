@@ -32,6 +32,11 @@ public enum RuntimeErrorCode: String, ErrorCodes {
     case unavailable
     /// The runtime answers but cannot run a container.
     case cannotRun = "cannot-run"
+    /// A sandbox spec no backend may run (a relative or `..` path, a mount over /proc, two writable
+    /// mounts, a bad variable, no command), or one this backend cannot carry (a comma in a docker mount).
+    case badSpec = "bad-spec"
+    /// The engine could not load an image from the store.
+    case loadFailed = "load-failed"
 }
 
 /// The runtime chosen, and a line for each one `auto` passed over and why.

@@ -135,44 +135,66 @@ public struct SandboxSpec: Sendable {
     /// Refuses a spec no backend may run: relative or `..` paths, mounts over the sandbox's own
     /// /proc, /dev or /, two writable mounts, a variable name with `=`, no command, no time limit.
     public func validate() throws {
-        guard let first = arguments.first, !first.isEmpty else { throw UsageError("sandbox: no command to run") }
-        guard !image.isEmpty else { throw UsageError("sandbox: no image given") }
-        guard Self.isCleanAbsolute(workingDirectory) else {
-            throw UsageError("sandbox: working directory '\(workingDirectory)' is not a clean absolute path")
+        guard let first = arguments.first, !first.isEmpty else {
+            throw UsageError(RuntimeErrorCode.badSpec, "sandbox: no command to run")
         }
-        guard timeLimit > .zero else { throw UsageError("sandbox: the time limit must be positive") }
+        guard !image.isEmpty else { throw UsageError(RuntimeErrorCode.badSpec, "sandbox: no image given") }
+        guard Self.isCleanAbsolute(workingDirectory) else {
+            throw UsageError(
+                RuntimeErrorCode.badSpec,
+                "sandbox: working directory '\(workingDirectory)' is not a clean absolute path"
+            )
+        }
+        guard timeLimit > .zero else {
+            throw UsageError(RuntimeErrorCode.badSpec, "sandbox: the time limit must be positive")
+        }
         var targets: Set<String> = []
         for mount in mounts {
             guard Self.isCleanAbsolute(mount.source) else {
-                throw UsageError("sandbox: mount source '\(mount.source)' is not a clean absolute path")
+                throw UsageError(
+                    RuntimeErrorCode.badSpec,
+                    "sandbox: mount source '\(mount.source)' is not a clean absolute path"
+                )
             }
             guard FileSystem.exists(mount.source) else {
-                throw UsageError("sandbox: mount source '\(mount.source)' does not exist")
+                throw UsageError(RuntimeErrorCode.badSpec, "sandbox: mount source '\(mount.source)' does not exist")
             }
             let parts = Self.components(mount.target)
             guard Self.isCleanAbsolute(mount.target), let top = parts.first else {
-                throw UsageError("sandbox: mount target '\(mount.target)' is not a clean absolute path below /")
+                throw UsageError(
+                    RuntimeErrorCode.badSpec,
+                    "sandbox: mount target '\(mount.target)' is not a clean absolute path below /"
+                )
             }
             guard top != "proc", top != "dev" else {
-                throw UsageError("sandbox: mount target '\(mount.target)' is inside the sandbox's own /\(top)")
+                throw UsageError(
+                    RuntimeErrorCode.badSpec,
+                    "sandbox: mount target '\(mount.target)' is inside the sandbox's own /\(top)"
+                )
             }
             let normalized = "/" + parts.joined(separator: "/")
             guard targets.insert(normalized).inserted else {
-                throw UsageError("sandbox: two mounts on '\(mount.target)'")
+                throw UsageError(RuntimeErrorCode.badSpec, "sandbox: two mounts on '\(mount.target)'")
             }
         }
         let writable = mounts.filter { !$0.isReadOnly }
         guard writable.count <= 1 else {
             let list = writable.map(\.target).joined(separator: ", ")
-            throw UsageError("sandbox: only one writable (output) mount is allowed, got \(writable.count): \(list)")
+            throw UsageError(
+                RuntimeErrorCode.badSpec,
+                "sandbox: only one writable (output) mount is allowed, got \(writable.count): \(list)"
+            )
         }
         for (name, value) in environment {
             guard !name.isEmpty, !name.contains("="), !name.utf8.contains(0), !value.utf8.contains(0) else {
-                throw UsageError("sandbox: environment variable '\(name)' is not a valid name=value pair")
+                throw UsageError(
+                    RuntimeErrorCode.badSpec,
+                    "sandbox: environment variable '\(name)' is not a valid name=value pair"
+                )
             }
         }
         for argument in arguments where argument.utf8.contains(0) {
-            throw UsageError("sandbox: an argument contains a NUL byte")
+            throw UsageError(RuntimeErrorCode.badSpec, "sandbox: an argument contains a NUL byte")
         }
     }
 

@@ -19,7 +19,10 @@ public enum TrialImage {
     /// The trial image for this machine, its blobs written to `store` when missing.
     public static func make(in store: Store) throws -> ImageRecord {
         guard let (architecture, code, machine) = Self.program() else {
-            throw UsageError("--runtime auto: no trial program for this machine; name a runtime with --runtime")
+            throw UsageError(
+                RuntimeErrorCode.unavailable,
+                "--runtime auto: no trial program for this machine; name a runtime with --runtime"
+            )
         }
         let executable = elf(machine: machine, code: code)
         let layer = try tar(file: "true", bytes: executable)

@@ -38,26 +38,55 @@ extension ErrorCodes {
     public var code: ErrorCode { ErrorCode(domain: Self.domain, reason: rawValue) }
 }
 
-/// The reasons AirlockCore itself gives, and the two every domain falls back on.
+/// The reasons AirlockCore itself gives, and the two every domain falls back on. The table of every
+/// domain's codes is manifests/error-codes.md.
 public enum CoreErrorCode: String, ErrorCodes {
     public static let domain = "core"
     /// A usage or input error no more specific code names yet.
     case usage
     /// A failed check no more specific code names yet.
     case check
+    /// A file operation failed (permission, I/O, ...); a missing file is `no-such-file`.
     case file
+    /// A file or directory named on the command line (or needed next to one) does not exist.
+    case noSuchFile = "no-such-file"
+    /// A path names a directory, link or device where a regular file is needed.
+    case notAFile = "not-a-file"
+    /// A file is larger than the limit for what it holds.
+    case tooLarge = "too-large"
+    /// A name that must be a plain relative file name is not.
+    case unsafePath = "unsafe-path"
     case cannotStartProcess = "cannot-start-process"
+    /// An input file changed while Airlock read it.
+    case inputChanged = "input-changed"
+    case outOfMemory = "out-of-memory"
+    case badSourceDateEpoch = "bad-source-date-epoch"
+    // The store.
+    case notAStore = "not-a-store"
+    case readOnlyStore = "read-only-store"
+    case storeLocked = "store-locked"
+    case storeIndex = "store-index"
+    case noSpace = "no-space"
     case notInStore = "not-in-store"
     case ambiguousReference = "ambiguous-reference"
+    case corruptBlob = "corrupt-blob"
+    // Documents and formats.
     case badJSON = "bad-json"
     case badManifest = "bad-manifest"
-    case badSignature = "bad-signature"
-    case badKey = "bad-key"
-    case corruptBlob = "corrupt-blob"
-    case badArchive = "bad-archive"
-    case badZip = "bad-zip"
     case badProvenance = "bad-provenance"
-    case storeLocked = "store-locked"
+    case badArchive = "bad-archive"
+    case notAnArchive = "not-an-archive"
+    case cannotWriteArchive = "cannot-write-archive"
+    case badZip = "bad-zip"
+    case cannotWriteZip = "cannot-write-zip"
+    case badELF = "bad-elf"
+    case unsupportedELF = "unsupported-elf"
+    // Keys and signatures.
+    case badKey = "bad-key"
+    case keyExists = "key-exists"
+    case keyPermissions = "key-permissions"
+    case badSignature = "bad-signature"
+    case cryptoFailed = "crypto-failed"
 }
 
 /// Every error Airlock shows a user: one line (`description`) naming the file or digest and the
@@ -97,9 +126,11 @@ public struct CheckFailure: AirlockError {
     }
     public init(_ reason: String) { self.init([reason]) }
     public init(_ code: some ErrorCodes, _ reason: String) { self.init(code, [reason]) }
-    public init(_ code: some ErrorCodes, _ reasons: [String]) {
+    public init(_ code: some ErrorCodes, _ reasons: [String]) { self.init(code: code.code, reasons) }
+    /// For a code found at run time (the first of a report's problems).
+    public init(code: ErrorCode, _ reasons: [String]) {
         self.reasons = reasons
-        self.code = code.code
+        self.code = code
     }
     public var description: String { reasons.joined(separator: "\n") }
 }

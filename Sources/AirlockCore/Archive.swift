@@ -10,14 +10,19 @@ internal import CArchive
 import Foundation
 import Synchronization
 
+/// A tar (or zip-through-libarchive) stream that cannot be read or written. Damage found while
+/// reading is a failed check (exit 1); a file that is no archive at all, or a writer that cannot
+/// write, is bad input (exit 2).
 public struct ArchiveError: AirlockError {
     public let path: String
     public let reason: String
     public let status: ExitStatus
-    public init(path: String, reason: String, status: ExitStatus = .checkFailed) {
+    public let code: ErrorCode
+    public init(path: String, reason: String, status: ExitStatus = .checkFailed, code: CoreErrorCode? = nil) {
         self.path = path
         self.reason = reason
         self.status = status
+        self.code = (code ?? (status == .checkFailed ? .badArchive : .notAnArchive)).code
     }
     public var description: String { "\(path): \(reason)" }
 }
@@ -122,7 +127,9 @@ public final class TarWriter {
         compression: ArchiveCompression,
         probe: TarWriterProbe?
     ) throws(ArchiveError) -> OpaquePointer {
-        guard let handle = archive_write_new() else { throw ArchiveError(path: name, reason: "out of memory") }
+        guard let handle = archive_write_new() else {
+            throw ArchiveError(path: name, reason: "out of memory", code: .outOfMemory)
+        }
         var ok = archive_write_set_format_pax_restricted(handle) == ARCHIVE_OK
         if compression == .zstd {
             ok = ok && archive_write_add_filter_zstd(handle) == ARCHIVE_OK
@@ -134,7 +141,12 @@ public final class TarWriter {
         guard ok else {
             let reason = Self.message(handle)
             Self.free(handle, probe: probe)
-            throw ArchiveError(path: name, reason: "cannot set up the tar writer: \(reason)", status: .badInput)
+            throw ArchiveError(
+                path: name,
+                reason: "cannot set up the tar writer: \(reason)",
+                status: .badInput,
+                code: .cannotWriteArchive
+            )
         }
         let context = Unmanaged.passUnretained(box).toOpaque()
         // Only a probe sets an open callback: one that fails, so libarchive's open really fails.
@@ -161,7 +173,12 @@ public final class TarWriter {
         guard status == ARCHIVE_OK else {
             let reason = Self.message(handle)
             Self.free(handle, probe: probe)
-            throw ArchiveError(path: name, reason: "cannot start the tar stream: \(reason)", status: .badInput)
+            throw ArchiveError(
+                path: name,
+                reason: "cannot start the tar stream: \(reason)",
+                status: .badInput,
+                code: .cannotWriteArchive
+            )
         }
         return handle
     }
@@ -184,7 +201,9 @@ public final class TarWriter {
     /// files. For a regular file, `contents` must write exactly `size` bytes with `writeData`; a hard
     /// link carries no data and must come after the entry it links to.
     public func add(_ header: TarHeader, contents: (TarWriter) throws -> Void = { _ in }) throws {
-        guard let entry = archive_entry_new() else { throw ArchiveError(path: name, reason: "out of memory") }
+        guard let entry = archive_entry_new() else {
+            throw ArchiveError(path: name, reason: "out of memory", code: .outOfMemory)
+        }
         defer { archive_entry_free(entry) }
         archive_entry_set_pathname(entry, header.path)
         var size = 0
@@ -224,7 +243,14 @@ public final class TarWriter {
         while offset < bytes.count {
             let n = archive_write_data(handle, base + offset, bytes.count - offset)
             if n < 0 { try check(Int32(n), "write data") }
-            if n == 0 { throw ArchiveError(path: name, reason: "tar writer made no progress", status: .badInput) }
+            if n == 0 {
+                throw ArchiveError(
+                    path: name,
+                    reason: "tar writer made no progress",
+                    status: .badInput,
+                    code: .cannotWriteArchive
+                )
+            }
             offset += n
         }
     }
@@ -240,7 +266,12 @@ public final class TarWriter {
     private func check(_ status: Int32, _ what: String) throws {
         if let error = box.error { throw error }
         guard status >= ARCHIVE_WARN else {
-            throw ArchiveError(path: name, reason: "cannot \(what): \(Self.message(handle))", status: .badInput)
+            throw ArchiveError(
+                path: name,
+                reason: "cannot \(what): \(Self.message(handle))",
+                status: .badInput,
+                code: .cannotWriteArchive
+            )
         }
     }
 
@@ -281,7 +312,9 @@ public final class ArchiveReader {
     public init(paths: [String], format: Format = .tar, blockSize: Int = 1 << 20) throws {
         precondition(!paths.isEmpty)
         name = paths.count == 1 ? paths[0] : "\(paths[0]) (+\(paths.count - 1) volumes)"
-        guard let handle = archive_read_new() else { throw ArchiveError(path: name, reason: "out of memory") }
+        guard let handle = archive_read_new() else {
+            throw ArchiveError(path: name, reason: "out of memory", code: .outOfMemory)
+        }
         switch format {
         case .tar:
             archive_read_support_format_tar(handle)
@@ -299,8 +332,16 @@ public final class ArchiveReader {
         let status = argv.withUnsafeMutableBufferPointer { archive_read_open_filenames(handle, $0.baseAddress, blockSize) }
         guard status == ARCHIVE_OK else {
             let reason = TarWriter.message(handle)
+            // libarchive names the format at open; one it cannot identify is its
+            // ARCHIVE_ERRNO_FILE_FORMAT (EILSEQ, or EINVAL, on Linux), any other errno is the file's.
+            let error = archive_errno(handle)
             archive_read_free(handle)
-            throw ArchiveError(path: name, reason: "cannot open: \(reason)", status: .badInput)
+            throw ArchiveError(
+                path: name,
+                reason: "cannot open: \(reason)",
+                status: .badInput,
+                code: error > 0 && error != EILSEQ && error != EINVAL ? .file : .notAnArchive
+            )
         }
         self.handle = handle
     }
@@ -319,7 +360,8 @@ public final class ArchiveReader {
             throw ArchiveError(
                 path: name,
                 reason: notAnArchive ? "not a tar bundle: \(reason)" : "damaged or truncated: \(reason)",
-                status: notAnArchive ? .badInput : .checkFailed
+                status: notAnArchive ? .badInput : .checkFailed,
+                code: notAnArchive ? .notAnArchive : .badArchive
             )
         }
         entryCount += 1
@@ -378,7 +420,7 @@ public final class ArchiveReader {
         var out: [UInt8] = []
         try readData { chunk in
             guard out.count + chunk.count <= limit else {
-                throw ArchiveError(path: name, reason: "entry is larger than the \(limit)-byte limit")
+                throw ArchiveError(path: name, reason: "entry is larger than the \(limit)-byte limit", code: .tooLarge)
             }
             out.append(contentsOf: chunk)
         }

@@ -97,11 +97,14 @@ public enum JSONValue: Equatable, Sendable {
     }
 }
 
-/// Why a JSON document was refused, with the byte offset.
-public struct JSONParseError: Error, CustomStringConvertible, Sendable {
+/// Why a JSON document was refused, with the byte offset. Callers that know which file it was wrap
+/// it with their own error; one that reaches the user unwrapped is bad input (exit 2).
+public struct JSONParseError: AirlockError {
     public let offset: Int
     public let reason: String
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
+    public var status: ExitStatus { .badInput }
+    public var code: ErrorCode { CoreErrorCode.badJSON.code }
 }
 
 extension JSONValue {

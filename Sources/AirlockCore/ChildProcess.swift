@@ -248,6 +248,7 @@ private final class RunControl: Sendable {
 
 extension ChildProcess {
     private func runBlocking(_ control: RunControl) throws -> ChildResult {
+        // Kept whole: one poll loop; every turn reads and writes the same fds, exit and stop state.
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = timeLimit.map { start + $0 }

@@ -338,6 +338,7 @@ public final class Deflater {
 
     /// Codes positions while enough lookahead remains (all of it when `finishing`).
     private func compress(finishing: Bool) {
+        // Kept whole: the hot match loop keeps cursor and tables in locals, which a split would reload per call.
         var c = cursor
         let window = self.window
         let symbols = self.symbols
@@ -433,6 +434,7 @@ public final class Deflater {
 
     /// Codes the buffered symbols as one block (dynamic, fixed or stored, whichever is smallest).
     private func flushBlock(final: Bool) {
+        // Kept whole: lengths, run-length codes, the three sizes and the writer share per-block scratch tables.
         let c = cursor
         literalFrequencies[256] = 1
         let literalLengths = lengthScratch + Self.literalAt

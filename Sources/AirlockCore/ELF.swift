@@ -26,6 +26,7 @@ public struct ELFError: AirlockError {
     }
 
     public var status: ExitStatus { .checkFailed }
+    public var code: ErrorCode { (isUnsupported ? CoreErrorCode.unsupportedELF : .badELF).code }
     public var description: String {
         "\(path): \(isUnsupported ? "unsupported" : "malformed") ELF file: \(reason)"
     }
@@ -308,6 +309,7 @@ private struct ELFParser<Source: ByteSource> {
     }
 
     func parse() throws -> ELFFile {
+        // Kept whole: a single pass over hostile bytes; every bounds check stays beside the read it guards.
         guard source.size >= 16 else {
             throw fail("\(source.size) bytes is too short for an ELF identification (16 bytes)")
         }

@@ -24,7 +24,7 @@ public struct FileError: AirlockError {
     }
 
     public var status: ExitStatus { .badInput }
-    public var code: ErrorCode { CoreErrorCode.file.code }
+    public var code: ErrorCode { (isNotFound ? CoreErrorCode.noSuchFile : .file).code }
     public var isNotFound: Bool { errno == ENOENT }
     public var description: String {
         let reason = String(cString: strerror(errno))
@@ -294,7 +294,10 @@ public enum FileSystem {
         let fd = try FileDescriptor.open(path)
         let size = try fd.size
         guard size <= limit else {
-            throw UsageError("\(path): \(size) bytes is larger than the \(limit)-byte limit for this file")
+            throw UsageError(
+                CoreErrorCode.tooLarge,
+                "\(path): \(size) bytes is larger than the \(limit)-byte limit for this file"
+            )
         }
         var out = [UInt8](repeating: 0, count: size)
         let n = try out.withUnsafeMutableBytes { try fd.readFully(into: $0) }

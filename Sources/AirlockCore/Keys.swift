@@ -7,7 +7,10 @@ public enum KeyFiles {
         let privatePath = prefix + ".key"
         let publicPath = prefix + ".pub"
         for path in [privatePath, publicPath] where FileSystem.exists(path) {
-            throw UsageError("\(path): already exists; Airlock never overwrites a key (move it away or pick another --out)")
+            throw UsageError(
+                CoreErrorCode.keyExists,
+                "\(path): already exists; Airlock never overwrites a key (move it away or pick another --out)"
+            )
         }
         let dir = FileSystem.parentPath(prefix)
         if !dir.isEmpty { try FileSystem.makeDirectory(dir) }
@@ -21,10 +24,11 @@ public enum KeyFiles {
 
     /// Loads a private key, refusing one that group or others can read.
     public static func loadPrivateKey(_ path: String) throws -> Ed25519PrivateKey {
-        guard FileSystem.exists(path) else { throw UsageError("\(path): no such key file") }
+        guard FileSystem.exists(path) else { throw UsageError(CoreErrorCode.noSuchFile, "\(path): no such key file") }
         let mode = try FileSystem.mode(of: path)
         if mode & 0o077 != 0 {
             throw UsageError(
+                CoreErrorCode.keyPermissions,
                 "\(path): private key is accessible by group or others (mode \(String(mode, radix: 8))); run `chmod 600 \(path)`"
             )
         }
@@ -33,7 +37,9 @@ public enum KeyFiles {
 
     /// Loads an SPKI PEM public key.
     public static func loadPublicKey(_ path: String) throws -> Ed25519PublicKey {
-        guard FileSystem.exists(path) else { throw UsageError("\(path): no such public key file") }
+        guard FileSystem.exists(path) else {
+            throw UsageError(CoreErrorCode.noSuchFile, "\(path): no such public key file")
+        }
         return try Ed25519PublicKey(pem: FileSystem.readFile(path, limit: 64 << 10), source: path)
     }
 }

@@ -99,6 +99,28 @@ public struct Manifest: Sendable, Equatable {
 
     /// Parses signed manifest bytes; anything but a valid, canonical schema-1 manifest is refused.
     public init(canonicalBytes bytes: [UInt8]) throws(ManifestError) {
+        let top = try Self.topLevel(bytes)
+        let fields = ManifestFields(top, "manifest")
+        bundle = try fields.string("bundle")
+        guard Self.isValidBundleID(bundle) else { throw ManifestError("bundle id \"\(bundle.prefix(80))\" is not a lowercase UUID") }
+        channel = try fields.string("channel")
+        guard Self.isValidChannel(channel) else { throw ManifestError("channel \"\(channel)\" is not a valid channel name") }
+        sequence = try fields.int("sequence")
+        created = try fields.string("created")
+        expires = try fields.string("expires")
+        guard Timestamp.parse(created) != nil, Timestamp.parse(expires) != nil else {
+            throw ManifestError("created and expires must be RFC 3339 UTC times (YYYY-MM-DDTHH:MM:SSZ)")
+        }
+        target = top["target"]
+        sha256sums = try fields.digest("sha256sums")
+        guard let blobValues = top["blobs"]?.arrayValue else { throw ManifestError("\"blobs\" must be an array") }
+        blobs = try Self.blobs(blobValues)
+        guard let artifactValues = top["artifacts"]?.arrayValue else { throw ManifestError("\"artifacts\" must be an array") }
+        artifacts = try Self.artifacts(artifactValues, blobs: blobs)
+    }
+
+    /// The top-level object of canonical, schema-1 manifest bytes with no field it does not know.
+    private static func topLevel(_ bytes: [UInt8]) throws(ManifestError) -> [String: JSONValue] {
         let value: JSONValue
         do { value = try JSONValue(parsing: bytes) } catch { throw ManifestError("\(error)") }
         guard value.canonicalBytes == bytes else {
@@ -112,69 +134,51 @@ public struct Manifest: Sendable, Equatable {
         guard top["schema"]?.intValue == Self.schemaVersion else {
             throw ManifestError("schema \(top["schema"].map { String(decoding: $0.canonicalBytes, as: UTF8.self) } ?? "missing") is not 1")
         }
-        func string(_ key: String, in o: [String: JSONValue], _ what: String) throws(ManifestError) -> String {
-            guard let s = o[key]?.stringValue else { throw ManifestError("\(what): \"\(key)\" must be a string") }
-            return s
-        }
-        func int(_ key: String, in o: [String: JSONValue], _ what: String) throws(ManifestError) -> Int {
-            guard let i = o[key]?.intValue, i >= 0, i <= Int64(Int.max) else {
-                throw ManifestError("\(what): \"\(key)\" must be a non-negative integer")
-            }
-            return Int(i)
-        }
-        func digest(_ key: String, in o: [String: JSONValue], _ what: String) throws(ManifestError) -> SHA256Digest {
-            let s = try string(key, in: o, what)
-            guard s.utf8.count == 64, let d = SHA256Digest(s) else {
-                throw ManifestError("\(what): \"\(key)\" must be 64 lowercase hex digits")
-            }
-            return d
-        }
-        bundle = try string("bundle", in: top, "manifest")
-        guard Self.isValidBundleID(bundle) else { throw ManifestError("bundle id \"\(bundle.prefix(80))\" is not a lowercase UUID") }
-        channel = try string("channel", in: top, "manifest")
-        guard Self.isValidChannel(channel) else { throw ManifestError("channel \"\(channel)\" is not a valid channel name") }
-        sequence = try int("sequence", in: top, "manifest")
-        created = try string("created", in: top, "manifest")
-        expires = try string("expires", in: top, "manifest")
-        guard Timestamp.parse(created) != nil, Timestamp.parse(expires) != nil else {
-            throw ManifestError("created and expires must be RFC 3339 UTC times (YYYY-MM-DDTHH:MM:SSZ)")
-        }
-        target = top["target"]
-        sha256sums = try digest("sha256sums", in: top, "manifest")
+        return top
+    }
 
-        guard let blobValues = top["blobs"]?.arrayValue else { throw ManifestError("\"blobs\" must be an array") }
+    /// `blobs`: each exactly sha256, size and kind; no digest twice.
+    private static func blobs(_ values: [JSONValue]) throws(ManifestError) -> [ManifestBlob] {
         var blobs: [ManifestBlob] = []
         var seen = Set<SHA256Digest>()
-        for (i, v) in blobValues.enumerated() {
+        for (i, v) in values.enumerated() {
             guard let o = v.objectValue, Set(o.keys) == ["sha256", "size", "kind"] else {
                 throw ManifestError("blobs[\(i)] must have exactly sha256, size and kind")
             }
+            let fields = ManifestFields(o, "blobs[\(i)]")
             let blob = ManifestBlob(
-                sha256: try digest("sha256", in: o, "blobs[\(i)]"),
-                size: try int("size", in: o, "blobs[\(i)]"),
-                kind: try string("kind", in: o, "blobs[\(i)]")
+                sha256: try fields.digest("sha256"),
+                size: try fields.int("size"),
+                kind: try fields.string("kind")
             )
             guard seen.insert(blob.sha256).inserted else { throw ManifestError("blob \(blob.sha256.hex) is listed twice") }
             blobs.append(blob)
         }
-        self.blobs = blobs
-        let sizes = Dictionary(uniqueKeysWithValues: blobs.map { ($0.sha256, $0.size) })
+        return blobs
+    }
 
-        guard let artifactValues = top["artifacts"]?.arrayValue else { throw ManifestError("\"artifacts\" must be an array") }
+    /// `artifacts`: known fields only, safe paths, unique names, each naming a listed blob by
+    /// digest and size.
+    private static func artifacts(
+        _ values: [JSONValue],
+        blobs: [ManifestBlob]
+    ) throws(ManifestError) -> [ManifestArtifact] {
+        let sizes = Dictionary(uniqueKeysWithValues: blobs.map { ($0.sha256, $0.size) })
         var artifacts: [ManifestArtifact] = []
         var names = Set<String>()
-        for (i, v) in artifactValues.enumerated() {
+        for (i, v) in values.enumerated() {
             let what = "artifacts[\(i)]"
             guard let o = v.objectValue else { throw ManifestError("\(what) must be an object") }
             let allowed: Set<String> = ["name", "path", "kind", "sha256", "size", "mediaType", "provenance"]
             if let extra = o.keys.first(where: { !allowed.contains($0) }) { throw ManifestError("\(what): unknown field \"\(extra)\"") }
+            let fields = ManifestFields(o, what)
             let a = ManifestArtifact(
-                name: try string("name", in: o, what),
-                path: try string("path", in: o, what),
-                kind: try string("kind", in: o, what),
-                sha256: try digest("sha256", in: o, what),
-                size: try int("size", in: o, what),
-                mediaType: try string("mediaType", in: o, what),
+                name: try fields.string("name"),
+                path: try fields.string("path"),
+                kind: try fields.string("kind"),
+                sha256: try fields.digest("sha256"),
+                size: try fields.int("size"),
+                mediaType: try fields.string("mediaType"),
                 provenance: o["provenance"]
             )
             guard RelativePath.isSafe(a.path) else { throw ManifestError("\(what): path \"\(a.path)\" is not a safe relative path") }
@@ -184,7 +188,7 @@ public struct Manifest: Sendable, Equatable {
             }
             artifacts.append(a)
         }
-        self.artifacts = artifacts
+        return artifacts
     }
 
     /// Bundle ids: a lowercase UUID, 8-4-4-4-12 hex digits.
@@ -212,11 +216,43 @@ public struct Manifest: Sendable, Equatable {
     }
 }
 
+/// Typed reads of one object's fields, each refusal naming the object (`blobs[2]: "size" must be ...`).
+private struct ManifestFields {
+    let object: [String: JSONValue]
+    let what: String
+
+    init(_ object: [String: JSONValue], _ what: String) {
+        self.object = object
+        self.what = what
+    }
+
+    func string(_ key: String) throws(ManifestError) -> String {
+        guard let s = object[key]?.stringValue else { throw ManifestError("\(what): \"\(key)\" must be a string") }
+        return s
+    }
+
+    func int(_ key: String) throws(ManifestError) -> Int {
+        guard let i = object[key]?.intValue, i >= 0, i <= Int64(Int.max) else {
+            throw ManifestError("\(what): \"\(key)\" must be a non-negative integer")
+        }
+        return Int(i)
+    }
+
+    func digest(_ key: String) throws(ManifestError) -> SHA256Digest {
+        let s = try string(key)
+        guard s.utf8.count == 64, let d = SHA256Digest(s) else {
+            throw ManifestError("\(what): \"\(key)\" must be 64 lowercase hex digits")
+        }
+        return d
+    }
+}
+
 public struct ManifestError: AirlockError {
     public let reason: String
     public init(_ reason: String) { self.reason = reason }
     public var description: String { "manifest.json: \(reason)" }
     public var status: ExitStatus { .checkFailed }
+    public var code: ErrorCode { CoreErrorCode.badManifest.code }
 }
 
 /// Relative paths that are safe to create under a directory.

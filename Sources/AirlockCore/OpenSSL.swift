@@ -51,9 +51,12 @@ public final class SHA256Hasher {
 public struct CryptoError: AirlockError {
     public let description: String
     public let status: ExitStatus
-    init(_ description: String, status: ExitStatus = .badInput) {
+    public let code: ErrorCode
+    /// `bad-key` for a file that is not the key it should be; `crypto-failed` when OpenSSL itself fails.
+    init(_ code: CoreErrorCode, _ description: String, status: ExitStatus = .badInput) {
         self.description = description
         self.status = status
+        self.code = code.code
     }
 }
 
@@ -69,12 +72,12 @@ public final class Ed25519PrivateKey: @unchecked Sendable {
     /// A fresh key from OpenSSL's CSPRNG.
     public static func generate() throws -> Ed25519PrivateKey {
         guard let ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nil) else {
-            throw CryptoError("OpenSSL has no Ed25519 support")
+            throw CryptoError(.cryptoFailed, "OpenSSL has no Ed25519 support")
         }
         defer { EVP_PKEY_CTX_free(ctx) }
         var key: OpaquePointer? = nil
         guard EVP_PKEY_keygen_init(ctx) == 1, EVP_PKEY_keygen(ctx, &key) == 1, let key else {
-            throw CryptoError("OpenSSL could not generate an Ed25519 key: \(lastOpenSSLError())")
+            throw CryptoError(.cryptoFailed, "OpenSSL could not generate an Ed25519 key: \(lastOpenSSLError())")
         }
         return Ed25519PrivateKey(owning: key)
     }
@@ -83,11 +86,11 @@ public final class Ed25519PrivateKey: @unchecked Sendable {
     public convenience init(pem: [UInt8], source: String) throws {
         let key = try withMemoryBIO(pem) { bio in PEM_read_bio_PrivateKey(bio, nil, nil, nil) }
         guard let key else {
-            throw CryptoError("\(source): not a PEM private key (\(lastOpenSSLError()))")
+            throw CryptoError(.badKey, "\(source): not a PEM private key (\(lastOpenSSLError()))")
         }
         guard EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 else {
             EVP_PKEY_free(key)
-            throw CryptoError("\(source): not an Ed25519 key; generate one with `airlock key generate`")
+            throw CryptoError(.badKey, "\(source): not an Ed25519 key; generate one with `airlock key generate`")
         }
         self.init(owning: key)
     }
@@ -106,10 +109,10 @@ public final class Ed25519PrivateKey: @unchecked Sendable {
 
     /// The raw 64-byte Ed25519 signature of `message` (pure Ed25519, no pre-hash).
     public func signature(for message: [UInt8]) throws -> [UInt8] {
-        guard let ctx = EVP_MD_CTX_new() else { throw CryptoError("out of memory") }
+        guard let ctx = EVP_MD_CTX_new() else { throw CryptoError(.outOfMemory, "out of memory") }
         defer { EVP_MD_CTX_free(ctx) }
         guard EVP_DigestSignInit(ctx, nil, nil, nil, key) == 1 else {
-            throw CryptoError("OpenSSL could not start signing: \(lastOpenSSLError())")
+            throw CryptoError(.cryptoFailed, "OpenSSL could not start signing: \(lastOpenSSLError())")
         }
         var length = 64
         var signature = [UInt8](repeating: 0, count: 64)
@@ -118,7 +121,9 @@ public final class Ed25519PrivateKey: @unchecked Sendable {
                 EVP_DigestSign(ctx, sig.baseAddress, &length, msg.baseAddress, msg.count)
             }
         }
-        guard ok == 1, length == 64 else { throw CryptoError("OpenSSL could not sign: \(lastOpenSSLError())") }
+        guard ok == 1, length == 64 else {
+            throw CryptoError(.cryptoFailed, "OpenSSL could not sign: \(lastOpenSSLError())")
+        }
         return signature
     }
 }
@@ -137,10 +142,10 @@ public final class Ed25519PublicKey: @unchecked Sendable {
             var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
             return d2i_PUBKEY(nil, &cursor, buffer.count)
         }
-        guard let key = parsed else { throw CryptoError("\(source): not a DER public key") }
+        guard let key = parsed else { throw CryptoError(.badKey, "\(source): not a DER public key") }
         guard EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 else {
             EVP_PKEY_free(key)
-            throw CryptoError("\(source): not an Ed25519 public key")
+            throw CryptoError(.badKey, "\(source): not an Ed25519 public key")
         }
         self.key = key
         self.der = der
@@ -150,7 +155,7 @@ public final class Ed25519PublicKey: @unchecked Sendable {
     /// Parses an SPKI PEM public key (`-----BEGIN PUBLIC KEY-----`).
     public convenience init(pem: [UInt8], source: String) throws {
         let key = try withMemoryBIO(pem) { bio in PEM_read_bio_PUBKEY(bio, nil, nil, nil) }
-        guard let key else { throw CryptoError("\(source): not a PEM public key (\(lastOpenSSLError()))") }
+        guard let key else { throw CryptoError(.badKey, "\(source): not a PEM public key (\(lastOpenSSLError()))") }
         defer { EVP_PKEY_free(key) }
         try self.init(der: subjectPublicKeyInfoDER(of: key), source: source)
     }
@@ -179,7 +184,7 @@ public final class Ed25519PublicKey: @unchecked Sendable {
 private func subjectPublicKeyInfoDER(of key: OpaquePointer) throws -> [UInt8] {
     var out: UnsafeMutablePointer<UInt8>? = nil
     let length = i2d_PUBKEY(key, &out)
-    guard length > 0, let out else { throw CryptoError("OpenSSL could not encode the public key") }
+    guard length > 0, let out else { throw CryptoError(.cryptoFailed, "OpenSSL could not encode the public key") }
     defer { CAirlock_OPENSSL_free(out) }
     return Array(UnsafeBufferPointer(start: out, count: Int(length)))
 }
@@ -187,7 +192,7 @@ private func subjectPublicKeyInfoDER(of key: OpaquePointer) throws -> [UInt8] {
 private func withMemoryBIO<T>(_ bytes: [UInt8], _ body: (OpaquePointer) -> T) throws -> T {
     try bytes.withUnsafeBytes { buffer in
         guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else {
-            throw CryptoError("out of memory")
+            throw CryptoError(.outOfMemory, "out of memory")
         }
         defer { BIO_free(bio) }
         return body(bio)
@@ -195,9 +200,11 @@ private func withMemoryBIO<T>(_ bytes: [UInt8], _ body: (OpaquePointer) -> T) th
 }
 
 private func writeToMemoryBIO(_ body: (OpaquePointer) -> Int32) throws -> [UInt8] {
-    guard let bio = BIO_new(BIO_s_mem()) else { throw CryptoError("out of memory") }
+    guard let bio = BIO_new(BIO_s_mem()) else { throw CryptoError(.outOfMemory, "out of memory") }
     defer { BIO_free(bio) }
-    guard body(bio) == 1 else { throw CryptoError("OpenSSL could not encode the key: \(lastOpenSSLError())") }
+    guard body(bio) == 1 else {
+        throw CryptoError(.cryptoFailed, "OpenSSL could not encode the key: \(lastOpenSSLError())")
+    }
     var data: UnsafeMutablePointer<CChar>? = nil
     let length = CAirlock_BIO_get_mem_data(bio, &data)
     guard length > 0, let data else { return [] }

@@ -9,13 +9,20 @@ extension Store {
         let byFile = artifacts.filter { $0.filename == reference }
         if Set(byFile.map(\.digest)).count == 1, let match = byFile.last { return match }
         if byFile.count > 1 {
-            throw UsageError("'\(reference)' names several artifacts (\(byFile.map(\.name).joined(separator: ", "))); use the full name or a digest")
+            throw UsageError(
+                CoreErrorCode.ambiguousReference,
+                "'\(reference)' names several artifacts (\(byFile.map(\.name).joined(separator: ", "))); "
+                    + "use the full name or a digest"
+            )
         }
         // Then blobs of any kind recorded under that name (`store put` records kind "file").
         let named = try index.entries().filter { $0.name == reference }
         if Set(named.map(\.digest)).count == 1, let match = named.last { return match }
         if named.count > 1 {
-            throw UsageError("'\(reference)' names \(Set(named.map(\.digest)).count) different blobs; use a digest")
+            throw UsageError(
+                CoreErrorCode.ambiguousReference,
+                "'\(reference)' names \(Set(named.map(\.digest)).count) different blobs; use a digest"
+            )
         }
         if let digest = SHA256Digest(reference) {
             if let entry = try index.entries(digest: digest).first { return entry }
@@ -29,9 +36,17 @@ extension Store {
                 if let entry = try index.entries(digest: digest).first { return entry }
                 return BlobEntry(digest: digest, size: try FileSystem.size(of: blobPath(digest)), kind: "blob", name: "")
             }
-            if matches.count > 1 { throw UsageError("'\(reference)': digest prefix matches \(matches.count) blobs; give more digits") }
+            if matches.count > 1 {
+                throw UsageError(
+                    CoreErrorCode.ambiguousReference,
+                    "'\(reference)': digest prefix matches \(matches.count) blobs; give more digits"
+                )
+            }
         }
-        throw UsageError("'\(reference)': no artifact or blob of that name or digest in \(root)")
+        throw UsageError(
+            CoreErrorCode.notInStore,
+            "'\(reference)': no artifact or blob of that name or digest in \(root)"
+        )
     }
 
     /// Copies a blob to `path` through a temp file, re-hashing as it copies: a blob damaged on disk
@@ -51,7 +66,10 @@ extension Store {
                 try out.write(chunk)
             }
             guard hasher.finalize() == digest else {
-                throw CheckFailure("\(blobPath(digest)): content no longer matches its digest; run `airlock store verify`")
+                throw CheckFailure(
+                    CoreErrorCode.corruptBlob,
+                    "\(blobPath(digest)): content no longer matches its digest; run `airlock store verify`"
+                )
             }
             try out.sync()
             try FileSystem.rename(tmp, to: path)
@@ -75,7 +93,10 @@ extension Store {
             try output.write(chunk)
         }
         guard hasher.finalize() == digest else {
-            throw CheckFailure("\(blobPath(digest)): content no longer matches its digest; run `airlock store verify`")
+            throw CheckFailure(
+                CoreErrorCode.corruptBlob,
+                "\(blobPath(digest)): content no longer matches its digest; run `airlock store verify`"
+            )
         }
     }
 }

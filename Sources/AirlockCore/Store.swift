@@ -34,7 +34,7 @@ public final class Store: @unchecked Sendable {
     /// Opens the store for writing, creating it if needed, and clears what crashed writers left.
     public static func open(at root: String) throws -> Store {
         if let kind = FileSystem.kind(of: root), kind != .directory {
-            throw UsageError("\(root): not a directory, so it cannot be a store")
+            throw UsageError(CoreErrorCode.notAStore, "\(root): not a directory, so it cannot be a store")
         }
         for dir in [root, root + "/blobs/sha256", root + "/tmp"] { try FileSystem.makeDirectory(dir) }
         let lock = try FileDescriptor.open(root + "/lock", writing: true, create: true)
@@ -56,14 +56,17 @@ public final class Store: @unchecked Sendable {
     /// Opens an existing store for reading only; it must already exist.
     public static func openExisting(at root: String) throws -> Store {
         guard FileSystem.kind(of: root + "/index.sqlite") == .regular else {
-            throw UsageError("\(root): no Airlock store here (no index.sqlite); pass --store or set AIRLOCK_STORE")
+            throw UsageError(
+                CoreErrorCode.notAStore,
+                "\(root): no Airlock store here (no index.sqlite); pass --store or set AIRLOCK_STORE"
+            )
         }
         return Store(root: root, index: try StoreIndex(path: root + "/index.sqlite", readOnly: true), lock: nil)
     }
 
     /// Waits until no other process writes to the store and keeps it that way until `body` returns.
     public func withExclusiveAccess<T>(_ body: () throws -> T) throws -> T {
-        guard let lock else { throw UsageError("\(root): store opened read-only") }
+        guard let lock else { throw UsageError(CoreErrorCode.readOnlyStore, "\(root): store opened read-only") }
         try lock.lock(exclusive: true, wait: true)
         defer { _ = try? lock.lock(exclusive: false, wait: true) }
         return try body()
@@ -98,7 +101,7 @@ public final class Store: @unchecked Sendable {
     public func put(path: String, syncOnFinish: Bool = true) throws -> (digest: SHA256Digest, size: Int, temporaryPath: String) {
         let source = try path == "-" ? FileDescriptor.standardInput : FileDescriptor.open(path)
         if path != "-", FileSystem.kind(of: path) == .directory {
-            throw UsageError("\(path): is a directory; name the files to put")
+            throw UsageError(CoreErrorCode.notAFile, "\(path): is a directory; name the files to put")
         }
         let writer = try makeWriter(syncOnFinish: syncOnFinish)
         do {
@@ -195,6 +198,7 @@ public final class Store: @unchecked Sendable {
         let free = try FileSystem.freeSpace(at: path)
         if free < needed + slack {
             throw UsageError(
+                CoreErrorCode.noSpace,
                 "\(path): not enough free space for \(what): needs \(ByteCount.format(needed + slack)) (\(needed) bytes + 64 MiB slack), \(ByteCount.format(free)) free"
             )
         }

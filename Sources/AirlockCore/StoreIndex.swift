@@ -75,6 +75,19 @@ public struct BundleRecord: Codable, Sendable, Equatable {
 public struct IndexError: AirlockError {
     public let description: String
     public var status: ExitStatus { .badInput }
+    public var code: ErrorCode { CoreErrorCode.storeIndex.code }
+}
+
+/// An import whose sequence is not above the last one imported on its channel, found inside the
+/// index transaction. AirlockBundle rethrows it under its own code (`bundle.rollback`).
+public struct RollbackRefused: AirlockError {
+    public let channel: String
+    public let sequence: Int
+    public let lastImported: Int
+    public var status: ExitStatus { .checkFailed }
+    public var description: String {
+        "rollback refused: sequence \(sequence) on channel '\(channel)' is not above \(lastImported), the last imported"
+    }
 }
 
 public final class StoreIndex: Sendable {
@@ -475,9 +488,7 @@ public final class StoreIndex: Sendable {
             if !allowRollback, let last = try Self.lastSequence(table: "importRecord", channel: record.channel, in: db),
                 record.sequence <= last
             {
-                throw CheckFailure(
-                    "rollback refused: sequence \(record.sequence) on channel '\(record.channel)' is not above \(last), the last imported"
-                )
+                throw RollbackRefused(channel: record.channel, sequence: record.sequence, lastImported: last)
             }
             for n in images.names {
                 try Self.forgetImage(name: n.name, version: n.version, kinds: images.kinds, root: n.root, in: db)

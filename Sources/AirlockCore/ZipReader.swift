@@ -28,12 +28,15 @@ public struct ZipEntry: Sendable, Equatable {
     public var isEncrypted: Bool { flags & 1 != 0 }
 }
 
+/// A zip that cannot be read (`core.bad-zip`) or written as asked (`core.cannot-write-zip`).
 public struct ZipError: AirlockError {
     public let path: String
     public let reason: String
-    public init(path: String, reason: String) {
+    public let code: ErrorCode
+    public init(path: String, reason: String, code: CoreErrorCode = .badZip) {
         self.path = path
         self.reason = reason
+        self.code = code.code
     }
     public var description: String { "\(path): \(reason)" }
     public var status: ExitStatus { .badInput }
@@ -53,8 +56,35 @@ public final class ZipReader {
         self.path = path
         file = try FileDescriptor.open(path)
         fileSize = try file.size
-        func fail(_ reason: String) -> ZipError { ZipError(path: path, reason: reason) }
+        let directory = try Self.locateCentralDirectory(file, fileSize: fileSize, path: path)
+        centralDirectoryOffset = directory.offset
+        let cd = try Self.read(file, at: directory.offset, count: directory.size, path: path)
+        var entries: [ZipEntry] = []
+        entries.reserveCapacity(directory.count)
+        var p = 0
+        for n in 0..<directory.count {
+            let (entry, end) = try Self.parseEntry(cd, at: p, index: n, fileSize: fileSize, directory: directory, path: path)
+            entries.append(entry)
+            p = end
+        }
+        self.entries = entries
+    }
 
+    /// Where the central directory is, how large, and how many entries it claims.
+    private struct CentralDirectory {
+        var count: Int
+        var size: Int
+        var offset: Int
+    }
+
+    /// Finds the end record (and the zip64 one when a field is all ones) and checks what it says
+    /// against the file and Airlock's limits.
+    private static func locateCentralDirectory(
+        _ file: FileDescriptor,
+        fileSize: Int,
+        path: String
+    ) throws -> CentralDirectory {
+        func fail(_ reason: String) -> ZipError { ZipError(path: path, reason: reason) }
         // The end-of-central-directory record: 22 bytes plus a comment of at most 65535.
         let tailSize = min(fileSize, 22 + 65535)
         guard tailSize >= 22 else { throw fail("not a zip file (too short)") }
@@ -72,87 +102,103 @@ public final class ZipReader {
             i -= 1
         }
         guard eocd >= 0 else { throw fail("not a zip file (no end of central directory)") }
-        var count = Int(Self.u16(tail, eocd + 10))
-        var cdSize = Int(Self.u32(tail, eocd + 12))
-        var cdOffset = Int(Self.u32(tail, eocd + 16))
+        var directory = CentralDirectory(
+            count: Int(Self.u16(tail, eocd + 10)),
+            size: Int(Self.u32(tail, eocd + 12)),
+            offset: Int(Self.u32(tail, eocd + 16))
+        )
         let diskNumber = Self.u16(tail, eocd + 4)
         guard diskNumber == 0 || diskNumber == 0xFFFF else { throw fail("multi-disk zip files are not supported") }
-
-        if count == 0xFFFF || cdSize == 0xFFFF_FFFF || cdOffset == 0xFFFF_FFFF {
-            // Zip64: a locator sits just before the EOCD and points at the zip64 EOCD record.
-            let locatorAt = fileSize - tailSize + eocd - 20
-            guard locatorAt >= 0 else { throw fail("zip64 locator missing") }
-            let locator = try Self.read(file, at: locatorAt, count: 20, path: path)
-            guard Self.u32(locator, 0) == 0x0706_4b50 else { throw fail("zip64 locator missing") }
-            let recordAt = Self.u64(locator, 8)
-            guard recordAt <= UInt64(locatorAt), recordAt + 56 <= UInt64(locatorAt) else { throw fail("zip64 record out of range") }
-            let record = try Self.read(file, at: Int(recordAt), count: 56, path: path)
-            guard Self.u32(record, 0) == 0x0606_4b50 else { throw fail("bad zip64 end of central directory") }
-            let c64 = Self.u64(record, 32)
-            let s64 = Self.u64(record, 40)
-            let o64 = Self.u64(record, 48)
-            guard c64 <= UInt64(Self.maximumEntries), s64 <= UInt64(fileSize), o64 <= UInt64(fileSize) else {
-                throw fail("zip64 sizes out of range")
-            }
-            count = Int(c64)
-            cdSize = Int(s64)
-            cdOffset = Int(o64)
+        if directory.count == 0xFFFF || directory.size == 0xFFFF_FFFF || directory.offset == 0xFFFF_FFFF {
+            directory = try zip64Directory(file, locatorAt: fileSize - tailSize + eocd - 20, fileSize: fileSize, path: path)
         }
-        guard count <= Self.maximumEntries else { throw fail("more than \(Self.maximumEntries) entries") }
-        guard cdSize <= Self.maximumCentralDirectory, cdOffset <= fileSize, cdSize <= fileSize - cdOffset else {
+        guard directory.count <= Self.maximumEntries else { throw fail("more than \(Self.maximumEntries) entries") }
+        guard directory.size <= Self.maximumCentralDirectory, directory.offset <= fileSize,
+            directory.size <= fileSize - directory.offset
+        else {
             throw fail("central directory out of range")
         }
-        centralDirectoryOffset = cdOffset
-        let cd = try Self.read(file, at: cdOffset, count: cdSize, path: path)
-        var entries: [ZipEntry] = []
-        entries.reserveCapacity(count)
-        var p = 0
-        for n in 0..<count {
-            guard p + 46 <= cd.count, Self.u32(cd, p) == 0x0201_4b50 else { throw fail("central directory entry \(n) is damaged") }
-            let nameLength = Int(Self.u16(cd, p + 28))
-            let extraLength = Int(Self.u16(cd, p + 30))
-            let commentLength = Int(Self.u16(cd, p + 32))
-            let end = p + 46 + nameLength + extraLength + commentLength
-            guard end <= cd.count else { throw fail("central directory entry \(n) runs past its end") }
-            guard let name = String(validating: cd[(p + 46)..<(p + 46 + nameLength)], as: UTF8.self) else {
-                throw fail("entry \(n) has a name that is not UTF-8")
-            }
-            var compressed = UInt64(Self.u32(cd, p + 20))
-            var uncompressed = UInt64(Self.u32(cd, p + 24))
-            var offset = UInt64(Self.u32(cd, p + 42))
-            // Zip64 extended information (header id 1) replaces the fields that are all ones, in order.
-            var e = p + 46 + nameLength
-            let extraEnd = e + extraLength
-            while e + 4 <= extraEnd {
-                let id = Self.u16(cd, e)
-                let size = Int(Self.u16(cd, e + 2))
-                guard e + 4 + size <= extraEnd else { throw fail("\(name): damaged extra field") }
-                if id == 1 {
-                    var q = e + 4
-                    func next() throws -> UInt64 {
-                        guard q + 8 <= e + 4 + size else { throw fail("\(name): short zip64 extra field") }
-                        defer { q += 8 }
-                        return Self.u64(cd, q)
-                    }
-                    if uncompressed == 0xFFFF_FFFF { uncompressed = try next() }
-                    if compressed == 0xFFFF_FFFF { compressed = try next() }
-                    if offset == 0xFFFF_FFFF { offset = try next() }
-                }
-                e += 4 + size
-            }
-            guard compressed <= UInt64(fileSize), offset <= UInt64(cdOffset), uncompressed <= UInt64(Int.max / 2) else {
-                throw fail("\(name): sizes or offset out of range")
-            }
-            entries.append(
-                ZipEntry(
-                    name: name, method: Self.u16(cd, p + 10), flags: Self.u16(cd, p + 8), crc32: Self.u32(cd, p + 16),
-                    compressedSize: Int(compressed), uncompressedSize: Int(uncompressed), localHeaderOffset: Int(offset),
-                    externalAttributes: Self.u32(cd, p + 38), versionMadeBy: Self.u16(cd, p + 4)
-                )
-            )
-            p = end
+        return directory
+    }
+
+    /// Zip64: a locator sits just before the end record and points at the zip64 end record.
+    private static func zip64Directory(
+        _ file: FileDescriptor,
+        locatorAt: Int,
+        fileSize: Int,
+        path: String
+    ) throws -> CentralDirectory {
+        func fail(_ reason: String) -> ZipError { ZipError(path: path, reason: reason) }
+        guard locatorAt >= 0 else { throw fail("zip64 locator missing") }
+        let locator = try Self.read(file, at: locatorAt, count: 20, path: path)
+        guard Self.u32(locator, 0) == 0x0706_4b50 else { throw fail("zip64 locator missing") }
+        let recordAt = Self.u64(locator, 8)
+        guard recordAt <= UInt64(locatorAt), recordAt + 56 <= UInt64(locatorAt) else {
+            throw fail("zip64 record out of range")
         }
-        self.entries = entries
+        let record = try Self.read(file, at: Int(recordAt), count: 56, path: path)
+        guard Self.u32(record, 0) == 0x0606_4b50 else { throw fail("bad zip64 end of central directory") }
+        let c64 = Self.u64(record, 32)
+        let s64 = Self.u64(record, 40)
+        let o64 = Self.u64(record, 48)
+        guard c64 <= UInt64(Self.maximumEntries), s64 <= UInt64(fileSize), o64 <= UInt64(fileSize) else {
+            throw fail("zip64 sizes out of range")
+        }
+        return CentralDirectory(count: Int(c64), size: Int(s64), offset: Int(o64))
+    }
+
+    /// The central directory entry `n` at `p` in `cd`, and where the next one starts.
+    private static func parseEntry(
+        _ cd: [UInt8],
+        at p: Int,
+        index n: Int,
+        fileSize: Int,
+        directory: CentralDirectory,
+        path: String
+    ) throws -> (ZipEntry, end: Int) {
+        func fail(_ reason: String) -> ZipError { ZipError(path: path, reason: reason) }
+        guard p + 46 <= cd.count, Self.u32(cd, p) == 0x0201_4b50 else { throw fail("central directory entry \(n) is damaged") }
+        let nameLength = Int(Self.u16(cd, p + 28))
+        let extraLength = Int(Self.u16(cd, p + 30))
+        let commentLength = Int(Self.u16(cd, p + 32))
+        let end = p + 46 + nameLength + extraLength + commentLength
+        guard end <= cd.count else { throw fail("central directory entry \(n) runs past its end") }
+        guard let name = String(validating: cd[(p + 46)..<(p + 46 + nameLength)], as: UTF8.self) else {
+            throw fail("entry \(n) has a name that is not UTF-8")
+        }
+        var compressed = UInt64(Self.u32(cd, p + 20))
+        var uncompressed = UInt64(Self.u32(cd, p + 24))
+        var offset = UInt64(Self.u32(cd, p + 42))
+        // Zip64 extended information (header id 1) replaces the fields that are all ones, in order.
+        var e = p + 46 + nameLength
+        let extraEnd = e + extraLength
+        while e + 4 <= extraEnd {
+            let id = Self.u16(cd, e)
+            let size = Int(Self.u16(cd, e + 2))
+            guard e + 4 + size <= extraEnd else { throw fail("\(name): damaged extra field") }
+            if id == 1 {
+                var q = e + 4
+                func next() throws -> UInt64 {
+                    guard q + 8 <= e + 4 + size else { throw fail("\(name): short zip64 extra field") }
+                    defer { q += 8 }
+                    return Self.u64(cd, q)
+                }
+                if uncompressed == 0xFFFF_FFFF { uncompressed = try next() }
+                if compressed == 0xFFFF_FFFF { compressed = try next() }
+                if offset == 0xFFFF_FFFF { offset = try next() }
+            }
+            e += 4 + size
+        }
+        guard compressed <= UInt64(fileSize), offset <= UInt64(directory.offset), uncompressed <= UInt64(Int.max / 2)
+        else {
+            throw fail("\(name): sizes or offset out of range")
+        }
+        let entry = ZipEntry(
+            name: name, method: Self.u16(cd, p + 10), flags: Self.u16(cd, p + 8), crc32: Self.u32(cd, p + 16),
+            compressedSize: Int(compressed), uncompressedSize: Int(uncompressed), localHeaderOffset: Int(offset),
+            externalAttributes: Self.u32(cd, p + 38), versionMadeBy: Self.u16(cd, p + 4)
+        )
+        return (entry, end)
     }
 
     /// Where an entry's compressed bytes are, checked against the file and the central directory.

@@ -22,6 +22,9 @@ public final class ZipWriter {
     /// One deflater for every entry: its buffers are reused, not allocated per file.
     private let deflater = Deflater()
 
+    /// What this writer cannot write as asked (a zip the format or Airlock's limits cannot hold).
+    private func refusal(_ reason: String) -> ZipError { ZipError(path: name, reason: reason, code: .cannotWriteZip) }
+
     /// `epochSeconds` is clamped to what DOS time can hold (1980-01-01 to 2107-12-31).
     public init(output: any ArchiveOutput, name: String, epochSeconds: Int64) {
         self.output = output
@@ -49,22 +52,22 @@ public final class ZipWriter {
     /// Adds an entry whose compressed bytes come from elsewhere (a wheel), unchanged.
     public func addCompressed(path: String, method: UInt16, crc: UInt32, compressedSize: Int, uncompressedSize: Int, executable: Bool = false, copy: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         guard method == 0 || method == 8 else {
-            throw ZipError(path: name, reason: "\(path): compression method \(method) is not stored or deflate")
+            throw refusal("\(path): compression method \(method) is not stored or deflate")
         }
         try addEntry(path: path, method: method, crc: crc, compressedSize: compressedSize, uncompressedSize: uncompressedSize, executable: executable, copy: copy)
     }
 
     private func addEntry(path: String, method: UInt16, crc: UInt32, compressedSize: Int, uncompressedSize: Int, executable: Bool, copy: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
-        guard names.insert(path).inserted else { throw ZipError(path: name, reason: "\(path): added twice") }
+        guard names.insert(path).inserted else { throw refusal("\(path): added twice") }
         guard compressedSize < 0xFFFF_FFFF, uncompressedSize < 0xFFFF_FFFF else {
-            throw ZipError(path: name, reason: "\(path): entries of 4 GiB or more are not supported")
+            throw refusal("\(path): entries of 4 GiB or more are not supported")
         }
         let nameBytes = Array(path.utf8)
-        guard nameBytes.count <= 0xFFFF else { throw ZipError(path: name, reason: "\(path): name too long") }
+        guard nameBytes.count <= 0xFFFF else { throw refusal("\(path): name too long") }
         let flags: UInt16 = nameBytes.contains { $0 >= 0x80 } ? 0x0800 : 0  // UTF-8 names
         let version: UInt16 = method == 8 ? 20 : 10
         let headerOffset = offset
-        guard headerOffset < 0xFFFF_FFFF else { throw ZipError(path: name, reason: "zip larger than 4 GiB is not supported") }
+        guard headerOffset < 0xFFFF_FFFF else { throw refusal("zip larger than 4 GiB is not supported") }
 
         var header: [UInt8] = []
         header.reserveCapacity(30 + nameBytes.count)
@@ -87,7 +90,7 @@ public final class ZipWriter {
             try self.emit(chunk)
         }
         guard copied == compressedSize else {
-            throw ZipError(path: name, reason: "\(path): copied \(copied) bytes, expected \(compressedSize)")
+            throw refusal("\(path): copied \(copied) bytes, expected \(compressedSize)")
         }
 
         let mode: UInt32 = executable ? 0o100755 : 0o100644
@@ -117,7 +120,9 @@ public final class ZipWriter {
         let cdOffset = offset
         try emit(central)
         let cdSize = central.count
-        guard cdOffset < 0xFFFF_FFFF, cdSize < 0xFFFF_FFFF else { throw ZipError(path: name, reason: "zip larger than 4 GiB is not supported") }
+        guard cdOffset < 0xFFFF_FFFF, cdSize < 0xFFFF_FFFF else {
+            throw refusal("zip larger than 4 GiB is not supported")
+        }
         var end: [UInt8] = []
         if count >= 0xFFFF {
             let recordOffset = offset

@@ -12,7 +12,10 @@ package enum AzureName {
     package static func checkResourceGroup(_ name: String) throws {
         try check(name, option: "--resource-group", maximumLength: 90, allowed: letters + digits + "-_.()")
         if name.hasSuffix(".") {
-            throw UsageError("--resource-group \(quoted(name)): a resource group name cannot end with '.'")
+            throw UsageError(
+                DeployErrorCode.badName,
+                "--resource-group \(quoted(name)): a resource group name cannot end with '.'"
+            )
         }
     }
 
@@ -37,7 +40,7 @@ package enum AzureName {
             hint: "; pass the subscription's id (a GUID) instead"
         )
         if name.hasPrefix(" ") || name.hasSuffix(" ") {
-            throw UsageError("--subscription \(quoted(name)): no leading or trailing spaces")
+            throw UsageError(DeployErrorCode.badName, "--subscription \(quoted(name)): no leading or trailing spaces")
         }
     }
 
@@ -46,7 +49,7 @@ package enum AzureName {
     package static func checkFunction(_ name: String) throws {
         try check(name, option: "--expect", maximumLength: 128, allowed: letters + digits + "_-")
         guard let first = name.unicodeScalars.first, letters.unicodeScalars.contains(first) else {
-            throw UsageError("--expect \(quoted(name)): a function name starts with a letter")
+            throw UsageError(DeployErrorCode.badName, "--expect \(quoted(name)): a function name starts with a letter")
         }
     }
 
@@ -58,7 +61,10 @@ package enum AzureName {
         guard let first = name.unicodeScalars.first, (letters + digits).unicodeScalars.contains(first),
             name.hasSuffix(".zip"), name.count > 4
         else {
-            throw UsageError("zip file name \(quoted(name)): must start with a letter or digit and end in .zip")
+            throw UsageError(
+                DeployErrorCode.badName,
+                "zip file name \(quoted(name)): must start with a letter or digit and end in .zip"
+            )
         }
     }
 
@@ -68,25 +74,29 @@ package enum AzureName {
     private static func checkLabel(_ name: String, option: String, minimumLength: Int, maximumLength: Int) throws {
         try check(name, option: option, maximumLength: maximumLength, allowed: letters + digits + "-")
         if name.count < minimumLength {
-            throw UsageError("\(option) \(quoted(name)): at least \(minimumLength) characters")
+            throw UsageError(DeployErrorCode.badName, "\(option) \(quoted(name)): at least \(minimumLength) characters")
         }
         if name.hasPrefix("-") || name.hasSuffix("-") {
-            throw UsageError("\(option) \(quoted(name)): cannot start or end with '-'")
+            throw UsageError(DeployErrorCode.badName, "\(option) \(quoted(name)): cannot start or end with '-'")
         }
     }
 
     private static func check(_ name: String, option: String, maximumLength: Int, allowed: String, hint: String = "")
         throws
     {
-        guard !name.isEmpty else { throw UsageError("\(option): empty") }
+        guard !name.isEmpty else { throw UsageError(DeployErrorCode.badName, "\(option): empty") }
         let allowedScalars = Set(allowed.unicodeScalars)
         if let bad = name.unicodeScalars.first(where: { !allowedScalars.contains($0) }) {
             throw UsageError(
+                DeployErrorCode.badName,
                 "\(option) \(quoted(name)): \(quoted(String(bad))) is not allowed (use \(describe(allowed)))\(hint)"
             )
         }
         if name.unicodeScalars.count > maximumLength {
-            throw UsageError("\(option) \(quoted(name)): longer than \(maximumLength) characters")
+            throw UsageError(
+                DeployErrorCode.badName,
+                "\(option) \(quoted(name)): longer than \(maximumLength) characters"
+            )
         }
     }
 

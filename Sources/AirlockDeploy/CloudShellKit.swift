@@ -25,6 +25,7 @@ public struct CloudShellKit: Sendable {
         public init(parsing text: String) throws {
             guard let plan = Plan(rawValue: text.lowercased()) else {
                 throw UsageError(
+                    DeployErrorCode.badPlan,
                     "--plan \(text.debugDescription): use one of \(Plan.allCases.map(\.rawValue).joined(separator: ", "))"
                 )
             }
@@ -63,7 +64,10 @@ public struct CloudShellKit: Sendable {
             if let slot {
                 try AzureName.checkSlot(slot)
                 if plan == .flex {
-                    throw UsageError("--slot \(slot): Flex Consumption apps have no deployment slots")
+                    throw UsageError(
+                        DeployErrorCode.noSlots,
+                        "--slot \(slot): Flex Consumption apps have no deployment slots"
+                    )
                 }
             }
             var seen = Set<String>()
@@ -75,11 +79,15 @@ public struct CloudShellKit: Sendable {
             }
             guard !functions.isEmpty else {
                 throw UsageError(
+                    DeployErrorCode.noExpectedFunctions,
                     "--expect: name the functions the deploy must bring up (NAME,NAME,...); the script waits until all are listed (a build with its smoke test records them, but this artifact has no such provenance)"
                 )
             }
             guard (0...Self.maximumWaitMinutes).contains(waitMinutes) else {
-                throw UsageError("--wait \(waitMinutes): give minutes from 0 to \(Self.maximumWaitMinutes)")
+                throw UsageError(
+                    DeployErrorCode.badWait,
+                    "--wait \(waitMinutes): give minutes from 0 to \(Self.maximumWaitMinutes)"
+                )
             }
             self.resourceGroup = resourceGroup
             self.app = app
@@ -159,15 +167,16 @@ public struct CloudShellKit: Sendable {
             // A symlink is fine if it leads to a directory; listing it says whether it does.
             let names: [String]
             do { names = try FileSystem.list(directory) } catch {
-                throw UsageError("--out \(directory): exists and is not a directory")
+                throw UsageError(DeployErrorCode.outNotADirectory, "--out \(directory): exists and is not a directory")
             }
             if !names.isEmpty && !replacing {
                 throw UsageError(
+                    DeployErrorCode.outDirNotEmpty,
                     "--out \(directory): exists and is not empty; name a new directory, or pass --force to replace the kit's files in it"
                 )
             }
         case .regular?, .other?:
-            throw UsageError("--out \(directory): exists and is not a directory")
+            throw UsageError(DeployErrorCode.outNotADirectory, "--out \(directory): exists and is not a directory")
         }
     }
 }

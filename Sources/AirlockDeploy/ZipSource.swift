@@ -14,22 +14,27 @@ public enum ZipSource: Sendable {
     /// Resolves `--artifact`: an existing file whose name ends in `.zip` is used as it is; anything
     /// else is looked up in the store at `storeRoot` (artifact name, file name or digest).
     public static func resolve(_ artifact: String, storeRoot: String) throws -> ZipSource {
-        guard !artifact.isEmpty else { throw UsageError("--artifact: empty") }
+        guard !artifact.isEmpty else { throw UsageError(DeployErrorCode.noSuchArtifact, "--artifact: empty") }
         switch FileSystem.kind(of: artifact) {
         case .regular?, .symlink?:
             guard artifact.hasSuffix(".zip") else {
                 throw UsageError(
+                    DeployErrorCode.notAZip,
                     "--artifact \(artifact): a file, but its name does not end in .zip; a deploy kit carries a zip"
                 )
             }
             return .file(path: artifact)
         case .directory?:
-            throw UsageError("--artifact \(artifact): a directory; name the built zip (or a store artifact)")
+            throw UsageError(
+                DeployErrorCode.notAZip,
+                "--artifact \(artifact): a directory; name the built zip (or a store artifact)"
+            )
         case .other?, nil:
             break
         }
         guard FileSystem.kind(of: storeRoot + "/index.sqlite") == .regular else {
             throw UsageError(
+                DeployErrorCode.noSuchArtifact,
                 "--artifact \(artifact): no such zip file, and no Airlock store at \(storeRoot) to look it up in (pass --store or set AIRLOCK_STORE)"
             )
         }
@@ -46,6 +51,7 @@ public enum ZipSource: Sendable {
             case .storeArtifact(_, let entry):
                 guard let name = entry.filename ?? (entry.name.hasSuffix(".zip") ? entry.name : nil) else {
                     throw UsageError(
+                        DeployErrorCode.notAZip,
                         "--artifact: \(entry.name.isEmpty ? entry.digest.description : entry.name) has no file name ending in .zip in the store; a deploy kit carries a zip"
                     )
                 }
@@ -71,7 +77,10 @@ public enum ZipSource: Sendable {
         let signature = (magic[2], magic[3])
         let isZip = n == 4 && magic[0] == 0x50 && magic[1] == 0x4B && (signature == (3, 4) || signature == (5, 6))
         guard isZip else {
-            throw UsageError("--artifact \(displayName): not a zip file (it does not start with the zip signature PK)")
+            throw UsageError(
+                DeployErrorCode.notAZip,
+                "--artifact \(displayName): not a zip file (it does not start with the zip signature PK)"
+            )
         }
     }
 

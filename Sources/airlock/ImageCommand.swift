@@ -36,7 +36,10 @@ struct ImageCommand: ParsableCommand {
 
         func run() async throws {
             if let sourceDateEpoch, sourceDateEpoch < 0 {
-                throw UsageError("--source-date-epoch \(sourceDateEpoch): not a non-negative integer")
+                throw UsageError(
+                    CoreErrorCode.badSourceDateEpoch,
+                    "--source-date-epoch \(sourceDateEpoch): not a non-negative integer"
+                )
             }
             let epoch = try sourceDateEpoch ?? environmentSourceDateEpoch() ?? ImageBootstrap.defaultSourceDateEpoch
             let request = BootstrapRequest(

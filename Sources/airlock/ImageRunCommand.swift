@@ -23,10 +23,14 @@ extension ImageCommand {
         @Option(help: "The working directory inside.") var workdir = "/"
         @Option(help: "Seconds before the run is killed.") var timeout = 600
         @OptionGroup var storeOptions: StoreOptions
+        /// Only airlock's own errors become JSON; the command's output is passed through as it is.
+        @OptionGroup var reporting: OutputOptions
 
         func run() async throws {
             guard !command.isEmpty else { throw UsageError("image run: give the command after --") }
             guard timeout > 0 else { throw UsageError("--timeout \(timeout): give a positive number of seconds") }
+            // A misspelt runtime is refused before the store or the image is looked at.
+            _ = try RuntimeChoice(parsing: runtime)
             let store = try storeOptions.openExisting()
             let record = try ImageCatalog.resolve(image, in: store)
             let selected = try await RuntimeSelection.select(runtime, store: store)
@@ -70,11 +74,16 @@ extension ImageCommand {
         @Argument(help: "NAME[:TAG] or digest of an image in the store.") var image: String
         @Option(help: "The archive to write.") var out: String
         @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
 
         func run() throws {
             let store = try storeOptions.openExisting()
             let record = try ImageCatalog.resolve(image, in: store)
             try ImageExporter.write(record, from: store, to: out)
+            if output.json {
+                let written = ["path": out, "image": record.reference, "manifest": record.manifest.description]
+                return try output.emit(written)
+            }
             print(out)
         }
     }

@@ -30,14 +30,16 @@ struct SealCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let expiresIn = DurationText.seconds(expires), expiresIn > 0 else {
-            throw UsageError("--expires '\(expires)': use a duration such as 30d, 12h or 2w")
+            throw UsageError(BundleErrorCode.badExpiry, "--expires '\(expires)': use a duration such as 30d, 12h or 2w")
         }
         guard let compression = ArchiveCompression(rawValue: compress) else {
-            throw UsageError("--compress '\(compress)': use none or zstd")
+            throw UsageError(BundleErrorCode.badCompression, "--compress '\(compress)': use none or zstd")
         }
         var volumeSize: Int? = nil
         if let maxVolumeSize {
-            guard let size = ByteCount.parse(maxVolumeSize) else { throw UsageError("--max-volume-size '\(maxVolumeSize)': not a size") }
+            guard let size = ByteCount.parse(maxVolumeSize) else {
+                throw UsageError(BundleErrorCode.badVolume, "--max-volume-size '\(maxVolumeSize)': not a size")
+            }
             volumeSize = size
         }
         let epoch = try sourceDateEpoch()
@@ -71,7 +73,9 @@ struct SealCommand: AsyncParsableCommand {
 /// SOURCE_DATE_EPOCH from the environment, if set.
 func sourceDateEpoch() throws -> Int64? {
     guard let text = Environment.get("SOURCE_DATE_EPOCH"), !text.isEmpty else { return nil }
-    guard let value = Int64(text), value >= 0 else { throw UsageError("SOURCE_DATE_EPOCH '\(text)': not a non-negative integer") }
+    guard let value = Int64(text), value >= 0 else {
+        throw UsageError(CoreErrorCode.badSourceDateEpoch, "SOURCE_DATE_EPOCH '\(text)': not a non-negative integer")
+    }
     return value
 }
 
@@ -86,8 +90,12 @@ struct SplitCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        guard let size = ByteCount.parse(maxVolumeSize) else { throw UsageError("--max-volume-size '\(maxVolumeSize)': not a size") }
-        guard FileSystem.kind(of: bundle) == .regular else { throw UsageError("\(bundle): no such bundle file") }
+        guard let size = ByteCount.parse(maxVolumeSize) else {
+            throw UsageError(BundleErrorCode.badVolume, "--max-volume-size '\(maxVolumeSize)': not a size")
+        }
+        guard FileSystem.kind(of: bundle) == .regular else {
+            throw UsageError(CoreErrorCode.noSuchFile, "\(bundle): no such bundle file")
+        }
         let volumes = try Volumes.split(bundle, maximumSize: size)
         if output.json { return try output.emit(["volumes": volumes]) }
         for path in volumes { print(path) }

@@ -91,7 +91,7 @@ struct StoreCommand: ParsableCommand {
             let progress = ProgressReporter(label: "store verify", quiet: output.json)
             let problems = try await store.verify(jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, progress: progress)
             if output.json { try output.emit(["problems": problems]) }
-            guard problems.isEmpty else { throw CheckFailure(problems) }
+            guard problems.isEmpty else { throw CheckFailure(CoreErrorCode.corruptBlob, problems) }
             if !output.json { printError("store verify: every blob matches its digest") }
         }
     }

@@ -1,3 +1,4 @@
+import AirlockBundle
 import AirlockCore
 import ArgumentParser
 import Foundation
@@ -20,7 +21,9 @@ struct TrustCommand: ParsableCommand {
         func run() throws {
             let key = try KeyFiles.loadPublicKey(publicKey)
             let list = (channels ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            for c in list where !Manifest.isValidChannel(c) { throw UsageError("--channels: '\(c)' is not a valid channel name") }
+            for c in list where !Manifest.isValidChannel(c) {
+                throw UsageError(BundleErrorCode.badChannel, "--channels: '\(c)' is not a valid channel name")
+            }
             let store = try storeOptions.open()
             let pem = String(decoding: try key.pem(), as: UTF8.self)
             let keyName = name ?? FileSystem.baseName(publicKey)
@@ -40,7 +43,9 @@ struct TrustCommand: ParsableCommand {
 
         func run() throws {
             let store = try storeOptions.open()
-            guard try store.index.removeTrustedKey(keyID) else { throw UsageError("\(keyID): no trusted key with that id in \(store.root)") }
+            guard try store.index.removeTrustedKey(keyID) else {
+                throw UsageError(BundleErrorCode.unknownKey, "\(keyID): no trusted key with that id in \(store.root)")
+            }
             if output.json { return try output.emit(["removed": keyID]) }
             printError("removed \(keyID)")
         }
@@ -53,7 +58,7 @@ struct TrustCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            guard k >= 1 else { throw UsageError("threshold must be at least 1") }
+            guard k >= 1 else { throw UsageError(BundleErrorCode.badThreshold, "threshold must be at least 1") }
             let store = try storeOptions.open()
             try store.index.setThreshold(k)
             let count = try store.index.trustedKeys().count

@@ -34,7 +34,10 @@ struct VerifyCommand: ParsableCommand {
         let report = try scanner.scan()
         if output.json { try output.emit(report) }
         for note in report.notes where !output.json { printError("note: \(note)") }
-        guard report.isValid else { throw CheckFailure(report.problems.map { "\(bundle): \($0)" }) }
+        guard report.isValid else {
+            let code = report.problemCodes.first ?? CoreErrorCode.check.code
+            throw CheckFailure(code: code, report.problems.map { "\(bundle): \($0)" })
+        }
         if !output.json {
             print("\(bundle): OK")
             printError(
@@ -88,7 +91,9 @@ struct ExportCommand: ParsableCommand {
         let store = try storeOptions.openExisting()
         let entry = try store.resolve(reference)
         let fileName = entry.filename ?? entry.digest.hex
-        guard RelativePath.isSafe(fileName), !fileName.contains("/") else { throw UsageError("\(fileName): not a safe file name") }
+        guard RelativePath.isSafe(fileName), !fileName.contains("/") else {
+            throw UsageError(CoreErrorCode.unsafePath, "\(fileName): not a safe file name")
+        }
         try FileSystem.makeDirectory(out)
         let path = out + "/" + fileName
         try store.copyBlob(entry.digest, to: path)

@@ -45,7 +45,7 @@ import Testing
         let older = try await f.seal(to: "four.airlock", sequence: 4)
         let before = try snapshot(store.root)
         let error = #expect(throws: CheckFailure.self) { try Importer.importBundle(older, into: store, options: ImportOptions()) }
-        #expect(error?.description.contains("rollback refused") == true)
+        #expect(error?.code == BundleErrorCode.rollback.code)
         #expect(try snapshot(store.root) == before)
         _ = try Importer.importBundle(older, into: store, options: ImportOptions(allowRollback: true))
         #expect(try store.index.imports().map(\.sequence) == [5, 4])
@@ -55,7 +55,10 @@ import Testing
         let f = try Fixture()
         let store = try f.trustingStore()
         let bundle = try await f.seal(expiresIn: 60, epoch: Timestamp.nowEpochSeconds() - 86400)
-        #expect(throws: CheckFailure.self) { try Importer.importBundle(bundle, into: store, options: ImportOptions()) }
+        let error = #expect(throws: CheckFailure.self) {
+            try Importer.importBundle(bundle, into: store, options: ImportOptions())
+        }
+        #expect(error?.code == BundleErrorCode.expired.code)
         _ = try Importer.importBundle(bundle, into: store, options: ImportOptions(allowExpired: true))
     }
 
@@ -64,7 +67,10 @@ import Testing
         let store = try f.trustingStore(channels: ["prod"])
         let bundle = try await f.seal(channel: "dev")
         let before = try snapshot(store.root)
-        #expect(throws: CheckFailure.self) { try Importer.importBundle(bundle, into: store, options: ImportOptions()) }
+        let error = #expect(throws: CheckFailure.self) {
+            try Importer.importBundle(bundle, into: store, options: ImportOptions())
+        }
+        #expect(error?.code == BundleErrorCode.channelNotAllowed.code)
         #expect(try snapshot(store.root) == before)
     }
 
@@ -75,7 +81,8 @@ import Testing
         let volumes = try Volumes.resolve(split + ".003")
         #expect(volumes.count == 5)
         #expect(volumes == (1...5).map { VolumeOutput.volumePath(split, $0) })
-        #expect(throws: UsageError.self) { try Volumes.resolve(split + ".007") }
+        let missing = #expect(throws: UsageError.self) { try Volumes.resolve(split + ".007") }
+        #expect(missing?.code == CoreErrorCode.noSuchFile.code)
         var joined: [UInt8] = []
         for v in volumes {
             let bytes = try FileSystem.readFile(v)
@@ -99,6 +106,7 @@ import Testing
         try FileSystem.remove(split + ".005")
         let report = try f.verify(split + ".001")
         #expect(!report.isValid)
+        #expect(report.problemCodes.first == BundleErrorCode.truncated.code, "\(report.problems)")
     }
 }
 
@@ -139,25 +147,18 @@ import Testing
         return RawTar.build(m)
     }
 
-    /// What the rejection must say, so a case cannot pass for an unrelated reason.
-    static func reason(_ c: Case) -> String {
+    /// The code the rejection must carry, so a case cannot pass for an unrelated reason.
+    static func reason(_ c: Case) -> BundleErrorCode {
         switch c {
-        case .absolutePath: return "/tmp/airlock-evil: not named by the manifest"
-        case .dotDotPath: return "not named by the manifest"
-        case .symlinkBlob: return "is a symbolic link"
-        case .hardLinkBlob: return "is a hard link"
-        case .characterDevice: return "is a character device"
-        case .fifo: return "is a FIFO"
-        case .duplicateBlob: return "appears twice"
-        case .unlistedMember: return "not named by the manifest"
-        case .missingBlob: return "missing"
-        case .truncated: return "truncated"
-        case .oversizedMember: return "the manifest says"
-        case .hugeManifest: return "over the 16777216-byte limit"
-        case .badSums: return "SHA256SUMS: does not match"
-        case .tamperedBlob: return "content hashes to"
-        case .tamperedManifest: return "does not verify"
-        case .extraSignatureFile: return "not a signature file"
+        case .absolutePath, .dotDotPath, .unlistedMember, .extraSignatureFile: return .unexpectedMember
+        case .symlinkBlob, .hardLinkBlob, .characterDevice, .fifo: return .notARegularFile
+        case .duplicateBlob: return .duplicateMember
+        case .missingBlob: return .missingMember
+        case .truncated: return .truncated
+        case .oversizedMember: return .sizeMismatch
+        case .hugeManifest: return .oversizedMember
+        case .badSums, .tamperedBlob: return .hashMismatch
+        case .tamperedManifest: return .badSignature
         }
     }
 
@@ -169,8 +170,10 @@ import Testing
         let store = try f.trustingStore()
         let before = try snapshot(store.root)
         let error = #expect(throws: (any Error).self) { try Importer.importBundle(crafted, into: store, options: ImportOptions()) }
-        let message = "\(error.map { "\($0)" } ?? "")"
-        #expect(message.contains(Self.reason(c)), "\(c): \(message)")
+        #expect((error as? CheckFailure)?.code == Self.reason(c).code, "\(c): \(error.map { "\($0)" } ?? "")")
+        if c == .absolutePath {
+            #expect("\(error.map { "\($0)" } ?? "")".contains("/tmp/airlock-evil"), "the problem names the member")
+        }
         #expect(try snapshot(store.root) == before)
         #expect(!FileSystem.exists("/tmp/airlock-evil"))
         let report = try? f.verify(crafted)
@@ -190,8 +193,10 @@ import Testing
         let junk = try f.dir.file("junk.airlock", pseudoRandom(5000, seed: 2))
         let error = #expect(throws: (any Error).self) { try Importer.importBundle(junk, into: store, options: ImportOptions()) }
         #expect((error as? any AirlockError)?.status == .badInput)
+        #expect((error as? any AirlockError)?.code == BundleErrorCode.notABundle.code)
         let plainTar = try f.dir.file("plain.tar", RawTar.build([RawMember(name: "readme.txt", data: Array("hi".utf8))]))
         let error2 = #expect(throws: (any Error).self) { try Importer.importBundle(plainTar, into: store, options: ImportOptions()) }
         #expect((error2 as? any AirlockError)?.status == .badInput)
+        #expect((error2 as? any AirlockError)?.code == BundleErrorCode.notABundle.code)
     }
 }

@@ -56,8 +56,12 @@ import Testing
         let inputs = try SealInput.expand([dir.path + "/app/"])
         #expect(inputs.map(\.name) == ["app/x/y.txt", "app/z.txt"])
         try dir.file("other/z.txt", "z2")
-        #expect(throws: UsageError.self) { try SealInput.expand([dir.path + "/app/z.txt", dir.path + "/other/z.txt"]) }
-        #expect(throws: UsageError.self) { try SealInput.expand([dir.path + "/missing"]) }
+        let twice = #expect(throws: UsageError.self) {
+            try SealInput.expand([dir.path + "/app/z.txt", dir.path + "/other/z.txt"])
+        }
+        #expect(twice?.code == BundleErrorCode.duplicateName.code)
+        let missing = #expect(throws: UsageError.self) { try SealInput.expand([dir.path + "/missing"]) }
+        #expect(missing?.code == CoreErrorCode.noSuchFile.code)
     }
 }
 
@@ -76,14 +80,16 @@ import Testing
         let bundle = try await f.seal(keys: [f.dir.path + "/keys/mallory.key"])
         let report = try f.verify(bundle)
         #expect(!report.isValid)
-        #expect(report.problems == ["no signature by a trusted key (signed by \(other.keyID))"])
+        #expect(report.problemCodes == [BundleErrorCode.unknownSigner.code])
+        #expect(report.problems.first?.contains(other.keyID) == true, "the problem names the signer")
     }
 
     @Test func belowThresholdIsRefusedAndTwoDistinctSignersPass() async throws {
         let f = try Fixture()
         let bob = try KeyFiles.generate(prefix: f.dir.path + "/keys/bob")
         let single = try await f.seal(to: "single.airlock")
-        #expect(try f.verify(single, policy: f.policy(threshold: 2, extra: [bob])).problems.contains { $0.contains("found 1") })
+        let below = try f.verify(single, policy: f.policy(threshold: 2, extra: [bob]))
+        #expect(below.problemCodes == [BundleErrorCode.thresholdNotMet.code])
         let both = try await f.seal(to: "both.airlock", keys: [f.keyPath, f.dir.path + "/keys/bob.key"])
         let report = try f.verify(both, policy: f.policy(threshold: 2, extra: [bob]))
         #expect(report.isValid, "\(report.problems)")
@@ -94,14 +100,14 @@ import Testing
         let f = try Fixture()
         let bundle = try await f.seal(channel: "staging")
         let report = try f.verify(bundle, policy: f.policy(channels: ["prod"]))
-        #expect(report.problems.contains { $0.contains("may not sign channel 'staging'") })
+        #expect(report.problemCodes.contains(BundleErrorCode.channelNotAllowed.code))
         #expect(try f.verify(bundle, policy: f.policy(channels: ["prod", "staging"])).isValid)
     }
 
     @Test func expiryIsRefusedUnlessAllowed() async throws {
         let f = try Fixture()
         let bundle = try await f.seal(expiresIn: 60, epoch: Timestamp.nowEpochSeconds() - 86400)
-        #expect(try f.verify(bundle).problems.contains { $0.contains("expired at") })
+        #expect(try f.verify(bundle).problemCodes == [BundleErrorCode.expired.code])
         #expect(try f.verify(bundle, allowExpired: true).isValid)
     }
 
@@ -114,7 +120,8 @@ import Testing
         }
         let tampered = try f.dir.file("t.airlock", RawTar.build(members))
         let report = try f.verify(tampered)
-        #expect(report.problems.filter { $0.contains("content hashes to") }.count == 2)
+        #expect(report.problemCodes == [BundleErrorCode.hashMismatch.code, BundleErrorCode.hashMismatch.code])
+        #expect(report.problems.count == report.problemCodes.count)
     }
 
     @Test func verifyWritesNothing() async throws {

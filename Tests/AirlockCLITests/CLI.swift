@@ -255,6 +255,16 @@ func parseJSON(_ result: CLIResult) throws -> Any {
     try JSONSerialization.jsonObject(with: result.stdoutData, options: [.fragmentsAllowed])
 }
 
+/// The `error.code` of the `{"error": {"code", "message"}}` line that `--json` leaves last on
+/// standard output (after any report the command printed first); nil when there is none.
+func errorCode(_ result: CLIResult) -> String? {
+    guard let last = result.stdoutLines.last,
+        let object = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any],
+        let error = object["error"] as? [String: Any]
+    else { return nil }
+    return error["code"] as? String
+}
+
 /// Lists a directory (names only, sorted); empty when it does not exist.
 func listing(_ path: String) -> [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()

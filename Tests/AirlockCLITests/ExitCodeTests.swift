@@ -1,3 +1,5 @@
+import AirlockBundle
+import AirlockCore
 import Foundation
 import Testing
 
@@ -15,9 +17,10 @@ import Testing
     func unknownFlagExitsTwo(arguments: [String]) async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let result = try await CLI.run(arguments, in: dir.path)
+        let result = try await CLI.run(arguments + ["--json"], in: dir.path)
         #expect(result.status == 2, "\(result)")
-        #expect(result.stderr.contains("--frobnicate"), "\(result)")
+        #expect(errorCode(result) == CoreErrorCode.usage.code.rawValue, "\(result)")
+        #expect(result.stderr.contains("--frobnicate"), "the message names the flag: \(result)")
         #expect(hasNoStackTrace(result), "\(result)")
     }
 
@@ -43,10 +46,11 @@ import Testing
         defer { dir.remove() }
         let key = try await Fixture.key(dir)
         let result = try await CLI.run(
-            ["seal", "--out", "out.airlock", "--key", key.key, "--store", "store", "no-such-input.txt"],
+            ["seal", "--out", "out.airlock", "--key", key.key, "--store", "store", "--json", "no-such-input.txt"],
             in: dir.path
         )
         #expect(result.status == 2, "\(result)")
+        #expect(errorCode(result) == CoreErrorCode.noSuchFile.code.rawValue, "\(result)")
         let line = try #require(result.stderrLines.first { $0.hasPrefix("airlock: ") }, "\(result)")
         #expect(line.contains("no-such-input.txt"))
         #expect(hasNoStackTrace(result))
@@ -59,8 +63,9 @@ import Testing
         defer { dir.remove() }
         let key = try await Fixture.key(dir)
         try Fixture.write(dir.file("noise.airlock"), count: 20_000, seed: 7)
-        let result = try await CLI.run(["verify", "noise.airlock", "--trust", key.pub], in: dir.path)
+        let result = try await CLI.run(["verify", "noise.airlock", "--trust", key.pub, "--json"], in: dir.path)
         #expect(result.status == 2, "\(result)")
+        #expect(errorCode(result) == BundleErrorCode.notABundle.code.rawValue, "\(result)")
         let line = try #require(result.stderrLines.first { $0.hasPrefix("airlock: ") }, "\(result)")
         #expect(line.contains("noise.airlock"))
         #expect(hasNoStackTrace(result))
@@ -86,16 +91,18 @@ import Testing
         bundle[offset] ^= 0x01
         try bundle.write(to: URL(fileURLWithPath: dir.file("b.airlock")))
 
-        let verify = try await CLI.run(["verify", "b.airlock", "--trust", key.pub], in: dir.path)
+        let verify = try await CLI.run(["verify", "b.airlock", "--trust", key.pub, "--json"], in: dir.path)
         #expect(verify.status == 1, "\(verify)")
+        #expect(errorCode(verify) == BundleErrorCode.hashMismatch.code.rawValue, "\(verify)")
         let line = try #require(verify.stderrLines.first { $0.hasPrefix("airlock: ") }, "\(verify)")
         #expect(line.contains("blobs/sha256/\(digest)"), "\(verify)")
         #expect(hasNoStackTrace(verify))
 
         let trust = try await CLI.run(["trust", "add", key.pub, "--store", "inside"], in: dir.path)
         try #require(trust.status == 0, "\(trust)")
-        let imported = try await CLI.run(["import", "b.airlock", "--store", "inside"], in: dir.path)
+        let imported = try await CLI.run(["import", "b.airlock", "--store", "inside", "--json"], in: dir.path)
         #expect(imported.status == 1, "\(imported)")
+        #expect(errorCode(imported) == BundleErrorCode.hashMismatch.code.rawValue, "\(imported)")
         #expect(imported.stderr.contains("blobs/sha256/\(digest)"), "\(imported)")
         #expect(listing(dir.file("inside/blobs/sha256")).isEmpty, "a failed import wrote blobs")
         #expect(listing(dir.file("inside/tmp")).isEmpty, "a failed import left staged files")

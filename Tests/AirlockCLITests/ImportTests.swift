@@ -1,3 +1,5 @@
+import AirlockBundle
+import AirlockCore
 import Foundation
 import Testing
 
@@ -75,10 +77,9 @@ import Testing
         try await trust(sealed)
         try #require(try await CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path).status == 0)
 
-        let again = try await CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
+        let again = try await CLI.run(["import", "app.airlock", "--store", "inside", "--json"], in: dir.path)
         #expect(again.status == 1, "\(again)")
-        #expect(again.stderr.contains("rollback"), "\(again)")
-        #expect(again.stderr.contains("--allow-rollback"), "\(again)")
+        #expect(errorCode(again) == BundleErrorCode.rollback.code.rawValue, "\(again)")
         #expect(hasNoStackTrace(again))
         #expect(listing(dir.file("inside/tmp")).isEmpty)
 
@@ -97,9 +98,9 @@ import Testing
             in: dir.path
         )
         try #require(older.status == 0, "\(older)")
-        let refused = try await CLI.run(["import", "older.airlock", "--store", "inside"], in: dir.path)
+        let refused = try await CLI.run(["import", "older.airlock", "--store", "inside", "--json"], in: dir.path)
         #expect(refused.status == 1, "\(refused)")
-        #expect(refused.stderr.contains("rollback"), "\(refused)")
+        #expect(errorCode(refused) == BundleErrorCode.rollback.code.rawValue, "\(refused)")
         let newer = try await CLI.run(
             [
                 "seal", "--out", "newer.airlock", "--key", sealed.key.key, "--store", "outside", "--channel", "prod",
@@ -119,8 +120,9 @@ import Testing
         let sealed = try await sealApp(dir)
         let other = try await Fixture.key(dir, name: "other")
         try #require(try await CLI.run(["trust", "add", other.pub, "--store", "inside"], in: dir.path).status == 0)
-        let imported = try await CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
+        let imported = try await CLI.run(["import", "app.airlock", "--store", "inside", "--json"], in: dir.path)
         #expect(imported.status == 1, "\(imported)")
+        #expect(errorCode(imported) == BundleErrorCode.unknownSigner.code.rawValue, "\(imported)")
         #expect(listing(dir.file("inside/blobs/sha256")).isEmpty)
         let history = try await CLI.run(["history", "--json", "--store", "inside"], in: dir.path)
         #expect((try parseJSON(history) as? [Any])?.isEmpty == true, "\(history)")
@@ -140,11 +142,15 @@ import Testing
         let exported = try Data(contentsOf: URL(fileURLWithPath: dir.file("out/app.zip")))
         #expect(exported == sealed.input)
 
-        let unknown = try await CLI.run(["export", "nothing.zip", "--out", "out", "--store", "inside"], in: dir.path)
+        let unknown = try await CLI.run(
+            ["export", "nothing.zip", "--out", "out", "--store", "inside", "--json"],
+            in: dir.path
+        )
         #expect(unknown.status == 2, "\(unknown)")
+        #expect(errorCode(unknown) == CoreErrorCode.notInStore.code.rawValue, "\(unknown)")
     }
 
-    @Test("an expired bundle is refused with 1 mentioning expiry, and imports with --allow-expired")
+    @Test("an expired bundle is refused with 1 and bundle.expired, and imports with --allow-expired")
     func expiredBundleIsRefused() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
@@ -152,13 +158,13 @@ import Testing
         let sealed = try await sealApp(dir, sequence: 1, expires: "1s", environment: ["SOURCE_DATE_EPOCH": dayAgo])
         try await trust(sealed)
 
-        let verify = try await CLI.run(["verify", "app.airlock", "--trust", sealed.key.pub], in: dir.path)
+        let verify = try await CLI.run(["verify", "app.airlock", "--trust", sealed.key.pub, "--json"], in: dir.path)
         #expect(verify.status == 1, "\(verify)")
-        #expect(verify.stderr.contains("expired"), "\(verify)")
+        #expect(errorCode(verify) == BundleErrorCode.expired.code.rawValue, "\(verify)")
 
-        let refused = try await CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
+        let refused = try await CLI.run(["import", "app.airlock", "--store", "inside", "--json"], in: dir.path)
         #expect(refused.status == 1, "\(refused)")
-        #expect(refused.stderr.contains("expired"), "\(refused)")
+        #expect(errorCode(refused) == BundleErrorCode.expired.code.rawValue, "\(refused)")
         #expect(listing(dir.file("inside/blobs/sha256")).isEmpty)
 
         let accepted = try await CLI.run(["import", "app.airlock", "--allow-expired", "--store", "inside"], in: dir.path)
@@ -178,8 +184,8 @@ import Testing
             in: dir.path
         )
         try #require(trust.status == 0, "\(trust)")
-        let refused = try await CLI.run(["import", "app.airlock", "--store", "inside"], in: dir.path)
+        let refused = try await CLI.run(["import", "app.airlock", "--store", "inside", "--json"], in: dir.path)
         #expect(refused.status == 1, "\(refused)")
-        #expect(refused.stderr.contains("prod"), "\(refused)")
+        #expect(errorCode(refused) == BundleErrorCode.channelNotAllowed.code.rawValue, "\(refused)")
     }
 }

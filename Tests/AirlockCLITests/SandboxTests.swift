@@ -2,6 +2,7 @@
 // from a docker-archive) carried in a bundle and named again inside; `image run`; and `build`
 // running its smoke test in bwrap, whose function list the deploy kit then waits for.
 
+import AirlockCore
 import AirlockTestSupport
 import Foundation
 import Testing
@@ -126,21 +127,31 @@ import Testing
         let dir = try TempDir()
         defer { dir.remove() }
         try await project(dir, app: "import azure.functions as func\napp = func.FunctionApp()\n")
-        let cases: [([String], String)] = [
-            (["build", "--project", "app", "--store", "store", "--setting", "=x"], "--setting =x: expected NAME=VALUE"),
-            (["build", "--project", "app", "--store", "store", "--setting", "a b=1"], "letters, digits, _ and ."),
-            (["build", "--project", "app", "--store", "store", "--image", "nope:1"], "no image 'nope:1'"),
-            (["build", "--project", "app", "--store", "store", "--no-sandbox", "--compile-bytecode"], "drop --no-sandbox"),
-            (["build", "--project", "app", "--store", "store", "--runtime", "lxc"], "--runtime 'lxc'"),
-            (["image", "run", "--store", "store", HostPythonImage.reference], "Missing expected argument '-- <command> ...'"),
-            (["image", "run", "--store", "store", "--mount", "nocolon", HostPythonImage.reference, "--", "true"], "expected SRC:DST"),
-            (["image", "export", "--store", "store", "nope:1", "--out", "x.tar"], "no image 'nope:1'"),
+        // nil: a refusal of the build's own (AirlockPython's), whose code that domain names.
+        let usage = CoreErrorCode.usage.code.rawValue
+        let notFound = ImageErrorCode.notFound.code.rawValue
+        let cases: [([String], String?)] = [
+            (["build", "--project", "app", "--store", "store", "--json", "--setting", "=x"], nil),
+            (["build", "--project", "app", "--store", "store", "--json", "--setting", "a b=1"], nil),
+            (["build", "--project", "app", "--store", "store", "--json", "--image", "nope:1"], notFound),
+            (["build", "--project", "app", "--store", "store", "--json", "--no-sandbox", "--compile-bytecode"], nil),
+            (["build", "--project", "app", "--store", "store", "--json", "--runtime", "lxc"], "runtime.unknown"),
+            (["image", "run", "--store", "store", "--json", HostPythonImage.reference], usage),
+            (
+                [
+                    "image", "run", "--store", "store", "--json", "--mount", "nocolon", HostPythonImage.reference, "--",
+                    "true",
+                ],
+                usage
+            ),
+            (["image", "export", "--store", "store", "--json", "nope:1", "--out", "x.tar"], notFound),
         ]
-        for (arguments, message) in cases {
+        for (arguments, code) in cases {
             let result = try await CLI.run(arguments, in: dir.path)
             #expect(result.status == 2, "\(arguments): \(result)")
             #expect(result.stderrLines.first?.hasPrefix("airlock: ") == true, "\(arguments): \(result)")
-            #expect(result.stderrLines.first?.contains(message) == true, "\(arguments): \(result)")
+            let got = errorCode(result)
+            #expect(got != nil && (code == nil || got == code), "\(arguments): \(result)")
         }
         #expect(!FileManager.default.fileExists(atPath: dir.file("app/dist/app.zip")))
         #expect(!FileManager.default.fileExists(atPath: dir.file("x.tar")))

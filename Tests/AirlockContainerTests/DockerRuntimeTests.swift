@@ -61,11 +61,12 @@ import Testing
         let runtime = DockerRuntime(cli: "docker", executable: "/usr/bin/docker")
         let spec = SandboxSpec(image: "sha256:ab", arguments: ["true"], mounts: [Mount(source: comma, target: "/in")])
         let error = #expect(throws: UsageError.self) { try runtime.arguments(for: spec) }
-        #expect(error?.description.contains("comma") == true)
-        #expect(throws: UsageError.self) {
+        #expect(error?.code == RuntimeErrorCode.badSpec.code)
+        let option = #expect(throws: UsageError.self) {
             try runtime.arguments(for: SandboxSpec(image: "--privileged", arguments: ["true"]))
         }
-        #expect(throws: UsageError.self) {
+        #expect(option?.code == RuntimeErrorCode.badSpec.code)
+        let twoOutputs = #expect(throws: UsageError.self) {
             try runtime.arguments(
                 for: SandboxSpec(
                     image: "sha256:ab",
@@ -74,6 +75,7 @@ import Testing
                 )
             )
         }
+        #expect(twoOutputs?.code == RuntimeErrorCode.badSpec.code)
     }
 
     @Test func loadReadsAnArchiveFromTheStore() {

@@ -44,7 +44,10 @@ import Testing
         bytes[600] ^= 0xFF
         try FileSystem.remove(layer)
         try FileSystem.writeAtomically(layer, bytes)
-        #expect(throws: ImageError.self) { try ImageExporter.write(image, from: store, to: dir.path + "/out.tar") }
+        let error = #expect(throws: ImageError.self) {
+            try ImageExporter.write(image, from: store, to: dir.path + "/out.tar")
+        }
+        #expect(error?.code == ImageErrorCode.digestMismatch.code)
         #expect(!FileSystem.exists(dir.path + "/out.tar"))
         #expect(try FileSystem.list(dir.path).allSatisfy { !$0.contains(".tmp-") })
     }

@@ -129,6 +129,7 @@ import Testing
             try ImageImporter.importArchive(dir.path + "/saved.tar", into: store)
         }
         #expect(error?.status == .checkFailed)
+        #expect(error?.code == ImageErrorCode.digestMismatch.code)
         #expect(try StoreSnapshot(store) == before)
     }
 
@@ -154,14 +155,17 @@ import Testing
             try ImageImporter.importArchive(dir.path + "/tampered.tar", into: store)
         }
         #expect(error?.status == .checkFailed)
-        #expect(error?.description.contains("hashes to") == true)
+        #expect(error?.code == ImageErrorCode.digestMismatch.code)
         #expect(try StoreSnapshot(store) == before)
     }
 
-    static let badArchives: [(String, [(String, [UInt8])])] = [
-        ("a stray file", [("oci-layout", Array("{\"imageLayoutVersion\":\"1.0.0\"}".utf8)), ("etc/passwd", [1])]),
-        ("an absolute member", [("/blobs/sha256/" + String(repeating: "0", count: 64), [1])]),
-        ("a dot-dot member", [("blobs/../../x", [1])]),
+    static let badArchives: [(String, [(String, [UInt8])], ImageErrorCode)] = [
+        (
+            "a stray file", [("oci-layout", Array("{\"imageLayoutVersion\":\"1.0.0\"}".utf8)), ("etc/passwd", [1])],
+            .unexpectedMember
+        ),
+        ("an absolute member", [("/blobs/sha256/" + String(repeating: "0", count: 64), [1])], .unsafePath),
+        ("a dot-dot member", [("blobs/../../x", [1])], .unsafePath),
         (
             "an index naming a missing manifest",
             [
@@ -172,13 +176,15 @@ import Testing
                             .utf8
                     )
                 )
-            ]
+            ],
+            .missingBlob
         ),
         (
             "a docker manifest naming a missing layer",
             [
                 ("manifest.json", Array("[{\"Config\":\"c.json\",\"RepoTags\":[\"x:1\"],\"Layers\":[]}]".utf8))
-            ]
+            ],
+            .missingBlob
         ),
     ]
 
@@ -186,10 +192,13 @@ import Testing
     func malformedArchivesAreRefused(_ name: String) throws {
         let dir = try TemporaryDirectory()
         let store = try Store.open(at: dir.path + "/store")
-        let members = try #require(Self.badArchives.first { $0.0 == name }).1
-        try writeArchive(dir.path + "/bad.tar", members)
+        let row = try #require(Self.badArchives.first { $0.0 == name })
+        try writeArchive(dir.path + "/bad.tar", row.1)
         let before = try StoreSnapshot(store)
-        #expect(throws: ImageError.self) { try ImageImporter.importArchive(dir.path + "/bad.tar", into: store) }
+        let error = #expect(throws: ImageError.self) {
+            try ImageImporter.importArchive(dir.path + "/bad.tar", into: store)
+        }
+        #expect(error?.code == row.2.code, "\(error?.description ?? "")")
         #expect(try StoreSnapshot(store) == before)
     }
 
@@ -220,7 +229,8 @@ import Testing
         #expect(garbage == Set([m1, one.config, one.layers[1].digest]))
         for digest in [m2, two.config] + l2 { #expect(store.contains(digest)) }
         #expect(try store.index.entries().filter { $0.name == "one" }.isEmpty)
-        #expect(throws: ImageError.self) { try ImageCatalog.resolve("one:1", in: store) }
+        let gone = #expect(throws: ImageError.self) { try ImageCatalog.resolve("one:1", in: store) }
+        #expect(gone?.code == ImageErrorCode.notFound.code)
 
         try ImageCatalog.remove("sha256:" + m2.hex, from: store)
         #expect(try ImageCatalog.list(in: store).isEmpty)

@@ -90,34 +90,34 @@ private func text(_ path: String) throws -> String {
         #expect(!FileSystem.exists(root))
     }
 
-    static let hostile: [(String, [LayerMember], String)] = [
-        ("absolute path", [.file("/etc/passwd", "x")], "absolute path"),
-        ("dot-dot", [.file("../escape", "x")], "'..'"),
-        ("dot-dot inside", [.dir("a/"), .file("a/../../escape", "x")], "'..'"),
+    static let hostile: [(String, [LayerMember], ImageErrorCode)] = [
+        ("absolute path", [.file("/etc/passwd", "x")], .unsafePath),
+        ("dot-dot", [.file("../escape", "x")], .unsafePath),
+        ("dot-dot inside", [.dir("a/"), .file("a/../../escape", "x")], .unsafePath),
         (
             "character device", [LayerMember(name: "dev/null", type: UInt8(ascii: "3"), mode: 0o666)],
-            "is a character device"
+            .hostileLayer
         ),
-        ("block device", [LayerMember(name: "dev/sda", type: UInt8(ascii: "4"), mode: 0o660)], "is a block device"),
-        ("FIFO", [LayerMember(name: "run/fifo", type: UInt8(ascii: "6"), mode: 0o600)], "is a FIFO"),
+        ("block device", [LayerMember(name: "dev/sda", type: UInt8(ascii: "4"), mode: 0o660)], .hostileLayer),
+        ("FIFO", [LayerMember(name: "run/fifo", type: UInt8(ascii: "6"), mode: 0o600)], .hostileLayer),
         (
             "write through a symlink", [.symlink("a", to: "OUTSIDE"), .file("a/passwd", "owned")],
-            "symlink ('a') in its parent path"
+            .hostileLayer
         ),
         (
             "directory through a symlink", [.symlink("a", to: "OUTSIDE"), .dir("a/sub/")],
-            "symlink ('a') in its parent path"
+            .hostileLayer
         ),
         (
             "whiteout through a symlink", [.symlink("a", to: "OUTSIDE"), .whiteout("a/.wh.victim")],
-            "symlink ('a') in its parent path"
+            .hostileLayer
         ),
-        ("hard link out of the rootfs", [.hardlink("h", to: "/etc/passwd")], "absolute path"),
+        ("hard link out of the rootfs", [.hardlink("h", to: "/etc/passwd")], .unsafePath),
         (
             "hard link through a symlink", [.symlink("a", to: "OUTSIDE"), .hardlink("h", to: "a/victim")],
-            "not inside the rootfs"
+            .hostileLayer
         ),
-        ("hard link to nothing", [.hardlink("h", to: "missing")], "not a regular file unpacked before it"),
+        ("hard link to nothing", [.hardlink("h", to: "missing")], .hostileLayer),
     ]
     @Test(arguments: hostile.map(\.0))
     func hostileLayersAreRefusedAndLeaveNothing(_ name: String) throws {
@@ -134,8 +134,7 @@ private func text(_ path: String) throws -> String {
         let (store, image) = try makeImage(dir, [[.file("base", "B")], members])
         let error = #expect(throws: ImageError.self) { try ImageRootfs.unpack(image: image, in: store) }
         #expect(error?.status == .checkFailed)
-        let message = error?.description ?? ""
-        #expect(message.contains(row.2) && message.hasSuffix("; refused"), "\(message)")
+        #expect(error?.code == row.2.code, "\(error?.description ?? "")")
         #expect(try FileSystem.list(store.root + "/rootfs").isEmpty)
         #expect(try FileSystem.list(outside) == ["victim"])
         #expect(try text(outside + "/victim") == "keep")

@@ -87,14 +87,12 @@ private final class Counts: Sendable {
         #expect(try await RuntimeSelection.select(.bwrap, candidates: candidates, store: store).runtime.name == "bwrap")
         let error = await #expect(throws: UsageError.self) { try await RuntimeSelection.select(.docker, candidates: candidates, store: store) }
         #expect(error?.code == RuntimeErrorCode.unavailable.code)
-        #expect(error?.description.contains("--runtime docker") == true)
-        #expect(error?.description.contains("bwrap") == false)
+        #expect(error?.description.contains("bwrap") == false, "an explicit choice does not fall back")
 
         let broken = [FakeRuntime(name: "podman", available: true, runStatus: 126)]
         let cannot = await #expect(throws: UsageError.self) { try await RuntimeSelection.select(.podman, candidates: broken, store: store) }
         #expect(cannot?.code == RuntimeErrorCode.cannotRun.code)
-        #expect(cannot?.description.contains("cannot run a container here") == true)
-        #expect(cannot?.description.contains("containers.conf") == true, "\(cannot?.description ?? "")")
+        #expect(cannot?.description.contains("containers.conf") == true, "the fix: \(cannot?.description ?? "")")
     }
 
     @Test func anUnknownRuntimeNameIsAUsageError() async throws {
@@ -102,7 +100,6 @@ private final class Counts: Sendable {
         let store = try Store.open(at: dir.path + "/store")
         let error = await #expect(throws: UsageError.self) { try await RuntimeSelection.select("lxc", store: store) }
         #expect(error?.code == RuntimeErrorCode.unknown.code)
-        #expect(error?.description.contains("auto, bwrap, docker, podman") == true)
         #expect(throws: Never.self) { try RuntimeChoice(parsing: "PODMAN") }
     }
 
@@ -118,7 +115,7 @@ private final class Counts: Sendable {
         defer { umountBelow(dir.path) }
         #expect(try await RuntimeSelection.select("auto", store: store, environment: environment).runtime.name == "bwrap")
         let docker = await #expect(throws: UsageError.self) { try await RuntimeSelection.select("docker", store: store, environment: environment) }
-        #expect(docker?.description.contains("docker") == true)
+        #expect(docker?.code == RuntimeErrorCode.unavailable.code)
     }
 
     @Test func missingBackendsNameThePackageToInstall() async {
@@ -127,6 +124,7 @@ private final class Counts: Sendable {
             BwrapRuntime(executable: nil),
         ]
         let error = await #expect(throws: UsageError.self) { try await RuntimeSelection.select(.auto, candidates: candidates, store: nil) }
+        #expect(error?.code == RuntimeErrorCode.unavailable.code)
         let text = error?.description ?? ""
         #expect(text.contains("apt-get install -y docker.io"))
         #expect(text.contains("apt-get install -y podman"))

@@ -65,7 +65,7 @@ import Testing
             environment: bad.environment
         )
         let error = #expect(throws: UsageError.self) { try spec.validate() }
-        #expect(error?.description.contains(bad.expected) == true, "\(error?.description ?? "")")
+        #expect(error?.code == RuntimeErrorCode.badSpec.code, "\(error?.description ?? "")")
         #expect(error?.status == .badInput)
     }
 

@@ -55,7 +55,8 @@ import Testing
         String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
     ])
     func ambiguousOrNonIntegerDocumentsAreRefused(_ text: String) {
-        #expect(throws: JSONParseError.self) { try JSONValue(parsing: Array(text.utf8)) }
+        let error = #expect(throws: JSONParseError.self) { try JSONValue(parsing: Array(text.utf8)) }
+        #expect(error?.code == CoreErrorCode.badJSON.code)
     }
 
     @Test func escapesAndSurrogatePairsDecode() throws {
@@ -89,7 +90,8 @@ import Testing
     @Test func nonCanonicalBytesAreRefusedEvenIfTheyMeanTheSame() throws {
         var bytes = Self.sample().canonicalBytes
         bytes.insert(UInt8(ascii: " "), at: 1)
-        #expect(throws: ManifestError.self) { try Manifest(canonicalBytes: bytes) }
+        let error = #expect(throws: ManifestError.self) { try Manifest(canonicalBytes: bytes) }
+        #expect(error?.code == CoreErrorCode.badManifest.code)
     }
 
     @Test func unknownFieldsUnsafePathsAndUnlistedBlobsAreRefused() throws {

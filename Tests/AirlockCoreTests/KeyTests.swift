@@ -22,7 +22,8 @@ import Testing
         let dir = try TemporaryDirectory()
         _ = try KeyFiles.generate(prefix: dir.path + "/k")
         let before = try FileSystem.readFile(dir.path + "/k.key")
-        #expect(throws: UsageError.self) { try KeyFiles.generate(prefix: dir.path + "/k") }
+        let error = #expect(throws: UsageError.self) { try KeyFiles.generate(prefix: dir.path + "/k") }
+        #expect(error?.code == CoreErrorCode.keyExists.code)
         #expect(try FileSystem.readFile(dir.path + "/k.key") == before)
     }
 
@@ -31,8 +32,9 @@ import Testing
         _ = try KeyFiles.generate(prefix: dir.path + "/k")
         chmod(dir.path + "/k.key", 0o640)
         let error = #expect(throws: UsageError.self) { try KeyFiles.loadPrivateKey(dir.path + "/k.key") }
-        #expect(error?.description.contains("chmod 600 \(dir.path)/k.key") == true)
+        #expect(error?.code == CoreErrorCode.keyPermissions.code)
         #expect(error?.status == .badInput)
+        #expect(error?.description.contains("\(dir.path)/k.key") == true, "the message names the key file")
     }
 
     @Test func signaturesVerifyAndMatchStockOpenSSL() async throws {
@@ -57,6 +59,7 @@ import Testing
     @Test func garbageIsNotAKey() throws {
         let dir = try TemporaryDirectory()
         let path = try dir.file("bad.pub", Array("not a key".utf8))
-        #expect(throws: CryptoError.self) { try KeyFiles.loadPublicKey(path) }
+        let error = #expect(throws: CryptoError.self) { try KeyFiles.loadPublicKey(path) }
+        #expect(error?.code == CoreErrorCode.badKey.code)
     }
 }

@@ -30,7 +30,8 @@ import Testing
         let (store, digest) = try Self.storeWithBlob(dir, pseudoRandom(10_000, seed: 3))
         try FileDescriptor.open(store.blobPath(digest), writing: true).write([0xff])
         try FileSystem.makeDirectory(dir.path + "/out")
-        #expect(throws: CheckFailure.self) { try store.copyBlob(digest, to: dir.path + "/out/app.zip") }
+        let error = #expect(throws: CheckFailure.self) { try store.copyBlob(digest, to: dir.path + "/out/app.zip") }
+        #expect(error?.code == CoreErrorCode.corruptBlob.code)
         #expect(try FileSystem.list(dir.path + "/out").isEmpty)
     }
 

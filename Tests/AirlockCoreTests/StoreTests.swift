@@ -82,11 +82,11 @@ import Testing
         #expect(try store.index.entries(digest: garbage).isEmpty)
     }
 
-    @Test func freeSpaceCheckRefusesWithTheNumbers() throws {
+    @Test func freeSpaceCheckRefusesWithItsOwnCode() throws {
         let dir = try TemporaryDirectory()
         let store = try Store.open(at: dir.path + "/store")
         let error = #expect(throws: UsageError.self) { try store.requireFreeSpace(Int.max / 4, for: "a test") }
-        #expect(error?.description.contains("free") == true)
+        #expect(error?.code == CoreErrorCode.noSpace.code)
         try store.requireFreeSpace(1024, for: "a test")
     }
 
@@ -99,9 +99,10 @@ import Testing
         try store.index.commitImport(record, entries: [], references: [], allowRollback: false)
         #expect(try store.index.imports() == [record])
         #expect(try store.index.lastImportedSequence(channel: "prod") == 3)
-        #expect(throws: CheckFailure.self) {
+        let rollback = #expect(throws: RollbackRefused.self) {
             try store.index.commitImport(record, entries: [], references: [], allowRollback: false)
         }
+        #expect(rollback?.status == .checkFailed && rollback?.lastImported == 3)
         #expect(try store.index.imports().count == 1)
     }
 }

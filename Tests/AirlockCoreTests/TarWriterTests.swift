@@ -10,6 +10,7 @@ import Testing
             _ = try TarWriter(output: MemoryOutput(), name: "failing.tar", compression: .none, probe: probe)
         }
         #expect(error?.status == .badInput)
+        #expect(error?.code == CoreErrorCode.cannotWriteArchive.code)
         #expect(probe.freeCount == 1)
     }
 

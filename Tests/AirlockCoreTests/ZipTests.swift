@@ -84,6 +84,7 @@ import Testing
         default: bytes[eocd + 10] = 0xfe; bytes[eocd + 11] = 0xff
         }
         let path = try dir.file("bad.zip", bytes)
-        #expect(throws: ZipError.self) { _ = try ZipReader(path: path) }
+        let error = #expect(throws: ZipError.self) { _ = try ZipReader(path: path) }
+        #expect(error?.code == CoreErrorCode.badZip.code)
     }
 }

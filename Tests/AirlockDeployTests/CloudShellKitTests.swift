@@ -63,7 +63,7 @@ import Testing
         let error = #expect(throws: UsageError.self) {
             try CloudShellKit.write(config, zip: .file(path: zip), to: dir.path + "/out")
         }
-        #expect(error?.description.contains("--force") == true)
+        #expect(error?.code == DeployErrorCode.outDirNotEmpty.code)
         #expect(try FileSystem.list(dir.path + "/out") == ["notes.txt"])
         let written = try CloudShellKit.write(config, zip: .file(path: zip), to: dir.path + "/out", replacing: true)
         #expect(
@@ -158,18 +158,20 @@ import Testing
         let notAZip = #expect(throws: UsageError.self) {
             try CloudShellKit.write(config, zip: .file(path: notZip), to: dir.path + "/kit")
         }
-        #expect(notAZip?.description.contains("not a zip") == true)
+        #expect(notAZip?.code == DeployErrorCode.notAZip.code)
         #expect(!FileSystem.exists(dir.path + "/kit/deploy.sh"))
         let missing = #expect(throws: UsageError.self) {
             try ZipSource.resolve(dir.path + "/nope.zip", storeRoot: dir.path + "/no-store")
         }
-        #expect(missing?.description.contains("no such zip file") == true)
+        #expect(missing?.code == DeployErrorCode.noSuchArtifact.code)
         _ = try Store.open(at: dir.path + "/store")
-        #expect(throws: UsageError.self) {
+        let unknown = #expect(throws: UsageError.self) {
             try ZipSource.resolve("nothing-by-this-name", storeRoot: dir.path + "/store")
         }
+        #expect(unknown?.code == CoreErrorCode.notInStore.code)
         let wrongSuffix = try dir.file("app.tar", fixtureZip(seed: 4))
-        #expect(throws: UsageError.self) { try ZipSource.resolve(wrongSuffix, storeRoot: dir.path + "/store") }
+        let tar = #expect(throws: UsageError.self) { try ZipSource.resolve(wrongSuffix, storeRoot: dir.path + "/store") }
+        #expect(tar?.code == DeployErrorCode.notAZip.code)
     }
 
     // MARK: Refused values
@@ -179,7 +181,8 @@ import Testing
         "app$IFS", "applé", String(repeating: "a", count: 61), "",
     ])
     func hostileOrInvalidAppNamesAreRefused(_ app: String) {
-        #expect(throws: UsageError.self) { try configuration(app: app) }
+        let error = #expect(throws: UsageError.self) { try configuration(app: app) }
+        #expect(error?.code == DeployErrorCode.badName.code)
     }
 
     @Test(
@@ -193,34 +196,42 @@ import Testing
         ] as [(resourceGroup: String, subscription: String?)]
     )
     func hostileResourceGroupsAndSubscriptionsAreRefused(resourceGroup: String, subscription: String?) {
-        #expect(throws: UsageError.self) {
+        let error = #expect(throws: UsageError.self) {
             try configuration(resourceGroup: resourceGroup, subscription: subscription)
         }
+        #expect(error?.code == DeployErrorCode.badName.code)
     }
 
     @Test(arguments: ["$(touch pwned)", "hel lo", "hello;", "1hello", "_hello", "he'llo", "hello/x", ""])
     func hostileFunctionNamesAreRefused(_ name: String) {
-        #expect(throws: UsageError.self) { try configuration(expect: ["hello", name]) }
+        let error = #expect(throws: UsageError.self) { try configuration(expect: ["hello", name]) }
+        #expect(error?.code == DeployErrorCode.badName.code)
     }
 
     @Test(arguments: ["$(id)", "staging'", "-x", "a b"])
     func hostileSlotsAreRefused(_ slot: String) {
-        #expect(throws: UsageError.self) { try configuration(slot: slot) }
+        let error = #expect(throws: UsageError.self) { try configuration(slot: slot) }
+        #expect(error?.code == DeployErrorCode.badName.code)
     }
 
     @Test(arguments: ["$(touch pwned).zip", "a b.zip", "-x.zip", ".zip", "app.tar", "app'.zip", "ap\\p.zip"])
     func hostileZipNamesAreRefused(_ name: String) throws {
         let config = try configuration()
-        #expect(throws: UsageError.self) {
+        let error = #expect(throws: UsageError.self) {
             try CloudShellKit(configuration: config, zipName: name, zipDigest: SHA256Hasher.hash([]))
         }
+        #expect(error?.code == DeployErrorCode.badName.code)
     }
 
     @Test func aSlotOnFlexNoExpectedFunctionsAndAnUnknownPlanAreRefused() throws {
-        #expect(throws: UsageError.self) { try configuration(slot: "staging", plan: .flex) }
-        #expect(throws: UsageError.self) { try configuration(expect: []) }
-        #expect(throws: UsageError.self) { try configuration(waitMinutes: -1) }
-        #expect(throws: UsageError.self) { try CloudShellKit.Plan(parsing: "serverless") }
+        let flexSlot = #expect(throws: UsageError.self) { try configuration(slot: "staging", plan: .flex) }
+        #expect(flexSlot?.code == DeployErrorCode.noSlots.code)
+        let nothingExpected = #expect(throws: UsageError.self) { try configuration(expect: []) }
+        #expect(nothingExpected?.code == DeployErrorCode.noExpectedFunctions.code)
+        let negativeWait = #expect(throws: UsageError.self) { try configuration(waitMinutes: -1) }
+        #expect(negativeWait?.code == DeployErrorCode.badWait.code)
+        let plan = #expect(throws: UsageError.self) { try CloudShellKit.Plan(parsing: "serverless") }
+        #expect(plan?.code == DeployErrorCode.badPlan.code)
         #expect(try CloudShellKit.Plan(parsing: "Flex") == .flex)
         // Duplicates (the host compares names case-insensitively) are dropped, order kept.
         #expect(try configuration(expect: ["b", "a", "B"]).expectedFunctions == ["b", "a"])

@@ -161,7 +161,7 @@ public enum ArtifactPipeline {
         let put = try store.put(path: source)
         guard put.digest == digest else {
             try? FileSystem.remove(put.temporaryPath)
-            throw CheckFailure("\(source): changed while it was being stored")
+            throw CheckFailure(CoreErrorCode.inputChanged, "\(source): changed while it was being stored")
         }
         try store.commit([(put.digest, put.temporaryPath)])
         try record(request, provenance: provenance, store: store)

@@ -57,7 +57,10 @@ public enum ImageArtifacts {
             guard let provenance = try? artifact.provenance?.decoded(as: ImageProvenance.self),
                 ImageName.isValidName(provenance.image.name), ImageName.isValidTag(provenance.image.tag)
             else {
-                throw CheckFailure("\(artifact.path): an image whose signed provenance does not name it, its config and its layers")
+                throw CheckFailure(
+                    CoreErrorCode.badProvenance,
+                    "\(artifact.path): an image whose signed provenance does not name it, its config and its layers"
+                )
             }
             let (name, tag) = (provenance.image.name, provenance.image.tag)
             let root = ImageCatalog.rootReason(name: name, tag: tag)
@@ -73,7 +76,10 @@ public enum ImageArtifacts {
                 + provenance.image.layers.map({ ($0, ImageCatalog.layerKind) })
             {
                 guard let blob = blobs[digest] else {
-                    throw CheckFailure("\(artifact.path): image \(name):\(tag) names \(digest), which the bundle does not carry")
+                    throw CheckFailure(
+                        ImageErrorCode.missingBlob,
+                        "\(artifact.path): image \(name):\(tag) names \(digest), which the bundle does not carry"
+                    )
                 }
                 entries.append(BlobEntry(digest: digest, size: blob.size, kind: kind, name: name, version: tag, origin: origin))
                 images.roots.append((digest, root))

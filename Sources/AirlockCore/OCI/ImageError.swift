@@ -12,9 +12,20 @@ public enum ImageErrorCode: String, ErrorCodes {
     case badDocument = "bad-document"
     case missingBlob = "missing-blob"
     case digestMismatch = "digest-mismatch"
+    case sizeMismatch = "size-mismatch"
     case hostileLayer = "hostile-layer"
+    case unsafePath = "unsafe-path"
     case notAnImageArchive = "not-an-image-archive"
+    case unexpectedMember = "unexpected-member"
+    case noImage = "no-image"
+    case severalImages = "several-images"
+    case unsupportedLayout = "unsupported-layout"
+    case wrongPlatform = "wrong-platform"
+    case badMediaType = "bad-media-type"
+    case badOption = "bad-option"
+    case missingTool = "missing-tool"
     case bootstrapFailed = "bootstrap-failed"
+    case badRootfs = "bad-rootfs"
 }
 
 public struct ImageError: AirlockError {
@@ -31,7 +42,4 @@ public struct ImageError: AirlockError {
     package static func usage(_ code: ImageErrorCode, _ description: String) -> ImageError {
         ImageError(description: description, status: .badInput, code: code.code)
     }
-
-    package static func check(_ description: String) -> ImageError { check(.failed, description) }
-    package static func usage(_ description: String) -> ImageError { usage(.failed, description) }
 }

@@ -1,0 +1,27 @@
+// The reasons a deploy kit cannot be made, for `--json` callers and tests to switch on instead of
+// the message (manifests/error-codes.md lists them). All are bad input (exit 2): a kit is checked
+// offline, before anything reaches Azure.
+
+public import AirlockCore
+
+public enum DeployErrorCode: String, ErrorCodes {
+    public static let domain = "deploy"
+    /// A resource group, app, slot, subscription, function or zip file name Azure would refuse.
+    case badName = "bad-name"
+    /// A --plan that is not one of auto, premium, dedicated, consumption, flex.
+    case badPlan = "bad-plan"
+    /// A --slot for a Flex Consumption app, which has none.
+    case noSlots = "no-slots"
+    /// No --expect and no smoke-test provenance naming the functions to wait for.
+    case noExpectedFunctions = "no-expected-functions"
+    /// A --wait outside 0 to 24 hours.
+    case badWait = "bad-wait"
+    /// --artifact names neither a zip file nor anything in a store.
+    case noSuchArtifact = "no-such-artifact"
+    /// --artifact is a directory, a file not named .zip, or bytes that do not start like a zip.
+    case notAZip = "not-a-zip"
+    /// --out exists and is not a directory.
+    case outNotADirectory = "out-not-a-directory"
+    /// --out is a directory with files in it, and --force was not given.
+    case outDirNotEmpty = "out-dir-not-empty"
+}
