@@ -201,7 +201,10 @@ extension PythonBuildPlan {
         for wheel in planned {
             for file in wheel.files {
                 if let other = owner[file.path], other != wheel.name.fileName {
-                    throw WheelError("\(PythonBuild.site)\(file.path): installed by both \(other) and \(wheel.name.fileName)")
+                    throw WheelError(
+                        .duplicateFile,
+                        "\(PythonBuild.site)\(file.path): installed by both \(other) and \(wheel.name.fileName)"
+                    )
                 }
                 owner[file.path] = wheel.name.fileName
             }

@@ -1,0 +1,101 @@
+// Every reason AirlockPython's errors give, one enum per domain: `python` (the lock), `wheel` (a
+// wheel's name and contents), `sdist` (an sdist's name, archive and sandboxed build) and `build`
+// (what seals a build). A code is `domain.reason` in `--json` errors; it may be added, never
+// renamed or given another meaning. Each case's comment is its meaning, and its exit status when it
+// always has the same one.
+
+public import AirlockCore
+
+/// The reasons `airlock lock` gives (`python.<reason>`).
+public enum PythonErrorCode: String, ErrorCodes {
+    public static let domain = "python"
+    /// A requirements file pins some lines with --hash and not others.
+    case partlyHashed = "partly-hashed"
+    /// No wheel fits the target, and the index has no sdist to take instead.
+    case noDistribution = "no-distribution"
+    /// An sdist's dependencies are not static, and no sandbox (runtime, image, store) is at hand to
+    /// ask its build backend for them.
+    case sandboxNeeded = "sandbox-needed"
+    /// An sdist's metadata is unreadable, or names another project or version, or its backend
+    /// could not prepare it.
+    case sdistMetadata = "sdist-metadata"
+    /// A downloaded sdist does not hash to the sha256 the index gives for it.
+    case sdistHashMismatch = "sdist-hash-mismatch"
+    /// Taking sdists for requirements with no wheel kept uncovering new ones past the round limit.
+    case notConverged = "not-converged"
+}
+
+/// A wheel's file name and contents, as the installer checks them (`wheel.<reason>`).
+public enum WheelErrorCode: String, ErrorCodes {
+    public static let domain = "wheel"
+    /// Not a wheel file name (NAME-VERSION[-BUILD]-PY-ABI-PLATFORM.whl), or a build tag not
+    /// starting with a digit.
+    case badName = "bad-name"
+    /// Its tags fit no tag the target accepts.
+    case tagsDoNotFit = "tags-do-not-fit"
+    /// A member the installer refuses: a path leaving the target, a link, a device, an encrypted
+    /// or unreadable member, one missing from the central directory, over 512 MiB, inflating to
+    /// another size, or in an unknown `.data` scheme.
+    case badMember = "bad-member"
+    /// A member name appears twice.
+    case duplicateMember = "duplicate-member"
+    /// Not exactly one `.dist-info` directory with a RECORD, or one of another distribution.
+    case badLayout = "bad-layout"
+    /// WHEEL is missing or not Wheel-Version 1.x, or entry_points.txt is malformed.
+    case badMetadata = "bad-metadata"
+    /// RECORD is missing, has a malformed line, or lists a hash that is not sha256.
+    case badRecord = "bad-record"
+    /// A member is not listed in RECORD.
+    case notInRecord = "not-in-record"
+    /// A member's sha256 or size is not what RECORD says.
+    case recordMismatch = "record-mismatch"
+    /// Two members, or two wheels of one build, install to the same path.
+    case duplicateFile = "duplicate-file"
+}
+
+/// An sdist's name, its archive as hostile input, and its build into a wheel (`sdist.<reason>`).
+public enum SdistErrorCode: String, ErrorCodes {
+    public static let domain = "sdist"
+    /// Not an sdist file name (NAME-VERSION.tar.gz or NAME-VERSION.zip) (exit 2).
+    case badName = "bad-name"
+    /// The sdist's file name gives another version than the lock (exit 1).
+    case versionMismatch = "version-mismatch"
+    /// The build image's digest is not a sha256 digest (exit 2).
+    case badImageDigest = "bad-image-digest"
+    /// Not an archive libarchive can read (exit 2).
+    case unreadable
+    /// A member refused by name or type: an absolute or `..` path, a link out of the tree or
+    /// through another link, a member below a link, a hard link, a device, a sparse file, a
+    /// duplicate (exit 1).
+    case hostileMember = "hostile-member"
+    /// Not one top-level directory NAME-VERSION holding the files (exit 1).
+    case badLayout = "bad-layout"
+    /// Over the member, file or unpacked size limits (exit 1).
+    case tooLarge = "too-large"
+    /// Two build wheels install the same file into the build environment (exit 2).
+    case environmentConflict = "environment-conflict"
+    /// Its pyproject.toml's `[build-system]` cannot be used, or its backend-path leaves the source
+    /// tree (exit 2).
+    case badBuildSystem = "bad-build-system"
+    /// A build requirement, listed or asked for by the backend, is not in the build environment
+    /// (exit 2).
+    case missingBuildRequirement = "missing-build-requirement"
+    /// The build ran past its time limit (exit 2).
+    case timeLimit = "time-limit"
+    /// The build backend failed or misbehaved; the message ends with its last lines (exit 2).
+    case buildFailed = "build-failed"
+    /// The build left something other than one wheel (or the metadata step other than METADATA)
+    /// (exit 1).
+    case badOutput = "bad-output"
+    /// The build made a wheel of another project or version (exit 1).
+    case wrongWheel = "wrong-wheel"
+}
+
+/// Why a project cannot be sealed as built (`build.<reason>`).
+public enum PythonBuildErrorCode: String, ErrorCodes {
+    public static let domain = "build"
+    /// `seal --project` before a build (exit 2).
+    case notBuilt = "not-built"
+    /// The built zip no longer matches the lock or its provenance (exit 2).
+    case stale
+}
