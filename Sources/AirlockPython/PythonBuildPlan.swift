@@ -28,7 +28,9 @@ public struct PythonBuildPlan: Sendable {
     /// Reads the project and prepares the sandbox (the image resolved, and unpacked or loaded).
     public static func make(_ options: PythonBuildOptions, store: Store) async throws -> PythonBuildPlan {
         let project = options.project
-        guard FileSystem.kind(of: project) == .directory else { throw UsageError("\(project): no such project directory") }
+        guard FileSystem.kind(of: project) == .directory else {
+            throw UsageError(PythonErrorCode.noProject, "\(project): no such project directory")
+        }
         let (lock, lockBytes) = try PythonLock.read(project: project)
         let (target, _) = try PythonTarget.resolve(python: lock.target.pythonVersion, platform: lock.target.platform, glibc: lock.target.glibc)
         let app = try PythonBuild.listFiles(project: project, outDirectory: options.resolvedOut)
@@ -309,7 +311,10 @@ extension PythonLock {
     func inputBlobs() throws -> [BuildInputBlob] {
         func blob(_ file: LockedFile, _ role: String) throws -> BuildInputBlob {
             guard let digest = SHA256Digest(file.sha256) else {
-                throw UsageError("airlock.lock: \(file.filename) has no valid sha256; lock again")
+                throw UsageError(
+                    PythonErrorCode.badLock,
+                    "airlock.lock: \(file.filename) has no valid sha256; lock again"
+                )
             }
             return BuildInputBlob(role: role, name: file.filename, sha256: digest)
         }

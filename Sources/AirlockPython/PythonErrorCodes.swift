@@ -1,12 +1,12 @@
-// Every reason AirlockPython's errors give, one enum per domain: `python` (the lock), `wheel` (a
-// wheel's name and contents), `sdist` (an sdist's name, archive and sandboxed build) and `build`
-// (what seals a build). A code is `domain.reason` in `--json` errors; it may be added, never
-// renamed or given another meaning. Each case's comment is its meaning, and its exit status when it
-// always has the same one.
+// Every reason AirlockPython's errors give, one enum per domain: `python` (the project, its target,
+// its requirements and the lock), `wheel` (a wheel's name and contents), `sdist` (an sdist's name,
+// archive and sandboxed build) and `build` (what seals a build). A code is `domain.reason` in
+// `--json` errors; it may be added, never renamed or given another meaning. Each case's comment is
+// its meaning, and its exit status when it always has the same one.
 
 public import AirlockCore
 
-/// The reasons `airlock lock` gives (`python.<reason>`).
+/// The project, its target, its requirements file and `airlock lock` (`python.<reason>`).
 public enum PythonErrorCode: String, ErrorCodes {
     public static let domain = "python"
     /// A requirements file pins some lines with --hash and not others.
@@ -23,6 +23,71 @@ public enum PythonErrorCode: String, ErrorCodes {
     case sdistHashMismatch = "sdist-hash-mismatch"
     /// Taking sdists for requirements with no wheel kept uncovering new ones past the round limit.
     case notConverged = "not-converged"
+
+    /// The project (app) directory does not exist, or is not a directory (exit 2).
+    case noProject = "no-project"
+    /// `--python` names no Functions v4 Python Airlock supports (exit 2).
+    case unsupportedPython = "unsupported-python"
+    /// The platform is not linux/amd64 or linux/arm64 (exit 2).
+    case unsupportedPlatform = "unsupported-platform"
+    /// The glibc version is not of the form 2.31 (exit 2).
+    case badGlibc = "bad-glibc"
+    /// `--resolver` is not pip or uv (exit 2).
+    case unknownResolver = "unknown-resolver"
+
+    /// The requirements file, or one it includes with -r, does not exist (exit 2).
+    case noRequirements = "no-requirements"
+    /// A requirements line Airlock cannot take: -r without a file or with a URL, includes nested
+    /// more than 16 deep, a --hash that is not ALGORITHM:HEX (exit 2).
+    case badRequirements = "bad-requirements"
+    /// A line of a hash-pinned file is not NAME==VERSION (or NAME @ URL) (exit 2).
+    case notPinned = "not-pinned"
+    /// A line of a hash-pinned file has no --hash=sha256 (exit 2).
+    case noSHA256Pin = "no-sha256-pin"
+    /// A requirement pip would build on this host (an editable, a local path, an sdist or VCS URL),
+    /// or pip chose something that is not a wheel (exit 2).
+    case notAWheel = "not-a-wheel"
+
+    /// The python that locks is not on PATH (exit 2).
+    case noPython = "no-python"
+    /// That python has no pip (exit 2).
+    case noPip = "no-pip"
+    /// pip failed for another reason; the message ends with pip's last lines (exit 2).
+    case pipFailed = "pip-failed"
+    /// pip's `--report` output is not an installation report of version 1 (exit 2).
+    case badPipReport = "bad-pip-report"
+    /// pip, uv or a helper wrote more than 256 MiB on standard output (exit 2).
+    case tooMuchOutput = "too-much-output"
+    /// One of Airlock's pip helpers (the index probe, the sdist fetcher or finder, the pyproject
+    /// reader) failed or printed something that is not its answer (exit 2).
+    case helperFailed = "helper-failed"
+    /// A hash-pinned sdist could not be fetched through pip's session (exit 2).
+    case sdistFetchFailed = "sdist-fetch-failed"
+    /// An sdist's pyproject.toml has a `[build-system]` table Airlock cannot use (exit 2).
+    case badBuildSystem = "bad-build-system"
+    /// The build requirements an sdist's metadata step needs could not be fetched into the store
+    /// (exit 2).
+    case buildRequirementsNotFetched = "build-requirements-not-fetched"
+
+    /// A file's sha256 is none of its requirement's --hash=sha256 pins (exit 1).
+    case pinMismatch = "pin-mismatch"
+    /// pip reports a wheel as another project than its file name says (exit 1).
+    case nameMismatch = "name-mismatch"
+    /// Neither pip's report nor the index gives a file's sha256 (exit 2).
+    case noSHA256 = "no-sha256"
+
+    /// `--resolver uv`, but uv is not on PATH (exit 2).
+    case noUV = "no-uv"
+    /// uv names no manylinux platform for the target's glibc (exit 2).
+    case uvNoPlatform = "uv-no-platform"
+    /// uv could not resolve the requirements, or gave no hash-pinned ones (exit 2).
+    case uvFailed = "uv-failed"
+
+    /// The project has no airlock.lock (exit 2).
+    case noLock = "no-lock"
+    /// airlock.lock is not a valid lock: not its JSON, not version 1, a bad sha256 or file name, a
+    /// build requirement that is not a wheel (exit 2).
+    case badLock = "bad-lock"
 }
 
 /// A wheel's file name and contents, as the installer checks them (`wheel.<reason>`).
@@ -31,7 +96,7 @@ public enum WheelErrorCode: String, ErrorCodes {
     /// Not a wheel file name (NAME-VERSION[-BUILD]-PY-ABI-PLATFORM.whl), or a build tag not
     /// starting with a digit.
     case badName = "bad-name"
-    /// Its tags fit no tag the target accepts.
+    /// Its tags fit no tag the target accepts (exit 2 from the installer, 1 when pip chose it).
     case tagsDoNotFit = "tags-do-not-fit"
     /// A member the installer refuses: a path leaving the target, a link, a device, an encrypted
     /// or unreadable member, one missing from the central directory, over 512 MiB, inflating to

@@ -42,9 +42,18 @@ import Testing
         #expect(try PythonTarget.resolve(python: "3.12", platform: nil, glibc: nil).0.glibc == "2.36")
         #expect(try PythonTarget.resolve(python: "3.9", platform: nil, glibc: nil).1.contains { $0.contains("deprecated") })
         #expect(try PythonTarget.resolve(python: "3.11", platform: "linux/arm64", glibc: nil).1.contains { $0.contains("containers") })
-        #expect(throws: UsageError.self) { try PythonTarget.resolve(python: "2.7", platform: nil, glibc: nil) }
-        #expect(throws: UsageError.self) { try PythonTarget.resolve(python: nil, platform: "windows/amd64", glibc: nil) }
-        #expect(throws: UsageError.self) { try PythonTarget.resolve(python: nil, platform: nil, glibc: "x") }
+        let python = #expect(throws: UsageError.self) {
+            try PythonTarget.resolve(python: "2.7", platform: nil, glibc: nil)
+        }
+        #expect(python?.code == PythonErrorCode.unsupportedPython.code)
+        let platform = #expect(throws: UsageError.self) {
+            try PythonTarget.resolve(python: nil, platform: "windows/amd64", glibc: nil)
+        }
+        #expect(platform?.code == PythonErrorCode.unsupportedPlatform.code)
+        let glibc = #expect(throws: UsageError.self) {
+            try PythonTarget.resolve(python: nil, platform: nil, glibc: "x")
+        }
+        #expect(glibc?.code == PythonErrorCode.badGlibc.code)
     }
 
     @Test func embeddedProfilesEqualManifestsTargetsJSON() throws {
