@@ -1,8 +1,9 @@
 // Every reason AirlockPython's errors give, one enum per domain: `python` (the project, its target,
 // its requirements and the lock), `wheel` (a wheel's name and contents), `sdist` (an sdist's name,
-// archive and sandboxed build) and `build` (what seals a build). A code is `domain.reason` in
-// `--json` errors; it may be added, never renamed or given another meaning. Each case's comment is
-// its meaning, and its exit status when it always has the same one.
+// archive and sandboxed build), `build` (the app build and what seals it) and `glibc` (the ELF
+// audit). A code is `domain.reason` in `--json` errors; it may be added, never renamed or given
+// another meaning. Each case's comment is its meaning, and its exit status when it always has the
+// same one.
 
 public import AirlockCore
 
@@ -156,11 +157,64 @@ public enum SdistErrorCode: String, ErrorCodes {
     case wrongWheel = "wrong-wheel"
 }
 
-/// Why a project cannot be sealed as built (`build.<reason>`).
+/// Why a project cannot be built, or sealed as built (`build.<reason>`).
 public enum PythonBuildErrorCode: String, ErrorCodes {
     public static let domain = "build"
     /// `seal --project` before a build (exit 2).
     case notBuilt = "not-built"
     /// The built zip no longer matches the lock or its provenance (exit 2).
     case stale
+    /// The app lacks function_app.py (or its PYTHON_SCRIPT_FILE_NAME), host.json or
+    /// requirements.txt at its root (exit 2).
+    case missingAppFile = "missing-app-file"
+    /// A symbolic link would be packaged (exit 2).
+    case appSymlink = "app-symlink"
+    /// A device, FIFO or socket would be packaged (exit 2).
+    case appSpecialFile = "app-special-file"
+    /// A file whose name is not valid UTF-8, or that vanished while listed (exit 2).
+    case appUnreadableName = "app-unreadable-name"
+    /// .funcignore is a symbolic link or not a regular file (exit 2).
+    case badFuncIgnore = "bad-funcignore"
+    /// Something needs the sandbox, but --no-sandbox was given: --compile-bytecode, --image, an
+    /// sdist in the lock (exit 2).
+    case needsSandbox = "needs-sandbox"
+    /// `--tree` names a directory that is not empty (exit 2).
+    case treeNotEmpty = "tree-not-empty"
+    /// `--setting` is not NAME=VALUE with a name of letters, digits, _ and . (exit 2).
+    case badSetting = "bad-setting"
+    /// The target's Python has no default build image (exit 2).
+    case noDefaultImage = "no-default-image"
+    /// The image's Python minor is not the target's (exit 2).
+    case pythonMismatch = "python-mismatch"
+    /// Asking the image's python3 for its version failed (exit 1).
+    case pythonCheckFailed = "python-check-failed"
+    /// Compiling bytecode in the sandbox failed, or its report named an unexpected path (exit 1).
+    case bytecodeFailed = "bytecode-failed"
+    /// The smoke test could not load the app: an import raised, get_functions() raised, or it
+    /// timed out; the message carries the traceback (exit 1).
+    case smokeTestFailed = "smoke-test-failed"
+    /// The app has no top-level FunctionApp instance, or more than one (the worker's message) (exit 1).
+    case noAppInstance = "no-app-instance"
+    /// The app registers no function (exit 1).
+    case noFunction = "no-function"
+    /// The smoke test's function list is not valid (exit 1).
+    case badFunctionList = "bad-function-list"
+}
+
+/// One reason an ELF file will not load on the target (`glibc.<reason>`), on each `GlibcViolation`
+/// and on the `GlibcAuditError` (its first violation's); all exit 1.
+public enum GlibcErrorCode: String, ErrorCodes {
+    public static let domain = "glibc"
+    /// Needs a GLIBC_ symbol version newer than the target's glibc (or GLIBC_ABI_DT_RELR before 2.36).
+    case tooNew = "too-new"
+    /// Needs a GLIBCXX_ or CXXABI_ version newer than the libstdc++ beside the target's glibc.
+    case cxxTooNew = "cxx-too-new"
+    /// Needs GLIBC_PRIVATE, which no target guarantees.
+    case privateSymbol = "private-symbol"
+    /// Needs a GLIBC_ version Airlock cannot compare.
+    case unknownVersion = "unknown-version"
+    /// Built for another machine than the target's.
+    case wrongMachine = "wrong-machine"
+    /// Not a readable ELF file, or not readable at all.
+    case unreadable
 }
