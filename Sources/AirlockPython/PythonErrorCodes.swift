@@ -1,9 +1,9 @@
 // Every reason AirlockPython's errors give, one enum per domain: `python` (the project, its target,
 // its requirements and the lock), `wheel` (a wheel's name and contents), `sdist` (an sdist's name,
-// archive and sandboxed build), `build` (the app build and what seals it) and `glibc` (the ELF
-// audit). A code is `domain.reason` in `--json` errors; it may be added, never renamed or given
-// another meaning. Each case's comment is its meaning, and its exit status when it always has the
-// same one.
+// archive and sandboxed build), `build` (the app build and what seals it), `glibc` (the ELF audit)
+// and `fetch` (one locked file's download). A code is `domain.reason` in `--json` errors; it may be
+// added, never renamed or given another meaning. Each case's comment is its meaning, and its exit
+// status when it always has the same one.
 
 public import AirlockCore
 
@@ -217,4 +217,37 @@ public enum GlibcErrorCode: String, ErrorCodes {
     case wrongMachine = "wrong-machine"
     /// Not a readable ELF file, or not readable at all.
     case unreadable
+}
+
+/// Why one locked file was not stored (`fetch.<reason>`): on each failed `FetchedFile`, and on the
+/// `FetchError` (its first failure's); the fetch exits 1.
+public enum FetchErrorCode: String, ErrorCodes {
+    public static let domain = "fetch"
+    /// The lock's sha256 for it is not a sha256 digest.
+    case badDigest = "bad-digest"
+    /// The lock has no URL for it.
+    case noURL = "no-url"
+    /// Its URL is not http, https or file.
+    case unsupportedURL = "unsupported-url"
+    /// A file: URL that cannot be read.
+    case unreadableFile = "unreadable-file"
+    /// Its size is not the lock's.
+    case sizeMismatch = "size-mismatch"
+    /// Its bytes do not hash to the lock's sha256.
+    case hashMismatch = "hash-mismatch"
+    /// The server answered with an HTTP error status.
+    case httpStatus = "http-status"
+    /// The server's answer to a range request cannot be used.
+    case badRange = "bad-range"
+    /// A redirect to another scheme, or too many redirects.
+    case redirectRefused = "redirect-refused"
+    /// No response: the connection, TLS verification or the proxy failed.
+    case noResponse = "no-response"
+    /// The download stopped part way; fetch again resumes it.
+    case interrupted
+    /// The download needs pip's network session (a CA bundle the system lacks, AIRLOCK_FETCH_VIA=pip),
+    /// and python3 or its pip cannot run.
+    case needsPip = "needs-pip"
+    /// Not attempted: the fetch stopped before it.
+    case notAttempted = "not-attempted"
 }
