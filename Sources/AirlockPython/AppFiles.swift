@@ -69,11 +69,20 @@ public struct AppFileList: Sendable {
     public let excluded: [Excluded]
 }
 
-/// The app directory holds something Airlock will not package.
+/// The app directory holds something Airlock will not package: one line per file, each with its
+/// code; the error's code is the first one's.
 public struct AppFilesError: AirlockError {
     public let problems: [String]
+    /// The code of each of `problems`, in the same order.
+    public let problemCodes: [ErrorCode]
     public var status: ExitStatus { .badInput }
+    public var code: ErrorCode { problemCodes.first ?? PythonBuildErrorCode.appSpecialFile.code }
     public var description: String { problems.joined(separator: "\n") }
+
+    init(_ problems: [(code: PythonBuildErrorCode, line: String)]) {
+        self.problems = problems.map(\.line)
+        self.problemCodes = problems.map(\.code.code)
+    }
 }
 
 public enum AppFiles {
@@ -91,14 +100,14 @@ public enum AppFiles {
     public static func list(appDirectory: String, outputDirectory: String? = nil) throws -> AppFileList {
         // "dir/." resolves a link given as the app directory itself: the user named it.
         guard FileSystem.kind(of: appDirectory + "/.") == .directory else {
-            throw UsageError("\(appDirectory): is not a directory")
+            throw UsageError(PythonErrorCode.noProject, "\(appDirectory): is not a directory")
         }
         let output = outputDirectory.flatMap { relativeOutput($0, appDirectory: appDirectory) }
         let funcIgnore = try FuncIgnore.read(appDirectory: appDirectory)
 
         var included: [AppFileList.File] = []
         var excluded: [AppFileList.Excluded] = []
-        var problems: [String] = []
+        var problems: [(code: PythonBuildErrorCode, line: String)] = []
         var pending: [String] = [""]
         while let relative = pending.popLast() {
             let absolute = relative.isEmpty ? appDirectory : appDirectory + "/" + relative
@@ -107,7 +116,9 @@ public enum AppFiles {
                 let full = absolute + "/" + name
                 guard let kind = FileSystem.kind(of: full) else {
                     // FileSystem.list repairs a name that is not UTF-8, and the repaired one is not there.
-                    problems.append("\(full): cannot be read (its name is not valid UTF-8, or it vanished)")
+                    problems.append(
+                        (.appUnreadableName, "\(full): cannot be read (its name is not valid UTF-8, or it vanished)")
+                    )
                     continue
                 }
                 let isDirectory = kind == .directory
@@ -135,15 +146,18 @@ public enum AppFiles {
                     included.append(AppFileList.File(path: path, isExecutable: mode & 0o111 != 0))
                 case .symlink:
                     problems.append(
-                        "\(full): is a symbolic link; Airlock does not follow links out of the app directory "
-                            + "(replace it with what it points to, or exclude it in .funcignore)"
+                        (
+                            .appSymlink,
+                            "\(full): is a symbolic link; Airlock does not follow links out of the app directory "
+                                + "(replace it with what it points to, or exclude it in .funcignore)"
+                        )
                     )
                 case .other, .directory:
-                    problems.append("\(full): is not a regular file (exclude it in .funcignore)")
+                    problems.append((.appSpecialFile, "\(full): is not a regular file (exclude it in .funcignore)"))
                 }
             }
         }
-        guard problems.isEmpty else { throw AppFilesError(problems: problems.sorted(by: precedes)) }
+        guard problems.isEmpty else { throw AppFilesError(problems.sorted { precedes($0.line, $1.line) }) }
         return AppFileList(
             included: included.sorted { precedes($0.path, $1.path) },
             excluded: excluded.sorted { precedes($0.path, $1.path) }

@@ -44,14 +44,24 @@ public struct FetchedFile: Codable, Sendable, Equatable {
     public var sha256: String
     public var status: Status
     public var reason: String?
+    /// Which `fetch.<reason>` a failure is (`FetchErrorCode`); nil unless it failed.
+    public var code: ErrorCode?
     /// Bytes kept from an earlier, interrupted run, when the server honoured `Range`.
     public var resumedFrom: Int?
 
-    public init(filename: String, sha256: String, status: Status, reason: String? = nil, resumedFrom: Int? = nil) {
+    public init(
+        filename: String,
+        sha256: String,
+        status: Status,
+        reason: String? = nil,
+        code: FetchErrorCode? = nil,
+        resumedFrom: Int? = nil
+    ) {
         self.filename = filename
         self.sha256 = sha256
         self.status = status
         self.reason = reason
+        self.code = code?.code
         self.resumedFrom = resumedFrom
     }
 }
@@ -65,7 +75,23 @@ public struct FetchReport: Sendable {
     /// One line per failed file: `FILENAME: reason`.
     public var failureLines: [String] { failures.map { "\($0.filename): \($0.reason ?? "failed")" } }
 
+    /// The failed check to report when a file failed (exit 1, the first failure's code); nil when
+    /// every file is stored.
+    public var error: FetchError? {
+        guard let first = failures.first else { return nil }
+        return FetchError(reasons: failureLines, code: first.code ?? FetchErrorCode.notAttempted.code)
+    }
+
     public func count(_ status: FetchedFile.Status) -> Int { files.count { $0.status == status } }
+}
+
+/// Some locked files were not stored (exit 1): one line per file, `FILENAME: reason`, and the first
+/// failure's code (each file's is on its `FetchedFile`).
+public struct FetchError: AirlockError {
+    public let reasons: [String]
+    public let code: ErrorCode
+    public var status: ExitStatus { .checkFailed }
+    public var description: String { reasons.joined(separator: "\n") }
 }
 
 public enum Fetcher {
@@ -149,7 +175,8 @@ public enum Fetcher {
                         filename: locked[index].filename,
                         sha256: locked[index].sha256,
                         status: .failed,
-                        reason: "not attempted"
+                        reason: "not attempted",
+                        code: .notAttempted
                     )
             }
         )
@@ -167,7 +194,13 @@ public enum Fetcher {
         var pending: [Item] = []
         for (index, file) in locked.enumerated() {
             guard let digest = SHA256Digest(file.sha256) else {
-                results[index] = .init(filename: file.filename, sha256: file.sha256, status: .failed, reason: "not a sha256 digest")
+                results[index] = .init(
+                    filename: file.filename,
+                    sha256: file.sha256,
+                    status: .failed,
+                    reason: "not a sha256 digest",
+                    code: .badDigest
+                )
                 continue
             }
             if store.contains(digest) {
@@ -179,11 +212,17 @@ public enum Fetcher {
             guard let text = file.url, let url = URL(string: text), let scheme = url.scheme?.lowercased(),
                 ["http", "https", "file"].contains(scheme)
             else {
-                let reason =
+                let (code, reason): (FetchErrorCode, String) =
                     file.url == nil
-                    ? "the lock has no URL for it; run `airlock lock` to record one"
-                    : "\(file.url ?? ""): not an http, https or file URL"
-                results[index] = .init(filename: file.filename, sha256: digest.hex, status: .failed, reason: reason)
+                    ? (.noURL, "the lock has no URL for it; run `airlock lock` to record one")
+                    : (.unsupportedURL, "\(file.url ?? ""): not an http, https or file URL")
+                results[index] = .init(
+                    filename: file.filename,
+                    sha256: digest.hex,
+                    status: .failed,
+                    reason: reason,
+                    code: code
+                )
                 continue
             }
             pending.append(Item(index: index, file: file, digest: digest, url: url))
@@ -264,8 +303,8 @@ public enum Fetcher {
         return try await download(item, job: job)
     }
 
-    private static func failed(_ item: Item, _ reason: String) -> FetchedFile {
-        FetchedFile(filename: item.file.filename, sha256: item.digest.hex, status: .failed, reason: reason)
+    private static func failed(_ item: Item, _ code: FetchErrorCode, _ reason: String) -> FetchedFile {
+        FetchedFile(filename: item.file.filename, sha256: item.digest.hex, status: .failed, reason: reason, code: code)
     }
 
     /// Renames a verified file into the store and records it.
@@ -283,31 +322,31 @@ public enum Fetcher {
         do {
             put = try job.store.put(path: item.url.path)
         } catch let error as FileError {
-            return failed(item, error.description)
+            return failed(item, .unreadableFile, error.description)
         } catch let error as UsageError {
-            return failed(item, error.description)
+            return failed(item, .unreadableFile, error.description)
         }
-        if let problem = mismatch(item, digest: put.digest, size: put.size) {
+        if case let (code, problem)? = mismatch(item, digest: put.digest, size: put.size) {
             try? FileSystem.remove(put.temporaryPath)
-            return failed(item, problem)
+            return failed(item, code, problem)
         }
         try commit(item, path: put.temporaryPath, size: put.size, job: job)
         job.byteProgress?.advance(by: put.size)
         return FetchedFile(filename: item.file.filename, sha256: item.digest.hex, status: .fetched)
     }
 
-    private static func mismatch(_ item: Item, digest: SHA256Digest, size: Int) -> String? {
+    private static func mismatch(_ item: Item, digest: SHA256Digest, size: Int) -> (FetchErrorCode, String)? {
         if let expected = item.file.size, size != expected {
-            return "size mismatch: got \(size) bytes, the lock says \(expected)"
+            return (.sizeMismatch, "size mismatch: got \(size) bytes, the lock says \(expected)")
         }
         if digest != item.digest {
-            return "sha256 mismatch: the bytes hash to \(digest.hex), the lock says \(item.digest.hex)"
+            return (.hashMismatch, "sha256 mismatch: the bytes hash to \(digest.hex), the lock says \(item.digest.hex)")
         }
         return nil
     }
 
     private static func download(_ item: Item, job: Job) async throws -> FetchedFile {
-        if case .unavailable(let reason) = job.plan.route(for: item.url) { return failed(item, reason) }
+        if case .unavailable(let reason) = job.plan.route(for: item.url) { return failed(item, .needsPip, reason) }
         let path = partialPath(of: job.store, for: item.digest)
         let file = try await lockPartial(path)
         // Another process may have stored it while we waited for its lock.
@@ -362,18 +401,22 @@ public enum Fetcher {
             }
             try Task.checkCancellation()
             if let error = sink.writeError { throw error }
-            if let refused = end.refusedRedirect { return failed(item, refused) }
+            if let refused = end.refusedRedirect { return failed(item, .redirectRefused, refused) }
             let resumedFrom: Int?
             switch sink.verdict {
             case .restart(let why):
-                guard start > 0 else { return failed(item, why) }
+                guard start > 0 else { return failed(item, .badRange, why) }
                 try sink.reset()
                 continue
-            case .failed(let why, let discard):
+            case .failed(let code, let why, let discard):
                 if discard { try? FileSystem.remove(path) }
-                return failed(item, why)
+                return failed(item, code, why)
             case .pending:
-                return failed(item, "no response from \(item.url.absoluteString): \(end.transportError ?? "no status")")
+                return failed(
+                    item,
+                    .noResponse,
+                    "no response from \(item.url.absoluteString): \(end.transportError ?? "no status")"
+                )
             case .accepted(let from):
                 resumedFrom = from
             }
@@ -381,18 +424,19 @@ public enum Fetcher {
                 let of = item.file.size.map { " of \($0)" } ?? ""
                 return failed(
                     item,
+                    .interrupted,
                     "download from \(item.url.absoluteString) interrupted after \(sink.bytesWritten)\(of) bytes: \(error); run fetch again to resume"
                 )
             }
             let (digest, total) = sink.finalize()
-            if let problem = mismatch(item, digest: digest, size: total) {
+            if case let (code, problem)? = mismatch(item, digest: digest, size: total) {
                 if let from = resumedFrom, from > 0 {
                     // The bytes kept from before may be the wrong ones: start over once.
                     try sink.reset()
                     continue
                 }
                 try? FileSystem.remove(path)
-                return failed(item, problem + " (from \(item.url.absoluteString))")
+                return failed(item, code, problem + " (from \(item.url.absoluteString))")
             }
             return try completed(item, file: file, path: path, size: total, job: job, resumedFrom: resumedFrom)
         }
@@ -483,7 +527,7 @@ final class PartialDownload: HTTPBodySink {
         /// The body is being appended; `resumedFrom` is set when the server honoured `Range`.
         case accepted(resumedFrom: Int?)
         /// Not storable; `discard` when the bytes kept are known to be wrong.
-        case failed(String, discard: Bool)
+        case failed(FetchErrorCode, String, discard: Bool)
         /// The server would not continue where the partial ends: start again from zero.
         case restart(String)
     }
@@ -552,6 +596,7 @@ final class PartialDownload: HTTPBodySink {
                 }
                 if let total = range.total, let expected = expectedSize, total != expected {
                     s.verdict = .failed(
+                        .sizeMismatch,
                         "size mismatch: the server has \(total) bytes, the lock says \(expected)",
                         discard: true
                     )
@@ -573,6 +618,7 @@ final class PartialDownload: HTTPBodySink {
             default:
                 let url = response.url?.absoluteString ?? "the server"
                 s.verdict = .failed(
+                    .httpStatus,
                     "HTTP \(status) \(HTTPURLResponse.localizedString(forStatusCode: status)) from \(url)",
                     discard: false
                 )
@@ -587,6 +633,7 @@ final class PartialDownload: HTTPBodySink {
             guard case .accepted = s.verdict else { return false }
             if let expected = expectedSize, s.written + data.count > expected {
                 s.verdict = .failed(
+                    .sizeMismatch,
                     "size mismatch: the server sent more than the lock's \(expected) bytes",
                     discard: true
                 )

@@ -90,8 +90,11 @@ public struct FuncIgnore: Sendable {
         case nil: return nil
         case .regular: return FuncIgnore(bytes: try FileSystem.readFile(path, limit: 1 << 20))
         case .symlink:
-            throw UsageError("\(path): is a symbolic link; Airlock does not follow links in the app directory")
-        case .directory, .other: throw UsageError("\(path): is not a regular file")
+            throw UsageError(
+                PythonBuildErrorCode.badFuncIgnore,
+                "\(path): is a symbolic link; Airlock does not follow links in the app directory"
+            )
+        case .directory, .other: throw UsageError(PythonBuildErrorCode.badFuncIgnore, "\(path): is not a regular file")
         }
     }
 

@@ -91,15 +91,26 @@ public struct GlibcViolation: Sendable, Equatable, CustomStringConvertible {
     /// The file, as the deployment names it (e.g. `.python_packages/lib/site-packages/x/_x.so`).
     public let path: String
     public let problem: Problem
+    /// Which of the glibc domain's reasons this is.
+    public let reason: GlibcErrorCode
     /// The one line a user sees.
     public let description: String
+
+    public var code: ErrorCode { reason.code }
 }
 
-/// The audit failed: one line per violation.
+/// The audit failed: one line per violation. Its code is the first violation's; each violation has
+/// its own.
 public struct GlibcAuditError: AirlockError {
     public let violations: [GlibcViolation]
+    public let code: ErrorCode
     public var status: ExitStatus { .checkFailed }
     public var description: String { violations.map(\.description).joined(separator: "\n") }
+
+    init(_ code: GlibcErrorCode, violations: [GlibcViolation]) {
+        self.code = code.code
+        self.violations = violations
+    }
 }
 
 /// What the audit found.
@@ -123,7 +134,7 @@ public struct GlibcAuditReport: Sendable {
 
     /// Throws a `GlibcAuditError` listing every violation, if there is one.
     public func check() throws {
-        if !violations.isEmpty { throw GlibcAuditError(violations: violations) }
+        if let first = violations.first { throw GlibcAuditError(first.reason, violations: violations) }
     }
 }
 
@@ -142,14 +153,17 @@ public struct GlibcAudit: Sendable {
         /// A Functions Python target: `platform` is "linux/amd64" or "linux/arm64".
         public init(python: String, platform: String, glibc: String) throws {
             guard let architecture = Self.architecture(forPlatform: platform) else {
-                throw UsageError("unknown platform \(platform): expected linux/amd64 or linux/arm64")
+                throw UsageError(
+                    PythonErrorCode.unsupportedPlatform,
+                    "unknown platform \(platform): expected linux/amd64 or linux/arm64"
+                )
             }
             try self.init(label: "python \(python), \(platform)", architecture: architecture, glibc: glibc)
         }
 
         public init(label: String, architecture: String, glibc: String) throws {
             guard let version = DottedVersion(glibc), version.components.count >= 2 else {
-                throw UsageError("glibc version \(glibc) is not of the form 2.31")
+                throw UsageError(PythonErrorCode.badGlibc, "glibc version \(glibc) is not of the form 2.31")
             }
             self.label = label
             self.architecture = architecture
@@ -189,6 +203,7 @@ public struct GlibcAudit: Sendable {
                 GlibcViolation(
                     path: path,
                     problem: .machine(elf.machine.name),
+                    reason: .wrongMachine,
                     description:
                         "\(path) is built for \(elf.machine.name), but the target (\(target.label)) runs \(target.architecture)"
                 )
@@ -196,7 +211,7 @@ public struct GlibcAudit: Sendable {
         }
         // The highest numeric offender per family is the one to fix; named ones are each reported.
         var highest: [String: (DottedVersion, String, String)] = [:]
-        var named: [(String, String, String)] = []  // version, library, reason
+        var named: [(String, String, GlibcErrorCode, String)] = []  // version, library, code, reason
         for need in elf.versionNeeds {
             for version in need.versions {
                 guard let (family, number) = Self.split(version) else { continue }
@@ -205,13 +220,18 @@ public struct GlibcAudit: Sendable {
                     if let number {
                         if number > target.glibcVersion { keep(&highest, family, number, version, need.file) }
                     } else if version == "GLIBC_PRIVATE" {
-                        named.append((version, need.file, "glibc's internal interface, which no target guarantees"))
+                        named.append(
+                            (
+                                version, need.file, .privateSymbol,
+                                "glibc's internal interface, which no target guarantees"
+                            )
+                        )
                     } else if version == "GLIBC_ABI_DT_RELR" {
                         // Marks DT_RELR relocations, which glibc reads since 2.36.
                         if let v236 = DottedVersion("2.36"), v236 > target.glibcVersion {
                             named.append(
                                 (
-                                    version, need.file,
+                                    version, need.file, .tooNew,
                                     "which glibc 2.36 introduced, but the target (\(target.label)) has glibc \(target.glibc)"
                                 )
                             )
@@ -219,7 +239,7 @@ public struct GlibcAudit: Sendable {
                     } else {
                         named.append(
                             (
-                                version, need.file,
+                                version, need.file, .unknownVersion,
                                 "a glibc version Airlock cannot compare; the target (\(target.label)) has glibc \(target.glibc)"
                             )
                         )
@@ -245,14 +265,20 @@ public struct GlibcAudit: Sendable {
                 line += ", whose libstdc++ (\(runtime.distribution)) provides up to \(family)_\(limit)"
             }
             violations.append(
-                GlibcViolation(path: path, problem: .symbolVersion(version, library: library), description: line)
+                GlibcViolation(
+                    path: path,
+                    problem: .symbolVersion(version, library: library),
+                    reason: family == "GLIBC" ? .tooNew : .cxxTooNew,
+                    description: line
+                )
             )
         }
-        for (version, library, reason) in named {
+        for (version, library, code, reason) in named {
             violations.append(
                 GlibcViolation(
                     path: path,
                     problem: .symbolVersion(version, library: library),
+                    reason: code,
                     description: "\(path) needs \(version) (\(library)), \(reason)"
                 )
             )
@@ -301,6 +327,7 @@ public struct GlibcAudit: Sendable {
                         GlibcViolation(
                             path: prefix + childRelative,
                             problem: .unreadable("cannot be read"),
+                            reason: .unreadable,
                             description:
                                 "\(prefix + childRelative): cannot be read (its name is not valid UTF-8, or it vanished during the audit)"
                         )
@@ -334,7 +361,7 @@ public struct GlibcAudit: Sendable {
     private func unreadable(_ path: String, _ error: any Error) -> GlibcViolation {
         let reason = (error as? ELFError)?.reason ?? "\(error)"
         let line = (error as? ELFError)?.description ?? "\(path): \(error)"
-        return GlibcViolation(path: path, problem: .unreadable(reason), description: line)
+        return GlibcViolation(path: path, problem: .unreadable(reason), reason: .unreadable, description: line)
     }
 
     /// Gathers files, violations and notes, and sorts them once at the end.

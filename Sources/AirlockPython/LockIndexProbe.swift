@@ -61,7 +61,10 @@ struct LockIndexProbe {
         do {
             return try JSONDecoder().decode(PipConfiguration.self, from: Data(output))
         } catch {
-            throw UsageError("\(python): pip's configuration probe printed something that is not its answer (\(error))")
+            throw UsageError(
+                PythonErrorCode.helperFailed,
+                "\(python): pip's configuration probe printed something that is not its answer (\(error))"
+            )
         }
     }
 
@@ -81,7 +84,10 @@ struct LockIndexProbe {
             let answer = try JSONDecoder().decode(Answer.self, from: Data(output))
             return (answer.files, answer.warnings)
         } catch {
-            throw UsageError("\(python): the file probe printed something that is not its answer (\(error))")
+            throw UsageError(
+                PythonErrorCode.helperFailed,
+                "\(python): the file probe printed something that is not its answer (\(error))"
+            )
         }
     }
 
@@ -99,6 +105,7 @@ struct LockIndexProbe {
         )
         guard result.status == 0 else {
             throw UsageError(
+                PythonErrorCode.helperFailed,
                 "\(python): asking pip about the index failed (exit \(result.status)):\n\(result.stderrTail())"
             )
         }

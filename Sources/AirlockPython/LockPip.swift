@@ -79,6 +79,7 @@ package enum LockPip {
         let lines = result.stderr.split(separator: "\n").map { String($0) }
         if lines.contains(where: { $0.contains("No module named pip") }) {
             return UsageError(
+                PythonErrorCode.noPip,
                 "\(python) has no pip: install it (apt-get install -y python3-pip), or point AIRLOCK_PYTHON at a python that has one"
             )
         }
@@ -110,12 +111,14 @@ package enum LockPip {
                 !$0.trimmingCharacters(in: .whitespaces).isEmpty
             }
             return CheckFailure(
+                PythonErrorCode.pinMismatch,
                 [
                     "\(requirements): a file pip found does not match the requirement's --hash pins for \(target.description):"
                 ] + detail.prefix(12)
             )
         }
         return UsageError(
+            PythonErrorCode.pipFailed,
             "pip could not lock \(requirements) for \(target.description) (exit \(result.status)):\n\(result.stderrTail())"
         )
     }
@@ -124,14 +127,20 @@ package enum LockPip {
         do {
             let report = try JSONDecoder().decode(PipReport.self, from: Data(bytes))
             guard report.version == "1" else {
-                throw UsageError("pip's installation report has version \(report.version); Airlock reads version 1")
+                throw UsageError(
+                    PythonErrorCode.badPipReport,
+                    "pip's installation report has version \(report.version); Airlock reads version 1"
+                )
             }
             return report
         } catch let error as UsageError {
             throw error
         } catch {
             let head = String(decoding: bytes.prefix(200), as: UTF8.self)
-            throw UsageError("pip's --report output is not an installation report (\(error)); it begins: \(head)")
+            throw UsageError(
+                PythonErrorCode.badPipReport,
+                "pip's --report output is not an installation report (\(error)); it begins: \(head)"
+            )
         }
     }
 }
@@ -192,6 +201,7 @@ extension LockPip {
         )
         guard result.status == 0 else {
             throw UsageError(
+                PythonErrorCode.sdistFetchFailed,
                 "\(python): fetching the pinned sdists failed (exit \(result.status)):\n\(result.stderrTail())"
             )
         }
@@ -199,11 +209,17 @@ extension LockPip {
         do {
             answer = try JSONDecoder().decode(Answer.self, from: Data(result.stdout))
         } catch {
-            throw UsageError("\(python): the sdist fetcher printed something that is not its answer (\(error))")
+            throw UsageError(
+                PythonErrorCode.helperFailed,
+                "\(python): the sdist fetcher printed something that is not its answer (\(error))"
+            )
         }
-        guard answer.errors.isEmpty else { throw UsageError(answer.errors.joined(separator: "\n")) }
+        guard answer.errors.isEmpty else {
+            throw UsageError(PythonErrorCode.sdistFetchFailed, answer.errors.joined(separator: "\n"))
+        }
         guard answer.sdists.count == queries.count else {
             throw UsageError(
+                PythonErrorCode.helperFailed,
                 "\(python): the sdist fetcher answered for \(answer.sdists.count) of \(queries.count) sdists"
             )
         }
@@ -275,6 +291,7 @@ extension LockPip {
         )
         guard result.status == 0 else {
             throw UsageError(
+                PythonErrorCode.helperFailed,
                 "\(python): looking up sdists on the index failed (exit \(result.status)):\n\(result.stderrTail())"
             )
         }
@@ -282,10 +299,14 @@ extension LockPip {
         do {
             answer = try JSONDecoder().decode(Answer.self, from: Data(result.stdout))
         } catch {
-            throw UsageError("\(python): the sdist finder printed something that is not its answer (\(error))")
+            throw UsageError(
+                PythonErrorCode.helperFailed,
+                "\(python): the sdist finder printed something that is not its answer (\(error))"
+            )
         }
         guard answer.found.count == searches.count else {
             throw UsageError(
+                PythonErrorCode.helperFailed,
                 "\(python): the sdist finder answered for \(answer.found.count) of \(searches.count) projects"
             )
         }

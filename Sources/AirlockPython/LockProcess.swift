@@ -64,10 +64,13 @@ enum LockProcess {
         do {
             result = try await child.run()
         } catch let error as ProcessError {
-            throw UsageError("\(executable): cannot run it (\(error.reason))")
+            throw UsageError(CoreErrorCode.cannotStartProcess, "\(executable): cannot run it (\(error.reason))")
         }
         guard result.outputOverflow == 0 else {
-            throw UsageError("\(label): \(executable) wrote more than 256 MiB on standard output")
+            throw UsageError(
+                PythonErrorCode.tooMuchOutput,
+                "\(label): \(executable) wrote more than 256 MiB on standard output"
+            )
         }
         return LockProcessResult(status: result.status, stdout: result.standardOutput, stderr: result.errorText)
     }

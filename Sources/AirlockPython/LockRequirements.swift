@@ -56,9 +56,14 @@ package struct LockRequirements: Sendable {
     package var isPartlyHashed: Bool { requirements.contains { !$0.hashes.isEmpty } && !isFullyHashed }
 
     private mutating func read(path: String, depth: Int) throws {
-        guard depth < 16 else { throw UsageError("\(path): requirement files include each other more than 16 deep") }
+        guard depth < 16 else {
+            throw UsageError(
+                PythonErrorCode.badRequirements,
+                "\(path): requirement files include each other more than 16 deep"
+            )
+        }
         guard FileSystem.kind(of: path) == .regular || FileSystem.kind(of: path) == .symlink else {
-            throw UsageError("\(path): no such requirements file")
+            throw UsageError(PythonErrorCode.noRequirements, "\(path): no such requirements file")
         }
         let bytes = try FileSystem.readFile(path, limit: 16 << 20)
         try parse(text: String(decoding: bytes, as: UTF8.self), path: path, depth: depth)
@@ -87,9 +92,14 @@ package struct LockRequirements: Sendable {
         }
         switch flag {
         case "-r", "--requirement":
-            guard let value else { throw UsageError("\(path):\(line): \(flag) needs a file") }
+            guard let value else {
+                throw UsageError(PythonErrorCode.badRequirements, "\(path):\(line): \(flag) needs a file")
+            }
             guard !value.contains("://") else {
-                throw UsageError("\(path):\(line): \(value): Airlock locks local requirement files only")
+                throw UsageError(
+                    PythonErrorCode.badRequirements,
+                    "\(path):\(line): \(value): Airlock locks local requirement files only"
+                )
             }
             try read(path: relative(value), depth: depth + 1)
         case "-e", "--editable":
@@ -143,6 +153,7 @@ package struct LockRequirements: Sendable {
                 let parts = value.split(separator: ":", maxSplits: 1)
                 guard parts.count == 2, !parts[1].isEmpty, parts[1].allSatisfy(\.isHexDigit) else {
                     throw UsageError(
+                        PythonErrorCode.badRequirements,
                         "\(path):\(line): --hash \(value): want ALGORITHM:HEX, e.g. sha256:<64 hex digits>"
                     )
                 }

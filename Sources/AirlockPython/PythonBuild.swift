@@ -219,10 +219,3 @@ extension PythonBuild {
         return BuiltPythonApp(name: name, zipPath: zipPath, provenance: provenance, target: lock.target, artifacts: artifacts)
     }
 }
-
-/// Why a project cannot be sealed as built.
-public enum PythonBuildErrorCode: String, ErrorCodes {
-    public static let domain = "build"
-    case notBuilt = "not-built"
-    case stale
-}

@@ -28,16 +28,24 @@ public struct PythonBuildPlan: Sendable {
     /// Reads the project and prepares the sandbox (the image resolved, and unpacked or loaded).
     public static func make(_ options: PythonBuildOptions, store: Store) async throws -> PythonBuildPlan {
         let project = options.project
-        guard FileSystem.kind(of: project) == .directory else { throw UsageError("\(project): no such project directory") }
+        guard FileSystem.kind(of: project) == .directory else {
+            throw UsageError(PythonErrorCode.noProject, "\(project): no such project directory")
+        }
         let (lock, lockBytes) = try PythonLock.read(project: project)
         let (target, _) = try PythonTarget.resolve(python: lock.target.pythonVersion, platform: lock.target.platform, glibc: lock.target.glibc)
         let app = try PythonBuild.listFiles(project: project, outDirectory: options.resolvedOut)
         let scriptFile = Environment.get("PYTHON_SCRIPT_FILE_NAME") ?? "function_app.py"
         for required in [scriptFile, "host.json", "requirements.txt"] where !app.included.contains(where: { $0.path == required }) {
-            throw UsageError("\(project)/\(required): missing (a v2-model Function App needs \(scriptFile), host.json and requirements.txt at its root)")
+            throw UsageError(
+                PythonBuildErrorCode.missingAppFile,
+                "\(project)/\(required): missing (a v2-model Function App needs \(scriptFile), host.json and requirements.txt at its root)"
+            )
         }
         guard options.sandbox != nil || !options.compileBytecode else {
-            throw UsageError("--compile-bytecode: the .pyc files are written by the target's Python in the sandbox; drop --no-sandbox")
+            throw UsageError(
+                PythonBuildErrorCode.needsSandbox,
+                "--compile-bytecode: the .pyc files are written by the target's Python in the sandbox; drop --no-sandbox"
+            )
         }
         var content: [String: [UInt8]] = [:]
         var files: [BuildInputFile] = []
@@ -86,7 +94,10 @@ public struct PythonBuildPlan: Sendable {
         // The deployment tree: the user's --tree, or a scratch one the sandbox mounts read-only.
         // The smoke test runs over it, so it must hold exactly what the zip holds.
         if sandbox != nil, let tree = options.tree, FileSystem.kind(of: tree) == .directory, !(try FileSystem.list(tree)).isEmpty {
-            throw UsageError("--tree \(tree): not empty; the smoke test runs over this tree, so it must hold only what the zip holds")
+            throw UsageError(
+                PythonBuildErrorCode.treeNotEmpty,
+                "--tree \(tree): not empty; the smoke test runs over this tree, so it must hold only what the zip holds"
+            )
         }
         let scratch = sandbox == nil ? nil : try FileSystem.makeTemporaryDirectory(prefix: "airlock-build", in: Self.scratchRoot())
         defer { if let scratch { FileSystem.removeTree(scratch) } }
@@ -143,7 +154,10 @@ extension PythonBuildPlan {
                 continue
             }
             guard let runner = sandbox else {
-                throw UsageError("\(file.filename): an sdist, built into a wheel in the sandbox; drop --no-sandbox")
+                throw UsageError(
+                    PythonBuildErrorCode.needsSandbox,
+                    "\(file.filename): an sdist, built into a wheel in the sandbox; drop --no-sandbox"
+                )
             }
             progress?.note("build: building \(file.filename) into a wheel in \(runner.imageReference) (\(runner.runtime.name)), network off")
             let wheel = try await SdistBuilder.build(
@@ -168,7 +182,10 @@ extension PythonBuildPlan {
     /// A locked file's blob, or an error asking for `airlock fetch`.
     func stored(_ file: LockedFile) throws -> String {
         guard let digest = SHA256Digest(file.sha256), store.contains(digest) else {
-            throw UsageError("\(file.filename): not in the store \(store.root); run `airlock fetch --project \(options.project)`")
+            throw UsageError(
+                CoreErrorCode.notInStore,
+                "\(file.filename): not in the store \(store.root); run `airlock fetch --project \(options.project)`"
+            )
         }
         return store.blobPath(digest)
     }
@@ -201,7 +218,10 @@ extension PythonBuildPlan {
         for wheel in planned {
             for file in wheel.files {
                 if let other = owner[file.path], other != wheel.name.fileName {
-                    throw WheelError("\(PythonBuild.site)\(file.path): installed by both \(other) and \(wheel.name.fileName)")
+                    throw WheelError(
+                        .duplicateFile,
+                        "\(PythonBuild.site)\(file.path): installed by both \(other) and \(wheel.name.fileName)"
+                    )
                 }
                 owner[file.path] = wheel.name.fileName
             }
@@ -306,7 +326,10 @@ extension PythonLock {
     func inputBlobs() throws -> [BuildInputBlob] {
         func blob(_ file: LockedFile, _ role: String) throws -> BuildInputBlob {
             guard let digest = SHA256Digest(file.sha256) else {
-                throw UsageError("airlock.lock: \(file.filename) has no valid sha256; lock again")
+                throw UsageError(
+                    PythonErrorCode.badLock,
+                    "airlock.lock: \(file.filename) has no valid sha256; lock again"
+                )
             }
             return BuildInputBlob(role: role, name: file.filename, sha256: digest)
         }

@@ -52,28 +52,36 @@ public struct PythonLock: Codable, Sendable, Equatable {
     public static func read(project: String) throws -> (lock: PythonLock, bytes: [UInt8]) {
         let path = project + "/" + fileName
         guard FileSystem.kind(of: path) == .regular else {
-            throw UsageError("\(path): no lock; run `airlock lock --project \(project)` first")
+            throw UsageError(PythonErrorCode.noLock, "\(path): no lock; run `airlock lock --project \(project)` first")
         }
         let bytes = try FileSystem.readFile(path, limit: 16 << 20)
         let lock: PythonLock
         do {
             lock = try JSONDecoder().decode(PythonLock.self, from: Data(bytes))
         } catch {
-            throw UsageError("\(path): not an Airlock lock file (\(error))")
+            throw UsageError(PythonErrorCode.badLock, "\(path): not an Airlock lock file (\(error))")
         }
-        guard lock.lockVersion == 1 else { throw UsageError("\(path): lock version \(lock.lockVersion) is not 1") }
+        guard lock.lockVersion == 1 else {
+            throw UsageError(PythonErrorCode.badLock, "\(path): lock version \(lock.lockVersion) is not 1")
+        }
         for f in lock.everyFile {
             guard SHA256Digest(f.sha256) != nil, f.sha256.utf8.count == 64 else {
-                throw UsageError("\(path): \(f.filename): sha256 must be 64 lowercase hex digits")
+                throw UsageError(
+                    PythonErrorCode.badLock,
+                    "\(path): \(f.filename): sha256 must be 64 lowercase hex digits"
+                )
             }
             guard !f.filename.contains("/"),
                 f.filename.hasSuffix(".whl") || f.filename.hasSuffix(".tar.gz") || f.filename.hasSuffix(".zip")
             else {
-                throw UsageError("\(path): \(f.filename): not a wheel or sdist file name")
+                throw UsageError(PythonErrorCode.badLock, "\(path): \(f.filename): not a wheel or sdist file name")
             }
         }
         for f in lock.build ?? [] where !f.filename.hasSuffix(".whl") {
-            throw UsageError("\(path): \(f.filename): build requirements are locked as wheels only")
+            throw UsageError(
+                PythonErrorCode.badLock,
+                "\(path): \(f.filename): build requirements are locked as wheels only"
+            )
         }
         return (lock, bytes)
     }

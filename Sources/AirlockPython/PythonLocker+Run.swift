@@ -33,7 +33,7 @@ struct LockRun {
         self.progress = progress
         let project = options.project
         guard FileSystem.kind(of: project) == .directory else {
-            throw UsageError("\(project): no such project directory")
+            throw UsageError(PythonErrorCode.noProject, "\(project): no such project directory")
         }
         let requirementsPath = options.requirementsPath
         requirements = try LockRequirements(path: requirementsPath)
@@ -49,6 +49,7 @@ struct LockRun {
         let pythonName = options.python ?? environment["AIRLOCK_PYTHON"] ?? "python3"
         guard let python = await LockProcess.interpreter(pythonName, environment: environment) else {
             throw UsageError(
+                PythonErrorCode.noPython,
                 "\(pythonName): not found on PATH; locking needs python3 with pip (apt-get install -y python3-pip)"
             )
         }
@@ -92,6 +93,7 @@ struct LockRun {
             pinned = try LockRequirements(path: pipInput)
             guard !pinned.requirements.isEmpty, pinned.isFullyHashed else {
                 throw UsageError(
+                    PythonErrorCode.uvFailed,
                     "uv pip compile gave no hash-pinned requirements for \(requirementsPath):\n\(compiled.prefix(2000))"
                 )
             }

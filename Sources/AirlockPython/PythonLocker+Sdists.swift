@@ -301,11 +301,14 @@ extension PythonLocker {
         )
         guard report.failures.isEmpty else {
             let lines = ["the build requirements of \(filename), for its metadata:"] + report.failureLines
-            throw UsageError(lines.joined(separator: "\n"))
+            throw UsageError(PythonErrorCode.buildRequirementsNotFetched, lines.joined(separator: "\n"))
         }
         return try buildFiles.map { file in
             guard let digest = SHA256Digest(file.sha256), store.contains(digest) else {
-                throw UsageError("\(file.filename): not in the store \(store.root) after fetching it")
+                throw UsageError(
+                    CoreErrorCode.notInStore,
+                    "\(file.filename): not in the store \(store.root) after fetching it"
+                )
             }
             return (filename: file.filename, path: store.blobPath(digest))
         }

@@ -229,12 +229,16 @@ public enum PythonLocker {
         for file in files {
             sizeSources[file.size == nil ? "unknown" : sources[file.filename] ?? "unknown", default: 0] += 1
             guard file.sha256.utf8.count == 64, SHA256Digest(file.sha256) != nil else {
-                throw UsageError("\(file.filename): neither pip's report nor the index gives its sha256")
+                throw UsageError(
+                    PythonErrorCode.noSHA256,
+                    "\(file.filename): neither pip's report nor the index gives its sha256"
+                )
             }
             if hashed {
                 let pins = Set(requirements.requirements.filter { $0.name == file.name }.flatMap(\.sha256))
                 guard pins.contains(file.sha256) else {
                     throw CheckFailure(
+                        PythonErrorCode.pinMismatch,
                         "\(file.filename): sha256 \(file.sha256) is none of the --hash=sha256 pins for \(file.name)"
                     )
                 }
@@ -296,7 +300,10 @@ public enum PythonLocker {
             guard let url = line.url else { continue }
             let name = fileName(ofURL: url)
             guard SdistName.extensions.contains(where: { name.lowercased().hasSuffix($0) }) else {
-                throw UsageError("\(line.location): \(name): Airlock builds sdists named .tar.gz or .zip only")
+                throw UsageError(
+                    SdistErrorCode.badName,
+                    "\(line.location): \(name): Airlock builds sdists named .tar.gz or .zip only"
+                )
             }
         }
         let fetched = try await LockPip.fetchSdists(
@@ -318,6 +325,7 @@ public enum PythonLocker {
         for (index, (line, found)) in zip(lines, fetched).enumerated() {
             guard line.sha256.contains(found.sha256) else {
                 throw CheckFailure(
+                    PythonErrorCode.pinMismatch,
                     "\(found.filename): sha256 \(found.sha256) is none of the --hash=sha256 pins of \(line.location)"
                 )
             }
@@ -325,11 +333,15 @@ public enum PythonLocker {
                 WheelName.normalize(split.name) == line.name
             else {
                 throw UsageError(
+                    PythonErrorCode.sdistMetadata,
                     "\(line.location): \(found.filename) is not an sdist of \(line.name) (NAME-VERSION.tar.gz)"
                 )
             }
             if let pinned = line.pinnedVersion, !SdistName.sameVersion(pinned, split.version) {
-                throw UsageError("\(line.location): \(found.filename) is version \(split.version), not \(pinned)")
+                throw UsageError(
+                    PythonErrorCode.sdistMetadata,
+                    "\(line.location): \(found.filename) is version \(split.version), not \(pinned)"
+                )
             }
             let contents = try SdistArchive.read(
                 path: found.path,
@@ -381,11 +393,14 @@ public enum PythonLocker {
             answers.count == pyprojects.count
         else {
             throw UsageError(
+                PythonErrorCode.helperFailed,
                 "\(context.pythonName): reading the sdists' pyproject.toml failed (exit \(result.status)):\n\(result.stderrTail())"
             )
         }
         for i in answers.indices {
-            if let error = answers[i].error { throw UsageError("\(filenames[i]): \(error)") }
+            if let error = answers[i].error {
+                throw UsageError(PythonErrorCode.badBuildSystem, "\(filenames[i]): \(error)")
+            }
             answers[i].hasPyproject = !pyprojects[i].isEmpty
         }
         return answers
@@ -456,7 +471,7 @@ public enum PythonLocker {
                 warnings: &warnings
             )
         } catch let error as UsageError {
-            throw UsageError("\(described): \(error.description)")
+            throw PrefixedError(described, error)
         }
         guard case .pinned(let files, let sources, _) = outcome else {
             preconditionFailure("no sdist candidates were given")
@@ -495,16 +510,25 @@ public enum PythonLocker {
             let filename = fileName(ofURL: url)
             guard filename.hasSuffix(".whl") else {
                 throw UsageError(
+                    PythonErrorCode.notAWheel,
                     "\(name) \(item.metadata.version): pip chose \(filename), not a wheel, for \(target.description); \(LockPip.sdistHint)"
                 )
             }
             let wheel: WheelName
-            do { wheel = try WheelName(filename) } catch { throw UsageError("\(url): \(error)") }
+            do { wheel = try WheelName(filename) } catch {
+                throw UsageError(PythonErrorCode.notAWheel, "\(url): \(error)")
+            }
             guard WheelName.normalize(wheel.distribution) == name else {
-                throw CheckFailure("\(filename): pip reports it as \(item.metadata.name) \(item.metadata.version)")
+                throw CheckFailure(
+                    PythonErrorCode.nameMismatch,
+                    "\(filename): pip reports it as \(item.metadata.name) \(item.metadata.version)"
+                )
             }
             guard ranking.bestRank(of: wheel.tags) != nil else {
-                throw CheckFailure("\(filename): pip chose it, but its tags do not fit \(target.description)")
+                throw CheckFailure(
+                    WheelErrorCode.tagsDoNotFit,
+                    "\(filename): pip chose it, but its tags do not fit \(target.description)"
+                )
             }
             let sha = item.downloadInfo.archiveInfo?.sha256 ?? ""
             return LockedFile(
@@ -522,15 +546,22 @@ public enum PythonLocker {
     static func checkPinned(_ requirements: LockRequirements) throws {
         for r in requirements.requirements {
             guard !r.isEditable, !r.name.isEmpty else {
-                throw UsageError("\(r.location): a hash-pinned requirement must be NAME==VERSION --hash=sha256:...")
+                throw UsageError(
+                    PythonErrorCode.notPinned,
+                    "\(r.location): a hash-pinned requirement must be NAME==VERSION --hash=sha256:..."
+                )
             }
             guard r.pinnedVersion != nil || r.url != nil else {
                 throw UsageError(
+                    PythonErrorCode.notPinned,
                     "\(r.location): not pinned with ==; a hash-pinned requirements file pins every line to one version"
                 )
             }
             guard !r.sha256.isEmpty else {
-                throw UsageError("\(r.location): no --hash=sha256: pin (Airlock locks files by sha256)")
+                throw UsageError(
+                    PythonErrorCode.noSHA256Pin,
+                    "\(r.location): no --hash=sha256: pin (Airlock locks files by sha256)"
+                )
             }
         }
     }
@@ -545,6 +576,7 @@ public enum PythonLocker {
             let path = source.split(separator: "#").first.map(String.init) ?? source
             guard r.isEditable || !fileName(ofURL: path).hasSuffix(".whl") else { continue }
             throw UsageError(
+                PythonErrorCode.notAWheel,
                 "\(r.location): not a wheel; \(LockPip.sdistHint) (editables and VCS URLs are not locked)"
             )
         }
@@ -585,11 +617,13 @@ public enum PythonLocker {
         let uvName = context.uv ?? "uv"
         guard let uv = LockProcess.locate(uvName, environment: context.environment) else {
             throw UsageError(
+                PythonErrorCode.noUV,
                 "--resolver uv: \(uvName) is not on PATH; install it with `python3 -m pip install uv`, or lock with --resolver pip"
             )
         }
         guard let (platform, exact) = LockUV.platform(for: target) else {
             throw UsageError(
+                PythonErrorCode.uvNoPlatform,
                 "--resolver uv: uv has no manylinux platform for glibc \(target.glibc); lock with --resolver pip"
             )
         }
@@ -616,6 +650,7 @@ public enum PythonLocker {
         let result = try await LockProcess.run(uv, args, environment: uvEnvironment, workDirectory: context.work, label: "uv")
         guard result.status == 0 else {
             throw UsageError(
+                PythonErrorCode.uvFailed,
                 "uv could not resolve \(requirementsPath) for \(target.description) (exit \(result.status); uv takes wheels only: a requirement with only an sdist is locked from it with --resolver pip):\n\(result.stderrTail())"
             )
         }

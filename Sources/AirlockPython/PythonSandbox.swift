@@ -77,6 +77,7 @@ public struct PythonSandbox: Sendable {
             name = profile.reference
         } else {
             throw UsageError(
+                PythonBuildErrorCode.noDefaultImage,
                 "Python \(target.pythonVersion): no default build image (Debian has no system Python \(target.pythonVersion)); "
                     + "import the Functions image (on a connected host with Docker: docker save mcr.microsoft.com/azure-functions/python:4-python\(target.pythonVersion) -o python.tar; "
                     + "then airlock image import python.tar) and pass --image"
@@ -84,9 +85,10 @@ public struct PythonSandbox: Sendable {
         }
         do {
             return (name, try ImageCatalog.resolve(name, in: store))
-        } catch let error as ImageError where reference == nil {
+        } catch let error as ImageError where reference == nil && error.code == ImageErrorCode.notFound.code {
             guard let profile = DefaultImage.forPython(target.pythonVersion) else { throw error }
             throw UsageError(
+                ImageErrorCode.notFound,
                 "\(error.description); the default build image for Python \(target.pythonVersion) is made once with: "
                     + "airlock image bootstrap --suite \(profile.suite) --packages python3 --name \(profile.reference)"
             )
@@ -107,10 +109,13 @@ public struct PythonSandbox: Sendable {
         )
     }
 
-    private func failure(_ what: String, _ result: SandboxResult) -> CheckFailure {
+    private func failure(_ code: PythonBuildErrorCode, _ what: String, _ result: SandboxResult) -> CheckFailure {
         let why = result.timedOut ? "timed out" : "exited with status \(result.status)"
         let tail = result.tail.trimmingCharacters(in: .whitespacesAndNewlines)
-        return CheckFailure("\(what) in \(imageReference) (\(runtime.name)) \(why)" + (tail.isEmpty ? "" : ":\n" + tail))
+        return CheckFailure(
+            code,
+            "\(what) in \(imageReference) (\(runtime.name)) \(why)" + (tail.isEmpty ? "" : ":\n" + tail)
+        )
     }
 
     /// The image's `python3` version (`3.11.2`).
@@ -123,7 +128,7 @@ public struct PythonSandbox: Sendable {
             )
         )
         guard result.succeeded, let version = lines.last, version.split(separator: ".").count == 3 else {
-            throw failure("asking python3 for its version", result)
+            throw failure(.pythonCheckFailed, "asking python3 for its version", result)
         }
         return version
     }
@@ -135,6 +140,7 @@ public struct PythonSandbox: Sendable {
         let minor = version.split(separator: ".").prefix(2).joined(separator: ".")
         guard minor == target.pythonVersion else {
             throw UsageError(
+                PythonBuildErrorCode.pythonMismatch,
                 "image \(imageReference) has Python \(version), but the target is Python \(target.pythonVersion): "
                     + "pick a matching image with --image (see `airlock image ls`), or lock for Python \(minor)"
             )
@@ -155,12 +161,15 @@ public struct PythonSandbox: Sendable {
                 environment: ["PYTHONHASHSEED": "0"], timeLimit: .seconds(900), output: .discard
             )
         )
-        guard result.succeeded else { throw failure("compiling bytecode", result) }
+        guard result.succeeded else { throw failure(.bytecodeFailed, "compiling bytecode", result) }
         let report = try JSONValue(parsing: try FileSystem.readFile(out + "/report.json", limit: 64 << 20))
         var files: [(path: String, bytes: [UInt8])] = []
         for item in report["compiled"]?.arrayValue ?? [] {
             guard let path = item.stringValue, Self.isCleanRelative(path), path.hasSuffix(".pyc") else {
-                throw CheckFailure("compiling bytecode: the report names an unexpected path \(item)")
+                throw CheckFailure(
+                    PythonBuildErrorCode.bytecodeFailed,
+                    "compiling bytecode: the report names an unexpected path \(item)"
+                )
             }
             files.append((path, try FileSystem.readFile(out + "/pyc/" + path, limit: 256 << 20)))
         }
@@ -198,6 +207,7 @@ public struct PythonSandbox: Sendable {
             let tail = result.tail.trimmingCharacters(in: .whitespacesAndNewlines)
             let why = result.timedOut ? "timed out after 180 s" : "failed"
             throw CheckFailure(
+                Self.smokeTestCode(result),
                 "smoke test of \(scriptFile) in \(imageReference) (\(runtime.name)) \(why); the app would not load in Azure either"
                     + (tail.isEmpty ? "" : ":\n" + tail)
             )
@@ -207,10 +217,27 @@ public struct PythonSandbox: Sendable {
         do {
             functions = try JSONDecoder().decode([SmokeFunction].self, from: Data(data))
         } catch {
-            throw CheckFailure("smoke test: its function list is not valid: \(error)")
+            throw CheckFailure(
+                PythonBuildErrorCode.badFunctionList,
+                "smoke test: its function list is not valid: \(error)"
+            )
         }
-        guard !functions.isEmpty else { throw CheckFailure("smoke test: the app registers no function") }
+        guard !functions.isEmpty else {
+            throw CheckFailure(PythonBuildErrorCode.noFunction, "smoke test: the app registers no function")
+        }
         return functions
+    }
+
+    /// What a failed smoke test's exit status says (Resources/smoke_test.py): 4, no single
+    /// FunctionApp instance; 6, no function; anything else (an import or get_functions() that
+    /// raised, a time limit), the app does not load.
+    static func smokeTestCode(_ result: SandboxResult) -> PythonBuildErrorCode {
+        guard !result.timedOut else { return .smokeTestFailed }
+        switch result.status {
+        case 4: return .noAppInstance
+        case 6: return .noFunction
+        default: return .smokeTestFailed
+        }
     }
 }
 

@@ -109,14 +109,14 @@ package enum SdistArchive {
         // Kept whole: one pass over a hostile archive whose every check reads the state built up
         // member by member (the top directory, the links seen, the running totals); split, that
         // state would travel through each piece and the order of the checks would be harder to see.
-        func refuse(_ reason: String) -> SdistError {
-            SdistError("\(filename): refused: \(reason)", status: .checkFailed)
+        func refuse(_ code: SdistErrorCode, _ reason: String) -> SdistError {
+            SdistError(code, "\(filename): refused: \(reason)", status: .checkFailed)
         }
         let reader: ArchiveReader
         do {
             reader = try ArchiveReader(paths: [path], format: filename.lowercased().hasSuffix(".zip") ? .zip : .layer)
         } catch {
-            throw SdistError("\(filename): not a readable sdist (\(error))")
+            throw SdistError(.unreadable, "\(filename): not a readable sdist (\(error))")
         }
         if let extractTo { try FileSystem.makeDirectory(extractTo) }
         var top: String? = nil
@@ -127,12 +127,15 @@ package enum SdistArchive {
         var files = 0
         var total = 0
         while let entry = try reader.next() {
-            guard seen.count < maximumMembers else { throw refuse("more than \(maximumMembers) members") }
-            guard var member = entry.path else { throw refuse("a member has an unreadable name") }
+            guard seen.count < maximumMembers else { throw refuse(.tooLarge, "more than \(maximumMembers) members") }
+            guard var member = entry.path else { throw refuse(.hostileMember, "a member has an unreadable name") }
             while member.hasPrefix("./") { member.removeFirst(2) }
             while member.hasSuffix("/") { member.removeLast() }
             guard RelativePath.isSafe(member) else {
-                throw refuse("member '\(entry.path ?? "")' is an absolute path or has an empty, '.' or '..' component")
+                throw refuse(
+                    .hostileMember,
+                    "member '\(entry.path ?? "")' is an absolute path or has an empty, '.' or '..' component"
+                )
             }
             let parts = member.split(separator: "/").map(String.init)
             if top == nil {
@@ -141,15 +144,16 @@ package enum SdistArchive {
                     WheelName.normalize(split.name) == WheelName.normalize(name),
                     SdistName.sameVersion(split.version, version)
                 else {
-                    throw refuse("its top-level directory '\(parts[0])' is not \(name)-\(version)")
+                    throw refuse(.badLayout, "its top-level directory '\(parts[0])' is not \(name)-\(version)")
                 }
             }
             guard parts[0] == top else {
-                throw refuse("member '\(member)' is outside the one top-level directory '\(top ?? "")'")
+                throw refuse(.badLayout, "member '\(member)' is outside the one top-level directory '\(top ?? "")'")
             }
-            guard seen.insert(member).inserted else { throw refuse("member '\(member)' appears twice") }
+            guard seen.insert(member).inserted else { throw refuse(.hostileMember, "member '\(member)' appears twice") }
             for depth in 1..<parts.count where links[parts[0..<depth].joined(separator: "/")] != nil {
                 throw refuse(
+                    .hostileMember,
                     "member '\(member)' is below the symbolic link '\(parts[0..<depth].joined(separator: "/"))'"
                 )
             }
@@ -160,10 +164,12 @@ package enum SdistArchive {
                 if let destination { try FileSystem.makeDirectory(destination) }
                 try reader.skipData()
             case .regular:
-                guard !entry.isSparse else { throw refuse("member '\(member)' is a sparse file") }
-                guard !relative.isEmpty else { throw refuse("the top-level '\(member)' is a file, not a directory") }
+                guard !entry.isSparse else { throw refuse(.hostileMember, "member '\(member)' is a sparse file") }
+                guard !relative.isEmpty else {
+                    throw refuse(.badLayout, "the top-level '\(member)' is a file, not a directory")
+                }
                 guard entry.size <= maximumFileBytes else {
-                    throw refuse("member '\(member)' is over \(maximumFileBytes >> 20) MiB")
+                    throw refuse(.tooLarge, "member '\(member)' is over \(maximumFileBytes >> 20) MiB")
                 }
                 let isPyproject = relative == "pyproject.toml"
                 let isPkgInfo = relative == "PKG-INFO"
@@ -184,14 +190,19 @@ package enum SdistArchive {
                     total += chunk.count
                     guard size <= maximumFileBytes, total <= maximumTotalBytes else {
                         throw refuse(
+                            .tooLarge,
                             "it unpacks to more than \(size > maximumFileBytes ? maximumFileBytes >> 20 : maximumTotalBytes >> 20) MiB"
                         )
                     }
                     if isPyproject {
-                        guard kept.count + chunk.count <= 1 << 20 else { throw refuse("pyproject.toml is over 1 MiB") }
+                        guard kept.count + chunk.count <= 1 << 20 else {
+                            throw refuse(.tooLarge, "pyproject.toml is over 1 MiB")
+                        }
                         kept.append(contentsOf: chunk)
                     } else if isPkgInfo {
-                        guard kept.count + chunk.count <= 16 << 20 else { throw refuse("PKG-INFO is over 16 MiB") }
+                        guard kept.count + chunk.count <= 16 << 20 else {
+                            throw refuse(.tooLarge, "PKG-INFO is over 16 MiB")
+                        }
                         kept.append(contentsOf: chunk)
                     }
                     try sink?.write(chunk)
@@ -200,10 +211,13 @@ package enum SdistArchive {
                 if isPkgInfo { pkgInfo = kept }
                 files += 1
             case .symlink:
-                guard !relative.isEmpty else { throw refuse("the top-level '\(member)' is a symbolic link") }
+                guard !relative.isEmpty else {
+                    throw refuse(.badLayout, "the top-level '\(member)' is a symbolic link")
+                }
                 let target = entry.linkTarget ?? ""
                 guard resolveLink(at: parts, target: target, links: links) != nil else {
                     throw refuse(
+                        .hostileMember,
                         "member '\(member)' is a symbolic link to '\(target)', which leaves the source tree or passes through another link"
                     )
                 }
@@ -212,30 +226,37 @@ package enum SdistArchive {
                     try FileSystem.makeDirectory(FileSystem.parentPath(destination))
                     guard symlink(target, destination) == 0 else {
                         if errno == EEXIST {
-                            throw refuse("member '\(member)' is a symbolic link over a member already unpacked")
+                            throw refuse(
+                                .hostileMember,
+                                "member '\(member)' is a symbolic link over a member already unpacked"
+                            )
                         }
                         throw FileError("create symbolic link", path: destination, errno: errno)
                     }
                 }
                 try reader.skipData()
             case .hardlink:
-                throw refuse("member '\(member)' is a hard link")
+                throw refuse(.hostileMember, "member '\(member)' is a hard link")
             case .other(let what):
-                throw refuse("member '\(member)' is a \(what)")
+                throw refuse(.hostileMember, "member '\(member)' is a \(what)")
             }
         }
-        guard let top else { throw refuse("it holds no files") }
+        guard let top else { throw refuse(.badLayout, "it holds no files") }
         // Again with every link known: a link may come after the members that would be below it,
         // or after a link whose target walks through it.
         for member in seen {
             let parts = member.split(separator: "/").map(String.init)
             for depth in 1..<parts.count where links[parts[0..<depth].joined(separator: "/")] != nil {
                 throw refuse(
+                    .hostileMember,
                     "member '\(member)' is below the symbolic link '\(parts[0..<depth].joined(separator: "/"))'"
                 )
             }
             if let target = links[member], resolveLink(at: parts, target: target, links: links) == nil {
-                throw refuse("member '\(member)' is a symbolic link to '\(target)', which passes through another link")
+                throw refuse(
+                    .hostileMember,
+                    "member '\(member)' is a symbolic link to '\(target)', which passes through another link"
+                )
             }
         }
         return SdistContents(topDirectory: top, pyproject: pyproject, pkgInfo: pkgInfo, files: files, bytes: total)

@@ -107,10 +107,12 @@ public struct BuiltSdistWheel: Sendable {
 public struct SdistError: AirlockError {
     public let description: String
     public let status: ExitStatus
+    public let code: ErrorCode
 
-    public init(_ description: String, status: ExitStatus = .badInput) {
+    public init(_ code: SdistErrorCode, _ description: String, status: ExitStatus = .badInput) {
         self.description = description
         self.status = status
+        self.code = code.code
     }
 }
 
@@ -127,13 +129,20 @@ public enum SdistBuilder {
     ) async throws -> BuiltSdistWheel {
         let filename = request.sdistFilename
         guard let parsed = SdistName(filename, project: request.name) else {
-            throw SdistError("\(filename): not an sdist file name (NAME-VERSION.tar.gz or NAME-VERSION.zip)")
+            throw SdistError(.badName, "\(filename): not an sdist file name (NAME-VERSION.tar.gz or NAME-VERSION.zip)")
         }
         guard SdistName.sameVersion(parsed.version, request.version) else {
-            throw SdistError("\(filename): the lock says version \(request.version)", status: .checkFailed)
+            throw SdistError(
+                .versionMismatch,
+                "\(filename): the lock says version \(request.version)",
+                status: .checkFailed
+            )
         }
         guard let imageDigest = SHA256Digest(request.imageDigest) else {
-            throw SdistError("\(filename): the image digest '\(request.imageDigest)' is not a sha256 digest")
+            throw SdistError(
+                .badImageDigest,
+                "\(filename): the image digest '\(request.imageDigest)' is not a sha256 digest"
+            )
         }
         let sdistDigest = try Store.hashFile(request.sdistPath).0
         let buildWheels = try request.buildWheels.map { wheel in
@@ -190,17 +199,22 @@ public enum SdistBuilder {
             let wheelName = note["wheel"]?.stringValue, names.sorted() == ["build.json", wheelName].sorted(),
             FileSystem.kind(of: outputs + "/" + wheelName) == .regular
         else {
-            throw SdistError("\(filename): the build left \(names.sorted()) instead of one wheel", status: .checkFailed)
+            throw SdistError(
+                .badOutput,
+                "\(filename): the build left \(names.sorted()) instead of one wheel",
+                status: .checkFailed
+            )
         }
         let wheelPath = outputs + "/" + wheelName
         let wheel: WheelName
         do { wheel = try WheelName(wheelName) } catch {
-            throw SdistError("\(filename): the build made \(error)", status: .checkFailed)
+            throw SdistError(.badOutput, "\(filename): the build made \(error)", status: .checkFailed)
         }
         guard WheelName.normalize(wheel.distribution) == WheelName.normalize(parsed.name),
             SdistName.sameVersion(wheel.version, parsed.version)
         else {
             throw SdistError(
+                .wrongWheel,
                 "\(filename): the build made \(wheelName), not a wheel of \(parsed.name) \(parsed.version)",
                 status: .checkFailed
             )
@@ -221,7 +235,7 @@ public enum SdistBuilder {
     ) async throws -> (metadata: [UInt8], via: String) {
         let filename = request.sdistFilename
         guard let parsed = SdistName(filename, project: request.name) else {
-            throw SdistError("\(filename): not an sdist file name (NAME-VERSION.tar.gz or NAME-VERSION.zip)")
+            throw SdistError(.badName, "\(filename): not an sdist file name (NAME-VERSION.tar.gz or NAME-VERSION.zip)")
         }
         let buildWheels = try request.buildWheels.map { wheel in
             (filename: wheel.filename, path: wheel.path, sha256: try Store.hashFile(wheel.path).0.hex)
@@ -242,6 +256,7 @@ public enum SdistBuilder {
             let via = note["via"]?.stringValue
         else {
             throw SdistError(
+                .badOutput,
                 "\(filename): the metadata step left \(names.sorted()) instead of METADATA",
                 status: .checkFailed
             )
@@ -288,6 +303,7 @@ public enum SdistBuilder {
             for file in installed.files {
                 if let other = owner[file.path] {
                     throw SdistError(
+                        .environmentConflict,
                         "build environment of \(filename): \(file.path) is in both \(other) and \(wheel.filename)"
                     )
                 }
@@ -309,21 +325,32 @@ public enum SdistBuilder {
         )
         let result = try await request.runtime.run(spec)
         guard !result.timedOut else {
-            throw SdistError("\(filename): the build ran past its time limit of \(request.timeLimit) and was stopped")
+            throw SdistError(
+                .timeLimit,
+                "\(filename): the build ran past its time limit of \(request.timeLimit) and was stopped"
+            )
         }
         guard result.status == 0 else { throw failure(filename, result) }
         return outputs
     }
 
-    /// The frontend's own message when it stopped on purpose; otherwise the output's last lines
-    /// (a backend's traceback ends there).
+    /// The frontend's own message when it stopped on purpose, with the code its exit status gives
+    /// (Resources/pep517_frontend.py); otherwise the output's last lines (a backend's traceback ends
+    /// there).
     private static func failure(_ filename: String, _ result: SandboxResult) -> SdistError {
         let lines = result.tail.split(separator: "\n").map(String.init)
         if let own = lines.last(where: { $0.hasPrefix(frontendPrefix) }) {
-            return SdistError("\(filename): \(own.dropFirst(frontendPrefix.count))")
+            let code: SdistErrorCode =
+                switch result.status {
+                case 4: .badBuildSystem
+                case 5: .missingBuildRequirement
+                default: .buildFailed
+                }
+            return SdistError(code, "\(filename): \(own.dropFirst(frontendPrefix.count))")
         }
         let tail = lines.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.suffix(20)
         return SdistError(
+            .buildFailed,
             "\(filename): the build backend failed (exit \(result.status)):\n" + tail.joined(separator: "\n")
         )
     }

@@ -41,17 +41,21 @@ public struct PythonTarget: Sendable, Equatable, Codable {
         let version = python ?? TargetProfiles.defaultPython
         guard let profile = TargetProfiles.python[version] else {
             throw UsageError(
+                PythonErrorCode.unsupportedPython,
                 "--python \(version): not a supported Functions v4 Python (supported: \(TargetProfiles.python.keys.sorted { $0.versionSortKey.lexicographicallyPrecedes($1.versionSortKey) }.joined(separator: ", ")))"
             )
         }
         let platform = platform ?? "linux/amd64"
         guard TargetProfiles.platforms.contains(platform) else {
-            throw UsageError("--platform \(platform): use \(TargetProfiles.platforms.joined(separator: " or "))")
+            throw UsageError(
+                PythonErrorCode.unsupportedPlatform,
+                "--platform \(platform): use \(TargetProfiles.platforms.joined(separator: " or "))"
+            )
         }
         let glibc = glibc ?? profile.glibc
         let parts = glibc.split(separator: ".")
         guard parts.count == 2, parts.allSatisfy({ Int($0) != nil }), parts[0] == "2" else {
-            throw UsageError("--glibc \(glibc): give a glibc version such as 2.31")
+            throw UsageError(PythonErrorCode.badGlibc, "--glibc \(glibc): give a glibc version such as 2.31")
         }
         var warnings: [String] = []
         if profile.deprecated {

@@ -50,19 +50,22 @@ public enum WheelInstaller {
         guard ranking.bestRank(of: name.tags) != nil else {
             let best = ranking.tags.prefix(3).map(\.description).joined(separator: ", ")
             throw WheelError(
+                .tagsDoNotFit,
                 "\(fileName): refused: its tags (\(name.tags.map(\.description).joined(separator: ", "))) fit no tag the target accepts (\(target.description); best accepted: \(best), ...)"
             )
         }
-        let fail = { (reason: String) in WheelError("\(fileName): \(reason)") }
+        let fail = { (code: WheelErrorCode, reason: String) in WheelError(code, "\(fileName): \(reason)") }
         let zip = try ZipReader(path: path)
         let layout = try WheelLayout(zip, name: name, fail: fail)
         let treeFiles = try treeRoot.map { root -> TreeWriter in try TreeWriter(root: root) }
         let content = try inflate(path, layout: layout, name: name, into: treeFiles, fail: fail)
         try checkRecord(content, layout: layout, fail: fail)
-        guard let wheelMeta = content.kept[layout.distInfo + "/WHEEL"] else { throw fail("\(layout.distInfo)/WHEEL missing") }
+        guard let wheelMeta = content.kept[layout.distInfo + "/WHEEL"] else {
+            throw fail(.badMetadata, "\(layout.distInfo)/WHEEL missing")
+        }
         let headers = EmailHeaders.parse(String(decoding: wheelMeta, as: UTF8.self))
         guard let version = headers["wheel-version"]?.first, version.split(separator: ".").first == "1" else {
-            throw fail("Wheel-Version \(headers["wheel-version"]?.first ?? "missing") is not 1.x")
+            throw fail(.badMetadata, "Wheel-Version \(headers["wheel-version"]?.first ?? "missing") is not 1.x")
         }
         let files = try installedFiles(zip, layout: layout, content: content, name: name, into: treeFiles, fail: fail)
         return InstalledWheel(name: name, wheelPath: path, files: files, elfObjects: content.elf)
@@ -79,24 +82,33 @@ public enum WheelInstaller {
         /// RECORD and its signatures: in the wheel but not listed in RECORD.
         let unrecorded: Set<String>
 
-        init(_ zip: ZipReader, name: WheelName, fail: (String) -> WheelError) throws {
+        init(_ zip: ZipReader, name: WheelName, fail: (WheelErrorCode, String) -> WheelError) throws {
             var topLevel = Set<String>()
             for entry in zip.entries {
                 let bare = entry.isDirectory ? String(entry.name.dropLast()) : entry.name
-                guard RelativePath.isSafe(bare) else { throw fail("member '\(entry.name)' would land outside the target directory") }
-                guard !entry.isSymlink else { throw fail("member '\(entry.name)' is a symbolic link") }
-                guard !entry.isSpecial else { throw fail("member '\(entry.name)' is a device, FIFO or socket") }
-                guard !entry.isEncrypted else { throw fail("member '\(entry.name)' is encrypted") }
-                guard byName[entry.name] == nil else { throw fail("member '\(entry.name)' appears twice") }
+                guard RelativePath.isSafe(bare) else {
+                    throw fail(.badMember, "member '\(entry.name)' would land outside the target directory")
+                }
+                guard !entry.isSymlink else { throw fail(.badMember, "member '\(entry.name)' is a symbolic link") }
+                guard !entry.isSpecial else {
+                    throw fail(.badMember, "member '\(entry.name)' is a device, FIFO or socket")
+                }
+                guard !entry.isEncrypted else { throw fail(.badMember, "member '\(entry.name)' is encrypted") }
+                guard byName[entry.name] == nil else {
+                    throw fail(.duplicateMember, "member '\(entry.name)' appears twice")
+                }
                 byName[entry.name] = entry
                 if let first = bare.split(separator: "/").first { topLevel.insert(String(first)) }
             }
             let distInfos = topLevel.filter { [byName] in $0.hasSuffix(".dist-info") && byName[$0 + "/RECORD"] != nil }
             guard distInfos.count == 1, let distInfo = distInfos.first else {
-                throw fail("needs exactly one .dist-info directory with a RECORD, found \(distInfos.count)")
+                throw fail(.badLayout, "needs exactly one .dist-info directory with a RECORD, found \(distInfos.count)")
             }
             guard WheelName.normalize(String(distInfo.dropLast(".dist-info".count))).hasPrefix(WheelName.normalize(name.distribution)) else {
-                throw fail("its .dist-info directory '\(distInfo)' does not match the distribution \(name.distribution)")
+                throw fail(
+                    .badLayout,
+                    "its .dist-info directory '\(distInfo)' does not match the distribution \(name.distribution)"
+                )
             }
             self.distInfo = distInfo
             dataDir = String(distInfo.dropLast(".dist-info".count)) + ".data"
@@ -116,18 +128,22 @@ public enum WheelInstaller {
     /// One streaming pass over the inflated content (libarchive): hash every file, keep what is
     /// rewritten or audited, and write the tree when asked.
     static func inflate(
-        _ path: String, layout: WheelLayout, name: WheelName, into treeFiles: TreeWriter?, fail: (String) -> WheelError
+        _ path: String,
+        layout: WheelLayout,
+        name: WheelName,
+        into treeFiles: TreeWriter?,
+        fail: (WheelErrorCode, String) -> WheelError
     ) throws -> WheelContent {
         var content = WheelContent()
         let reader = try ArchiveReader(paths: [path], format: .zip)
         while let entry = try reader.next() {
-            guard let memberName = entry.path else { throw fail("a member has an unreadable name") }
+            guard let memberName = entry.path else { throw fail(.badMember, "a member has an unreadable name") }
             if entry.kind == .directory || memberName.hasSuffix("/") {
                 try reader.skipData()
                 continue
             }
             guard entry.kind == .regular, let zipEntry = layout.byName[memberName] else {
-                throw fail("member '\(memberName)' is not a regular file listed in the central directory")
+                throw fail(.badMember, "member '\(memberName)' is not a regular file listed in the central directory")
             }
             let hasher = SHA256Hasher()
             var size = 0
@@ -149,14 +165,19 @@ public enum WheelInstaller {
                     }
                 }
                 if whole != nil {
-                    guard (whole?.count ?? 0) + chunk.count <= 512 << 20 else { throw fail("member '\(memberName)' is over 512 MiB") }
+                    guard (whole?.count ?? 0) + chunk.count <= 512 << 20 else {
+                        throw fail(.badMember, "member '\(memberName)' is over 512 MiB")
+                    }
                     whole?.append(contentsOf: chunk)
                 }
                 try sink?.write(chunk)
             }
             try sink?.close()
             guard size == zipEntry.uncompressedSize else {
-                throw fail("member '\(memberName)' inflates to \(size) bytes, not \(zipEntry.uncompressedSize)")
+                throw fail(
+                    .badMember,
+                    "member '\(memberName)' inflates to \(size) bytes, not \(zipEntry.uncompressedSize)"
+                )
             }
             content.seen[memberName] = ("sha256=" + Base64URL.encode(hasher.finalize().bytes), size)
             if let whole {
@@ -168,20 +189,35 @@ public enum WheelInstaller {
     }
 
     /// RECORD: every file (but RECORD and its signatures) must be listed, with a matching sha256.
-    static func checkRecord(_ content: WheelContent, layout: WheelLayout, fail: (String) -> WheelError) throws {
-        guard let recordBytes = content.kept[layout.distInfo + "/RECORD"] else { throw fail("RECORD missing") }
+    static func checkRecord(_ content: WheelContent, layout: WheelLayout, fail: (WheelErrorCode, String) -> WheelError)
+        throws
+    {
+        guard let recordBytes = content.kept[layout.distInfo + "/RECORD"] else {
+            throw fail(.badRecord, "RECORD missing")
+        }
         var recorded: [String: (hash: String, size: String)] = [:]
         for row in CSV.parse(String(decoding: recordBytes, as: UTF8.self)) where !row.isEmpty && !(row.count == 1 && row[0].isEmpty) {
-            guard row.count >= 3 else { throw fail("RECORD has a malformed line: \(row.joined(separator: ","))") }
+            guard row.count >= 3 else {
+                throw fail(.badRecord, "RECORD has a malformed line: \(row.joined(separator: ","))")
+            }
             recorded[row[0]] = (row[1], row[2])
         }
         for (member, s) in content.seen where !layout.unrecorded.contains(member) {
-            guard let r = recorded[member] else { throw fail("member '\(member)' is not listed in RECORD") }
-            guard r.hash.hasPrefix("sha256=") else {
-                throw fail("RECORD lists '\(member)' with \(r.hash.isEmpty ? "no hash" : "hash '\(r.hash.prefix(12))...'"); Airlock checks sha256")
+            guard let r = recorded[member] else {
+                throw fail(.notInRecord, "member '\(member)' is not listed in RECORD")
             }
-            guard r.hash == s.hash else { throw fail("member '\(member)' does not match its RECORD hash") }
-            if !r.size.isEmpty, Int(r.size) != s.size { throw fail("member '\(member)' is \(s.size) bytes, RECORD says \(r.size)") }
+            guard r.hash.hasPrefix("sha256=") else {
+                throw fail(
+                    .badRecord,
+                    "RECORD lists '\(member)' with \(r.hash.isEmpty ? "no hash" : "hash '\(r.hash.prefix(12))...'"); Airlock checks sha256"
+                )
+            }
+            guard r.hash == s.hash else {
+                throw fail(.recordMismatch, "member '\(member)' does not match its RECORD hash")
+            }
+            if !r.size.isEmpty, Int(r.size) != s.size {
+                throw fail(.recordMismatch, "member '\(member)' is \(s.size) bytes, RECORD says \(r.size)")
+            }
         }
     }
 
@@ -189,13 +225,15 @@ public enum WheelInstaller {
     /// INSTALLER, console-script wrappers, and a RECORD rewritten for what was installed.
     static func installedFiles(
         _ zip: ZipReader, layout: WheelLayout, content: WheelContent, name: WheelName, into treeFiles: TreeWriter?,
-        fail: (String) -> WheelError
+        fail: (WheelErrorCode, String) -> WheelError
     ) throws -> [InstalledFile] {
         let distInfo = layout.distInfo
         var files: [InstalledFile] = []
         var paths = Set<String>()
         func add(_ file: InstalledFile) throws {
-            guard paths.insert(file.path).inserted else { throw fail("two members install to '\(file.path)'") }
+            guard paths.insert(file.path).inserted else {
+                throw fail(.duplicateFile, "two members install to '\(file.path)'")
+            }
             files.append(file)
         }
         func generated(_ path: String, _ bytes: [UInt8], executable: Bool) throws {
@@ -236,10 +274,18 @@ public enum WheelInstaller {
     }
 
     /// Where a wheel member lands, relative to site-packages; nil for members not installed.
-    static func installedPath(of member: String, distInfo: String, dataDir: String, distribution: String, fail: (String) -> WheelError) throws -> String? {
+    static func installedPath(
+        of member: String,
+        distInfo: String,
+        dataDir: String,
+        distribution: String,
+        fail: (WheelErrorCode, String) -> WheelError
+    ) throws -> String? {
         guard member.hasPrefix(dataDir + "/") else { return member }
         let rest = member.dropFirst(dataDir.count + 1)
-        guard let slash = rest.firstIndex(of: "/") else { throw fail("member '\(member)' is not inside a .data scheme directory") }
+        guard let slash = rest.firstIndex(of: "/") else {
+            throw fail(.badMember, "member '\(member)' is not inside a .data scheme directory")
+        }
         let scheme = rest[..<slash]
         let path = String(rest[rest.index(after: slash)...])
         switch scheme {
@@ -247,7 +293,7 @@ public enum WheelInstaller {
         case "scripts": return "bin/" + path
         case "headers": return "include/python/\(distribution)/" + path
         case "data": return path
-        default: throw fail("member '\(member)' uses the unknown .data scheme '\(scheme)'")
+        default: throw fail(.badMember, "member '\(member)' uses the unknown .data scheme '\(scheme)'")
         }
     }
 }
@@ -301,7 +347,7 @@ enum Scripts {
     }
 
     /// Wrappers for `[console_scripts]` and `[gui_scripts]`.
-    static func wrappers(entryPoints: String, fail: (String) -> WheelError) throws -> [Wrapper] {
+    static func wrappers(entryPoints: String, fail: (WheelErrorCode, String) -> WheelError) throws -> [Wrapper] {
         var section = ""
         var out: [Wrapper] = []
         for raw in entryPoints.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -312,14 +358,16 @@ enum Scripts {
                 continue
             }
             guard section == "console_scripts" || section == "gui_scripts" else { continue }
-            guard let eq = line.firstIndex(of: "=") else { throw fail("entry_points.txt: malformed line '\(line)'") }
+            guard let eq = line.firstIndex(of: "=") else {
+                throw fail(.badMetadata, "entry_points.txt: malformed line '\(line)'")
+            }
             let name = line[..<eq].trimmingCharacters(in: .whitespaces)
             var spec = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             if let bracket = spec.firstIndex(of: "[") { spec = spec[..<bracket].trimmingCharacters(in: .whitespaces) }  // extras
             let parts = spec.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, !name.isEmpty, !name.contains("/"), name != "." && name != "..",
                 parts.allSatisfy({ $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." } && !$0.isEmpty })
-            else { throw fail("entry_points.txt: '\(line)' is not `name = module:attribute`") }
+            else { throw fail(.badMetadata, "entry_points.txt: '\(line)' is not `name = module:attribute`") }
             let module = parts[0]
             let attrs = parts[1].split(separator: ".").map(String.init)
             let text = """

@@ -12,16 +12,21 @@ public struct WheelName: Sendable, Equatable {
     public let fileName: String
 
     public init(_ fileName: String) throws {
-        guard fileName.hasSuffix(".whl") else { throw WheelError("\(fileName): not a wheel file name (no .whl)") }
+        guard fileName.hasSuffix(".whl") else {
+            throw WheelError(.badName, "\(fileName): not a wheel file name (no .whl)")
+        }
         let parts = fileName.dropLast(4).split(separator: "-", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 5 || parts.count == 6, parts.allSatisfy({ !$0.isEmpty }) else {
-            throw WheelError("\(fileName): not a wheel file name (want NAME-VERSION[-BUILD]-PY-ABI-PLATFORM.whl)")
+            throw WheelError(
+                .badName,
+                "\(fileName): not a wheel file name (want NAME-VERSION[-BUILD]-PY-ABI-PLATFORM.whl)"
+            )
         }
         distribution = parts[0]
         version = parts[1]
         build = parts.count == 6 ? parts[2] : nil
         if let build, !(build.first?.isNumber ?? false) {
-            throw WheelError("\(fileName): build tag '\(build)' must start with a digit")
+            throw WheelError(.badName, "\(fileName): build tag '\(build)' must start with a digit")
         }
         let n = parts.count
         var tags: [WheelTag] = []
@@ -58,11 +63,15 @@ public struct WheelName: Sendable, Equatable {
     }
 }
 
+/// A wheel Airlock will not install: its name, its layout, its RECORD, a member.
 public struct WheelError: AirlockError {
     public let description: String
     public let status: ExitStatus
-    public init(_ description: String, status: ExitStatus = .badInput) {
+    public let code: ErrorCode
+
+    public init(_ code: WheelErrorCode, _ description: String, status: ExitStatus = .badInput) {
         self.description = description
         self.status = status
+        self.code = code.code
     }
 }

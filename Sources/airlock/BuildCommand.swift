@@ -42,7 +42,12 @@ struct BuildCommand: AsyncParsableCommand {
             for excluded in list.excluded { printError("left out: \(excluded.path)\(excluded.isDirectory ? "/" : "") (\(excluded.reason))") }
             return
         }
-        if noSandbox, image != nil { throw UsageError("--image: the image is used by the sandbox; drop --no-sandbox") }
+        if noSandbox, image != nil {
+            throw UsageError(
+                PythonBuildErrorCode.needsSandbox,
+                "--image: the image is used by the sandbox; drop --no-sandbox"
+            )
+        }
         let settings = try settings()
         _ = try RuntimeChoice(parsing: runtime)
         let store = try storeOptions.open()
@@ -82,11 +87,16 @@ struct BuildCommand: AsyncParsableCommand {
         var settings: [String: String] = [:]
         for pair in setting {
             guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-                throw UsageError("--setting \(pair): expected NAME=VALUE")
+                throw UsageError(PythonBuildErrorCode.badSetting, "--setting \(pair): expected NAME=VALUE")
             }
             let name = String(pair[..<equals])
             guard name.utf8.allSatisfy({ $0 == 0x5F || $0 == 0x2E || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
-            else { throw UsageError("--setting \(name): an app setting name is letters, digits, _ and .") }
+            else {
+                throw UsageError(
+                    PythonBuildErrorCode.badSetting,
+                    "--setting \(name): an app setting name is letters, digits, _ and ."
+                )
+            }
             settings[name] = String(pair[pair.index(after: equals)...])
         }
         return settings

@@ -42,6 +42,6 @@ struct FetchCommand: AsyncParsableCommand {
             plan: plan
         )
         if output.json { try output.emit(report.files) }
-        guard report.failures.isEmpty else { throw CheckFailure(report.failureLines) }
+        if let error = report.error { throw error }
     }
 }

@@ -37,15 +37,13 @@ struct LockCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
 
-    func validate() throws {
-        guard PythonResolver(rawValue: resolver) != nil else {
-            throw UsageError("--resolver \(resolver): use pip or uv")
+    func run() async throws {
+        // Checked here rather than in validate(), which argument-parser wraps in its own error: the
+        // code would be lost.
+        guard let resolver = PythonResolver(rawValue: resolver) else {
+            throw UsageError(PythonErrorCode.unknownResolver, "--resolver \(resolver): use pip or uv")
         }
         _ = try RuntimeChoice(parsing: runtime)
-    }
-
-    func run() async throws {
-        let resolver = PythonResolver(rawValue: resolver) ?? .pip
         let (target, warnings) = try PythonTarget.resolve(python: python, platform: platform, glibc: glibc)
         for warning in warnings { printError("warning: \(warning)") }
         // A runtime is selected, and the store opened, only if an sdist needs its backend run.

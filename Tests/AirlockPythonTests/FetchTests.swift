@@ -153,13 +153,20 @@ struct FetchTests {
 
         #expect(try Self.outcome(report, good).status == .fetched)
         #expect(try f.verifies(good.sha256))
-        for (file, words) in [(badHash, "sha256 mismatch"), (tooSmall, "size mismatch"), (tooLarge, "size mismatch")] {
+        let codes: [(LockedFile, FetchErrorCode)] = [
+            (badHash, .hashMismatch), (tooSmall, .sizeMismatch), (tooLarge, .sizeMismatch),
+        ]
+        for (file, code) in codes {
             let outcome = try Self.outcome(report, file)
             #expect(outcome.status == .failed)
-            #expect(outcome.reason?.contains(words) == true, "\(outcome.reason ?? "")")
-            #expect(report.failureLines.contains { $0.hasPrefix(file.filename + ": ") && $0.contains(words) })
+            #expect(outcome.code == code.code, "\(outcome.reason ?? "")")
+            #expect(report.failureLines.contains { $0.hasPrefix(file.filename + ": ") })
             #expect(!f.isStored(file.sha256))
         }
+        // The command's error: exit 1, the first failure's code, a line per failed file.
+        let error = try #require(report.error)
+        #expect(error.status == .checkFailed && error.code == FetchErrorCode.hashMismatch.code)
+        #expect(error.reasons == report.failureLines && error.reasons.count == 3)
         // Not under the bytes' own digest either, and no partial is left to resume from bad bytes.
         #expect(!f.isStored(SHA256Hasher.hash(pseudoRandom(100_000, seed: 2)).hex))
         #expect(try FileSystem.list(Fetcher.partialDirectory(of: f.store)).isEmpty)
@@ -176,6 +183,7 @@ struct FetchTests {
         for (file, status) in [(missing, "HTTP 404"), (broken, "HTTP 500")] {
             let outcome = try Self.outcome(report, file)
             #expect(outcome.status == .failed)
+            #expect(outcome.code == FetchErrorCode.httpStatus.code, "\(outcome.reason ?? "")")
             #expect(outcome.reason?.contains(status) == true, "\(outcome.reason ?? "")")
             #expect(report.failureLines.contains { $0.hasPrefix(file.filename + ": ") })
             #expect(!f.isStored(file.sha256))
@@ -192,10 +200,11 @@ struct FetchTests {
         let report = try await f.fetch([same, ftp, local])
         #expect(try Self.outcome(report, same).status == .fetched)
         #expect(try f.verifies(same.sha256))
+        #expect(try Self.outcome(report, same).code == nil)
         for (file, target) in [(ftp, "ftp://127.0.0.1/"), (local, "file:///etc/passwd")] {
             let outcome = try Self.outcome(report, file)
             #expect(outcome.status == .failed)
-            #expect(outcome.reason?.contains("changes the scheme") == true, "\(outcome.reason ?? "")")
+            #expect(outcome.code == FetchErrorCode.redirectRefused.code, "\(outcome.reason ?? "")")
             #expect(outcome.reason?.contains(target) == true)
             #expect(!f.isStored(file.sha256))
         }
@@ -207,7 +216,7 @@ struct FetchTests {
         let first = try await f.fetch([file])
         let failure = try Self.outcome(first, file)
         #expect(failure.status == .failed)
-        #expect(failure.reason?.contains("interrupted") == true, "\(failure.reason ?? "")")
+        #expect(failure.code == FetchErrorCode.interrupted.code, "\(failure.reason ?? "")")
         #expect(!f.isStored(file.sha256))
         let kept = try FileSystem.size(of: try f.partial(file.sha256))
         #expect(kept > 0 && kept < bytes.count)
@@ -270,7 +279,7 @@ struct FetchTests {
         let report = try await f.fetch([a, b, wrong])
         #expect(try Self.outcome(report, a).status == .fetched)
         #expect(try Self.outcome(report, b).status == .fetched)
-        #expect(try Self.outcome(report, wrong).reason?.contains("sha256 mismatch") == true)
+        #expect(try Self.outcome(report, wrong).code == FetchErrorCode.hashMismatch.code)
         #expect(try f.verifies(a.sha256) && f.verifies(b.sha256))
         #expect(!f.isStored(wrong.sha256))
     }
@@ -287,6 +296,7 @@ struct FetchTests {
         #expect(try Self.outcome(report, file).status == .fetched)
         #expect(try f.verifies(file.sha256))
         #expect(try Self.outcome(report, missing).status == .failed)
+        #expect(try Self.outcome(report, missing).code == FetchErrorCode.unreadableFile.code)
     }
 
     @Test func tlsVerificationStaysOnForAnUntrustedServer() async throws {
@@ -296,6 +306,7 @@ struct FetchTests {
         let report = try await f.fetch([file])
         let outcome = try Self.outcome(report, file)
         #expect(outcome.status == .failed)
+        #expect(outcome.code == FetchErrorCode.noResponse.code, "\(outcome.reason ?? "")")
         #expect(outcome.reason?.lowercased().contains("certificate") == true, "\(outcome.reason ?? "")")
         #expect(!f.isStored(file.sha256))
     }
@@ -450,6 +461,7 @@ struct FetchTests {
         let report = try await f.fetch([file], environment: f.environment(["AIRLOCK_FETCH_VIA": "pip"]))
         let outcome = try Self.outcome(report, file)
         #expect(outcome.status == .failed)
+        #expect(outcome.code == FetchErrorCode.noResponse.code, "\(outcome.reason ?? "")")
         #expect(outcome.reason?.lowercased().contains("certificate verify failed") == true, "\(outcome.reason ?? "")")
         #expect(report.failureLines.contains { $0.hasPrefix(file.filename + ": ") })
         #expect(!f.isStored(file.sha256))
@@ -464,6 +476,7 @@ struct FetchTests {
         let report = try await f.fetch([file], environment: env)
         let outcome = try Self.outcome(report, file)
         #expect(outcome.status == .failed)
+        #expect(outcome.code == FetchErrorCode.needsPip.code, "\(outcome.reason ?? "")")
         #expect(outcome.reason?.contains("PIP_CERT=\(certificate)") == true, "\(outcome.reason ?? "")")
         #expect(outcome.reason?.contains("update-ca-certificates") == true)
         #expect(try f.server.requests().isEmpty)
@@ -477,7 +490,7 @@ struct FetchTests {
         let first = try await f.fetch([file], environment: env)
         let failure = try Self.outcome(first, file)
         #expect(failure.status == .failed)
-        #expect(failure.reason?.contains("interrupted") == true, "\(failure.reason ?? "")")
+        #expect(failure.code == FetchErrorCode.interrupted.code, "\(failure.reason ?? "")")
         #expect(!f.isStored(file.sha256))
         let kept = try FileSystem.size(of: try f.partial(file.sha256))
         #expect(kept > 0 && kept < bytes.count)
@@ -504,10 +517,11 @@ struct FetchTests {
             environment: f.environment(["PIP_CERT": certificate])
         )
         #expect(try Self.outcome(report, good).status == .fetched)
-        for (file, words) in [(badHash, "sha256 mismatch"), (tooLarge, "size mismatch")] {
+        let codes: [(LockedFile, FetchErrorCode)] = [(badHash, .hashMismatch), (tooLarge, .sizeMismatch)]
+        for (file, code) in codes {
             let outcome = try Self.outcome(report, file)
             #expect(outcome.status == .failed)
-            #expect(outcome.reason?.contains(words) == true, "\(outcome.reason ?? "")")
+            #expect(outcome.code == code.code, "\(outcome.reason ?? "")")
             #expect(!f.isStored(file.sha256))
         }
         #expect(!f.isStored(SHA256Hasher.hash(pseudoRandom(100_000, seed: 23)).hex))
@@ -530,10 +544,11 @@ struct FetchTests {
         for (file, target) in [(ftp, "ftp://127.0.0.1/"), (local, "file:///etc/passwd")] {
             let outcome = try Self.outcome(report, file)
             #expect(outcome.status == .failed)
-            #expect(outcome.reason?.contains("changes the scheme") == true, "\(outcome.reason ?? "")")
+            #expect(outcome.code == FetchErrorCode.redirectRefused.code, "\(outcome.reason ?? "")")
             #expect(outcome.reason?.contains(target) == true)
             #expect(!f.isStored(file.sha256))
         }
+        #expect(try Self.outcome(report, missing).code == FetchErrorCode.httpStatus.code)
         #expect(try Self.outcome(report, missing).reason?.contains("HTTP 404") == true)
         // The refused targets were never requested.
         #expect(try f.server.requests().allSatisfy { !$0.path.contains("passwd") })

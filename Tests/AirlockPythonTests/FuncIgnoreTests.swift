@@ -280,8 +280,9 @@ private let cases: [IgnoreCase] = [
         try #require(status == 0, "\(log)")
         let error = try #require(throws: AppFilesError.self) { try AppFiles.list(appDirectory: app) }
         #expect(error.problems.count == 2)
-        #expect(error.problems[0].hasPrefix(app + "/data.txt: is a symbolic link"))
-        #expect(error.problems[1].hasPrefix(app + "/lib/up: is a symbolic link"))
+        #expect(error.problemCodes == [PythonBuildErrorCode.appSymlink.code, PythonBuildErrorCode.appSymlink.code])
+        #expect(error.code == PythonBuildErrorCode.appSymlink.code)
+        #expect(error.problems[0].hasPrefix(app + "/data.txt: ") && error.problems[1].hasPrefix(app + "/lib/up: "))
         #expect(error.status == .badInput)
 
         // Once .funcignore excludes them, they are listed as excluded and never followed.
@@ -294,8 +295,10 @@ private let cases: [IgnoreCase] = [
 
     @Test func aMissingAppDirectoryIsAUsageError() throws {
         let dir = try TemporaryDirectory()
-        #expect(throws: UsageError.self) { try AppFiles.list(appDirectory: dir.path + "/nope") }
+        let missing = #expect(throws: UsageError.self) { try AppFiles.list(appDirectory: dir.path + "/nope") }
+        #expect(missing?.code == PythonErrorCode.noProject.code)
         try dir.file("file", "x")
-        #expect(throws: UsageError.self) { try AppFiles.list(appDirectory: dir.path + "/file") }
+        let file = #expect(throws: UsageError.self) { try AppFiles.list(appDirectory: dir.path + "/file") }
+        #expect(file?.code == PythonErrorCode.noProject.code)
     }
 }

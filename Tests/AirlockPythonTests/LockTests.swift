@@ -81,19 +81,13 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
         let project = try LockProject(requirements: "alpha\nsdistonly\n")
         // sdistonly's sdist has no PKG-INFO: its dependencies would need the sandbox, which this lock lacks.
         let error = try await #require(throws: UsageError.self) { try await project.lock(index) }
-        #expect(error.status == .badInput && error.code == PythonErrorCode.sandboxNeeded.code)
-        #expect(
-            error.description.contains("sdistonly") && error.description.contains(Self.target311.description),
-            "\(error)"
-        )
+        #expect(error.status == .badInput && error.code == PythonErrorCode.sandboxNeeded.code, "\(error)")
+        #expect(error.description.hasPrefix("sdistonly-1.0.tar.gz: "), "\(error)")
         // A Python the native wheels were not built for.
         let native = try LockProject(requirements: "native\n")
         let other = try await #require(throws: UsageError.self) { try await native.lock(index, python: "3.12") }
-        #expect(other.code == PythonErrorCode.noDistribution.code)
-        #expect(
-            other.description.contains("native") && other.description.contains("python 3.12, linux/amd64, glibc 2.36"),
-            "\(other)"
-        )
+        #expect(other.code == PythonErrorCode.noDistribution.code, "\(other)")
+        #expect(other.description.hasPrefix("native: "), "\(other)")
         #expect(project.lockBytes.isEmpty && native.lockBytes.isEmpty)
     }
 
@@ -102,10 +96,8 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
         defer { index.stop() }
         let project = try LockProject(requirements: "sdistonly @ \(index.fileURL("sdistonly-1.0.tar.gz"))\n")
         let error = try await #require(throws: UsageError.self) { try await project.lock(index) }
-        #expect(
-            error.description.contains("requirements.txt:1") && error.description.contains("not a wheel"),
-            "\(error)"
-        )
+        #expect(error.code == PythonErrorCode.notAWheel.code, "\(error)")
+        #expect(error.description.hasPrefix(project.path + "/requirements.txt:1: "), "\(error)")
     }
 
     @Test func lockingTwiceGivesTheSameBytesSortedByName() async throws {
@@ -167,24 +159,17 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
         defer { index.stop() }
         let project = try LockProject(requirements: "alpha==1.0 --hash=sha256:\(String(repeating: "0", count: 64))\n")
         let error = try await #require(throws: CheckFailure.self) { try await project.lock(index) }
-        #expect(error.status == .checkFailed)
-        #expect(
-            error.description.contains("alpha") && error.description.contains(String(repeating: "0", count: 64)),
-            "\(error)"
-        )
+        #expect(error.status == .checkFailed && error.code == PythonErrorCode.pinMismatch.code, "\(error)")
         #expect(project.lockBytes.isEmpty)
     }
 
     @Test(arguments: [
-        ("alpha>=1.0 --hash=sha256:\(String(repeating: "a", count: 64))\n", "not pinned with =="),
-        ("alpha==1.* --hash=sha256:\(String(repeating: "a", count: 64))\n", "not pinned with =="),
-        ("alpha==1.0 --hash=sha512:\(String(repeating: "a", count: 128))\n", "no --hash=sha256"),
-        (
-            "alpha==1.0 --hash=sha256:\(String(repeating: "a", count: 64))\nbeta==2.0\n",
-            "some requirements carry --hash"
-        ),
+        ("alpha>=1.0 --hash=sha256:\(String(repeating: "a", count: 64))\n", PythonErrorCode.notPinned),
+        ("alpha==1.* --hash=sha256:\(String(repeating: "a", count: 64))\n", .notPinned),
+        ("alpha==1.0 --hash=sha512:\(String(repeating: "a", count: 128))\n", .noSHA256Pin),
+        ("alpha==1.0 --hash=sha256:\(String(repeating: "a", count: 64))\nbeta==2.0\n", .partlyHashed),
     ])
-    func hashPinnedLinesMustEachPinOneVersionBySha256(requirements: String, message: String) async throws {
+    func hashPinnedLinesMustEachPinOneVersionBySha256(requirements: String, code: PythonErrorCode) async throws {
         let project = try LockProject(requirements: requirements)
         let (target, _) = try PythonTarget.resolve(python: nil, platform: nil, glibc: nil)
         // No index: these fail before pip runs.
@@ -197,7 +182,8 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
                 )
             )
         }
-        #expect(error.description.contains(message) && error.description.contains("requirements.txt:"), "\(error)")
+        #expect(error.code == code.code, "\(error)")
+        #expect(error.description.hasPrefix(project.path + "/requirements.txt"), "\(error)")
     }
 
     // MARK: the lock feeds the build
@@ -237,7 +223,7 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
         let error = try await #require(throws: UsageError.self) {
             try await project.lock(index, resolver: .uv, uv: "/nonexistent/uv")
         }
-        #expect(error.description.contains("python3 -m pip install uv"), "\(error)")
+        #expect(error.code == PythonErrorCode.noUV.code, "\(error)")
     }
 
     @Test func pipIsAskedForTheTargetsTagsOnly() {
@@ -414,10 +400,7 @@ struct LockUVTests {
         defer { index.stop() }
         let project = try LockProject(requirements: "sdistonly\n")
         let error = try await #require(throws: UsageError.self) { try await project.lock(index, resolver: .uv) }
-        #expect(
-            error.description.contains("sdistonly")
-                && error.description.contains("python 3.11, linux/amd64, glibc 2.31"),
-            "\(error)"
-        )
+        #expect(error.code == PythonErrorCode.uvFailed.code, "\(error)")
+        #expect(error.description.contains("sdistonly"), "\(error)")
     }
 }

@@ -103,22 +103,27 @@ import Testing
             ("native-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", [.init(path: "native/_ext.cpython-311-x86_64-linux-gnu.so", content: "", file: dir.path + "/new.so")])
         ])
         let error = await #expect(throws: GlibcAuditError.self) { try await p.build() }
-        let message = error?.description ?? ""
-        #expect(message.contains(".python_packages/lib/site-packages/native/_ext.cpython-311-x86_64-linux-gnu.so"))
-        #expect(message.contains(versions.trimmingCharacters(in: .whitespacesAndNewlines)))
-        #expect(message.contains("2.31"))
+        #expect(error?.code == GlibcErrorCode.tooNew.code)
         #expect(!FileSystem.exists(p.path + "/dist/app.zip"))
+        let violation = try #require(error?.violations.first)
+        #expect(violation.path == ".python_packages/lib/site-packages/native/_ext.cpython-311-x86_64-linux-gnu.so")
+        guard case .symbolVersion(let version, _) = violation.problem else {
+            Issue.record("not a symbol version: \(violation)")
+            return
+        }
+        #expect(version == versions.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     @Test func aMissingWheelOrMissingAppFileIsBadInput() async throws {
         let p = try await Project(wheels: Self.pure)
         try FileSystem.remove(p.path + "/host.json")
         let missingHost = await #expect(throws: UsageError.self) { try await p.build() }
-        #expect(missingHost?.description.contains("host.json") == true)
+        #expect(missingHost?.code == PythonBuildErrorCode.missingAppFile.code)
+        #expect(missingHost?.description.hasPrefix(p.path + "/host.json: ") == true)
         let q = try await Project(wheels: Self.pure)
         for name in try FileSystem.list(q.store.blobDirectory) { try FileSystem.remove(q.store.blobDirectory + "/" + name) }
         let missingWheel = await #expect(throws: UsageError.self) { try await q.build() }
-        #expect(missingWheel?.description.contains("airlock fetch") == true)
+        #expect(missingWheel?.code == CoreErrorCode.notInStore.code)
     }
 
     @Test func twoWheelsInstallingTheSameFileAreRefused() async throws {
@@ -127,6 +132,6 @@ import Testing
             ("two-1.0-py3-none-any.whl", [.init(path: "shared/x.py", content: "b")]),
         ])
         let error = await #expect(throws: WheelError.self) { try await p.build() }
-        #expect(error?.description.contains("installed by both") == true)
+        #expect(error?.code == WheelErrorCode.duplicateFile.code)
     }
 }

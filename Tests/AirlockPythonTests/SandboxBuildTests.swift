@@ -167,7 +167,7 @@ import Testing
                 store: project.store
             )
         }
-        #expect(error?.description.contains("not empty") == true)
+        #expect(error?.code == PythonBuildErrorCode.treeNotEmpty.code)
         let result = try await PythonBuild.build(
             PythonBuildOptions(
                 project: project.path, tree: project.dir.path + "/fresh", toolVersion: "test",
@@ -182,22 +182,26 @@ import Testing
     @Test func anAppThatRegistersNoFunctionFailsAndLeavesNoZip() async throws {
         let project = try await Project(app: "import azure.functions as func\napp = func.FunctionApp()\n")
         let error = await #expect(throws: CheckFailure.self) { try await project.build() }
-        #expect(error?.description.contains("registers no function") == true, "\(String(describing: error))")
+        #expect(error?.code == PythonBuildErrorCode.noFunction.code, "\(String(describing: error))")
         #expect(!FileSystem.exists(project.path + "/dist/app.zip"))
     }
 
     @Test func anAppWhoseImportRaisesFailsWithThePythonTraceback() async throws {
         let project = try await Project(app: "import azure.functions as func\nraise RuntimeError('no settings at import')\n")
         let error = await #expect(throws: CheckFailure.self) { try await project.build() }
-        let text = error?.description ?? ""
-        #expect(text.contains("Traceback") && text.contains("RuntimeError: no settings at import"), "\(text)")
-        #expect(text.contains("function_app.py"))
+        #expect(error?.code == PythonBuildErrorCode.smokeTestFailed.code, "\(String(describing: error))")
+        // The traceback is the message's point: it is what the Functions host would log.
+        #expect(
+            error?.description.contains("RuntimeError: no settings at import") == true,
+            "\(String(describing: error))"
+        )
     }
 
     @Test func settingsTheAppReadsAtImportReachTheSmokeTestButOnlyTheirNamesReachProvenance() async throws {
         let app = "import os\n" + SandboxBuildTests.goodApp + "\nSTORAGE = os.environ['STORAGE_URL']\nassert os.environ['FUNCTIONS_WORKER_RUNTIME'] == 'python'\n"
         let project = try await Project(app: app)
         let error = await #expect(throws: CheckFailure.self) { try await project.build() }
+        #expect(error?.code == PythonBuildErrorCode.smokeTestFailed.code, "\(String(describing: error))")
         #expect(error?.description.contains("KeyError: 'STORAGE_URL'") == true, "\(String(describing: error))")
         let result = try await project.build(settings: ["STORAGE_URL": "https://secret.example"])
         #expect(result.functions?.count == 2 && !result.cacheHit)
@@ -211,16 +215,18 @@ import Testing
     @Test func twoAppObjectsOrNoneAreRefusedAsTheWorkerWould() async throws {
         let two = try await Project(app: "import azure.functions as func\na = func.FunctionApp()\nb = func.FunctionApp()\n")
         let error = await #expect(throws: CheckFailure.self) { try await two.build() }
+        #expect(error?.code == PythonBuildErrorCode.noAppInstance.code, "\(String(describing: error))")
         #expect(error?.description.contains("More than one FunctionApp") == true)
         let none = try await Project(app: "import azure.functions as func\nbp = func.Blueprint()\n")
         let noneError = await #expect(throws: CheckFailure.self) { try await none.build() }
-        #expect(noneError?.description.contains("Could not find top level function app instances") == true)
+        #expect(noneError?.code == PythonBuildErrorCode.noAppInstance.code, "\(String(describing: noneError))")
     }
 
     @Test func anImageWhosePythonIsNotTheTargetsIsRefusedNamingBoth() async throws {
         let other = HostPythonImage.version == "3.12" ? "3.11" : "3.12"
         let project = try await Project(python: other)
         let error = await #expect(throws: UsageError.self) { try await project.build() }
+        #expect(error?.code == PythonBuildErrorCode.pythonMismatch.code, "\(String(describing: error))")
         let text = error?.description ?? ""
         #expect(text.contains("Python \(HostPythonImage.version).") && text.contains("target is Python \(other)"), "\(text)")
     }
@@ -228,6 +234,8 @@ import Testing
     @Test func withoutItsDefaultImageTheBuildSaysHowToMakeIt() async throws {
         let project = try await Project(python: "3.11")
         let error = await #expect(throws: UsageError.self) { try await project.build(image: nil) }
+        #expect(error?.code == ImageErrorCode.notFound.code, "\(String(describing: error))")
+        // The command that makes the image is the message's point.
         #expect(
             error?.description.contains("airlock image bootstrap --suite bookworm --packages python3 --name airlock-python:3.11-bookworm")
                 == true,
@@ -278,7 +286,7 @@ import Testing
                 PythonBuildOptions(project: project.path, toolVersion: "test", useCache: false), store: project.store
             )
         }
-        #expect(error?.description.contains("drop --no-sandbox") == true)
+        #expect(error?.code == PythonBuildErrorCode.needsSandbox.code)
     }
 
     @Test func bytecodeIsCheckedHashAndTheSameAcrossTwoBuilds() async throws {

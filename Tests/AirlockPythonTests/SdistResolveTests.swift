@@ -239,7 +239,6 @@ import Testing
         let project = try LockProject(requirements: "alpha\nsdistonly\n")
         let error = try await #require(throws: UsageError.self) { try await project.lock(index) }
         #expect(error.code == PythonErrorCode.sandboxNeeded.code, "\(error)")
-        #expect(error.description.contains("--runtime") && error.description.contains("--hash=sha256"), "\(error)")
         #expect(project.lockBytes.isEmpty)
     }
 
@@ -262,7 +261,7 @@ import Testing
         let project = try LockProject(requirements: "sdistonly>=2\n")
         let error = try await #require(throws: UsageError.self) { try await lockWithoutSandbox(project, index) }
         #expect(error.code == PythonErrorCode.noDistribution.code, "\(error)")
-        #expect(error.description.contains("sdistonly>=2") && error.description.contains("sdists of 1.0"), "\(error)")
+        #expect(error.description.contains("sdists of 1.0"), "\(error)")
     }
 
     @Test(arguments: [

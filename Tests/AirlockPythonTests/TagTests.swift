@@ -42,9 +42,18 @@ import Testing
         #expect(try PythonTarget.resolve(python: "3.12", platform: nil, glibc: nil).0.glibc == "2.36")
         #expect(try PythonTarget.resolve(python: "3.9", platform: nil, glibc: nil).1.contains { $0.contains("deprecated") })
         #expect(try PythonTarget.resolve(python: "3.11", platform: "linux/arm64", glibc: nil).1.contains { $0.contains("containers") })
-        #expect(throws: UsageError.self) { try PythonTarget.resolve(python: "2.7", platform: nil, glibc: nil) }
-        #expect(throws: UsageError.self) { try PythonTarget.resolve(python: nil, platform: "windows/amd64", glibc: nil) }
-        #expect(throws: UsageError.self) { try PythonTarget.resolve(python: nil, platform: nil, glibc: "x") }
+        let python = #expect(throws: UsageError.self) {
+            try PythonTarget.resolve(python: "2.7", platform: nil, glibc: nil)
+        }
+        #expect(python?.code == PythonErrorCode.unsupportedPython.code)
+        let platform = #expect(throws: UsageError.self) {
+            try PythonTarget.resolve(python: nil, platform: "windows/amd64", glibc: nil)
+        }
+        #expect(platform?.code == PythonErrorCode.unsupportedPlatform.code)
+        let glibc = #expect(throws: UsageError.self) {
+            try PythonTarget.resolve(python: nil, platform: nil, glibc: "x")
+        }
+        #expect(glibc?.code == PythonErrorCode.badGlibc.code)
     }
 
     @Test func embeddedProfilesEqualManifestsTargetsJSON() throws {
@@ -68,8 +77,9 @@ import Testing
         #expect(name.tags.map(\.description) == ["cp39-abi3-manylinux_2_17_x86_64", "cp39-abi3-manylinux2014_x86_64"])
         let built = try WheelName("six-1.16.0-1-py2.py3-none-any.whl")
         #expect(built.build == "1" && built.tags.count == 2)
-        #expect(throws: WheelError.self) { try WheelName("six-1.16.0.tar.gz") }
-        #expect(throws: WheelError.self) { try WheelName("six-py3-none-any.whl") }
+        let tarball = #expect(throws: WheelError.self) { try WheelName("six-1.16.0.tar.gz") }
+        let short = #expect(throws: WheelError.self) { try WheelName("six-py3-none-any.whl") }
+        #expect(tarball?.code == WheelErrorCode.badName.code && short?.code == WheelErrorCode.badName.code)
         #expect(WheelName.normalize("Azure_Functions.Worker") == "azure-functions-worker")
     }
 

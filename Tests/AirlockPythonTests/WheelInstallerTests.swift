@@ -74,9 +74,8 @@ import Testing
         let file = "native-1.0-cp311-cp311-manylinux_2_34_x86_64.whl"
         let path = try await WheelFixture.make(in: dir, fileName: file, members: [.init(path: "native/__init__.py", content: "")])
         let error = #expect(throws: WheelError.self) { try Self.plan(path, file) }
-        #expect(error?.description.contains(file) == true)
-        #expect(error?.description.contains("cp311-cp311-manylinux_2_34_x86_64") == true)
-        #expect(error?.description.contains("best accepted: cp311-cp311-manylinux_2_31_x86_64") == true)
+        #expect(error?.code == WheelErrorCode.tagsDoNotFit.code)
+        #expect(error?.description.hasPrefix(file + ": ") == true)
     }
 
     @Test func aMemberThatDoesNotMatchRecordIsRefused() async throws {
@@ -84,18 +83,16 @@ import Testing
         let file = "bad-1.0-py3-none-any.whl"
         let path = try await WheelFixture.make(in: dir, fileName: file, members: [.init(path: "bad/__init__.py", content: "x")], tamper: "bad/__init__.py")
         let error = #expect(throws: WheelError.self) { try Self.plan(path, file) }
-        #expect(error?.description.contains("does not match its RECORD hash") == true)
+        #expect(error?.code == WheelErrorCode.recordMismatch.code)
     }
 
-    @Test(arguments: [
-        ("../evil.py", "outside the target"), ("/etc/evil", "outside the target"), ("pkg/../../x", "outside the target"),
-    ])
-    func escapingMembersAreRefused(_ member: String, _ reason: String) async throws {
+    @Test(arguments: ["../evil.py", "/etc/evil", "pkg/../../x"])
+    func escapingMembersAreRefused(_ member: String) async throws {
         let dir = try TemporaryDirectory()
         let file = "esc-1.0-py3-none-any.whl"
         let path = try await WheelFixture.make(in: dir, fileName: file, members: [.init(path: "esc/__init__.py", content: ""), .init(path: member, content: "x")])
         let error = #expect(throws: WheelError.self) { try Self.plan(path, file, tree: dir.path + "/tree") }
-        #expect(error?.description.contains(reason) == true, "\(String(describing: error))")
+        #expect(error?.code == WheelErrorCode.badMember.code, "\(String(describing: error))")
         #expect(!FileSystem.exists(dir.path + "/evil.py"))
     }
 
@@ -112,7 +109,7 @@ import Testing
             """
         )
         let error = #expect(throws: WheelError.self) { try Self.plan(path, file) }
-        #expect(error?.description.contains("symbolic link") == true)
+        #expect(error?.code == WheelErrorCode.badMember.code)
     }
 
     @Test func membersMissingFromRecordAndUnknownSchemesAreRefused() async throws {
@@ -124,10 +121,11 @@ import Testing
                     z.writestr("odd/unlisted.py", "x")
             """
         )
-        #expect(throws: WheelError.self) { try Self.plan(path, file) }
+        let unlisted = #expect(throws: WheelError.self) { try Self.plan(path, file) }
+        #expect(unlisted?.code == WheelErrorCode.notInRecord.code)
         let file2 = "odd2-1.0-py3-none-any.whl"
         let path2 = try await WheelFixture.make(in: dir, fileName: file2, members: [.init(path: "odd2-1.0.data/weird/x", content: "")])
         let error = #expect(throws: WheelError.self) { try Self.plan(path2, file2) }
-        #expect(error?.description.contains("unknown .data scheme") == true)
+        #expect(error?.code == WheelErrorCode.badMember.code)
     }
 }

@@ -13,6 +13,9 @@ import importlib, importlib.metadata, json, os, re, shutil, site, sys, zipfile
 ENV, OUT, SRC, TMP = "/airlock/in/env", "/airlock/out", "/tmp/airlock-build/src", "/tmp/airlock-build/wheel"
 LEGACY = {"requires": ["setuptools>=40.8.0", "wheel"], "build-backend": "setuptools.build_meta:__legacy__", "backend-path": []}
 USAGE = "usage: pep517_frontend.py [metadata | build-system PYPROJECT...]"
+# Exit statuses of a stop on purpose (SdistBuilder reads them): 2 usage, 3 the backend misbehaved,
+# 4 the [build-system] table cannot be used, 5 a build requirement is not in the build environment.
+BAD_BUILD_SYSTEM, MISSING_REQUIREMENT = 4, 5
 
 
 def fail(message, code=3):
@@ -92,16 +95,16 @@ def load_backend():
     try:
         system = build_system(os.path.join(SRC, "pyproject.toml"))
     except Exception as e:
-        fail(str(e))
+        fail(str(e), BAD_BUILD_SYSTEM)
     paths = [os.path.normpath(os.path.join(SRC, p)) for p in system["backend-path"]]
     if any(os.path.commonpath([p, SRC]) != SRC for p in paths):
-        fail("backend-path %r leaves the source tree" % system["backend-path"])
+        fail("backend-path %r leaves the source tree" % system["backend-path"], BAD_BUILD_SYSTEM)
     site.addsitedir(ENV)
     sys.path[:] = paths + [ENV] + [p for p in sys.path if p != ENV and p not in paths]
     installed = {normalize(d.metadata["Name"] or ""): d.version for d in importlib.metadata.distributions(path=[ENV])}
     missing = [r for r in system["requires"] if unmet(r, installed)]
     if missing:
-        fail("build requirements not in the build environment: %s (airlock lock puts them in the lock's build list)" % ", ".join(missing))
+        fail("build requirements not in the build environment: %s (airlock lock puts them in the lock's build list)" % ", ".join(missing), MISSING_REQUIREMENT)
     module, _, attrs = system["build-backend"].partition(":")
     backend = importlib.import_module(module)
     for attr in filter(None, attrs.split(".")):
@@ -110,7 +113,7 @@ def load_backend():
     dynamic = list(hook({})) if hook else []
     missing = [r for r in dynamic if unmet(r, installed)]
     if missing:
-        fail("the backend %s asks for %s, which the build environment lacks; add them to the build requirements" % (system["build-backend"], ", ".join(missing)))
+        fail("the backend %s asks for %s, which the build environment lacks; add them to the build requirements" % (system["build-backend"], ", ".join(missing)), MISSING_REQUIREMENT)
     return backend, system, dynamic
 
 

@@ -4,6 +4,8 @@
 # (nothing else but the standard library: the interpreter runs with -I -S), import of the script's
 # module, exactly one top-level `azure.functions.FunctionRegister`, then `get_functions()`. Its
 # error messages are the worker's. Standard library only: the image needs nothing but python3.
+# Exit statuses (PythonSandbox.smokeTestCode reads them): 2 usage, 3 an import raised, 4 not exactly
+# one app instance, 5 get_functions() raised, 6 no function.
 import importlib, json, os, sys, traceback
 
 
@@ -29,7 +31,7 @@ def main(argv):
         from azure.functions import FunctionRegister
     except BaseException:
         traceback.print_exc()
-        fail(4, "azure.functions cannot be imported from .python_packages; is azure-functions in requirements.txt?")
+        fail(3, "azure.functions cannot be imported from .python_packages; is azure-functions in requirements.txt?")
     apps = [name for name in dir(module) if isinstance(getattr(module, name, None), FunctionRegister)]
     if not apps:
         fail(4, "Could not find top level function app instances in " + script + ".")
