@@ -186,34 +186,11 @@ extension LockPip {
             var errors: [String]
         }
         let dest = workDirectory + "/sdists"
-        try FileSystem.makeDirectory(dest)
-        let scriptPath = workDirectory + "/airlock-fetch-sdists.py"
-        let requestPath = workDirectory + "/fetch-sdists.json"
-        try FileSystem.writeAtomically(scriptPath, Array(fetchSdistsScript.utf8))
-        let request = Request(pipOptions: pipOptions, dest: dest, sdists: queries)
-        try FileSystem.writeAtomically(requestPath, Array(try JSONEncoder().encode(request)))
-        let result = try await LockProcess.run(
-            python,
-            [scriptPath, requestPath],
-            environment: environment,
-            workDirectory: workDirectory,
-            label: "fetch-sdists"
+        let answer: Answer = try await runSdistHelper(
+            Request(pipOptions: pipOptions, dest: dest, sdists: queries), label: "fetch-sdists", python: python,
+            environment: environment, workDirectory: workDirectory, failure: PythonErrorCode.sdistFetchFailed,
+            doing: "fetching the pinned sdists", helper: "the sdist fetcher"
         )
-        guard result.status == 0 else {
-            throw UsageError(
-                PythonErrorCode.sdistFetchFailed,
-                "\(python): fetching the pinned sdists failed (exit \(result.status)):\n\(result.stderrTail())"
-            )
-        }
-        let answer: Answer
-        do {
-            answer = try JSONDecoder().decode(Answer.self, from: Data(result.stdout))
-        } catch {
-            throw UsageError(
-                PythonErrorCode.helperFailed,
-                "\(python): the sdist fetcher printed something that is not its answer (\(error))"
-            )
-        }
         guard answer.errors.isEmpty else {
             throw UsageError(PythonErrorCode.sdistFetchFailed, answer.errors.joined(separator: "\n"))
         }
@@ -276,34 +253,11 @@ extension LockPip {
             var mismatch: String?
         }
         let dest = workDirectory + "/sdists"
-        try FileSystem.makeDirectory(dest)
-        let scriptPath = workDirectory + "/airlock-fetch-sdists.py"
-        let requestPath = workDirectory + "/find-sdists.json"
-        try FileSystem.writeAtomically(scriptPath, Array(fetchSdistsScript.utf8))
-        let request = Request(pipOptions: pipOptions, dest: dest, find: searches, python: target.pythonVersion)
-        try FileSystem.writeAtomically(requestPath, Array(try JSONEncoder().encode(request)))
-        let result = try await LockProcess.run(
-            python,
-            [scriptPath, requestPath],
-            environment: environment,
-            workDirectory: workDirectory,
-            label: "find-sdists"
+        let answer: Answer = try await runSdistHelper(
+            Request(pipOptions: pipOptions, dest: dest, find: searches, python: target.pythonVersion), label: "find-sdists",
+            python: python, environment: environment, workDirectory: workDirectory, failure: PythonErrorCode.helperFailed,
+            doing: "looking up sdists on the index", helper: "the sdist finder"
         )
-        guard result.status == 0 else {
-            throw UsageError(
-                PythonErrorCode.helperFailed,
-                "\(python): looking up sdists on the index failed (exit \(result.status)):\n\(result.stderrTail())"
-            )
-        }
-        let answer: Answer
-        do {
-            answer = try JSONDecoder().decode(Answer.self, from: Data(result.stdout))
-        } catch {
-            throw UsageError(
-                PythonErrorCode.helperFailed,
-                "\(python): the sdist finder printed something that is not its answer (\(error))"
-            )
-        }
         guard answer.found.count == searches.count else {
             throw UsageError(
                 PythonErrorCode.helperFailed,
@@ -321,6 +275,30 @@ extension LockPip {
                 indexSha256: item.indexSha256,
                 yanked: item.yanked ?? false
             )
+        }
+    }
+
+    /// Runs the sdist helper (Resources/pip_sdists.py) on `request` (written to a JSON file in
+    /// `workDirectory`, the sdists going to `workDirectory/sdists/`) and decodes its answer.
+    private static func runSdistHelper<Request: Encodable, Answer: Decodable>(
+        _ request: Request, label: String, python: String, environment: [String: String], workDirectory: String,
+        failure: PythonErrorCode, doing: String, helper: String
+    ) async throws -> Answer {
+        try FileSystem.makeDirectory(workDirectory + "/sdists")
+        let scriptPath = workDirectory + "/airlock-fetch-sdists.py"
+        let requestPath = workDirectory + "/\(label).json"
+        try FileSystem.writeAtomically(scriptPath, Array(fetchSdistsScript.utf8))
+        try FileSystem.writeAtomically(requestPath, Array(try JSONEncoder().encode(request)))
+        let result = try await LockProcess.run(
+            python, [scriptPath, requestPath], environment: environment, workDirectory: workDirectory, label: label
+        )
+        guard result.status == 0 else {
+            throw UsageError(failure, "\(python): \(doing) failed (exit \(result.status)):\n\(result.stderrTail())")
+        }
+        do {
+            return try JSONDecoder().decode(Answer.self, from: Data(result.stdout))
+        } catch {
+            throw UsageError(PythonErrorCode.helperFailed, "\(python): \(helper) printed something that is not its answer (\(error))")
         }
     }
 
