@@ -48,7 +48,7 @@ engines_stop() {
         dockerd_pid=""
     fi
     if [ -n "$engines_root" ]; then
-        grep -o " $engines_root/[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+        { grep -o " $engines_root/[^ ]*" /proc/self/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
         rm -rf "$engines_root"
         engines_root=""
     fi

@@ -106,6 +106,16 @@ import Testing
             let result = try #require(try parseJSON(build) as? [String: Any])
             #expect(result["runtime"] as? String == engine.rawValue)
             digests[engine.rawValue] = result["sha256"] as? String
+            // image run over the same engine: the image's Python, the network off, its exit status.
+            let run = try await CLI.run(
+                [
+                    "image", "run", "--store", "store", "--runtime", engine.rawValue, HostPythonImage.reference, "--", "python3", "-c",
+                    "import socket, sys; print(sys.version_info[:2]); socket.create_connection(('1.1.1.1', 53), 2)",
+                ],
+                in: dir.path, environment: setup.environment, timeout: 120
+            )
+            #expect(run.status == 1 && run.stdout.contains("(\(HostPythonImage.version.replacingOccurrences(of: ".", with: ", ")))"), "\(engine): \(run)")
+            #expect(run.stderr.contains("OSError") || run.stderr.contains("unreachable"), "\(engine): \(run)")
         }
         #expect(digests.count >= 2 && Set(digests.values).count == 1, "\(digests)")
     }
