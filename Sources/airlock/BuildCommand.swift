@@ -16,10 +16,12 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "Print the app files that would go into the zip (and, on stderr, what is left out and why).")
     var listFiles = false
     @Flag(help: "Build even when the action cache has this exact build.") var noCache = false
-    @Option(help: "The container runtime for the Python steps: auto, bwrap, docker or podman.") var runtime = "auto"
+    @Option(help: "The container runtime for the Python steps: auto, bwrap, docker or podman (default: auto).")
+    var runtime: String?
     @Option(help: "The build image in the store, NAME[:TAG] or digest (default: the target's, e.g. airlock-python:3.11-bookworm).")
     var image: String?
-    @Flag(help: "Write checked-hash .pyc files (compiled by the image's Python) into the zip.") var compileBytecode = false
+    @Flag(inversion: .prefixedNo, help: "Write checked-hash .pyc files (compiled by the image's Python) into the zip (default: no).")
+    var compileBytecode: Bool?
     @Option(
         help: ArgumentHelp(
             "An app setting the smoke test's environment gets, for apps that read settings while they load (repeatable; names go into provenance, values do not).",
@@ -33,6 +35,8 @@ struct BuildCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
+        // airlock.toml's values sit under the flags.
+        var defaults = try ProjectDefaults(project: project)
         if listFiles {
             let list = try PythonBuild.listFiles(project: project, outDirectory: out)
             if output.json {
@@ -48,9 +52,19 @@ struct BuildCommand: AsyncParsableCommand {
                 "--image: the image is used by the sandbox; drop --no-sandbox"
             )
         }
+        let compileBytecode = defaults.bool(self.compileBytecode, .compileBytecode) ?? false
+        if noSandbox, compileBytecode, let file = defaults.file, self.compileBytecode == nil {
+            throw UsageError(
+                PythonBuildErrorCode.needsSandbox,
+                "--no-sandbox: \(file.path) sets compile-bytecode = true, and the .pyc files are written by the target's Python in the sandbox; add --no-compile-bytecode"
+            )
+        }
+        // With --no-sandbox the file's image and runtime have nothing to choose.
+        let image = noSandbox ? nil : defaults.string(self.image, .image)
+        let runtime = defaults.string(self.runtime, .runtime) ?? RuntimeChoice.auto.rawValue
         let settings = try settings()
-        _ = try RuntimeChoice(parsing: runtime)
-        let store = try storeOptions.open()
+        _ = try defaults.blaming(.runtime) { try RuntimeChoice(parsing: runtime) }
+        let store = try Store.open(at: defaults.storeRoot(storeOptions))
         var sandbox: SandboxRequest? = nil
         if !noSandbox {
             // The image first: a missing one is the error to show, before any runtime is tried.
