@@ -7,7 +7,11 @@ import Foundation
 struct BuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
-        abstract: "Build a Function App's deployment zip from its lock and the store, offline and reproducibly."
+        abstract: "Build a Function App's deployment zip from its lock and the store, offline and reproducibly.",
+        discussion: Example.discussion(
+            Example("Build app/dist/app.zip and smoke-test it in the target's image", "airlock build --project app"),
+            Example("With .pyc files, in a Functions image imported into the store", "airlock build --project app --compile-bytecode \\\n    --image functions-python:3.11")
+        )
     )
 
     @Option(help: "The app directory (default: the current directory).") var project = "."

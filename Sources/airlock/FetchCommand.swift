@@ -15,7 +15,7 @@ struct FetchCommand: AsyncParsableCommand {
             CA bundle; when your pip configuration or PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE or \
             CURL_CA_BUNDLE names a bundle with certificates the system lacks, those downloads go through \
             pip's own session so that bundle (and pip's proxy and client certificate) applies.
-            """
+            """ + "\n\n" + examples
     )
 
     @Option(help: "The app directory holding airlock.lock (default: the current directory).") var project = "."

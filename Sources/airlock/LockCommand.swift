@@ -9,18 +9,22 @@ struct LockCommand: AsyncParsableCommand {
         commandName: "lock",
         abstract:
             "Pin a Function App's requirements.txt to exact wheels (name, version, file, URL, sha256, size) for its target.",
-        discussion: """
-            Resolution is done by your own pip (or uv), with your pip configuration: index URLs, extra \
-            index URLs, find-links, proxy and CA bundle come from pip.conf and PIP_* variables. A \
-            requirements file whose every line carries --hash=sha256: is pinned as it is, without \
-            resolving. Writes PROJECT/airlock.lock; set AIRLOCK_PYTHON to use another python's pip.
-
-            A requirement with no wheel for the target is locked as its sdist from the index (the \
-            highest version it allows, by the index's sha256), and its dependencies are resolved \
-            with the rest: from its PKG-INFO when that gives them statically, otherwise from its \
-            build backend, run offline in the sandbox (--runtime, --image, --store, as for build) \
-            over its build requirements, which are fetched into the store for it.
+        discussion: Example.discussion(
             """
+                Resolution is done by your own pip (or uv), with your pip configuration: index URLs, extra \
+                index URLs, find-links, proxy and CA bundle come from pip.conf and PIP_* variables. A \
+                requirements file whose every line carries --hash=sha256: is pinned as it is, without \
+                resolving. Writes PROJECT/airlock.lock; set AIRLOCK_PYTHON to use another python's pip.
+
+                A requirement with no wheel for the target is locked as its sdist from the index (the \
+                highest version it allows, by the index's sha256), and its dependencies are resolved \
+                with the rest: from its PKG-INFO when that gives them statically, otherwise from its \
+                build backend, run offline in the sandbox (--runtime, --image, --store, as for build) \
+                over its build requirements, which are fetched into the store for it.
+                """,
+            Example("Pin app/requirements.txt for the Functions Python 3.11 image", "airlock lock --project app"),
+            Example("Pin for Python 3.12 (glibc 2.36), resolved by uv", "airlock lock --project app --python 3.12 --resolver uv")
+        )
     )
 
     @Option(help: "The app directory holding requirements.txt.") var project = "."

@@ -8,7 +8,11 @@ import Foundation
 struct SealCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seal",
-        abstract: "Seal files (and directories) into one signed bundle."
+        abstract: "Seal files (and directories) into one signed bundle.",
+        discussion: Example.discussion(
+            Example("Seal a directory, signed with your key", "airlock seal --key keys/team.key --out app.airlock dist/"),
+            Example("Seal a built app with two signers, in 4 GiB volumes", "airlock seal --project app --key keys/a.key --key keys/b.key \\\n    --out app.airlock --max-volume-size 4GiB")
+        )
     )
 
     @Argument(help: "Files or directories to seal.") var files: [String] = []
@@ -98,7 +102,10 @@ func sourceDateEpoch() throws -> Int64? {
 struct SplitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "split",
-        abstract: "Cut an existing bundle into volumes BUNDLE.001, BUNDLE.002, ... (cat them to rejoin)."
+        abstract: "Cut an existing bundle into volumes BUNDLE.001, BUNDLE.002, ... (cat them to rejoin).",
+        discussion: Example.discussion(
+            Example("Cut a bundle into 700 MB volumes", "airlock split app.airlock --max-volume-size 700MB")
+        )
     )
 
     @Argument(help: "The bundle to split.") var bundle: String
