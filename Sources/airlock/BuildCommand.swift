@@ -9,6 +9,12 @@ struct BuildCommand: AsyncParsableCommand {
         commandName: "build",
         abstract: "Build a Function App's deployment zip from its lock and the store, offline and reproducibly.",
         discussion: Example.discussion(
+            """
+            Needs PROJECT/airlock.lock and its files in the store (airlock fetch). On the connected \
+            host, a missing default build image (airlock-python:3.11-bookworm for Python 3.11) is \
+            bootstrapped first with mmdebstrap, when it is installed and the Debian mirror answers; \
+            --no-bootstrap refuses instead, naming the command that makes it.
+            """,
             Example("Build app/dist/app.zip and smoke-test it in the target's image", "airlock build --project app"),
             Example("With .pyc files, in a Functions image imported into the store", "airlock build --project app --compile-bytecode \\\n    --image functions-python:3.11")
         )
@@ -35,6 +41,10 @@ struct BuildCommand: AsyncParsableCommand {
     var setting: [String] = []
     @Flag(help: "Build on the host alone: no Python version check and no smoke test (deploy kits then need --expect).")
     var noSandbox = false
+    @Flag(help: "When the default build image is missing, refuse instead of bootstrapping it with mmdebstrap.")
+    var noBootstrap = false
+    @Option(help: "The Debian mirror to bootstrap the default build image from (default: \(ImageBootstrap.defaultMirror)).")
+    var bootstrapMirror: String?
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
 
@@ -72,7 +82,16 @@ struct BuildCommand: AsyncParsableCommand {
         var sandbox: SandboxRequest? = nil
         if !noSandbox {
             // The image first: a missing one is the error to show, before any runtime is tried.
-            _ = try PythonBuild.buildImage(project: project, image: image, store: store)
+            let bootstrap = DefaultImageBootstrap(
+                isAllowed: !noBootstrap,
+                mirror: defaults.string(bootstrapMirror, .bootstrapMirror),
+                sourceDateEpoch: try sourceDateEpoch() ?? ImageBootstrap.defaultSourceDateEpoch,
+                output: output.json ? .discard : SandboxOutput { _, line in printError("  | " + line) }
+            )
+            _ = try await PythonBuild.buildImage(
+                project: project, image: image, store: store, bootstrap: bootstrap,
+                progress: ProgressReporter(label: "build", quiet: output.json)
+            )
             let selected = try await RuntimeSelection.select(runtime, store: store)
             for note in selected.notes { printError("airlock: note: " + note) }
             sandbox = SandboxRequest(
