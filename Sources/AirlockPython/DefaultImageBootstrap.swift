@@ -49,7 +49,9 @@ public struct DefaultImageBootstrap: Sendable {
 
     /// Why a bootstrap cannot work here (nil: it can), and the mmdebstrap it would run.
     func readiness() async -> (reason: String?, executable: String?) {
-        let found = mmdebstrap.map { FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil } ?? ChildProcess.locate("mmdebstrap")
+        let found =
+            mmdebstrap.map { FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }
+            ?? ChildProcess.locate("mmdebstrap")
         guard let executable = found else {
             return ("mmdebstrap is not installed (apt-get install -y mmdebstrap)", nil)
         }
@@ -136,7 +138,8 @@ package enum MirrorProbe {
         let (host, port) = proxy ?? (endpoint.host, endpoint.port)
         guard await canConnect(host: host, port: port, timeout: timeout) else {
             let via = proxy.map { " through the proxy \($0.host):\($0.port)" } ?? ""
-            return "the Debian mirror \(mirror) cannot be reached\(via) (no TCP connection within \(DurationText.spoken(timeout)))"
+            return
+                "the Debian mirror \(mirror) cannot be reached\(via) (no TCP connection within \(DurationText.spoken(timeout)))"
         }
         return nil
     }
@@ -200,7 +203,9 @@ package enum MirrorProbe {
     /// Whether a TCP connection to `host:port` opens within `timeout` (name resolution included:
     /// it runs on a thread of its own, abandoned if the time runs out).
     static func canConnect(host: String, port: UInt16, timeout: Duration) async -> Bool {
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(
+            clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        )
         let pending = Mutex<CheckedContinuation<Bool, Never>?>(nil)
         return await withCheckedContinuation { continuation in
             pending.withLock { $0 = continuation }

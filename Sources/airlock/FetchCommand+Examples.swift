@@ -2,6 +2,9 @@
 extension FetchCommand {
     static let examples = Example.section([
         Example("Download every file app/airlock.lock names into ./mirror", "airlock fetch --project app"),
-        Example("Into a shared store, 16 downloads at a time", "airlock fetch --project app --store /srv/airlock --jobs 16"),
+        Example(
+            "Into a shared store, 16 downloads at a time",
+            "airlock fetch --project app --store /srv/airlock --jobs 16"
+        ),
     ])
 }

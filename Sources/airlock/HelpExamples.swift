@@ -28,9 +28,10 @@ struct Example {
 
     /// The examples block, for a discussion written elsewhere (`discussion: "..." + "\n\n" + section`).
     static func section(_ examples: [Example]) -> String {
-        ([header] + examples.flatMap { example in
-            ["  # " + example.what] + example.command.split(separator: "\n").map { "  " + $0 }
-        }).joined(separator: "\n")
+        ([header]
+            + examples.flatMap { example in
+                ["  # " + example.what] + example.command.split(separator: "\n").map { "  " + $0 }
+            }).joined(separator: "\n")
     }
 
     /// argument-parser's help for a command, with the examples block taken out of the overview

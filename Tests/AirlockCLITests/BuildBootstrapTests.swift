@@ -11,7 +11,8 @@ private func setUp(_ dir: TempDir, toml: String? = nil) async throws -> (path: S
     try dir.directory("app")
     func write(_ name: String, _ text: String) throws {
         try FileManager.default.createDirectory(
-            atPath: (dir.file(name) as NSString).deletingLastPathComponent, withIntermediateDirectories: true
+            atPath: (dir.file(name) as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true
         )
         try Data(text.utf8).write(to: URL(fileURLWithPath: dir.file(name)))
     }
@@ -25,7 +26,10 @@ private func setUp(_ dir: TempDir, toml: String? = nil) async throws -> (path: S
     let mirror = "file://" + dir.file("debian")
     try dir.directory("debian")
     if let toml { try write("app/airlock.toml", toml.replacingOccurrences(of: "MIRROR", with: mirror)) }
-    try write("root/var/lib/dpkg/status", "Package: python3\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.11.2-1+b1\n\n")
+    try write(
+        "root/var/lib/dpkg/status",
+        "Package: python3\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.11.2-1+b1\n\n"
+    )
     try write("root/usr/bin/python3", "#!\n")
     let tar = try await Shell.run("tar -C root -cf rootfs.tar .", in: dir.path)
     try #require(tar.status == 0, "\(tar)")
@@ -78,7 +82,10 @@ private func setUp(_ dir: TempDir, toml: String? = nil) async throws -> (path: S
         defer { dir.remove() }
         let (path, mirror) = try await setUp(dir)
         let build = try await CLI.run(
-            ["build", "--project", "app", "--store", "store", "--no-bootstrap", "--bootstrap-mirror", mirror, "--json"],
+            [
+                "build", "--project", "app", "--store", "store", "--no-bootstrap", "--bootstrap-mirror", mirror,
+                "--json",
+            ],
             in: dir.path,
             environment: ["PATH": path]
         )
@@ -113,7 +120,10 @@ private func setUp(_ dir: TempDir, toml: String? = nil) async throws -> (path: S
         defer { dir.remove() }
         let (path, _) = try await setUp(dir)
         let build = try await CLI.run(
-            ["build", "--project", "app", "--store", "store", "--bootstrap-mirror", "http://127.0.0.1:1/debian", "--json"],
+            [
+                "build", "--project", "app", "--store", "store", "--bootstrap-mirror", "http://127.0.0.1:1/debian",
+                "--json",
+            ],
             in: dir.path,
             environment: ["PATH": path]
         )

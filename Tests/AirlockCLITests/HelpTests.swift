@@ -45,7 +45,8 @@ private func examples(in help: String) throws -> [(what: String, command: String
             let body = text.trimmingCharacters(in: .whitespaces)
             #expect(continuing || found[index].command.isEmpty, "a second command under one # line: \(line)")
             continuing = body.hasSuffix(" \\")
-            found[index].command += (found[index].command.isEmpty ? "" : " ") + (continuing ? String(body.dropLast(2)) : body)
+            found[index].command +=
+                (found[index].command.isEmpty ? "" : " ") + (continuing ? String(body.dropLast(2)) : body)
         }
     }
     return found
@@ -70,11 +71,13 @@ private func examples(in help: String) throws -> [(what: String, command: String
             }
         }
         #expect(groups.map(\.0) == ["CONNECTED HOST SUBCOMMANDS:", "ENCLAVE SUBCOMMANDS:", "EITHER SIDE SUBCOMMANDS:"])
-        #expect(groups.map(\.1) == [
-            ["lock", "fetch", "build", "image", "seal"],
-            ["verify", "import", "deploy"],
-            ["store", "trust", "key", "doctor", "history", "export", "split"],
-        ])
+        #expect(
+            groups.map(\.1) == [
+                ["lock", "fetch", "build", "image", "seal"],
+                ["verify", "import", "deploy"],
+                ["store", "trust", "key", "doctor", "history", "export", "split"],
+            ]
+        )
     }
 
     @Test func everyCommandsHelpEndsWithExamplesThatParse() async throws {

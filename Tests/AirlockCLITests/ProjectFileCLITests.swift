@@ -57,7 +57,10 @@ private func lockedTarget(_ result: CLIResult) throws -> [String: String] {
         #expect(errorCode(refused) == "python.unknown-resolver", "\(refused)")
         #expect(refused.stderr.contains("(resolver set in app/airlock.toml)"), "\(refused)")
 
-        let python = try await CLI.run(["lock", "--project", "app", "--no-sizes", "--json", "--resolver", "pip"], in: dir.path)
+        let python = try await CLI.run(
+            ["lock", "--project", "app", "--no-sizes", "--json", "--resolver", "pip"],
+            in: dir.path
+        )
         #expect(python.status == 2, "\(python)")
         #expect(errorCode(python) == "python.unsupported-python", "\(python)")
         #expect(python.stderr.contains("(python set in app/airlock.toml)"), "\(python)")
@@ -78,7 +81,11 @@ private func lockedTarget(_ result: CLIResult) throws -> [String: String] {
         #expect(FileManager.default.fileExists(atPath: dir.file("team-store/index.sqlite")), "\(fromFile)")
         #expect(!FileManager.default.fileExists(atPath: dir.file("mirror")))
 
-        let environment = try await CLI.run(["fetch", "--project", "app"], in: dir.path, environment: ["AIRLOCK_STORE": "env-store"])
+        let environment = try await CLI.run(
+            ["fetch", "--project", "app"],
+            in: dir.path,
+            environment: ["AIRLOCK_STORE": "env-store"]
+        )
         try #require(environment.status == 0, "\(environment)")
         #expect(FileManager.default.fileExists(atPath: dir.file("env-store/index.sqlite")), "\(environment)")
 
@@ -130,12 +137,18 @@ private func lockedTarget(_ result: CLIResult) throws -> [String: String] {
         #expect(errorCode(needsSandbox) == "build.needs-sandbox", "\(needsSandbox)")
         #expect(needsSandbox.stderr.contains("app/airlock.toml sets compile-bytecode = true"), "\(needsSandbox)")
 
-        let build = try await CLI.run(["build", "--project", "app", "--no-sandbox", "--no-compile-bytecode"], in: dir.path)
+        let build = try await CLI.run(
+            ["build", "--project", "app", "--no-sandbox", "--no-compile-bytecode"],
+            in: dir.path
+        )
         try #require(build.status == 0, "\(build)")
 
         // Run from another directory: the key is found below the project, not below the caller.
         try dir.directory("elsewhere")
-        let seal = try await CLI.run(["seal", "--project", "../app", "--out", "app.airlock"], in: dir.file("elsewhere"))
+        let seal = try await CLI.run(
+            ["seal", "--project", "../app", "--out", "app.airlock"],
+            in: dir.file("elsewhere")
+        )
         try #require(seal.status == 0, "\(seal)")
         let verify = try await CLI.run(
             ["verify", "elsewhere/app.airlock", "--trust", "app/keys/team.pub", "--json"],
@@ -174,7 +187,10 @@ private func lockedTarget(_ result: CLIResult) throws -> [String: String] {
         let result = try await CLI.run(arguments + ["--json"], in: dir.path)
         #expect(result.status == 2, "\(result)")
         #expect(errorCode(result) == "project.unknown-key", "\(result)")
-        #expect(result.stderr.contains("airlock: app/airlock.toml: unknown key 'pyhton' (did you mean 'python'?)"), "\(result)")
+        #expect(
+            result.stderr.contains("airlock: app/airlock.toml: unknown key 'pyhton' (did you mean 'python'?)"),
+            "\(result)"
+        )
         #expect(hasNoStackTrace(result))
         #expect(!FileManager.default.fileExists(atPath: dir.file("mirror")), "a refused file still opened the store")
     }

@@ -38,7 +38,9 @@ private struct SetUp {
                 try data.withUnsafeBytes { try w.writeData($0) }
             }
         }
-        let status = Array("Package: python3\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.11.2-1+b1\n\n".utf8)
+        let status = Array(
+            "Package: python3\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.11.2-1+b1\n\n".utf8
+        )
         for directory in ["./", "./usr/", "./usr/bin/", "./var/", "./var/lib/", "./var/lib/dpkg/"] {
             try add(directory, .directory, mode: 0o755)
         }
@@ -70,7 +72,10 @@ private struct SetUp {
     @Test func aMissingDefaultImageIsBootstrappedWithTheProfilesSuiteAndPython() async throws {
         let setUp = try SetUp()
         let image = try await PythonBuild.buildImage(
-            project: setUp.project, image: nil, store: setUp.store, bootstrap: setUp.policy()
+            project: setUp.project,
+            image: nil,
+            store: setUp.store,
+            bootstrap: setUp.policy()
         )
         #expect(image.reference == "airlock-python:3.11-bookworm")
         let arguments = try String(decoding: FileSystem.readFile(setUp.argumentsPath), as: UTF8.self)
@@ -82,7 +87,10 @@ private struct SetUp {
         // Now in the store: taken as it is, mmdebstrap not run again.
         try FileSystem.remove(setUp.argumentsPath)
         let again = try await PythonBuild.buildImage(
-            project: setUp.project, image: nil, store: setUp.store, bootstrap: setUp.policy()
+            project: setUp.project,
+            image: nil,
+            store: setUp.store,
+            bootstrap: setUp.policy()
         )
         #expect(again.manifest == image.manifest)
         #expect(!setUp.standInRan)
@@ -92,7 +100,10 @@ private struct SetUp {
         let setUp = try SetUp()
         let error = try await #require(throws: UsageError.self) {
             try await PythonBuild.buildImage(
-                project: setUp.project, image: nil, store: setUp.store, bootstrap: setUp.policy(allowed: false)
+                project: setUp.project,
+                image: nil,
+                store: setUp.store,
+                bootstrap: setUp.policy(allowed: false)
             )
         }
         #expect(error.code == ImageErrorCode.notFound.code)
@@ -109,7 +120,9 @@ private struct SetUp {
         let setUp = try SetUp()
         let error = try await #require(throws: UsageError.self) {
             try await PythonBuild.buildImage(
-                project: setUp.project, image: nil, store: setUp.store,
+                project: setUp.project,
+                image: nil,
+                store: setUp.store,
                 bootstrap: setUp.policy(mmdebstrap: setUp.dir.path + "/no-such/mmdebstrap")
             )
         }
@@ -123,7 +136,10 @@ private struct SetUp {
         let setUp = try SetUp()
         let error = try await #require(throws: UsageError.self) {
             try await PythonBuild.buildImage(
-                project: setUp.project, image: nil, store: setUp.store, bootstrap: setUp.policy(mirror: mirror)
+                project: setUp.project,
+                image: nil,
+                store: setUp.store,
+                bootstrap: setUp.policy(mirror: mirror)
             )
         }
         #expect(error.code == ImageErrorCode.notFound.code)
@@ -136,7 +152,10 @@ private struct SetUp {
         let setUp = try SetUp()
         let error = try await #require(throws: ImageError.self) {
             try await PythonBuild.buildImage(
-                project: setUp.project, image: "functions-python:3.11", store: setUp.store, bootstrap: setUp.policy()
+                project: setUp.project,
+                image: "functions-python:3.11",
+                store: setUp.store,
+                bootstrap: setUp.policy()
             )
         }
         #expect(error.code == ImageErrorCode.notFound.code)
@@ -147,7 +166,10 @@ private struct SetUp {
         let setUp = try SetUp()
         let error = try await #require(throws: UsageError.self) {
             try await PythonBuild.buildImage(
-                project: setUp.project, image: nil, store: setUp.store, bootstrap: setUp.policy(mirror: "deb.example.org")
+                project: setUp.project,
+                image: nil,
+                store: setUp.store,
+                bootstrap: setUp.policy(mirror: "deb.example.org")
             )
         }
         #expect(error.code == ImageErrorCode.badOption.code, "\(error)")
