@@ -33,9 +33,27 @@ bench: build
 	@./bench/run.sh .build/release/airlock
 	@./bench/python-build.sh .build/release/airlock
 
+# Completions and the man page come from the binary's own help, through argument-parser: the
+# completion scripts from `airlock --generate-completion-script bash|zsh|fish`, airlock.1 (every
+# subcommand, its options and examples) from argument-parser's generate-manual plugin, which runs
+# offline (it builds its tool from the local package) and is dated by SOURCE_DATE_EPOCH, else by
+# the last commit, so the same tree gives the same page.
+MAN_DATE = $(shell if [ -n "$$SOURCE_DATE_EPOCH" ]; then date -u -d "@$$SOURCE_DATE_EPOCH" +%F; \
+	else git log -1 --format=%cs 2>/dev/null || date -u +%F; fi)
+SHARE = $(DESTDIR)$(PREFIX)/share
+
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 .build/release/airlock $(DESTDIR)$(PREFIX)/bin/airlock
+	install -d $(SHARE)/bash-completion/completions $(SHARE)/zsh/site-functions \
+		$(SHARE)/fish/vendor_completions.d $(SHARE)/man/man1
+	.build/release/airlock --generate-completion-script bash > $(SHARE)/bash-completion/completions/airlock
+	.build/release/airlock --generate-completion-script zsh > $(SHARE)/zsh/site-functions/_airlock
+	.build/release/airlock --generate-completion-script fish > $(SHARE)/fish/vendor_completions.d/airlock.fish
+	chmod 0644 $(SHARE)/bash-completion/completions/airlock $(SHARE)/zsh/site-functions/_airlock \
+		$(SHARE)/fish/vendor_completions.d/airlock.fish
+	$(SWIFT) package generate-manual --date $(MAN_DATE)
+	install -m 0644 .build/plugins/GenerateManual/outputs/airlock/airlock.1 $(SHARE)/man/man1/airlock.1
 
 format:
 	$(SWIFT) format -i -r Sources Tests

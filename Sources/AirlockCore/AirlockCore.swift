@@ -113,6 +113,11 @@ public struct UsageError: AirlockError {
         self.description = description
         self.code = code.code
     }
+    /// For a code found at run time (an error being rethrown with more said).
+    public init(code: ErrorCode, _ description: String) {
+        self.description = description
+        self.code = code
+    }
 }
 
 /// A failed check (exit 1) carrying every reason found.

@@ -90,7 +90,7 @@ public struct PythonSandbox: Sendable {
             throw UsageError(
                 ImageErrorCode.notFound,
                 "\(error.description); the default build image for Python \(target.pythonVersion) is made once with: "
-                    + "airlock image bootstrap --suite \(profile.suite) --packages python3 --name \(profile.reference)"
+                    + "airlock image bootstrap --suite \(profile.suite) --packages \(profile.packages.joined(separator: ",")) --name \(profile.reference)"
             )
         }
     }
@@ -247,6 +247,8 @@ public struct DefaultImage: Sendable {
     public let python: String
     public let suite: String
     public var reference: String { "airlock-python:\(python)-\(suite)" }
+    /// What is installed on top of minbase: the suite's own python3 is the target's Python.
+    public var packages: [String] { ["python3"] }
 
     public static func forPython(_ version: String) -> DefaultImage? {
         TargetProfiles.python[version]?.buildSuite.map { DefaultImage(python: version, suite: $0) }

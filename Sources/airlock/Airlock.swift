@@ -9,14 +9,35 @@ struct Airlock: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "airlock",
         abstract: "Carry software into a closed network: seal signed bundles, verify and import them, serve a mirror.",
+        discussion: Example.discussion(
+            """
+            Connected host: lock, fetch and build a Function App, then seal it. Inside the enclave: \
+            verify and import the bundle, then deploy. A project's airlock.toml holds the flags a \
+            team would otherwise repeat.
+            """,
+            Example("On the connected host: pin app/requirements.txt for its target", "airlock lock --project app"),
+            Example(
+                "Inside the enclave: check a bundle against your public key",
+                "airlock verify --trust keys/team.pub app.airlock"
+            )
+        ),
         version: AirlockVersion.current,
-        subcommands: [
-            KeyCommand.self, StoreCommand.self, SealCommand.self, SplitCommand.self, TrustCommand.self,
-            BuildCommand.self, VerifyCommand.self, ImportCommand.self, ExportCommand.self, HistoryCommand.self, DoctorCommand.self,
-            DeployCommand.self,
-            FetchCommand.self,
-            LockCommand.self,
-            ImageCommand.self,
+        // In workflow order: what runs where.
+        groupedSubcommands: [
+            CommandGroup(
+                name: "Connected host",
+                subcommands: [
+                    LockCommand.self, FetchCommand.self, BuildCommand.self, ImageCommand.self, SealCommand.self,
+                ]
+            ),
+            CommandGroup(name: "Enclave", subcommands: [VerifyCommand.self, ImportCommand.self, DeployCommand.self]),
+            CommandGroup(
+                name: "Either side",
+                subcommands: [
+                    StoreCommand.self, TrustCommand.self, KeyCommand.self, DoctorCommand.self, HistoryCommand.self,
+                    ExportCommand.self, SplitCommand.self,
+                ]
+            ),
         ]
     )
 }
@@ -49,7 +70,8 @@ enum Main {
             let code = Airlock.exitCode(for: error)
             let message = Airlock.fullMessage(for: error)
             if code == .success {
-                print(message)
+                // Help, a version or a completion script; help gets its examples last.
+                print(Example.movingExamplesToTheEnd(message))
                 exit(0)
             }
             let short = Airlock.message(for: error)

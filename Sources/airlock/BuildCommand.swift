@@ -7,7 +7,17 @@ import Foundation
 struct BuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
-        abstract: "Build a Function App's deployment zip from its lock and the store, offline and reproducibly."
+        abstract: "Build a Function App's deployment zip from its lock and the store, offline and reproducibly.",
+        discussion: Example.discussion(
+            """
+            Needs PROJECT/airlock.lock and its files in the store (airlock fetch). On the connected \
+            host, a missing default build image (airlock-python:3.11-bookworm for Python 3.11) is \
+            bootstrapped first with mmdebstrap, when it is installed and the Debian mirror answers; \
+            --no-bootstrap refuses instead, naming the command that makes it.
+            """,
+            Example("Build app/dist/app.zip and smoke-test it in the target's image", "airlock build --project app"),
+            Example("With .pyc files, in a Functions image imported into the store", "airlock build --project app --compile-bytecode \\\n    --image functions-python:3.11")
+        )
     )
 
     @Option(help: "The app directory (default: the current directory).") var project = "."
@@ -16,10 +26,12 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "Print the app files that would go into the zip (and, on stderr, what is left out and why).")
     var listFiles = false
     @Flag(help: "Build even when the action cache has this exact build.") var noCache = false
-    @Option(help: "The container runtime for the Python steps: auto, bwrap, docker or podman.") var runtime = "auto"
+    @Option(help: "The container runtime for the Python steps: auto, bwrap, docker or podman (default: auto).")
+    var runtime: String?
     @Option(help: "The build image in the store, NAME[:TAG] or digest (default: the target's, e.g. airlock-python:3.11-bookworm).")
     var image: String?
-    @Flag(help: "Write checked-hash .pyc files (compiled by the image's Python) into the zip.") var compileBytecode = false
+    @Flag(inversion: .prefixedNo, help: "Write checked-hash .pyc files (compiled by the image's Python) into the zip (default: no).")
+    var compileBytecode: Bool?
     @Option(
         help: ArgumentHelp(
             "An app setting the smoke test's environment gets, for apps that read settings while they load (repeatable; names go into provenance, values do not).",
@@ -29,10 +41,16 @@ struct BuildCommand: AsyncParsableCommand {
     var setting: [String] = []
     @Flag(help: "Build on the host alone: no Python version check and no smoke test (deploy kits then need --expect).")
     var noSandbox = false
+    @Flag(help: "When the default build image is missing, refuse instead of bootstrapping it with mmdebstrap.")
+    var noBootstrap = false
+    @Option(help: "The Debian mirror to bootstrap the default build image from (default: \(ImageBootstrap.defaultMirror)).")
+    var bootstrapMirror: String?
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
+        // airlock.toml's values sit under the flags.
+        var defaults = try ProjectDefaults(project: project)
         if listFiles {
             let list = try PythonBuild.listFiles(project: project, outDirectory: out)
             if output.json {
@@ -48,13 +66,32 @@ struct BuildCommand: AsyncParsableCommand {
                 "--image: the image is used by the sandbox; drop --no-sandbox"
             )
         }
+        let compileBytecode = defaults.bool(self.compileBytecode, .compileBytecode) ?? false
+        if noSandbox, compileBytecode, let file = defaults.file, self.compileBytecode == nil {
+            throw UsageError(
+                PythonBuildErrorCode.needsSandbox,
+                "--no-sandbox: \(file.path) sets compile-bytecode = true, and the .pyc files are written by the target's Python in the sandbox; add --no-compile-bytecode"
+            )
+        }
+        // With --no-sandbox the file's image and runtime have nothing to choose.
+        let image = noSandbox ? nil : defaults.string(self.image, .image)
+        let runtime = defaults.string(self.runtime, .runtime) ?? RuntimeChoice.auto.rawValue
         let settings = try settings()
-        _ = try RuntimeChoice(parsing: runtime)
-        let store = try storeOptions.open()
+        _ = try defaults.blaming(.runtime) { try RuntimeChoice(parsing: runtime) }
+        let store = try Store.open(at: defaults.storeRoot(storeOptions))
         var sandbox: SandboxRequest? = nil
         if !noSandbox {
             // The image first: a missing one is the error to show, before any runtime is tried.
-            _ = try PythonBuild.buildImage(project: project, image: image, store: store)
+            let bootstrap = DefaultImageBootstrap(
+                isAllowed: !noBootstrap,
+                mirror: defaults.string(bootstrapMirror, .bootstrapMirror),
+                sourceDateEpoch: try sourceDateEpoch() ?? ImageBootstrap.defaultSourceDateEpoch,
+                output: output.json ? .discard : SandboxOutput { _, line in printError("  | " + line) }
+            )
+            _ = try await PythonBuild.buildImage(
+                project: project, image: image, store: store, bootstrap: bootstrap,
+                progress: ProgressReporter(label: "build", quiet: output.json)
+            )
             let selected = try await RuntimeSelection.select(runtime, store: store)
             for note in selected.notes { printError("airlock: note: " + note) }
             sandbox = SandboxRequest(

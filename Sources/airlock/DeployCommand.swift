@@ -6,6 +6,9 @@ struct DeployCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deploy",
         abstract: "Write what an operator runs inside the enclave to put a built artifact live.",
+        discussion: Example.discussion(
+            Example("A Cloud Shell kit for the app built into the store", "airlock deploy cloudshell --artifact app --resource-group rg-app \\\n    --app func-app --out kit/")
+        ),
         subcommands: [CloudShell.self]
     )
 
@@ -13,14 +16,18 @@ struct DeployCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "cloudshell",
             abstract: "Write a kit for Azure Cloud Shell: the zip, ZIP.sha256, deploy.sh and README.txt.",
-            discussion: """
-                deploy.sh checks the zip's hash, runs az account set (with --subscription), sets the app \
-                settings the plan needs, deploys with az functionapp deployment source config-zip \
-                --build-remote false, and polls az functionapp function list until every --expect function \
-                is listed (exit 1, naming the missing ones, when --wait runs out). Without --expect it waits \
-                for the functions the build's smoke test listed (from the artifact's provenance). An \
-                existing --out must be empty unless --force.
+            discussion: Example.discussion(
                 """
+                    deploy.sh checks the zip's hash, runs az account set (with --subscription), sets the app \
+                    settings the plan needs, deploys with az functionapp deployment source config-zip \
+                    --build-remote false, and polls az functionapp function list until every --expect function \
+                    is listed (exit 1, naming the missing ones, when --wait runs out). Without --expect it waits \
+                    for the functions the build's smoke test listed (from the artifact's provenance). An \
+                    existing --out must be empty unless --force.
+                    """,
+                Example("A kit for the app built into the store", "airlock deploy cloudshell --artifact app --resource-group rg-app \\\n    --app func-app --out kit/"),
+                Example("For a Premium plan, waiting for two functions", "airlock deploy cloudshell --artifact app.zip --resource-group rg-app \\\n    --app func-app --plan premium --expect hello,bye --out kit/")
+            )
         )
 
         @Option(help: "The zip: a .zip file, or an artifact in the store (name, file name or digest).")

@@ -15,21 +15,24 @@ struct FetchCommand: AsyncParsableCommand {
             CA bundle; when your pip configuration or PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE or \
             CURL_CA_BUNDLE names a bundle with certificates the system lacks, those downloads go through \
             pip's own session so that bundle (and pip's proxy and client certificate) applies.
-            """
+            """ + "\n\n" + examples
     )
 
     @Option(help: "The app directory holding airlock.lock (default: the current directory).") var project = "."
-    @Option(help: "Downloads at once.") var jobs = Fetcher.defaultJobs
+    @Option(help: "Downloads at once (default: \(Fetcher.defaultJobs)).") var jobs: Int?
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard jobs.map({ $0 >= 1 }) ?? true else { throw ValidationError("--jobs must be at least 1") }
     }
 
     func run() async throws {
+        // airlock.toml's jobs and store sit under the flags.
+        var defaults = try ProjectDefaults(project: project)
+        let jobs = defaults.integer(self.jobs, .jobs) ?? Fetcher.defaultJobs
         let (lock, _) = try PythonLock.read(project: project)
-        let store = try storeOptions.open()
+        let store = try Store.open(at: defaults.storeRoot(storeOptions))
         let plan = await Fetcher.plan(lock: lock, store: store)
         if !output.json { for note in plan.notes { printError("airlock: note: \(note)") } }
         let report = try await Fetcher.fetch(

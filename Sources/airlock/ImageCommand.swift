@@ -8,20 +8,28 @@ struct ImageCommand: ParsableCommand {
         commandName: "image",
         abstract:
             "Keep OCI images in the store: bootstrap Debian ones, import docker-archive and oci-archive files, list and remove them.",
+        discussion: Example.discussion(
+            Example("Make the default build image for Python 3.11 (needs mmdebstrap)", "airlock image bootstrap --suite bookworm --packages python3 \\\n    --name airlock-python:3.11-bookworm"),
+            Example("List the images in the store", "airlock image ls")
+        ),
         subcommands: [Bootstrap.self, Import.self, Export.self, List.self, Remove.self, Run.self]
     )
 
     struct Bootstrap: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Build a Debian image with mmdebstrap (minbase plus packages) as a one-layer OCI image.",
-            discussion: """
-                Runs `mmdebstrap --variant=minbase --include=PACKAGES --format=tar SUITE` with \
-                SOURCE_DATE_EPOCH set (--source-date-epoch, else $SOURCE_DATE_EPOCH, else 1980-01-01), \
-                rewrites its tar as one layer (device nodes dropped, mtimes clamped to the epoch) and \
-                records the installed packages in the image config's labels. The same mirror state, \
-                epoch and name give the same manifest digest. Needs the network (the mirror) and \
-                mmdebstrap (apt-get install -y mmdebstrap).
+            discussion: Example.discussion(
                 """
+                    Runs `mmdebstrap --variant=minbase --include=PACKAGES --format=tar SUITE` with \
+                    SOURCE_DATE_EPOCH set (--source-date-epoch, else $SOURCE_DATE_EPOCH, else 1980-01-01), \
+                    rewrites its tar as one layer (device nodes dropped, mtimes clamped to the epoch) and \
+                    records the installed packages in the image config's labels. The same mirror state, \
+                    epoch and name give the same manifest digest. Needs the network (the mirror) and \
+                    mmdebstrap (apt-get install -y mmdebstrap).
+                    """,
+                Example("The default build image for Python 3.11", "airlock image bootstrap --suite bookworm --packages python3 \\\n    --name airlock-python:3.11-bookworm"),
+                Example("The same from your own Debian mirror", "airlock image bootstrap --suite bookworm --packages python3 \\\n    --name airlock-python:3.11-bookworm \\\n    --mirror http://deb.example.org/debian")
+            )
         )
         @Option(help: "The Debian suite: \(ImageBootstrap.suites.joined(separator: ", ")).") var suite: String
         @Option(help: "Comma-separated Debian packages to install on top of minbase (e.g. python3).") var packages:
@@ -66,7 +74,10 @@ struct ImageCommand: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import a docker-archive (`docker save`) or oci-archive (`skopeo copy ... oci-archive:FILE`)."
+            abstract: "Import a docker-archive (`docker save`) or oci-archive (`skopeo copy ... oci-archive:FILE`).",
+            discussion: Example.discussion(
+                Example("Import an image saved with docker save", "airlock image import python311.tar --name functions-python:3.11")
+            )
         )
         @Argument(help: "The archive file (tar, or gzip/zstd-compressed tar).") var file: String
         @Option(help: "NAME[:TAG] for the image (default: the names in the archive, else the file name).") var name:
@@ -83,7 +94,13 @@ struct ImageCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the images in the store.")
+        static let configuration = CommandConfiguration(
+            commandName: "ls", abstract: "List the images in the store.",
+            discussion: Example.discussion(
+                Example("The images in the store", "airlock image ls"),
+                Example("As JSON, from another store", "airlock image ls --store /srv/airlock --json")
+            )
+        )
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions
 
@@ -108,7 +125,11 @@ struct ImageCommand: ParsableCommand {
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rm",
-            abstract: "Remove an image by NAME[:TAG] or manifest digest (`store gc` then frees its blobs)."
+            abstract: "Remove an image by NAME[:TAG] or manifest digest (`store gc` then frees its blobs).",
+            discussion: Example.discussion(
+                Example("Remove an image", "airlock image rm functions-python:3.11"),
+                Example("Then free the blobs nothing else refers to", "airlock store gc")
+            )
         )
         @Argument(help: "NAME[:TAG], sha256:<hex> or a hex prefix of at least 12 digits.") var reference: String
         @OptionGroup var storeOptions: StoreOptions

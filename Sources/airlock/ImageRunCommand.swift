@@ -8,11 +8,15 @@ extension ImageCommand {
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a command in an image from the store, in the build sandbox (network off, read-only root).",
-            discussion: """
-                Exits with the command's status. Mounts: --mount SRC:DST is read-only; at most one \
-                --output SRC:DST is writable. The environment is the build's clean one (HOME=/tmp, \
-                LANG=C.UTF-8, SOURCE_DATE_EPOCH, PYTHONDONTWRITEBYTECODE) plus --env NAME=VALUE.
+            discussion: Example.discussion(
                 """
+                    Exits with the command's status. Mounts: --mount SRC:DST is read-only; at most one \
+                    --output SRC:DST is writable. The environment is the build's clean one (HOME=/tmp, \
+                    LANG=C.UTF-8, SOURCE_DATE_EPOCH, PYTHONDONTWRITEBYTECODE) plus --env NAME=VALUE.
+                    """,
+                Example("The image's Python version", "airlock image run airlock-python:3.11-bookworm -- python3 --version"),
+                Example("An app directory, mounted read-only", "airlock image run --mount app:/app airlock-python:3.11-bookworm \\\n    -- ls /app")
+            )
         )
         @Argument(help: "NAME[:TAG] or digest of an image in the store.") var image: String
         @Argument(parsing: .postTerminator, help: "The command and its arguments (after --).") var command: [String]
@@ -69,7 +73,10 @@ extension ImageCommand {
     /// oci-archive, for `docker load`, `podman load` or `skopeo copy oci-archive:`.
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write an image from the store as one tar for docker load, podman load or skopeo (docker-archive and oci-archive at once)."
+            abstract: "Write an image from the store as one tar for docker load, podman load or skopeo (docker-archive and oci-archive at once).",
+            discussion: Example.discussion(
+                Example("Write an image for docker load or podman load", "airlock image export airlock-python:3.11-bookworm --out python.tar")
+            )
         )
         @Argument(help: "NAME[:TAG] or digest of an image in the store.") var image: String
         @Option(help: "The archive to write.") var out: String

@@ -5,12 +5,18 @@ struct KeyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "key",
         abstract: "Manage Ed25519 signing keys.",
+        discussion: Example.discussion(
+            Example("Make keys/team.key and keys/team.pub", "airlock key generate --out keys/team")
+        ),
         subcommands: [Generate.self]
     )
 
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write PREFIX.key (PKCS#8 PEM, mode 0600) and PREFIX.pub (SPKI PEM); print the key id."
+            abstract: "Write PREFIX.key (PKCS#8 PEM, mode 0600) and PREFIX.pub (SPKI PEM); print the key id.",
+            discussion: Example.discussion(
+                Example("Make keys/team.key and keys/team.pub", "airlock key generate --out keys/team")
+            )
         )
 
         @Option(name: .long, help: "Path prefix for the key files.")

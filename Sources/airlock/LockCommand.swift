@@ -9,29 +9,33 @@ struct LockCommand: AsyncParsableCommand {
         commandName: "lock",
         abstract:
             "Pin a Function App's requirements.txt to exact wheels (name, version, file, URL, sha256, size) for its target.",
-        discussion: """
-            Resolution is done by your own pip (or uv), with your pip configuration: index URLs, extra \
-            index URLs, find-links, proxy and CA bundle come from pip.conf and PIP_* variables. A \
-            requirements file whose every line carries --hash=sha256: is pinned as it is, without \
-            resolving. Writes PROJECT/airlock.lock; set AIRLOCK_PYTHON to use another python's pip.
-
-            A requirement with no wheel for the target is locked as its sdist from the index (the \
-            highest version it allows, by the index's sha256), and its dependencies are resolved \
-            with the rest: from its PKG-INFO when that gives them statically, otherwise from its \
-            build backend, run offline in the sandbox (--runtime, --image, --store, as for build) \
-            over its build requirements, which are fetched into the store for it.
+        discussion: Example.discussion(
             """
+                Resolution is done by your own pip (or uv), with your pip configuration: index URLs, extra \
+                index URLs, find-links, proxy and CA bundle come from pip.conf and PIP_* variables. A \
+                requirements file whose every line carries --hash=sha256: is pinned as it is, without \
+                resolving. Writes PROJECT/airlock.lock; set AIRLOCK_PYTHON to use another python's pip.
+
+                A requirement with no wheel for the target is locked as its sdist from the index (the \
+                highest version it allows, by the index's sha256), and its dependencies are resolved \
+                with the rest: from its PKG-INFO when that gives them statically, otherwise from its \
+                build backend, run offline in the sandbox (--runtime, --image, --store, as for build) \
+                over its build requirements, which are fetched into the store for it.
+                """,
+            Example("Pin app/requirements.txt for the Functions Python 3.11 image", "airlock lock --project app"),
+            Example("Pin for Python 3.12 (glibc 2.36), resolved by uv", "airlock lock --project app --python 3.12 --resolver uv")
+        )
     )
 
     @Option(help: "The app directory holding requirements.txt.") var project = "."
-    @Option(help: "Who resolves: pip or uv.") var resolver = "pip"
+    @Option(help: "Who resolves: pip or uv (default: pip).") var resolver: String?
     @Option(help: "The Function App's Python version (default: 3.11).") var python: String?
     @Option(help: "linux/amd64 or linux/arm64 (default: linux/amd64).") var platform: String?
     @Option(help: "The runtime image's glibc (default: 2.31 for Python 3.9-3.11, 2.36 for 3.12+).")
     var glibc: String?
     @Flag(help: "Do not look up file sizes (the lock then records none).") var noSizes = false
-    @Option(help: "The container runtime for an sdist's metadata step: auto, bwrap, docker or podman.")
-    var runtime = "auto"
+    @Option(help: "The container runtime for an sdist's metadata step: auto, bwrap, docker or podman (default: auto).")
+    var runtime: String?
     @Option(help: "The image in the store for an sdist's metadata step, NAME[:TAG] or digest (default: the target's).")
     var image: String?
     @OptionGroup var storeOptions: StoreOptions
@@ -40,14 +44,27 @@ struct LockCommand: AsyncParsableCommand {
     func run() async throws {
         // Checked here rather than in validate(), which argument-parser wraps in its own error: the
         // code would be lost.
-        guard let resolver = PythonResolver(rawValue: resolver) else {
-            throw UsageError(PythonErrorCode.unknownResolver, "--resolver \(resolver): use pip or uv")
+        // airlock.toml's values sit under the flags.
+        var defaults = try ProjectDefaults(project: project)
+        let resolverName = defaults.string(self.resolver, .resolver) ?? PythonResolver.pip.rawValue
+        let runtime = defaults.string(self.runtime, .runtime) ?? RuntimeChoice.auto.rawValue
+        let image = defaults.string(self.image, .image)
+        let storeRoot = defaults.storeRoot(storeOptions)
+        let python = defaults.string(self.python, .python)
+        let platform = defaults.string(self.platform, .platform)
+        let glibc = defaults.string(self.glibc, .glibc)
+        let resolver = try defaults.blaming(.resolver) {
+            guard let resolver = PythonResolver(rawValue: resolverName) else {
+                throw UsageError(PythonErrorCode.unknownResolver, "--resolver \(resolverName): use pip or uv")
+            }
+            return resolver
         }
-        _ = try RuntimeChoice(parsing: runtime)
-        let (target, warnings) = try PythonTarget.resolve(python: python, platform: platform, glibc: glibc)
+        _ = try defaults.blaming(.runtime) { try RuntimeChoice(parsing: runtime) }
+        let (target, warnings) = try defaults.blaming(.python, .platform, .glibc) {
+            try PythonTarget.resolve(python: python, platform: platform, glibc: glibc)
+        }
         for warning in warnings { printError("warning: \(warning)") }
         // A runtime is selected, and the store opened, only if an sdist needs its backend run.
-        let (runtime, image, storeRoot) = (runtime, image, storeOptions.root)
         let options = PythonLockOptions(
             project: project,
             target: target,

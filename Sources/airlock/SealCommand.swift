@@ -8,43 +8,63 @@ import Foundation
 struct SealCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seal",
-        abstract: "Seal files (and directories) into one signed bundle."
+        abstract: "Seal files (and directories) into one signed bundle.",
+        discussion: Example.discussion(
+            Example("Seal a directory, signed with your key", "airlock seal --key keys/team.key --out app.airlock dist/"),
+            Example("Seal a built app with two signers, in 4 GiB volumes", "airlock seal --project app --key keys/a.key --key keys/b.key \\\n    --out app.airlock --max-volume-size 4GiB")
+        )
     )
 
     @Argument(help: "Files or directories to seal.") var files: [String] = []
-    @Option(help: "Seal this project's built zip (with its provenance), the wheels and sdists it came from, and its build image.")
+    @Option(
+        help: "Seal this project's built zip (with its provenance), the wheels and sdists it came from, and its build image; reads PROJECT/airlock.toml."
+    )
     var project: String?
     @Option(help: "Also carry this image from the store (NAME[:TAG] or digest; repeatable).") var image: [String] = []
     @Flag(help: "With --project, leave out the image the build ran in (carried by default, for audits and rebuilds inside).")
     var noBuildImage = false
     @Option(help: "The bundle to write (FILE.airlock).") var out: String
     @Option(name: .long, help: "A private key to sign with; repeat for k-of-n signing.") var key: [String] = []
-    @Option(help: "The channel the bundle is published on.") var channel = "default"
+    @Option(help: "The channel the bundle is published on (default: default).") var channel: String?
     @Option(help: "Sequence number (default: one more than the last sealed on the channel in this store).") var sequence: Int?
-    @Option(help: "How long the bundle stays valid: 30d, 12h, 2w ...") var expires = "30d"
-    @Option(help: "none or zstd.") var compress = "none"
+    @Option(help: "How long the bundle stays valid: 30d, 12h, 2w ... (default: 30d)") var expires: String?
+    @Option(help: "none or zstd (default: none).") var compress: String?
     @Option(help: "Cut the bundle into volumes FILE.001, FILE.002, ... of at most SIZE bytes (e.g. 4GiB).")
     var maxVolumeSize: String?
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        guard let expiresIn = DurationText.seconds(expires), expiresIn > 0 else {
-            throw UsageError(BundleErrorCode.badExpiry, "--expires '\(expires)': use a duration such as 30d, 12h or 2w")
-        }
-        guard let compression = ArchiveCompression(rawValue: compress) else {
-            throw UsageError(BundleErrorCode.badCompression, "--compress '\(compress)': use none or zstd")
-        }
-        var volumeSize: Int? = nil
-        if let maxVolumeSize {
-            guard let size = ByteCount.parse(maxVolumeSize) else {
-                throw UsageError(BundleErrorCode.badVolume, "--max-volume-size '\(maxVolumeSize)': not a size")
+        // With --project, airlock.toml's values sit under the flags.
+        var defaults = try ProjectDefaults(project: project)
+        let keys = defaults.paths(key, .key)
+        let channel = defaults.string(self.channel, .channel) ?? "default"
+        let expires = defaults.string(self.expires, .expires) ?? "30d"
+        let compress = defaults.string(self.compress, .compress) ?? ArchiveCompression.none.rawValue
+        let maxVolumeSize = defaults.string(self.maxVolumeSize, .maxVolumeSize)
+        let expiresIn = try defaults.blaming(.expires) {
+            guard let seconds = DurationText.seconds(expires), seconds > 0 else {
+                throw UsageError(BundleErrorCode.badExpiry, "--expires '\(expires)': use a duration such as 30d, 12h or 2w")
             }
-            volumeSize = size
+            return seconds
+        }
+        let compression = try defaults.blaming(.compress) {
+            guard let compression = ArchiveCompression(rawValue: compress) else {
+                throw UsageError(BundleErrorCode.badCompression, "--compress '\(compress)': use none or zstd")
+            }
+            return compression
+        }
+        let volumeSize = try defaults.blaming(.maxVolumeSize) {
+            try maxVolumeSize.map { text in
+                guard let size = ByteCount.parse(text) else {
+                    throw UsageError(BundleErrorCode.badVolume, "--max-volume-size '\(text)': not a size")
+                }
+                return size
+            }
         }
         let epoch = try sourceDateEpoch()
         var inputs = try SealInput.expand(files)
-        let store = try storeOptions.open()
+        let store = try Store.open(at: defaults.storeRoot(storeOptions))
         var target: JSONValue? = nil
         var images = image
         if let project {
@@ -58,7 +78,7 @@ struct SealCommand: AsyncParsableCommand {
             inputs += try ImageArtifacts.inputs(try ImageCatalog.resolve(reference, in: store), store: store, carried: &carried)
         }
         let options = SealOptions(
-            output: out, keyPaths: key, channel: channel, sequence: sequence, expiresIn: expiresIn, compression: compression,
+            output: out, keyPaths: keys, channel: channel, sequence: sequence, expiresIn: expiresIn, compression: compression,
             maximumVolumeSize: volumeSize, target: target, sourceDateEpoch: epoch, jobs: ProcessInfo.processInfo.activeProcessorCount
         )
         let result = try await Sealer.seal(inputs, options: options, store: store, progress: ProgressReporter(label: "seal", quiet: output.json))
@@ -82,7 +102,10 @@ func sourceDateEpoch() throws -> Int64? {
 struct SplitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "split",
-        abstract: "Cut an existing bundle into volumes BUNDLE.001, BUNDLE.002, ... (cat them to rejoin)."
+        abstract: "Cut an existing bundle into volumes BUNDLE.001, BUNDLE.002, ... (cat them to rejoin).",
+        discussion: Example.discussion(
+            Example("Cut a bundle into 700 MB volumes", "airlock split app.airlock --max-volume-size 700MB")
+        )
     )
 
     @Argument(help: "The bundle to split.") var bundle: String

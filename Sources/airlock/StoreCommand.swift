@@ -7,12 +7,20 @@ struct StoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Work with the content-addressed store.",
+        discussion: Example.discussion(
+            Example("What the store holds", "airlock store ls"),
+            Example("Re-hash every blob", "airlock store verify")
+        ),
         subcommands: [Put.self, List.self, Cat.self, Verify.self, GC.self]
     )
 
     struct Put: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add files to the store; print `sha256:<hex>  NAME` for each ('-' reads standard input)."
+            abstract: "Add files to the store; print `sha256:<hex>  NAME` for each ('-' reads standard input).",
+            discussion: Example.discussion(
+                Example("Add a file", "airlock store put notes.txt"),
+                Example("Add one under another name, not pinned as a GC root", "airlock store put --name readme --no-root README.md")
+            )
         )
 
         @Argument(help: "Files to add.") var files: [String]
@@ -53,7 +61,13 @@ struct StoreCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List what the store holds.")
+        static let configuration = CommandConfiguration(
+            commandName: "ls", abstract: "List what the store holds.",
+            discussion: Example.discussion(
+                Example("What the store holds", "airlock store ls"),
+                Example("As JSON", "airlock store ls --json")
+            )
+        )
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions
 
@@ -69,7 +83,12 @@ struct StoreCommand: ParsableCommand {
     }
 
     struct Cat: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write a blob to standard output.")
+        static let configuration = CommandConfiguration(
+            abstract: "Write a blob to standard output.",
+            discussion: Example.discussion(
+                Example("Write a stored artifact to a file", "airlock store cat app.zip > /tmp/app.zip")
+            )
+        )
         @Argument(help: "A digest, digest prefix or artifact name.") var reference: String
         @OptionGroup var storeOptions: StoreOptions
 
@@ -81,7 +100,13 @@ struct StoreCommand: ParsableCommand {
     }
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Re-hash every blob; name each bad one (exit 1).")
+        static let configuration = CommandConfiguration(
+            abstract: "Re-hash every blob; name each bad one (exit 1).",
+            discussion: Example.discussion(
+                Example("Re-hash every blob", "airlock store verify"),
+                Example("Four at a time", "airlock store verify --jobs 4")
+            )
+        )
         @Option(help: "Blobs hashed at once (default: the number of cores).") var jobs: Int?
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions
@@ -99,7 +124,11 @@ struct StoreCommand: ParsableCommand {
     struct GC: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "gc",
-            abstract: "Remove blobs that no imported manifest, artifact or root refers to (and unpacked images no name points at)."
+            abstract: "Remove blobs that no imported manifest, artifact or root refers to (and unpacked images no name points at).",
+            discussion: Example.discussion(
+                Example("See what would be removed", "airlock store gc --dry-run"),
+                Example("Remove it", "airlock store gc")
+            )
         )
         @Flag(help: "Only list what would be removed.") var dryRun = false
         @OptionGroup var storeOptions: StoreOptions

@@ -7,11 +7,21 @@ struct TrustCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trust",
         abstract: "Manage the store's trust policy: which keys may sign which channels, and how many must.",
+        discussion: Example.discussion(
+            Example("Trust a key for the prod channel", "airlock trust add keys/team.pub --channels prod"),
+            Example("Require two signers", "airlock trust threshold 2")
+        ),
         subcommands: [Add.self, Remove.self, Threshold.self, List.self]
     )
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Trust a public key.")
+        static let configuration = CommandConfiguration(
+            abstract: "Trust a public key.",
+            discussion: Example.discussion(
+                Example("Trust a key for two channels", "airlock trust add keys/team.pub --channels prod,staging"),
+                Example("Under a name of its own", "airlock trust add keys/alice.pub --name alice")
+            )
+        )
         @Argument(help: "The public key (SPKI PEM).") var publicKey: String
         @Option(help: "A name for the key (default: the file name).") var name: String?
         @Option(help: "Channels it may sign, comma-separated (default: all).") var channels: String?
@@ -36,7 +46,12 @@ struct TrustCommand: ParsableCommand {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop trusting a key.")
+        static let configuration = CommandConfiguration(
+            abstract: "Stop trusting a key.",
+            discussion: Example.discussion(
+                Example("Stop trusting a key (its id from airlock trust ls)", "airlock trust remove \\\n    9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
+            )
+        )
         @Argument(help: "The key id.") var keyID: String
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions
@@ -52,7 +67,12 @@ struct TrustCommand: ParsableCommand {
     }
 
     struct Threshold: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "How many distinct trusted keys must sign a bundle.")
+        static let configuration = CommandConfiguration(
+            abstract: "How many distinct trusted keys must sign a bundle.",
+            discussion: Example.discussion(
+                Example("Require two distinct trusted signers", "airlock trust threshold 2")
+            )
+        )
         @Argument(help: "K, at least 1.") var k: Int
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions
@@ -68,7 +88,12 @@ struct TrustCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List trusted keys and the threshold.")
+        static let configuration = CommandConfiguration(
+            commandName: "ls", abstract: "List trusted keys and the threshold.",
+            discussion: Example.discussion(
+                Example("The trusted keys and the threshold", "airlock trust ls")
+            )
+        )
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions
 

@@ -7,7 +7,11 @@ import Foundation
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check a bundle's signatures, expiry and every member's size and hash; writes nothing."
+        abstract: "Check a bundle's signatures, expiry and every member's size and hash; writes nothing.",
+        discussion: Example.discussion(
+            Example("Check a bundle against the store's trust policy", "airlock verify app.airlock"),
+            Example("Against one public key, as JSON", "airlock verify --trust keys/team.pub --json app.airlock")
+        )
     )
 
     @Argument(help: "The bundle (or any of its volumes).") var bundle: String
@@ -50,7 +54,11 @@ struct VerifyCommand: ParsableCommand {
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Verify a bundle and import it into the store, all or nothing."
+        abstract: "Verify a bundle and import it into the store, all or nothing.",
+        discussion: Example.discussion(
+            Example("Verify and import a bundle", "airlock import app.airlock"),
+            Example("A bundle in volumes, into a shared store", "airlock import --store /srv/airlock app.airlock.001")
+        )
     )
 
     @Argument(help: "The bundle (or any of its volumes).") var bundle: String
@@ -79,7 +87,10 @@ struct ImportCommand: ParsableCommand {
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write an imported artifact back out under its file name."
+        abstract: "Write an imported artifact back out under its file name.",
+        discussion: Example.discussion(
+            Example("Write the imported app.zip into /tmp/out", "airlock export app.zip --out /tmp/out")
+        )
     )
 
     @Argument(help: "Artifact name, file name or digest.") var reference: String
@@ -105,7 +116,11 @@ struct ExportCommand: ParsableCommand {
 struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
-        abstract: "List every bundle imported into the store: the evidence an auditor asks for."
+        abstract: "List every bundle imported into the store: the evidence an auditor asks for.",
+        discussion: Example.discussion(
+            Example("Every bundle imported into the store", "airlock history"),
+            Example("As JSON, for the audit file", "airlock history --json")
+        )
     )
 
     @OptionGroup var storeOptions: StoreOptions
@@ -124,7 +139,11 @@ struct HistoryCommand: ParsableCommand {
 struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Show which tools this machine has for the later steps, and how to install the missing ones."
+        abstract: "Show which tools this machine has for the later steps, and how to install the missing ones.",
+        discussion: Example.discussion(
+            Example("What this host has, and how to install what it lacks", "airlock doctor"),
+            Example("As JSON", "airlock doctor --json")
+        )
     )
 
     @OptionGroup var storeOptions: StoreOptions
