@@ -2,12 +2,21 @@
 PREFIX ?= /usr/local
 SWIFT ?= swift
 
-.PHONY: all deps test-deps build debug test demo e2e bench install clean format
+.PHONY: all deps test-deps release-deps build debug test demo e2e bench release install clean format
 
 all: build
 
 deps:
 	@./scripts/install-deps.sh
+
+# The release links libarchive (with nettle, acl, libxml2 and ICU, lzma, zstd, lz4, bz2, zlib),
+# SQLite, libcrypto, libstdc++ and glibc statically from Debian's own -dev archives: see
+# scripts/release.sh for why each, and why nothing is left dynamic.
+release-deps:
+	@./scripts/install-deps.sh --release
+
+release: release-deps
+	@./scripts/release.sh
 
 # The tests also run the sandbox over a Docker engine and Podman they set up themselves.
 test-deps:
@@ -59,4 +68,4 @@ format:
 	$(SWIFT) format -i -r Sources Tests
 
 clean:
-	rm -rf .build demo-output e2e-output bench/work
+	rm -rf .build .build-release dist demo-output e2e-output bench/work

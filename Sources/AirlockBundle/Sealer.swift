@@ -120,7 +120,8 @@ public enum Sealer {
         let verifyGuide = Array(
             VerifyGuide.text(
                 bundleName: FileSystem.baseName(options.output), keyIDs: keyIDs.sorted(),
-                compressed: options.compression == .zstd, channel: options.channel, sequence: sequence
+                compressed: options.compression == .zstd, channel: options.channel, sequence: sequence,
+                release: contents.artifacts.first { $0.kind == AirlockRelease.binaryKind }.map { ($0.path, $0.sha256) }
             ).utf8
         )
         let sums = sha256sums(blobs: contents.blobs, verifyGuide: verifyGuide)

@@ -1,7 +1,12 @@
+import AirlockCore
+
 /// VERIFY.md: how an auditor with no Airlock checks a bundle with stock tar, openssl and sha256sum.
 /// It is listed in SHA256SUMS, so the signature covers these instructions too.
 enum VerifyGuide {
-    static func text(bundleName: String, keyIDs: [String], compressed: Bool, channel: String, sequence: Int) -> String {
+    static func text(
+        bundleName: String, keyIDs: [String], compressed: Bool, channel: String, sequence: Int,
+        release: (name: String, sha256: SHA256Digest)? = nil
+    ) -> String {
         let extract = compressed ? "tar --zstd -xf ../\(bundleName)" : "tar -xf ../\(bundleName)"
         var lines: [String] = [
             "# Verifying this bundle without Airlock",
@@ -40,6 +45,19 @@ enum VerifyGuide {
             "Check `expires` in manifest.json too: an expired bundle should not be imported.",
             "",
         ]
+        if let release {
+            lines += [
+                "5. This bundle carries Airlock itself (`\(release.name)`, a static binary that needs nothing on",
+                "   the host). After steps 1-4, it is the blob named by its sha256; check it and take it out:",
+                "",
+                "       grep -o '\"sha256\":\"\(release.sha256.hex)\"' manifest.json",
+                "       echo '\(release.sha256.hex)  blobs/sha256/\(release.sha256.hex)' | sha256sum -c",
+                "       install -m 0755 blobs/sha256/\(release.sha256.hex) /usr/local/bin/airlock",
+                "",
+                "Then `airlock import` this bundle, and `airlock self verify` checks the installed binary against it.",
+                "",
+            ]
+        }
         return lines.joined(separator: "\n")
     }
 }

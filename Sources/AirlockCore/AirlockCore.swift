@@ -65,6 +65,10 @@ public enum CoreErrorCode: String, ErrorCodes {
     case notAStore = "not-a-store"
     case readOnlyStore = "read-only-store"
     case storeLocked = "store-locked"
+    /// `seal --self` with a binary that needs shared libraries from its host.
+    case notSelfContained = "not-self-contained"
+    /// `self verify`: the running binary is not the release imported last.
+    case notTheImportedRelease = "not-the-imported-release"
     case storeIndex = "store-index"
     case noSpace = "no-space"
     case notInStore = "not-in-store"

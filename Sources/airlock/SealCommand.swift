@@ -23,6 +23,10 @@ struct SealCommand: AsyncParsableCommand {
     @Option(help: "Also carry this image from the store (NAME[:TAG] or digest; repeatable).") var image: [String] = []
     @Flag(help: "With --project, leave out the image the build ran in (carried by default, for audits and rebuilds inside).")
     var noBuildImage = false
+    @Flag(name: .customLong("self"), help: "Also carry this Airlock binary (a static release) for the enclave, checked there with sha256sum before its first run.")
+    var carrySelf = false
+    @Option(name: .customLong("self-deb"), help: "With --self, also carry this Debian package of the same release.")
+    var selfDeb: String?
     @Option(help: "The bundle to write (FILE.airlock).") var out: String
     @Option(name: .long, help: "A private key to sign with; repeat for k-of-n signing.") var key: [String] = []
     @Option(help: "The channel the bundle is published on (default: default).") var channel: String?
@@ -73,6 +77,8 @@ struct SealCommand: AsyncParsableCommand {
             target = built.target.json
             if !noBuildImage, let digest = built.buildImage { images.append(digest.description) }
         }
+        if selfDeb != nil, !carrySelf { throw UsageError(CoreErrorCode.usage, "--self-deb: give --self too") }
+        if carrySelf { inputs += try AirlockRelease.bundleInputs(version: AirlockVersion.current, deb: selfDeb) }
         var carried: Set<SHA256Digest> = []
         for reference in images {
             inputs += try ImageArtifacts.inputs(try ImageCatalog.resolve(reference, in: store), store: store, carried: &carried)
