@@ -287,11 +287,14 @@ public final class HTTPSession: Sendable {
     }
 
     private func client(for proxy: ProxyServer?) throws(HTTPError) -> HTTPClient {
+        // One client per proxy, whichever variable named it (HTTPS_PROXY and HTTP_PROXY often agree).
+        var key = proxy
+        key?.variable = ""
         let client = state.withLock { s -> HTTPClient? in
             guard !s.isShutDown else { return nil }
-            if let existing = s.clients[proxy] { return existing }
+            if let existing = s.clients[key] { return existing }
             let made = makeClient(proxy: proxy)
-            s.clients[proxy] = made
+            s.clients[key] = made
             return made
         }
         guard let client else { throw HTTPError(.closed, "the HTTP session is shut down") }
