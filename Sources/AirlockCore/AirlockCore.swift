@@ -1,5 +1,6 @@
 // AirlockCore owns what every domain shares: SHA-256 digests, the content-addressed store and its
-// SQLite index, tar archives, canonical JSON, manifests, Ed25519 signing and progress reporting.
+// SQLite index, tar archives, canonical JSON, manifests, Ed25519 signing, progress reporting and the
+// HTTP client (HTTP/HTTPSession.swift).
 // It knows nothing of Python, Go, containers or bundles; those domains build on it.
 
 /// Airlock's exit codes: part of its interface, so they live in one place.

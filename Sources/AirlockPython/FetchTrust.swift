@@ -1,39 +1,29 @@
-// Which transport each download takes, decided once per run, and why. URLSession on Linux verifies
-// against libcurl's built-in bundle and cannot be pointed at another one (see HTTPDownloader.swift),
-// so a CA bundle the user names (pip's `cert` setting from pip.conf or PIP_CERT, REQUESTS_CA_BUNDLE,
-// SSL_CERT_FILE, CURL_CA_BUNDLE) is honoured by URLSession exactly when the system bundle already holds
-// its certificates. When one holds certificates the system bundle lacks, HTTPS downloads go through
-// pip's own network session instead (FetchViaPip), verified against that bundle; AIRLOCK_FETCH_VIA=pip
-// sends every HTTP(S) download that way. The user hears which path is taken, once. If that path is
-// needed and python3 or its pip is missing, the affected files fail naming the bundle and the fix
-// (update-ca-certificates). Verification is never relaxed.
+// Which CA bundle HTTPS downloads trust besides the system's, decided once per run, and why. The
+// HTTP client (AirlockCore's HTTPSession) verifies against the system trust store and takes one more
+// PEM file directly, so a CA bundle the user named for their other tools (pip's `cert` setting from
+// pip.conf or PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE, CURL_CA_BUNDLE) is honoured by handing it
+// to the client: the first named bundle that holds certificates the system bundle lacks, as pip
+// itself uses one. A bundle the system already covers changes nothing and is not passed. The user
+// hears which bundle is used, once. Verification is never relaxed.
 //
 // pip's `cert` is read from pip itself (LockIndexProbe's configuration mode), and only when an HTTPS
-// download is pending: it costs a python start.
+// download is pending: it costs a python start. Without python3 only the environment is read; the
+// transfer itself never involves python.
 
 import AirlockCore
 import Foundation
 
-/// How one run's downloads travel; made by `Fetcher.plan` (or by `fetch` itself).
+/// Which CA bundle a run's HTTPS downloads trust besides the system's; made by `Fetcher.plan` (or
+/// by `fetch` itself).
 public struct FetchPlan: Sendable {
-    enum Route: Sendable {
-        case urlSession
-        case pip(FetchViaPip)
-        /// The pip path is needed but cannot run; the files fail with this reason.
-        case unavailable(String)
-    }
-
-    var https: Route = .urlSession
-    var http: Route = .urlSession
-    /// What the user should hear before the downloads: which path is used and why.
+    /// A PEM bundle trusted besides the system's; nil: the system's alone.
+    public var caFile: String?
+    /// What the user should hear before the downloads: which bundle is used and why.
     public var notes: [String] = []
 
-    func route(for url: URL) -> Route {
-        switch url.scheme?.lowercased() {
-        case "https": https
-        case "http": http
-        default: .urlSession
-        }
+    public init(caFile: String? = nil, notes: [String] = []) {
+        self.caFile = caFile
+        self.notes = notes
     }
 }
 
@@ -41,13 +31,11 @@ package enum FetchTrust {
     /// The variables a user's tools read for a CA bundle, in the order they are considered.
     package static let bundleVariables = ["PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"]
 
-    /// Where libcurl's bundle lives: the list swift-corelibs-foundation searches (Debian's first).
+    /// Where the system bundle lives: the files swift-nio-ssl searches for its default trust store
+    /// (LinuxCABundle.swift), in its order.
     package static let systemBundleCandidates = [
         "/etc/ssl/certs/ca-certificates.crt",
         "/etc/pki/tls/certs/ca-bundle.crt",
-        "/usr/share/ssl/certs/ca-bundle.crt",
-        "/usr/local/share/certs/ca-root-nss.crt",
-        "/etc/ssl/cert.pem",
     ]
 
     package static var systemBundle: String? {
@@ -107,81 +95,52 @@ package enum FetchTrust {
         return out
     }
 
-    /// Decides the routes for a run that has HTTPS (`needsHTTPS`) or plain HTTP downloads pending.
-    /// `pipCert` is called at most once, and only when python3 is found: it asks pip for its `cert`
-    /// (nil when none) and throws when pip cannot be run.
+    /// Decides the CA bundle for a run that has HTTPS downloads pending (`needsHTTPS`). `pipCert` is
+    /// called at most once, and only when python3 is found: it asks pip for its `cert` (nil when
+    /// none) and throws when pip cannot be run.
     package static func plan(
         needsHTTPS: Bool,
-        needsHTTP: Bool,
         environment: [String: String],
         systemBundle: String?,
         pipCert: (_ python: String) async throws -> String?
     ) async -> FetchPlan {
         var plan = FetchPlan()
-        let via = environment["AIRLOCK_FETCH_VIA"] ?? ""
-        let isForced = via == "pip"
-        if !via.isEmpty, !isForced {
-            plan.notes.append("AIRLOCK_FETCH_VIA=\(via) is not understood (the one value is `pip`); it is ignored")
+        if let via = environment["AIRLOCK_FETCH_VIA"], !via.isEmpty {
+            plan.notes.append(
+                "AIRLOCK_FETCH_VIA=\(via) is no longer used: every download goes through Airlock's own HTTP client"
+            )
         }
-        guard needsHTTPS || (isForced && needsHTTP) else { return plan }
+        guard needsHTTPS else { return plan }
 
-        let python = await LockProcess.interpreter("python3", environment: environment)
         var cert: String? = nil
-        var pipProblem: String? = nil
-        if let python {
+        if let python = await LockProcess.interpreter("python3", environment: environment) {
             do {
                 cert = try await pipCert(python)
             } catch {
                 let lines = "\(error)".split(separator: "\n").map(String.init)
-                pipProblem = "\(python) could not run pip (\(lines.last ?? "no message"))"
+                plan.notes.append(
+                    "\(python) could not run pip (\(lines.last ?? "no message")), so pip's `cert` setting is not known; the CA bundles the environment names are still honoured"
+                )
             }
-        } else {
-            pipProblem = "python3 is not on PATH"
         }
-        let systemName = systemBundle ?? "libcurl's built-in CA bundle"
-        let bundles =
-            needsHTTPS ? uncoveredBundles(environment: environment, pipCert: cert, systemBundle: systemBundle) : []
+        let systemName = systemBundle ?? "the system trust store"
+        let bundles = uncoveredBundles(environment: environment, pipCert: cert, systemBundle: systemBundle)
         let chosen = bundles.first { ($0.missing ?? 0) > 0 }
         for bundle in bundles where bundle.missing == nil {
             plan.notes.append(
-                "\(bundle.label): not a readable CA bundle file, so Airlock cannot tell whether \(systemName) covers it; \(chosen == nil && !isForced ? "downloads are verified against \(systemName) only" : "it is not used")"
+                "\(bundle.label): not a readable CA bundle file, so it is not used; downloads are verified against \(systemName)\(chosen.map { " and \($0.path)" } ?? "")"
             )
         }
-        guard isForced || chosen != nil else { return plan }
-
-        let scope = isForced ? "HTTP and HTTPS" : "HTTPS"
-        var why = "AIRLOCK_FETCH_VIA=pip"
-        if let chosen, let missing = chosen.missing {
-            why =
-                "\(chosen.label) holds \(missing) of its \(chosen.total) certificate(s) that \(systemName) lacks, and URLSession on Linux verifies against that bundle only"
-            if isForced { why = "AIRLOCK_FETCH_VIA=pip, and " + why }
-        }
-        let route: FetchPlan.Route
-        if let python, pipProblem == nil {
-            route = .pip(FetchViaPip(python: python, environment: environment, bundle: chosen?.path))
-            let against = chosen.map { "verified against \($0.path)" } ?? "verified as pip verifies"
+        guard let chosen, let missing = chosen.missing else { return plan }
+        plan.caFile = chosen.path
+        plan.notes.append(
+            "HTTPS downloads are verified against \(systemName) and \(chosen.label), which holds \(missing) of its \(chosen.total) certificate(s) that \(systemName) lacks"
+        )
+        for other in bundles where other.missing ?? 0 > 0 && other != chosen {
             plan.notes.append(
-                "\(scope) downloads go through pip's network session (\(python)), \(against), not URLSession: \(why)"
+                "\(other.label) also holds certificates \(systemName) lacks; it is not used (one CA bundle per run: \(chosen.path))"
             )
-            if let chosen {
-                for other in bundles where other.missing ?? 0 > 0 && other != chosen {
-                    plan.notes.append(
-                        "\(other.label) also holds certificates \(systemName) lacks; it is not used (one bundle per session: \(chosen.path))"
-                    )
-                }
-            }
-        } else {
-            let fix =
-                chosen.map {
-                    "; or add the certificates of \($0.path) to the system store (copy them to /usr/local/share/ca-certificates/NAME.crt and run update-ca-certificates)"
-                } ?? ""
-            let reason =
-                "\(why), so \(scope) downloads need pip's network session, but \(pipProblem ?? "pip cannot run"); install python3 with pip\(fix)"
-            route = .unavailable(reason)
-            plan.notes.append(reason)
         }
-        if needsHTTPS { plan.https = route }
-        if isForced { plan.http = route }
         return plan
     }
 

@@ -1,11 +1,10 @@
 // `airlock fetch`: downloads every file a Python lock names into the store, `jobs` at a time, each
 // streamed to disk and hashed as it arrives, and verified against the lock's sha256 (and size, when
 // the lock records one) before it becomes a blob. A file that fails names itself and stores nothing;
-// the other files carry on. HTTP goes through HTTPDownloader (URLSession; see there for proxies and
-// CAs) unless FetchTrust's plan sends it through pip's network session (FetchViaPip): when a CA bundle
-// the user named holds certificates the system bundle lacks (HTTPS files), or AIRLOCK_FETCH_VIA=pip
-// (HTTP and HTTPS files). Both transports feed the same PartialDownload sink, so what follows holds
-// for either: only the bytes travel differently.
+// the other files carry on. http and https go through one AirlockCore HTTPSession per run (see there
+// for connections, proxies from HTTPS_PROXY/HTTP_PROXY/NO_PROXY, redirects and timeouts), which
+// verifies TLS against the system trust store plus the CA bundle FetchTrust's plan picked from pip's
+// configuration and the environment; `file:` URLs are copied through the store's writer.
 //
 // Why downloads do not go through BlobWriter: a resumable download must survive the process, and
 // `Store.open` empties tmp/ whenever no other writer is alive. So a download lives in
@@ -23,11 +22,6 @@
 
 public import AirlockCore
 import Foundation
-import Synchronization
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// What happened to one locked file.
 public struct FetchedFile: Codable, Sendable, Equatable {
@@ -126,45 +120,45 @@ public enum Fetcher {
         let locked = lock.everyFile
         var (results, present, pending) = sort(locked, store: store)
         try store.index.record(present, roots: present.map { ($0.digest, root) })
-        let schemes = Set(pending.compactMap { $0.url.scheme?.lowercased() })
+        let environment = environment ?? ProcessInfo.processInfo.environment
         let chosen: FetchPlan
         if let plan {
             chosen = plan
         } else {
-            chosen = await Self.plan(
-                needsHTTPS: schemes.contains("https"),
-                needsHTTP: schemes.contains("http"),
-                environment: environment ?? ProcessInfo.processInfo.environment
-            )
+            let needsHTTPS = pending.contains { $0.url.scheme?.lowercased() == "https" }
+            chosen = await Self.plan(needsHTTPS: needsHTTPS, environment: environment)
         }
 
         let sizes = pending.compactMap(\.file.size)
         let countsBytes = sizes.count == pending.count
         progress?.start(total: countsBytes ? sizes.reduce(0, +) : 0, unit: countsBytes ? "bytes" : "files")
-        let downloader = HTTPDownloader(connectionsPerHost: max(1, jobs))
-        defer { downloader.close() }
-        let job = Job(
-            store: store,
-            downloader: downloader,
-            plan: chosen,
-            byteProgress: countsBytes ? progress : nil,
-            root: root,
+        let configuration = HTTPSession.Configuration(
+            connectionsPerHost: max(1, jobs),
+            caFile: chosen.caFile,
+            proxies: ProxySettings(environment: environment),
             userAgent: userAgent
         )
-
-        // A file's failure is a result, so the other files carry on; a thrown error (the store cannot
-        // be written) cancels the rest, as the bounded group in STYLE does.
-        try await withThrowingTaskGroup(of: (Int, FetchedFile).self) { group in
-            var queue = pending[...]
-            func next() {
-                guard let item = queue.popFirst() else { return }
-                group.addTask { (item.index, try await fetchOne(item, job: job)) }
-            }
-            for _ in 0..<max(1, jobs) { next() }
-            while let (index, result) = try await group.next() {
-                results[index] = result
-                if !countsBytes, result.status == .fetched { progress?.note("fetched \(result.filename)") }
-                next()
+        try await HTTPSession.with(configuration) { session in
+            let job = Job(
+                store: store,
+                session: session,
+                byteProgress: countsBytes ? progress : nil,
+                root: root
+            )
+            // A file's failure is a result, so the other files carry on; a thrown error (the store
+            // cannot be written) cancels the rest, as the bounded group in STYLE does.
+            try await withThrowingTaskGroup(of: (Int, FetchedFile).self) { group in
+                var queue = pending[...]
+                func next() {
+                    guard let item = queue.popFirst() else { return }
+                    group.addTask { (item.index, try await fetchOne(item, job: job)) }
+                }
+                for _ in 0..<max(1, jobs) { next() }
+                while let (index, result) = try await group.next() {
+                    results[index] = result
+                    if !countsBytes, result.status == .fetched { progress?.note("fetched \(result.filename)") }
+                    next()
+                }
             }
         }
 
@@ -188,7 +182,9 @@ public enum Fetcher {
 
     /// The locked files the store has (recorded, no request), those to download, and a failed
     /// result for each that cannot be (no sha256, no URL, an unknown scheme), by lock order.
-    private static func sort(_ locked: [LockedFile], store: Store) -> (results: [FetchedFile?], present: [BlobEntry], pending: [Item]) {
+    private static func sort(_ locked: [LockedFile], store: Store) -> (
+        results: [FetchedFile?], present: [BlobEntry], pending: [Item]
+    ) {
         var results = [FetchedFile?](repeating: nil, count: locked.count)
         var present: [BlobEntry] = []
         var pending: [Item] = []
@@ -230,24 +226,19 @@ public enum Fetcher {
         return (results, present, pending)
     }
 
-    /// Which transport the files the store lacks will take (see FetchTrust), with notes saying so.
-    /// Print `notes` before fetching and pass the plan to `fetch`, which otherwise makes its own.
+    /// Which CA bundle HTTPS downloads of the files the store lacks will trust besides the system's
+    /// (see FetchTrust), with notes saying so. Print `notes` before fetching and pass the plan to
+    /// `fetch`, which otherwise makes its own.
     public static func plan(lock: PythonLock, store: Store, environment: [String: String]? = nil) async -> FetchPlan {
-        let schemes = Set(
-            lock.everyFile.compactMap { file -> String? in
-                guard let digest = SHA256Digest(file.sha256), !store.contains(digest) else { return nil }
-                return file.url.flatMap { URL(string: $0)?.scheme?.lowercased() }
-            }
-        )
-        return await plan(
-            needsHTTPS: schemes.contains("https"),
-            needsHTTP: schemes.contains("http"),
-            environment: environment ?? ProcessInfo.processInfo.environment
-        )
+        let needsHTTPS = lock.everyFile.contains { file in
+            guard let digest = SHA256Digest(file.sha256), !store.contains(digest) else { return false }
+            return file.url.flatMap { URL(string: $0)?.scheme?.lowercased() } == "https"
+        }
+        return await plan(needsHTTPS: needsHTTPS, environment: environment ?? ProcessInfo.processInfo.environment)
     }
 
-    /// The notes of `plan(lock:store:environment:)`: which transport downloads take and why. (Kept under
-    /// its old name for callers that print them before `fetch`, which then plans again.)
+    /// The notes of `plan(lock:store:environment:)`: which CA bundle downloads trust and why. (Kept
+    /// under its old name for callers that print them before `fetch`, which then plans again.)
     public static func trustWarnings(
         lock: PythonLock,
         store: Store,
@@ -256,10 +247,9 @@ public enum Fetcher {
         await plan(lock: lock, store: store, environment: environment).notes
     }
 
-    private static func plan(needsHTTPS: Bool, needsHTTP: Bool, environment: [String: String]) async -> FetchPlan {
+    private static func plan(needsHTTPS: Bool, environment: [String: String]) async -> FetchPlan {
         await FetchTrust.plan(
             needsHTTPS: needsHTTPS,
-            needsHTTP: needsHTTP,
             environment: environment,
             systemBundle: FetchTrust.systemBundle
         ) { python in
@@ -278,12 +268,10 @@ public enum Fetcher {
 
     private struct Job: Sendable {
         var store: Store
-        var downloader: HTTPDownloader
-        var plan: FetchPlan
+        var session: HTTPSession
         /// Set when progress counts bytes (every pending file has a size).
         var byteProgress: ProgressReporter?
         var root: String
-        var userAgent: String
     }
 
     private static func entry(for file: LockedFile, digest: SHA256Digest, size: Int) -> BlobEntry {
@@ -346,7 +334,6 @@ public enum Fetcher {
     }
 
     private static func download(_ item: Item, job: Job) async throws -> FetchedFile {
-        if case .unavailable(let reason) = job.plan.route(for: item.url) { return failed(item, .needsPip, reason) }
         let path = partialPath(of: job.store, for: item.digest)
         let file = try await lockPartial(path)
         // Another process may have stored it while we waited for its lock.
@@ -391,23 +378,31 @@ public enum Fetcher {
         while true {
             try Task.checkCancellation()
             let start = sink.bytesWritten
-            var headers = ["Accept-Encoding": "identity", "User-Agent": job.userAgent]
-            if start > 0 { headers["Range"] = "bytes=\(start)-" }
             sink.prepareRequest()
-            let end: HTTPTransferEnd
-            switch job.plan.route(for: item.url) {
-            case .pip(let pip): end = await pip.get(item.url, headers: headers, into: sink)
-            case .urlSession, .unavailable: end = await job.downloader.get(item.url, headers: headers, into: sink)
-            }
+            let end = await job.session.get(
+                item.url,
+                headers: [("Accept-Encoding", "identity")],
+                resumingAt: start,
+                sizeLimit: item.file.size,
+                into: sink
+            )
             try Task.checkCancellation()
             if let error = sink.writeError { throw error }
-            if let refused = end.refusedRedirect { return failed(item, .redirectRefused, refused) }
+            if let error = end.error {
+                if error.is(.redirectRefused) { return failed(item, .redirectRefused, error.description) }
+                if error.is(.badRange) {
+                    // The server will not continue where the partial ends: start again from zero.
+                    guard start > 0 else { return failed(item, .badRange, error.description) }
+                    try sink.reset()
+                    continue
+                }
+                if error.is(.tooLarge), let expected = item.file.size {
+                    try? FileSystem.remove(path)
+                    return failed(item, .sizeMismatch, Self.tooLarge(end.response, expected: expected))
+                }
+            }
             let resumedFrom: Int?
             switch sink.verdict {
-            case .restart(let why):
-                guard start > 0 else { return failed(item, .badRange, why) }
-                try sink.reset()
-                continue
             case .failed(let code, let why, let discard):
                 if discard { try? FileSystem.remove(path) }
                 return failed(item, code, why)
@@ -415,12 +410,12 @@ public enum Fetcher {
                 return failed(
                     item,
                     .noResponse,
-                    "no response from \(item.url.absoluteString): \(end.transportError ?? "no status")"
+                    "no response from \(item.url.absoluteString): \(end.error?.description ?? "no status")"
                 )
             case .accepted(let from):
                 resumedFrom = from
             }
-            if let error = end.transportError {
+            if let error = end.error {
                 let of = item.file.size.map { " of \($0)" } ?? ""
                 return failed(
                     item,
@@ -440,6 +435,15 @@ public enum Fetcher {
             }
             return try completed(item, file: file, path: path, size: total, job: job, resumedFrom: resumedFrom)
         }
+    }
+
+    /// The reason for a body larger than the lock's size: what the server said it has, if it said.
+    private static func tooLarge(_ response: HTTPResponse?, expected: Int) -> String {
+        let declared = response?.status == 206 ? response?.contentRange?.total : response?.contentLength
+        if let declared, declared > expected {
+            return "size mismatch: the server has \(declared) bytes, the lock says \(expected)"
+        }
+        return "size mismatch: the server sent more than the lock's \(expected) bytes"
     }
 
     /// A verified partial: made durable, renamed into the store, recorded.
@@ -493,33 +497,9 @@ public enum Fetcher {
     }
 }
 
-/// `Content-Range: bytes START-END/TOTAL` (TOTAL may be `*`).
-package struct ContentRange: Equatable {
-    package var start: Int
-    package var end: Int
-    package var total: Int?
-
-    package init?(_ header: String?) {
-        guard let header, header.hasPrefix("bytes ") else { return nil }
-        let spec = header.dropFirst("bytes ".count)
-        let halves = spec.split(separator: "/", maxSplits: 1)
-        guard halves.count == 2 else { return nil }
-        let bounds = halves[0].split(separator: "-", maxSplits: 1)
-        guard bounds.count == 2, let start = Int(bounds[0]), let end = Int(bounds[1]), start <= end else { return nil }
-        self.start = start
-        self.end = end
-        if halves[1] == "*" {
-            total = nil
-        } else {
-            guard let total = Int(halves[1]), total > end else { return nil }
-            self.total = total
-        }
-    }
-}
-
-/// The body of one download, appended to its partial file and hashed as it arrives. The delegate
-/// queue calls `accept`/`receive` during a transfer; the fetching task calls the rest between
-/// transfers. The mutex makes each call see the last one's state.
+/// The body of one download, appended to its partial file and hashed as it arrives. It belongs to
+/// the one fetching task: the session calls `accept`/`receive` during a transfer, in that task, and
+/// the task calls the rest between transfers, so nothing here is shared and nothing is locked.
 final class PartialDownload: HTTPBodySink {
     enum Verdict: Sendable, Equatable {
         /// No response yet.
@@ -528,22 +508,17 @@ final class PartialDownload: HTTPBodySink {
         case accepted(resumedFrom: Int?)
         /// Not storable; `discard` when the bytes kept are known to be wrong.
         case failed(FetchErrorCode, String, discard: Bool)
-        /// The server would not continue where the partial ends: start again from zero.
-        case restart(String)
-    }
-
-    private struct State {
-        var hasher = SHA256Hasher()
-        var written = 0
-        var counted = 0
-        var verdict = Verdict.pending
-        var writeError: (any Error)? = nil
     }
 
     let file: FileDescriptor
     let expectedSize: Int?
     let progress: ProgressReporter?
-    private let state = Mutex(State())
+    private var hasher = SHA256Hasher()
+    private(set) var bytesWritten = 0
+    /// Bytes reported to `progress` so far (taken back when the partial is emptied).
+    private var counted = 0
+    private(set) var verdict = Verdict.pending
+    private(set) var writeError: (any Error)? = nil
 
     init(file: FileDescriptor, expectedSize: Int?, progress: ProgressReporter?) {
         self.file = file
@@ -551,121 +526,91 @@ final class PartialDownload: HTTPBodySink {
         self.progress = progress
     }
 
-    var bytesWritten: Int { state.withLock { $0.written } }
-    var verdict: Verdict { state.withLock { $0.verdict } }
-    var writeError: (any Error)? { state.withLock { $0.writeError } }
-
     /// Re-hashes what an earlier run left in the partial; returns its length.
     func loadExisting() throws -> Int {
-        try state.withLock { s in
-            try file.seek(to: 0)
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.bufferSize, alignment: 16)
-            defer { buffer.deallocate() }
-            var total = 0
-            while true {
-                let n = try file.read(into: buffer)
-                if n == 0 { break }
-                s.hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
-                total += n
-            }
-            s.written = total
-            count(&s, total)
-            return total
+        try file.seek(to: 0)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.bufferSize, alignment: 16)
+        defer { buffer.deallocate() }
+        var total = 0
+        while true {
+            let n = try file.read(into: buffer)
+            if n == 0 { break }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+            total += n
         }
+        bytesWritten = total
+        count(total)
+        return total
     }
 
     /// Empties the partial, so the next request starts from zero.
-    func reset() throws { try state.withLock { s in try empty(&s) } }
-
-    func prepareRequest() { state.withLock { $0.verdict = .pending } }
-
-    /// The digest and length of all the partial holds. Hashing ends here: `reset` before another request.
-    func finalize() -> (SHA256Digest, Int) { state.withLock { ($0.hasher.finalize(), $0.written) } }
-
-    func accept(_ response: HTTPURLResponse) -> Bool {
-        state.withLock { s in
-            let status = response.statusCode
-            switch status {
-            case 206:
-                let header = response.value(forHTTPHeaderField: "Content-Range")
-                guard let range = ContentRange(header), range.start == s.written else {
-                    s.verdict = .restart(
-                        "the server answered `Range: bytes=\(s.written)-` with Content-Range \(header ?? "(none)")"
-                    )
-                    return false
-                }
-                if let total = range.total, let expected = expectedSize, total != expected {
-                    s.verdict = .failed(
-                        .sizeMismatch,
-                        "size mismatch: the server has \(total) bytes, the lock says \(expected)",
-                        discard: true
-                    )
-                    return false
-                }
-                s.verdict = .accepted(resumedFrom: s.written > 0 ? s.written : nil)
-            case 200:
-                // A server that ignores Range sends the whole file: start the partial over.
-                if s.written > 0 {
-                    do { try empty(&s) } catch {
-                        s.writeError = error
-                        return false
-                    }
-                }
-                s.verdict = .accepted(resumedFrom: nil)
-            case 416:
-                s.verdict = .restart("HTTP 416: the server will not send bytes \(s.written)- of it")
-                return false
-            default:
-                let url = response.url?.absoluteString ?? "the server"
-                s.verdict = .failed(
-                    .httpStatus,
-                    "HTTP \(status) \(HTTPURLResponse.localizedString(forStatusCode: status)) from \(url)",
-                    discard: false
-                )
-                return false
-            }
-            return true
-        }
+    func reset() throws {
+        try file.truncate(to: 0)
+        try file.seek(to: 0)
+        hasher = SHA256Hasher()
+        bytesWritten = 0
+        count(-counted)
     }
 
-    func receive(_ data: Data) -> Bool {
-        state.withLock { s in
-            guard case .accepted = s.verdict else { return false }
-            if let expected = expectedSize, s.written + data.count > expected {
-                s.verdict = .failed(
+    func prepareRequest() { verdict = .pending }
+
+    /// The digest and length of all the partial holds. Hashing ends here: `reset` before another request.
+    func finalize() -> (SHA256Digest, Int) { (hasher.finalize(), bytesWritten) }
+
+    /// The session has checked a 206's Content-Range against the partial's length already.
+    func accept(_ response: HTTPResponse) -> Bool {
+        switch response.status {
+        case 206:
+            if let total = response.contentRange?.total, let expected = expectedSize, total != expected {
+                verdict = .failed(
                     .sizeMismatch,
-                    "size mismatch: the server sent more than the lock's \(expected) bytes",
+                    "size mismatch: the server has \(total) bytes, the lock says \(expected)",
                     discard: true
                 )
                 return false
             }
-            do {
-                try data.withUnsafeBytes { bytes in
-                    try file.write(bytes)
-                    s.hasher.update(bytes)
+            verdict = .accepted(resumedFrom: bytesWritten > 0 ? bytesWritten : nil)
+        case 200:
+            // A server that ignores Range sends the whole file: start the partial over.
+            if bytesWritten > 0 {
+                do { try reset() } catch {
+                    writeError = error
+                    return false
                 }
-            } catch {
-                s.writeError = error
-                return false
             }
-            s.written += data.count
-            count(&s, data.count)
-            return true
+            verdict = .accepted(resumedFrom: nil)
+        default:
+            verdict = .failed(.httpStatus, response.statusLine, discard: false)
+            return false
         }
+        return true
     }
 
-    private func empty(_ s: inout State) throws {
-        try file.truncate(to: 0)
-        try file.seek(to: 0)
-        s.hasher = SHA256Hasher()
-        s.written = 0
-        let counted = s.counted
-        count(&s, -counted)
+    func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard case .accepted = verdict else { return false }
+        if let expected = expectedSize, bytesWritten + bytes.count > expected {
+            verdict = .failed(
+                .sizeMismatch,
+                "size mismatch: the server sent more than the lock's \(expected) bytes",
+                discard: true
+            )
+            return false
+        }
+        do {
+            try file.write(bytes)
+        } catch {
+            writeError = error
+            return false
+        }
+        hasher.update(bytes)
+        bytesWritten += bytes.count
+        count(bytes.count)
+        return true
     }
 
-    private func count(_ s: inout State, _ amount: Int) {
+    private func count(_ amount: Int) {
         guard let progress, amount != 0 else { return }
-        s.counted += amount
+        counted += amount
         progress.advance(by: amount)
     }
 }

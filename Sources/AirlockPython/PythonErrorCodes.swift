@@ -245,8 +245,8 @@ public enum FetchErrorCode: String, ErrorCodes {
     case noResponse = "no-response"
     /// The download stopped part way; fetch again resumes it.
     case interrupted
-    /// The download needs pip's network session (a CA bundle the system lacks, AIRLOCK_FETCH_VIA=pip),
-    /// and python3 or its pip cannot run.
+    /// Retired: no download needs pip's network session any more (the HTTP client takes the CA
+    /// bundle itself), so nothing reports it; the name is kept so that it is never reused.
     case needsPip = "needs-pip"
     /// Not attempted: the fetch stopped before it.
     case notAttempted = "not-attempted"

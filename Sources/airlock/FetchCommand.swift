@@ -11,10 +11,10 @@ struct FetchCommand: AsyncParsableCommand {
             Files the store has are skipped without a request. A file whose size or sha256 does not match \
             the lock, that the server refuses (HTTP 4xx/5xx), or that redirects to another scheme is named \
             and not stored; the others still complete, and the exit status is 1. Proxies come from \
-            https_proxy/HTTPS_PROXY, http_proxy and no_proxy/NO_PROXY. HTTPS is verified against the system \
-            CA bundle; when your pip configuration or PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE or \
-            CURL_CA_BUNDLE names a bundle with certificates the system lacks, those downloads go through \
-            pip's own session so that bundle (and pip's proxy and client certificate) applies.
+            https_proxy/HTTPS_PROXY, http_proxy/HTTP_PROXY, all_proxy/ALL_PROXY and no_proxy/NO_PROXY \
+            (tunnelled with CONNECT). HTTPS is always verified against the system CA bundle, plus the \
+            bundle your pip configuration or PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE or CURL_CA_BUNDLE \
+            names when it holds certificates the system lacks.
             """ + "\n\n" + examples
     )
 

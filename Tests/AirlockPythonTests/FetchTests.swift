@@ -12,33 +12,31 @@ struct FetchTests {
         let served: String
         let store: Store
         let server: TestHTTPServer
-        /// The server's self-signed certificate (PEM), when it serves HTTPS.
-        private(set) var certificate: String? = nil
+        /// The CA that signed the server's certificate (PEM), when it serves HTTPS: the one file a
+        /// client needs to trust it.
+        let caFile: String?
 
         init(tls: Bool = false) async throws {
             dir = try TemporaryDirectory()
             served = dir.path + "/served"
             try FileSystem.makeDirectory(served)
             store = try Store.open(at: dir.path + "/store")
-            var certificate: (String, String)? = nil
-            if tls {
-                let (status, output) = try await shell(
-                    "openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1",
-                    in: dir.path
-                )
-                try #require(status == 0, "openssl: \(output)")
-                certificate = (dir.path + "/cert.pem", dir.path + "/key.pem")
-            }
-            server = try await TestHTTPServer(serving: served, scratch: dir, tls: certificate)
-            self.certificate = certificate?.0
+            let certificates = tls ? try await TestCertificates(in: dir.path) : nil
+            server = try await TestHTTPServer(
+                serving: served,
+                scratch: dir,
+                tls: certificates.map { ($0.certificate, $0.key) }
+            )
+            caFile = certificates?.ca
         }
 
         /// This process's environment without any PIP_* setting or pip.conf (as LockTests run pip),
-        /// without retries (a refused handshake fails at once), changed by `overrides`.
+        /// without proxy variables, changed by `overrides`.
         func environment(_ overrides: [String: String] = [:]) -> [String: String] {
-            var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PIP_") }
+            var env = ProcessInfo.processInfo.environment.filter {
+                !$0.key.hasPrefix("PIP_") && !$0.key.lowercased().hasSuffix("_proxy")
+            }
             env["PIP_CONFIG_FILE"] = "/dev/null"
-            env["PIP_RETRIES"] = "0"
             env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
             env.removeValue(forKey: "AIRLOCK_FETCH_VIA")
             env.merge(overrides) { $1 }
@@ -84,7 +82,7 @@ struct FetchTests {
                 projectName: "app",
                 store: store,
                 jobs: jobs,
-                environment: environment
+                environment: environment ?? self.environment()
             )
         }
 
@@ -351,95 +349,85 @@ struct FetchTests {
         )
     }
 
-    @Test func thePlanSaysWhichPathIsUsedAndWhy() async throws {
+    @Test func thePlanSaysWhichCABundleIsTrustedAndWhy() async throws {
         let dir = try TemporaryDirectory()
-        let (status, output) = try await shell(
-            "openssl req -x509 -newkey rsa:2048 -nodes -keyout k.pem -out corp.pem -days 1 -subj /CN=corp",
-            in: dir.path
-        )
-        try #require(status == 0, "openssl: \(output)")
+        let corp = try await TestCertificates(in: dir.path, name: "corp").ca
         let system = try dir.file("system.pem", "")
-        let corp = dir.path + "/corp.pem"
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
 
-        // Nothing named: URLSession, nothing to say, pip not asked.
+        // Nothing named: the system's trust alone, nothing to say.
         var asked = 0
-        let plain = await FetchTrust.plan(
-            needsHTTPS: true,
-            needsHTTP: true,
-            environment: ["PATH": path],
-            systemBundle: system
-        ) {
-            _ in
+        let plain = await FetchTrust.plan(needsHTTPS: true, environment: ["PATH": path], systemBundle: system) { _ in
             asked += 1
             return nil
         }
-        #expect(plain.notes.isEmpty && asked == 1)
-        // Only plain HTTP and no AIRLOCK_FETCH_VIA: pip is not even asked.
-        _ = await FetchTrust.plan(needsHTTPS: false, needsHTTP: true, environment: ["PATH": path], systemBundle: system) {
-            _ in
+        #expect(plain.caFile == nil && plain.notes.isEmpty && asked == 1)
+        // No HTTPS download pending: pip is not even asked.
+        _ = await FetchTrust.plan(needsHTTPS: false, environment: ["PATH": path], systemBundle: system) { _ in
             asked += 1
             return nil
         }
         #expect(asked == 1)
 
-        // pip's cert holds a certificate the system lacks: HTTPS goes through pip, and the note says so.
-        let viaPip = await FetchTrust.plan(
-            needsHTTPS: true,
-            needsHTTP: true,
-            environment: ["PATH": path],
-            systemBundle: system
-        ) {
+        // pip's cert holds a certificate the system lacks: the client gets it, and the note says so.
+        let fromPip = await FetchTrust.plan(needsHTTPS: true, environment: ["PATH": path], systemBundle: system) {
             _ in corp
         }
-        #expect(viaPip.notes.count == 1)
-        let note = try #require(viaPip.notes.first)
-        #expect(note.contains("HTTPS downloads go through pip's network session"), "\(note)")
-        #expect(note.contains("pip's cert setting=\(corp) holds 1 of its 1 certificate(s)"), "\(note)")
+        #expect(fromPip.caFile == corp)
+        #expect(fromPip.notes.count == 1)
+        let note = try #require(fromPip.notes.first)
+        #expect(
+            note.contains("HTTPS downloads are verified against \(system) and pip's cert setting=\(corp)"),
+            "\(note)"
+        )
+        #expect(note.contains("holds 1 of its 1 certificate(s)"), "\(note)")
 
-        // No python3: the note (and each HTTPS file's failure) names the bundle and the fix.
+        // No python3: the environment's bundle is honoured all the same (python is not needed).
         let noPython = await FetchTrust.plan(
             needsHTTPS: true,
-            needsHTTP: false,
             environment: ["PATH": dir.path, "REQUESTS_CA_BUNDLE": corp],
             systemBundle: system
-        ) { _ in nil }
-        let reason = try #require(noPython.notes.first)
-        #expect(reason.contains("REQUESTS_CA_BUNDLE=\(corp)"), "\(reason)")
-        #expect(reason.contains("python3 is not on PATH"), "\(reason)")
-        #expect(reason.contains("update-ca-certificates"), "\(reason)")
+        ) { _ in
+            Issue.record("pip asked without python3")
+            return nil
+        }
+        #expect(noPython.caFile == corp)
+        #expect(noPython.notes.first?.contains("REQUESTS_CA_BUNDLE=\(corp)") == true, "\(noPython.notes)")
 
-        // pip cannot run: said so, with python's path.
+        // pip cannot run: said so, and the environment still counts.
         struct NoPip: Error, CustomStringConvertible {
             var description: String { "Traceback\nModuleNotFoundError: pip" }
         }
         let noPip = await FetchTrust.plan(
             needsHTTPS: true,
-            needsHTTP: false,
-            environment: ["PATH": path, "PIP_CERT": corp],
+            environment: ["PATH": path, "SSL_CERT_FILE": corp],
             systemBundle: system
         ) { _ in throw NoPip() }
-        #expect(noPip.notes.first?.contains("could not run pip (ModuleNotFoundError: pip)") == true)
+        #expect(noPip.caFile == corp)
+        #expect(noPip.notes.first?.contains("could not run pip (ModuleNotFoundError: pip)") == true, "\(noPip.notes)")
 
-        // AIRLOCK_FETCH_VIA=pip: plain HTTP goes that way too.
-        let forced = await FetchTrust.plan(
+        // The retired switch is named as such.
+        let retired = await FetchTrust.plan(
             needsHTTPS: false,
-            needsHTTP: true,
             environment: ["PATH": path, "AIRLOCK_FETCH_VIA": "pip"],
             systemBundle: system
         ) { _ in nil }
-        #expect(forced.notes.first?.contains("HTTP and HTTPS downloads go through pip's network session") == true)
+        #expect(
+            retired.notes == [
+                "AIRLOCK_FETCH_VIA=pip is no longer used: every download goes through Airlock's own HTTP client"
+            ]
+        )
     }
 
-    @Test func aCABundleTheSystemStoreLacksIsHonouredThroughPip() async throws {
+    @Test func aCAOnlyServerIsTrustedThroughItsCAFileAloneWithoutPython() async throws {
         let f = try await Fixture(tls: true)
-        let certificate = try #require(f.certificate)
+        let caFile = try #require(f.caFile)
         let file = try f.serve("trusted", size: 150_000, seed: 17).file
-        let env = f.environment(["PIP_CERT": certificate])
-        let notes = await Fetcher.plan(lock: f.lock([file]), store: f.store, environment: env).notes
-        #expect(notes.count == 1)
-        #expect(notes.first?.contains("through pip's network session") == true, "\(notes)")
-        #expect(notes.first?.contains("PIP_CERT=\(certificate)") == true, "\(notes)")
+        let env = f.environment(["PIP_CERT": caFile])
+        let plan = await Fetcher.plan(lock: f.lock([file]), store: f.store, environment: env)
+        #expect(plan.caFile == caFile)
+        #expect(plan.notes.count == 1)
+        #expect(plan.notes.first?.contains("PIP_CERT=\(caFile)") == true, "\(plan.notes)")
 
         let report = try await f.fetch([file], environment: env)
         let outcome = try Self.outcome(report, file)
@@ -448,44 +436,32 @@ struct FetchTests {
         #expect(try f.server.requests().map(\.path) == ["/files/" + file.filename])
         #expect(try FileSystem.list(Fetcher.partialDirectory(of: f.store)).isEmpty)
 
-        // REQUESTS_CA_BUNDLE, which pip itself does not read as a setting, is honoured the same way.
+        // REQUESTS_CA_BUNDLE with no python3 on PATH: nothing but Airlock takes part.
         let other = try f.serve("other", size: 20_000, seed: 18).file
-        let second = try await f.fetch([other], environment: f.environment(["REQUESTS_CA_BUNDLE": certificate]))
-        #expect(try Self.outcome(second, other).status == .fetched)
+        let alone = f.environment(["REQUESTS_CA_BUNDLE": caFile, "PATH": f.dir.path])
+        let second = try await f.fetch([other], environment: alone)
+        #expect(try Self.outcome(second, other).status == .fetched, "\(second.failureLines)")
         #expect(try f.verifies(other.sha256))
     }
 
-    @Test func withoutTheBundlePipsPathStillVerifiesAndRefusesTheServer() async throws {
+    @Test func anotherCAsFileDoesNotMakeTheServerTrusted() async throws {
         let f = try await Fixture(tls: true)
+        let stranger = try await TestCertificates(in: f.dir.path, name: "stranger").ca
         let file = try f.serve("untrusted", size: 30_000, seed: 19).file
-        let report = try await f.fetch([file], environment: f.environment(["AIRLOCK_FETCH_VIA": "pip"]))
+        let report = try await f.fetch([file], environment: f.environment(["SSL_CERT_FILE": stranger]))
         let outcome = try Self.outcome(report, file)
         #expect(outcome.status == .failed)
         #expect(outcome.code == FetchErrorCode.noResponse.code, "\(outcome.reason ?? "")")
-        #expect(outcome.reason?.lowercased().contains("certificate verify failed") == true, "\(outcome.reason ?? "")")
+        #expect(outcome.reason?.contains("certificate verify failed") == true, "\(outcome.reason ?? "")")
         #expect(report.failureLines.contains { $0.hasPrefix(file.filename + ": ") })
         #expect(!f.isStored(file.sha256))
         #expect(try FileSystem.list(Fetcher.partialDirectory(of: f.store)).isEmpty)
-    }
-
-    @Test func withoutPythonTheFilesFailNamingTheBundleAndTheFix() async throws {
-        let f = try await Fixture(tls: true)
-        let certificate = try #require(f.certificate)
-        let file = try f.serve("nopython", size: 30_000, seed: 20).file
-        let env = f.environment(["PIP_CERT": certificate, "PATH": f.dir.path])
-        let report = try await f.fetch([file], environment: env)
-        let outcome = try Self.outcome(report, file)
-        #expect(outcome.status == .failed)
-        #expect(outcome.code == FetchErrorCode.needsPip.code, "\(outcome.reason ?? "")")
-        #expect(outcome.reason?.contains("PIP_CERT=\(certificate)") == true, "\(outcome.reason ?? "")")
-        #expect(outcome.reason?.contains("update-ca-certificates") == true)
         #expect(try f.server.requests().isEmpty)
     }
 
-    @Test func anInterruptedDownloadThroughPipResumesWithRange() async throws {
+    @Test func anInterruptedHTTPSDownloadResumesWithRange() async throws {
         let f = try await Fixture(tls: true)
-        let certificate = try #require(f.certificate)
-        let env = f.environment(["PIP_CERT": certificate])
+        let env = f.environment(["PIP_CERT": try #require(f.caFile)])
         let (file, bytes) = try f.serve("flaky", size: 300_000, seed: 21, mode: "drop")
         let first = try await f.fetch([file], environment: env)
         let failure = try Self.outcome(first, file)
@@ -504,9 +480,8 @@ struct FetchTests {
         #expect(!FileSystem.exists(try f.partial(file.sha256)))
     }
 
-    @Test func aMismatchThroughPipStoresNothing() async throws {
+    @Test func aMismatchOverHTTPSStoresNothing() async throws {
         let f = try await Fixture(tls: true)
-        let certificate = try #require(f.certificate)
         let good = try f.serve("good", size: 60_000, seed: 22).file
         var badHash = try f.serve("badhash", size: 100_000, seed: 23).file
         badHash.sha256 = SHA256Hasher.hash(pseudoRandom(100_000, seed: 99)).hex
@@ -514,7 +489,7 @@ struct FetchTests {
         tooLarge.size = 80_000
         let report = try await f.fetch(
             [good, badHash, tooLarge],
-            environment: f.environment(["PIP_CERT": certificate])
+            environment: f.environment(["REQUESTS_CA_BUNDLE": try #require(f.caFile)])
         )
         #expect(try Self.outcome(report, good).status == .fetched)
         let codes: [(LockedFile, FetchErrorCode)] = [(badHash, .hashMismatch), (tooLarge, .sizeMismatch)]
@@ -524,44 +499,120 @@ struct FetchTests {
             #expect(outcome.code == code.code, "\(outcome.reason ?? "")")
             #expect(!f.isStored(file.sha256))
         }
+        // The size is refused from the headers, before the body.
+        #expect(
+            try Self.outcome(report, tooLarge).reason
+                == "size mismatch: the server has 90000 bytes, the lock says 80000"
+        )
         #expect(!f.isStored(SHA256Hasher.hash(pseudoRandom(100_000, seed: 23)).hex))
         #expect(try FileSystem.list(Fetcher.partialDirectory(of: f.store)).isEmpty)
         #expect(try f.store.index.entries().map(\.filename) == [good.filename])
     }
 
-    @Test func throughPipRedirectsStayWithinTheSchemeAndErrorsNameTheStatus() async throws {
+    @Test func aWrongContentRangeStartsTheDownloadOverFromZero() async throws {
         let f = try await Fixture()
-        let same = try f.serve("same", size: 60_000, seed: 25, mode: "redirect-same").file
-        let ftp = try f.serve("ftp", size: 60_000, seed: 26, mode: "redirect-ftp").file
-        let local = try f.serve("local", size: 60_000, seed: 27, mode: "redirect-file").file
-        let missing = try f.serve("missing", size: 50_000, seed: 28, mode: "missing").file
-        let report = try await f.fetch(
-            [same, ftp, local, missing],
-            environment: f.environment(["AIRLOCK_FETCH_VIA": "pip"])
-        )
-        #expect(try Self.outcome(report, same).status == .fetched)
-        #expect(try f.verifies(same.sha256))
-        for (file, target) in [(ftp, "ftp://127.0.0.1/"), (local, "file:///etc/passwd")] {
-            let outcome = try Self.outcome(report, file)
-            #expect(outcome.status == .failed)
-            #expect(outcome.code == FetchErrorCode.redirectRefused.code, "\(outcome.reason ?? "")")
-            #expect(outcome.reason?.contains(target) == true)
-            #expect(!f.isStored(file.sha256))
+        let (file, bytes) = try f.serve("badrange", size: 120_000, seed: 29, mode: "badrange")
+        try FileSystem.writeAtomically(try f.partial(file.sha256), Array(bytes[..<40_000]))
+        let report = try await f.fetch([file])
+        let outcome = try Self.outcome(report, file)
+        #expect(outcome.status == .fetched, "\(outcome.reason ?? "")")
+        #expect(outcome.resumedFrom == nil)
+        #expect(try f.server.requests().map(\.range) == ["bytes=40000-", nil])
+        #expect(try f.verifies(file.sha256))
+    }
+
+    // MARK: Proxies
+
+    @Test func httpsProxyTunnelsEveryDownloadAndReusesItsConnections() async throws {
+        let f = try await Fixture(tls: true)
+        let proxy = try await TestConnectProxy(scratch: f.dir)
+        let env = f.environment(["HTTPS_PROXY": proxy.url, "REQUESTS_CA_BUNDLE": try #require(f.caFile)])
+        let target = "127.0.0.1:\(f.server.port)"
+
+        // One at a time: three files, one tunnel, kept open between them.
+        var files: [LockedFile] = []
+        for i in 0..<3 { files.append(try f.serve("serial\(i)", size: 50_000 + i * 10_000, seed: UInt64(40 + i)).file) }
+        let serial = try await f.fetch(files, jobs: 1, environment: env)
+        #expect(serial.failures.isEmpty, "\(serial.failureLines)")
+        #expect(try proxy.requests() == [.init(method: "CONNECT", target: target, auth: nil)])
+        #expect(try f.server.requests().count == 3)
+
+        // Three at a time: at most three tunnels (the one left open, and new ones), never one per file
+        // beyond the per-host limit.
+        var parallel: [LockedFile] = []
+        for i in 0..<6 { parallel.append(try f.serve("par\(i)", size: 40_000, seed: UInt64(50 + i)).file) }
+        let report = try await f.fetch(parallel, jobs: 3, environment: env)
+        #expect(report.failures.isEmpty, "\(report.failureLines)")
+        let tunnels = try proxy.requests()
+        #expect(tunnels.allSatisfy { $0.method == "CONNECT" && $0.target == target })
+        #expect((2...4).contains(tunnels.count), "\(tunnels)")
+        #expect(try f.server.requests().count == 9)
+        for file in files + parallel { #expect(try f.verifies(file.sha256)) }
+    }
+
+    @Test func noProxyBypassesTheProxyAndOtherHostsStillUseIt() async throws {
+        let f = try await Fixture(tls: true)
+        let proxy = try await TestConnectProxy(scratch: f.dir)
+        let caFile = try #require(f.caFile)
+        // Listed by address and by address:port, in either case of variable: no tunnel.
+        let lists = [("NO_PROXY", "example.com, 127.0.0.1"), ("no_proxy", "127.0.0.1:\(f.server.port)")]
+        for (i, (variable, list)) in lists.enumerated() {
+            let file = try f.serve("direct\(i)", size: 30_000, seed: UInt64(60 + i)).file
+            let env = f.environment(["https_proxy": proxy.url, variable: list, "SSL_CERT_FILE": caFile])
+            let report = try await f.fetch([file], environment: env)
+            #expect(try Self.outcome(report, file).status == .fetched, "\(report.failureLines)")
+            #expect(try proxy.requests().isEmpty)
         }
-        #expect(try Self.outcome(report, missing).code == FetchErrorCode.httpStatus.code)
-        #expect(try Self.outcome(report, missing).reason?.contains("HTTP 404") == true)
-        // The refused targets were never requested.
-        #expect(try f.server.requests().allSatisfy { !$0.path.contains("passwd") })
+        #expect(try f.server.requests().count == 2)
+        // Another port of the same address is not listed: through the proxy.
+        let file = try f.serve("proxied", size: 30_000, seed: 65).file
+        let env = f.environment(["https_proxy": proxy.url, "no_proxy": "127.0.0.1:1", "SSL_CERT_FILE": caFile])
+        let report = try await f.fetch([file], environment: env)
+        #expect(try Self.outcome(report, file).status == .fetched, "\(report.failureLines)")
+        #expect(try proxy.requests().map(\.target) == ["127.0.0.1:\(f.server.port)"])
     }
 
-    @Test(arguments: ["bytes 5-9/9", "bytes */10", "items 0-1/2", "bytes 9-5/10", "bytes 0-9", "bytes a-9/10"])
-    func malformedContentRangesAreRejected(header: String) {
-        #expect(ContentRange(header) == nil)
+    @Test func plainHTTPGoesThroughHTTPProxyWithItsCredentials() async throws {
+        let f = try await Fixture()
+        let proxy = try await TestConnectProxy(scratch: f.dir)
+        let file = try f.serve("plain", size: 30_000, seed: 61).file
+        let env = f.environment(["http_proxy": "http://ops:s%3Acret@127.0.0.1:\(proxy.port)"])
+        let report = try await f.fetch([file], environment: env)
+        #expect(try Self.outcome(report, file).status == .fetched, "\(report.failureLines)")
+        let basic = "Basic " + Data("ops:s:cret".utf8).base64EncodedString()
+        #expect(try proxy.requests() == [.init(method: "CONNECT", target: "127.0.0.1:\(f.server.port)", auth: basic)])
+        // HTTPS_PROXY alone does not apply to http URLs.
+        let other = try f.serve("other", size: 10_000, seed: 62).file
+        _ = try await f.fetch([other], environment: f.environment(["HTTPS_PROXY": proxy.url]))
+        #expect(try proxy.requests().count == 1)
+        #expect(try f.verifies(other.sha256))
     }
 
-    @Test func contentRangeFields() throws {
-        let range = try #require(ContentRange("bytes 100-199/200"))
-        #expect(range.start == 100 && range.end == 199 && range.total == 200)
-        #expect(try #require(ContentRange("bytes 5-9/*")).total == nil)
+    @Test func aProxyThatRefusesTheTunnelOrCannotBeUsedIsNamed() async throws {
+        let f = try await Fixture()
+        let proxy = try await TestConnectProxy(scratch: f.dir)
+        // The proxy tunnels to 127.0.0.1 only: `localhost` is refused (403), and no DNS is needed.
+        var file = try f.serve("refused", size: 10_000, seed: 63).file
+        file.url = file.url?.replacingOccurrences(of: "127.0.0.1", with: "localhost")
+        let report = try await f.fetch([file], environment: f.environment(["HTTP_PROXY": proxy.url]))
+        let outcome = try Self.outcome(report, file)
+        #expect(outcome.code == FetchErrorCode.noResponse.code, "\(outcome.reason ?? "")")
+        #expect(
+            outcome.reason?.contains("HTTP_PROXY (127.0.0.1:\(proxy.port)) refused the tunnel") == true,
+            "\(outcome.reason ?? "")"
+        )
+        #expect(try proxy.requests().map(\.target) == ["localhost:\(f.server.port)"])
+        #expect(try f.server.requests().isEmpty)
+
+        // An https:// proxy is refused by name (and its password is not shown), before any request.
+        let env = f.environment(["http_proxy": "https://ops:secret@127.0.0.1:\(proxy.port)"])
+        let second = try await f.fetch([try f.serve("https-proxy", size: 10_000, seed: 64).file], environment: env)
+        let reason = try #require(second.files.first?.reason)
+        #expect(
+            reason.contains("http_proxy=https://***@127.0.0.1:\(proxy.port): an https:// proxy is not supported"),
+            "\(reason)"
+        )
+        #expect(!reason.contains("secret"))
+        #expect(try proxy.requests().count == 1)
     }
 }

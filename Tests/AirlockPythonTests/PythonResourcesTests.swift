@@ -21,7 +21,6 @@ import Testing
         "compile_bytecode.py": [],
         "index_probe.py": [],
         "pep517_frontend.py": ["--help"],  // no arguments at all means: build, in the sandbox
-        "pip_fetch.py": [],
         "pip_sdists.py": [],
         "sdist_metadata.py": [],
         "smoke_test.py": [],
@@ -42,7 +41,6 @@ import Testing
         #expect(SdistBuilder.buildSystemPython == PythonResources.pep517Frontend)
         #expect(SdistBuilder.frontend == PythonResources.pep517Frontend)
         #expect(LockIndexProbe.script == PythonResources.indexProbe)
-        #expect(FetchViaPip.script == PythonResources.pipFetch)
         #expect(LockPip.fetchSdistsScript == PythonResources.pipSdists)
     }
 

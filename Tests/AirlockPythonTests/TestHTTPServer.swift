@@ -8,7 +8,12 @@
 //   missing/error  404 / 500
 //   redirect-same  302 to /files/<file> on this server (same scheme)
 //   redirect-ftp   302 to ftp://127.0.0.1/<file>; redirect-file: 302 to file:///etc/passwd
-// Every request is logged (path and Range header) as one JSON line before it is answered.
+//   redirect-loop  302 to itself, for ever
+//   badrange       as `files`, but a 206 always says Content-Range 0-
+//   stall          the headers for the whole file, a tenth of the body, then nothing (for 30 s)
+// HEAD answers as GET without the body. Every request is logged (method, path and Range header) as
+// one JSON line before it is answered. For HTTPS, `TestCertificates` makes a CA and a server
+// certificate it signed, so a client trusts the server through the CA file alone.
 
 import AirlockCore
 import AirlockTestSupport
@@ -22,7 +27,7 @@ final class TestHTTPServer {
     private let server: BackgroundProcess
 
     private static let script = #"""
-        import http.server, json, os, signal, ssl, sys, threading
+        import http.server, json, os, signal, ssl, sys, threading, time
 
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
@@ -36,10 +41,17 @@ final class TestHTTPServer {
             def log_message(self, *args):
                 pass
 
+            def do_HEAD(self):
+                self.answer(send_body=False)
+
             def do_GET(self):
+                self.answer(send_body=True)
+
+            def answer(self, send_body):
+                self.send_body = send_body
                 rng = self.headers.get("Range")
                 with log_lock, open(log_path, "a") as log:
-                    log.write(json.dumps({"path": self.path, "range": rng}) + "\n")
+                    log.write(json.dumps({"method": self.command, "path": self.path, "range": rng}) + "\n")
                 parts = self.path.split("/")
                 if len(parts) != 3:
                     return self.reply(400)
@@ -54,21 +66,31 @@ final class TestHTTPServer {
                     return self.redirect("ftp://127.0.0.1/" + name)
                 if mode == "redirect-file":
                     return self.redirect("file:///etc/passwd")
+                if mode == "redirect-loop":
+                    return self.redirect("/redirect-loop/" + name)
                 path = os.path.join(root, name)
                 if not os.path.isfile(path):
                     return self.reply(404)
                 with open(path, "rb") as f:
                     data = f.read()
-                if mode == "drop" and rng is None:
+                if mode in ("drop", "stall") and rng is None:
                     self.send_response(200)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
-                    self.wfile.write(data[: len(data) // 2])
+                    self.write(data[: len(data) // (2 if mode == "drop" else 10)])
                     self.wfile.flush()
+                    if mode == "stall":
+                        time.sleep(30)
                     self.close_connection = True
                     return
-                if mode in ("files", "drop") and rng and rng.startswith("bytes=") and rng.endswith("-"):
+                if mode in ("files", "drop", "badrange") and rng and rng.startswith("bytes=") and rng.endswith("-"):
                     start = int(rng[len("bytes="):-1])
+                    if mode == "badrange":
+                        self.send_response(206)
+                        self.send_header("Content-Range", "bytes 0-%d/%d" % (len(data) - 1, len(data)))
+                        self.send_header("Content-Length", str(len(data)))
+                        self.end_headers()
+                        return self.write(data)
                     if start >= len(data):
                         self.send_response(416)
                         self.send_header("Content-Range", "bytes */%d" % len(data))
@@ -79,21 +101,24 @@ final class TestHTTPServer {
                     self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))
                     self.send_header("Content-Length", str(len(data) - start))
                     self.end_headers()
-                    self.wfile.write(data[start:])
-                    return
-                if mode not in ("files", "drop", "norange"):
+                    return self.write(data[start:])
+                if mode not in ("files", "drop", "norange", "badrange"):
                     return self.reply(400)
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                self.write(data)
+
+            def write(self, data):
+                if self.send_body:
+                    self.wfile.write(data)
 
             def reply(self, code):
                 body = ("status %d\n" % code).encode()
                 self.send_response(code)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                self.write(body)
 
             def redirect(self, location):
                 self.send_response(302)
@@ -117,7 +142,8 @@ final class TestHTTPServer {
         """#
 
     /// Serves `root`; scripts and logs go in `scratch`. With `tls` (certificate and key PEM paths), HTTPS.
-    init(serving root: String, scratch: TemporaryDirectory, tls: (certificate: String, key: String)? = nil) async throws {
+    init(serving root: String, scratch: TemporaryDirectory, tls: (certificate: String, key: String)? = nil) async throws
+    {
         let name = "server-\(UInt32.random(in: 0...UInt32.max))"
         let scriptPath = try scratch.file(name + ".py", Self.script)
         logPath = scratch.path + "/" + name + ".log"
@@ -138,6 +164,7 @@ final class TestHTTPServer {
     func url(_ mode: String, _ file: String) -> String { "\(scheme)://127.0.0.1:\(port)/\(mode)/\(file)" }
 
     struct Request: Decodable, Equatable {
+        var method: String
         var path: String
         var range: String?
     }
@@ -146,5 +173,33 @@ final class TestHTTPServer {
     func requests() throws -> [Request] {
         let text = String(decoding: try FileSystem.readFile(logPath), as: UTF8.self)
         return try text.split(separator: "\n").map { try JSONDecoder().decode(Request.self, from: Data($0.utf8)) }
+    }
+}
+
+/// A throwaway certificate authority and a server certificate for 127.0.0.1 that it signed (EC P-256,
+/// a day long), made with openssl in `directory`: the server gets `certificate` and `key`, a client
+/// that should trust it gets only `ca`.
+struct TestCertificates {
+    let ca: String
+    let certificate: String
+    let key: String
+
+    init(in directory: String, name: String = "test") async throws {
+        let script = """
+            set -e
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \\
+              -keyout \(name)-ca.key -out \(name)-ca.pem -subj "/CN=Airlock \(name) CA" \\
+              -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>&1
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \\
+              -keyout \(name)-key.pem -out \(name).csr -subj /CN=127.0.0.1 2>&1
+            printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > \(name).ext
+            openssl x509 -req -in \(name).csr -CA \(name)-ca.pem -CAkey \(name)-ca.key -CAcreateserial -days 1 \\
+              -extfile \(name).ext -out \(name)-cert.pem 2>&1
+            """
+        let (status, output) = try await shell(script, in: directory)
+        guard status == 0 else { throw UsageError("openssl could not make the test certificates: \(output)") }
+        ca = directory + "/\(name)-ca.pem"
+        certificate = directory + "/\(name)-cert.pem"
+        key = directory + "/\(name)-key.pem"
     }
 }
