@@ -1,8 +1,11 @@
 # Airlock: `make demo` and `make test` work on a fresh Debian/Ubuntu machine with Swift installed.
 PREFIX ?= /usr/local
 SWIFT ?= swift
+VERSION := $(shell sed -n 's/.*static let current = "\(.*\)"/\1/p' Sources/airlock/Airlock.swift)
+ARCH := $(shell uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')
+RELEASE_BINARY = dist/airlock-$(VERSION)-linux-$(ARCH)
 
-.PHONY: all deps test-deps release-deps build debug test demo e2e bench release install clean format
+.PHONY: all deps test-deps release-deps build debug test test-release release-check demo e2e bench release install clean format
 
 all: build
 
@@ -18,6 +21,16 @@ release-deps:
 release: release-deps
 	@./scripts/release.sh
 
+# The release as the enclave meets it (an empty root, Debian bookworm and trixie minbase roots,
+# the .deb through dpkg --root, the tarball, the self-carry round trip): scripts/release-test.sh.
+test-release: release
+	@./scripts/release-test.sh
+
+# Reproducible: the same sources built again from nothing in another directory give the same
+# sha256 for the binary, the tarball and the .deb (a few minutes): scripts/release-check.sh.
+release-check: release-deps
+	@./scripts/release-check.sh
+
 # The tests also run the sandbox over a Docker engine and Podman they set up themselves.
 test-deps:
 	@./scripts/install-deps.sh --test
@@ -28,9 +41,13 @@ build: deps
 debug: deps
 	$(SWIFT) build --product airlock
 
-test: test-deps
+# The Swift tests, then the release: built, tested as the enclave meets it, rebuilt elsewhere.
+test: test-deps release-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	@./scripts/release.sh >/dev/null
+	@./scripts/release-test.sh
+	@./scripts/release-check.sh
 
 demo: debug
 	@./scripts/demo.sh .build/debug/airlock
@@ -38,15 +55,16 @@ demo: debug
 e2e: debug
 	@./scripts/e2e.sh .build/debug/airlock
 
-bench: build
+bench: build release
 	@./bench/run.sh .build/release/airlock
 	@./bench/python-build.sh .build/release/airlock
+	@./bench/release.sh .build/release/airlock $(RELEASE_BINARY)
 
 # Completions and the man page come from the binary's own help, through argument-parser: the
 # completion scripts from `airlock --generate-completion-script bash|zsh|fish`, airlock.1 (every
-# subcommand, its options and examples) from argument-parser's generate-manual plugin, which runs
-# offline (it builds its tool from the local package) and is dated by SOURCE_DATE_EPOCH, else by
-# the last commit, so the same tree gives the same page.
+# subcommand, its options and examples) from argument-parser's generate-manual tool (what its
+# plugin runs, built from the local package, offline) over the binary, dated by SOURCE_DATE_EPOCH,
+# else by the last commit, so the same tree gives the same page.
 MAN_DATE = $(shell if [ -n "$$SOURCE_DATE_EPOCH" ]; then date -u -d "@$$SOURCE_DATE_EPOCH" +%F; \
 	else git log -1 --format=%cs 2>/dev/null || date -u +%F; fi)
 SHARE = $(DESTDIR)$(PREFIX)/share
@@ -61,8 +79,9 @@ install: build
 	.build/release/airlock --generate-completion-script fish > $(SHARE)/fish/vendor_completions.d/airlock.fish
 	chmod 0644 $(SHARE)/bash-completion/completions/airlock $(SHARE)/zsh/site-functions/_airlock \
 		$(SHARE)/fish/vendor_completions.d/airlock.fish
-	$(SWIFT) package generate-manual --date $(MAN_DATE)
-	install -m 0644 .build/plugins/GenerateManual/outputs/airlock/airlock.1 $(SHARE)/man/man1/airlock.1
+	$(SWIFT) build --product generate-manual
+	.build/debug/generate-manual .build/release/airlock --date $(MAN_DATE) --output-directory .build/man
+	install -m 0644 .build/man/airlock.1 $(SHARE)/man/man1/airlock.1
 
 format:
 	$(SWIFT) format -i -r Sources Tests

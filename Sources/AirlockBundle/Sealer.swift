@@ -74,9 +74,13 @@ public struct SealOptions: Sendable {
     public var target: JSONValue?
     /// SOURCE_DATE_EPOCH: fixes every time in the bundle and derives the bundle id from its content.
     public var sourceDateEpoch: Int64?
+    /// Seal a bundle that has expired already (its time plus `expiresIn` is before the clock): only
+    /// for testing the receiving side, which refuses it. Refused otherwise, since an old
+    /// SOURCE_DATE_EPOCH (a commit's time) would otherwise give a bundle nobody can import.
+    public var allowExpired: Bool
     public var jobs: Int
 
-    public init(output: String, keyPaths: [String], channel: String = "default", sequence: Int? = nil, expiresIn: Int64 = 30 * 86400, compression: ArchiveCompression = .none, maximumVolumeSize: Int? = nil, target: JSONValue? = nil, sourceDateEpoch: Int64? = nil, jobs: Int = 2) {
+    public init(output: String, keyPaths: [String], channel: String = "default", sequence: Int? = nil, expiresIn: Int64 = 30 * 86400, compression: ArchiveCompression = .none, maximumVolumeSize: Int? = nil, target: JSONValue? = nil, sourceDateEpoch: Int64? = nil, allowExpired: Bool = false, jobs: Int = 2) {
         self.output = output
         self.keyPaths = keyPaths
         self.channel = channel
@@ -86,6 +90,7 @@ public struct SealOptions: Sendable {
         self.maximumVolumeSize = maximumVolumeSize
         self.target = target
         self.sourceDateEpoch = sourceDateEpoch
+        self.allowExpired = allowExpired
         self.jobs = jobs
     }
 }
@@ -105,6 +110,8 @@ public struct SealResult: Sendable, Codable {
 public enum Sealer {
     public static func seal(_ inputs: [SealInput], options: SealOptions, store: Store?, progress: ProgressReporter? = nil) async throws -> SealResult {
         try checkInputs(inputs, channel: options.channel, keyPaths: options.keyPaths)
+        let now = options.sourceDateEpoch ?? Timestamp.nowEpochSeconds()
+        let expires = try expiry(options, now: now)
         let signers = try loadKeys(options.keyPaths)
         let keyIDs = signers.map(\.id)
         let sequence = try sequence(options, store: store)
@@ -125,10 +132,7 @@ public enum Sealer {
             ).utf8
         )
         let sums = sha256sums(blobs: contents.blobs, verifyGuide: verifyGuide)
-        let now = options.sourceDateEpoch ?? Timestamp.nowEpochSeconds()
         let bundleID = bundleID(options, sequence: sequence, now: now, sums: sums)
-        let (expires, overflow) = now.addingReportingOverflow(options.expiresIn)
-        guard !overflow else { throw UsageError(BundleErrorCode.badExpiry, "--expires is too far in the future") }
         let manifest = Manifest(
             bundle: bundleID, channel: options.channel, sequence: sequence, created: Timestamp.format(epochSeconds: now),
             expires: Timestamp.format(epochSeconds: expires), target: options.target, artifacts: contents.artifacts,
@@ -170,6 +174,20 @@ public enum Sealer {
     // MARK: The steps of a seal
 
     /// Refuses a seal that cannot be made before any key is read or any input hashed.
+    /// When the bundle expires: its time (SOURCE_DATE_EPOCH, else the clock) plus `expiresIn`, which
+    /// must still be ahead of the clock.
+    private static func expiry(_ options: SealOptions, now: Int64) throws -> Int64 {
+        let (expires, overflow) = now.addingReportingOverflow(options.expiresIn)
+        guard !overflow else { throw UsageError(BundleErrorCode.badExpiry, "--expires is too far in the future") }
+        if !options.allowExpired, let epoch = options.sourceDateEpoch, expires <= Timestamp.nowEpochSeconds() {
+            throw UsageError(
+                BundleErrorCode.badExpiry,
+                "the bundle would have expired already, at \(Timestamp.format(epochSeconds: expires)): SOURCE_DATE_EPOCH=\(epoch) dates it; give an --expires that reaches past today, or unset SOURCE_DATE_EPOCH"
+            )
+        }
+        return expires
+    }
+
     private static func checkInputs(_ inputs: [SealInput], channel: String, keyPaths: [String]) throws {
         guard !inputs.isEmpty else {
             throw UsageError(BundleErrorCode.nothingToSeal, "nothing to seal: name at least one file or directory")

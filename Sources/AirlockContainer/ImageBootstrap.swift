@@ -110,9 +110,10 @@ public enum ImageBootstrap {
     /// on a command line.
     public static func mmdebstrapArguments(for request: BootstrapRequest, output: String) throws -> [String] {
         try validate(request)
-        var arguments = [
-            "--variant=minbase",
-            "--include=" + deduplicated(request.packages).joined(separator: ","),
+        var arguments = ["--variant=minbase"]
+        // None asked for: minbase alone (what an operator's base system has).
+        if !request.packages.isEmpty { arguments.append("--include=" + deduplicated(request.packages).joined(separator: ",")) }
+        arguments += [
             "--format=tar",
             "--architectures=" + request.architecture,
             request.suite,
@@ -270,9 +271,6 @@ public enum ImageBootstrap {
                 ImageErrorCode.badOption,
                 "suite '\(request.suite)': use one of \(suites.joined(separator: ", "))"
             )
-        }
-        guard !request.packages.isEmpty else {
-            throw UsageError(ImageErrorCode.badOption, "--packages: name at least one Debian package (e.g. python3)")
         }
         for package in request.packages where !isPackageName(package) {
             throw UsageError(

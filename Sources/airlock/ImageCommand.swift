@@ -32,8 +32,8 @@ struct ImageCommand: ParsableCommand {
             )
         )
         @Option(help: "The Debian suite: \(ImageBootstrap.suites.joined(separator: ", ")).") var suite: String
-        @Option(help: "Comma-separated Debian packages to install on top of minbase (e.g. python3).") var packages:
-            String
+        @Option(help: "Comma-separated Debian packages to install on top of minbase (e.g. python3; default: minbase alone).")
+        var packages: String = ""
         @Option(help: "NAME[:TAG] for the image (TAG defaults to latest).") var name: String
         @Option(help: "A Debian mirror URL (default: \(ImageBootstrap.defaultMirror) with -updates and -security).")
         var mirror: String?
@@ -52,7 +52,7 @@ struct ImageCommand: ParsableCommand {
             let epoch = try sourceDateEpoch ?? environmentSourceDateEpoch() ?? ImageBootstrap.defaultSourceDateEpoch
             let request = BootstrapRequest(
                 suite: suite,
-                packages: packages.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
+                packages: packages.isEmpty ? [] : packages.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
                 name: name,
                 mirror: mirror,
                 sourceDateEpoch: epoch

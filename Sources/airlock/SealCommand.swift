@@ -32,6 +32,8 @@ struct SealCommand: AsyncParsableCommand {
     @Option(help: "The channel the bundle is published on (default: default).") var channel: String?
     @Option(help: "Sequence number (default: one more than the last sealed on the channel in this store).") var sequence: Int?
     @Option(help: "How long the bundle stays valid: 30d, 12h, 2w ... (default: 30d)") var expires: String?
+    @Flag(help: "Seal even if the bundle has expired already (SOURCE_DATE_EPOCH plus --expires is past): for testing that the enclave refuses it.")
+    var allowExpired = false
     @Option(help: "none or zstd (default: none).") var compress: String?
     @Option(help: "Cut the bundle into volumes FILE.001, FILE.002, ... of at most SIZE bytes (e.g. 4GiB).")
     var maxVolumeSize: String?
@@ -85,7 +87,7 @@ struct SealCommand: AsyncParsableCommand {
         }
         let options = SealOptions(
             output: out, keyPaths: keys, channel: channel, sequence: sequence, expiresIn: expiresIn, compression: compression,
-            maximumVolumeSize: volumeSize, target: target, sourceDateEpoch: epoch, jobs: ProcessInfo.processInfo.activeProcessorCount
+            maximumVolumeSize: volumeSize, target: target, sourceDateEpoch: epoch, allowExpired: allowExpired, jobs: ProcessInfo.processInfo.activeProcessorCount
         )
         let result = try await Sealer.seal(inputs, options: options, store: store, progress: ProgressReporter(label: "seal", quiet: output.json))
         if output.json { return try output.emit(result) }

@@ -31,6 +31,23 @@ import Testing
         #expect(try FileSystem.readFile(zstdOne) == FileSystem.readFile(zstdTwo))
     }
 
+    @Test func anOldSourceDateEpochThatWouldGiveAnExpiredBundleIsRefusedBeforeAnythingIsWritten() async throws {
+        let f = try Fixture()
+        let out = f.dir.path + "/old.airlock"
+        let options = SealOptions(output: out, keyPaths: [f.keyPath], sourceDateEpoch: 315_532_800)
+        let refused = await #expect(throws: UsageError.self) {
+            _ = try await Sealer.seal(try SealInput.expand(f.inputs), options: options, store: nil)
+        }
+        #expect(refused?.code == BundleErrorCode.badExpiry.code)
+        #expect(refused?.description.contains("1980-01-31T00:00:00Z") == true)
+        #expect(!FileSystem.exists(out))
+        // Long enough to reach past today, the same epoch seals.
+        var longer = options
+        longer.expiresIn = Timestamp.nowEpochSeconds() - 315_532_800 + 86_400
+        _ = try await Sealer.seal(try SealInput.expand(f.inputs), options: longer, store: nil)
+        #expect(try f.verify(out).created == "1980-01-01T00:00:00Z")
+    }
+
     @Test func aBundleChecksOutWithStockTarOpenSSLAndSha256sum() async throws {
         let f = try Fixture()
         let bundle = try await f.seal(compression: .zstd)

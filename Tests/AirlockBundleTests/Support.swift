@@ -31,7 +31,7 @@ struct Fixture {
         try FileSystem.makeDirectory(FileSystem.parentPath(out))
         let options = SealOptions(
             output: out, keyPaths: keys ?? [keyPath], channel: channel, sequence: sequence, expiresIn: expiresIn,
-            compression: compression, maximumVolumeSize: volumeSize, sourceDateEpoch: epoch
+            compression: compression, maximumVolumeSize: volumeSize, sourceDateEpoch: epoch, allowExpired: true
         )
         var sealInputs = try SealInput.expand(inputs ?? self.inputs)
         for i in sealInputs.indices { sealInputs[i].provenance = provenance[sealInputs[i].name] }

@@ -18,7 +18,8 @@ import Testing
         channel: String = "prod",
         sequence: Int = 5,
         expires: String = "30d",
-        environment: [String: String] = [:]
+        environment: [String: String] = [:],
+        extra: [String] = []
     ) async throws -> Sealed {
         let key = try await Fixture.key(dir)
         let input = try Fixture.write(dir.file("app.zip"), count: 120_000, seed: 77)
@@ -27,7 +28,7 @@ import Testing
                 "seal", "--out", "app.airlock", "--key", key.key, "--store", "outside", "--channel", channel,
                 "--sequence",
                 String(sequence), "--expires", expires, "--json", "app.zip",
-            ],
+            ] + extra,
             in: dir.path,
             environment: environment
         )
@@ -155,7 +156,19 @@ import Testing
         let dir = try TempDir()
         defer { dir.remove() }
         let dayAgo = String(Int(Date().timeIntervalSince1970) - 86_400)
-        let sealed = try await sealApp(dir, sequence: 1, expires: "1s", environment: ["SOURCE_DATE_EPOCH": dayAgo])
+        // seal itself refuses a bundle that is born expired, unless told that is the point.
+        let early = try await Fixture.key(dir, name: "early")
+        _ = try Fixture.write(dir.file("early.zip"), count: 1000, seed: 7)
+        let born = try await CLI.run(
+            ["seal", "--out", "app.airlock", "--key", early.key, "--store", "outside", "--expires", "1s", "--json", "early.zip"],
+            in: dir.path, environment: ["SOURCE_DATE_EPOCH": dayAgo]
+        )
+        #expect(born.status == 2, "\(born)")
+        #expect(errorCode(born) == BundleErrorCode.badExpiry.code.rawValue, "\(born)")
+        #expect(born.stderr.contains("SOURCE_DATE_EPOCH=\(dayAgo)"), "\(born)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("app.airlock")))
+
+        let sealed = try await sealApp(dir, sequence: 1, expires: "1s", environment: ["SOURCE_DATE_EPOCH": dayAgo], extra: ["--allow-expired"])
         try await trust(sealed)
 
         let verify = try await CLI.run(["verify", "app.airlock", "--trust", sealed.key.pub, "--json"], in: dir.path)

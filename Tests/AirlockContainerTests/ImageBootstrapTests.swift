@@ -161,12 +161,14 @@ private func entries(of path: String) throws -> [(TarEntry, [UInt8])] {
                 "bullseye", "o.tar", "http://mirror.example/debian",
             ]
         )
+        // No packages: minbase alone, with no --include.
+        r.packages = []
+        #expect(try ImageBootstrap.mmdebstrapArguments(for: r, output: "o.tar").first { $0.hasPrefix("--include") } == nil)
     }
 
     @Test(
         arguments: [
             ("sid", ["python3"], "py", nil, .badOption),
-            ("bookworm", [], "py", nil, .badOption),
             ("bookworm", ["python3;rm"], "py", nil, .badOption),
             ("bookworm", ["--no-check"], "py", nil, .badOption),
             ("bookworm", ["Python3"], "py", nil, .badOption),
