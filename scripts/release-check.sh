@@ -12,6 +12,9 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}
 export SOURCE_DATE_EPOCH=$epoch
+version=$(sed -n 's/.*static let current = "\(.*\)"/\1/p' Sources/airlock/Airlock.swift)
+case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) exit 2 ;; esac
+name=airlock-$version-linux-$arch
 say() { printf 'release-check: %s\n' "$*"; }
 fail() { printf 'release-check: FAIL %s\n' "$*" >&2; exit 1; }
 
@@ -20,7 +23,9 @@ say "the release here (SOURCE_DATE_EPOCH=$epoch)"
 
 # The working tree as it is (tracked files and new ones git does not ignore), somewhere else.
 other=$(mktemp -d /tmp/airlock-release-check.XXXXXX)
-[ "${RELEASE_CHECK_KEEP:-0}" = 1 ] || trap 'rm -rf "$other"' EXIT
+# Removed when the check passes; kept for a look when it fails, or with RELEASE_CHECK_KEEP=1.
+cleanup() { if [ $? -eq 0 ] && [ "${RELEASE_CHECK_KEEP:-0}" != 1 ]; then rm -rf "$other"; else say "kept $other"; fi; }
+trap cleanup EXIT
 tree=$other/a-different/path/airlock
 mkdir -p "$tree"
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
@@ -34,16 +39,25 @@ start=$(date +%s)
 say "built there in $(($(date +%s) - start)) s"
 
 if ! diff -u "$root/dist/SHA256SUMS" "$tree/dist/SHA256SUMS"; then
+    a=$root/dist/$name
+    b=$tree/dist/$name
+    for section in $(readelf -SW "$a" | sed -n 's/^ *\[ *[0-9]*\] \([^ ]*\) .*/\1/p'); do
+        x=$(objcopy -O binary --only-section="$section" "$a" /dev/stdout 2>/dev/null | sha256sum)
+        y=$(objcopy -O binary --only-section="$section" "$b" /dev/stdout 2>/dev/null | sha256sum)
+        [ "$x" = "$y" ] || say "the binaries differ in section $section"
+    done
     fail "the two directories give different releases (above: here, then there)"
 fi
-while read -r sum name; do say "same sha256 in both directories: $name $sum"; done <"$root/dist/SHA256SUMS"
+while read -r sum file; do say "same sha256 in both directories: $file $sum"; done <"$root/dist/SHA256SUMS"
 
-version=$(sed -n 's/.*static let current = "\(.*\)"/\1/p' Sources/airlock/Airlock.swift)
-case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) exit 2 ;; esac
-bin=$root/dist/airlock-$version-linux-$arch
-for path in "$root" "$tree" "$other"; do
-    if strings -a "$bin" | grep -qF "$path"; then fail "the binary holds the build path $path: $(strings -a "$bin" | grep -F "$path" | head -1)"; fi
-    if strings -a "$tree/dist/airlock-$version-linux-$arch" | grep -qF "$path"; then fail "the second binary holds the build path $path"; fi
+bin=$root/dist/$name
+strings -a "$bin" >"$other/strings-here"
+strings -a "$tree/dist/$name" >"$other/strings-there"
+if [ ! -s "$other/strings-here" ] || [ ! -s "$other/strings-there" ]; then fail "strings found nothing in the binaries"; fi
+for path in "$root" "$tree" "$other" /mnt/airlock; do
+    for side in here there; do
+        if grep -qF "$path" "$other/strings-$side"; then fail "the binary built $side holds the build path $path: $(grep -F "$path" "$other/strings-$side" | head -1)"; fi
+    done
 done
 say "no build path in either binary (strings -a)"
 

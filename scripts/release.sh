@@ -15,10 +15,11 @@
 # since 2.34, so name lookups through /etc/hosts and DNS work; only user names from NSS modules
 # (LDAP, sssd) are not seen (`getpwuid` warnings at link time), which Airlock does not need.
 #
-# Reproducible: the same sources give the same bytes in any directory: paths are mapped to `.`
-# (-file-prefix-map, -ffile-prefix-map), the binary is stripped, SOURCE_DATE_EPOCH (default: the
-# last commit's time) fixes every timestamp in the tarball and the package, and both are written
-# in sorted order with fixed owners.
+# Reproducible: the same sources give the same bytes in any directory (scripts/release-check.sh
+# proves it): the build runs with the sources at one fixed path, paths are mapped to `.`
+# (-file-prefix-map, -ffile-prefix-map), the binary is stripped and carries no GNU build id,
+# SOURCE_DATE_EPOCH (default: the last commit's time) fixes every timestamp in the tarball and the
+# package, and both are written in sorted order with fixed owners.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -34,9 +35,25 @@ export SOURCE_DATE_EPOCH=$epoch
 scratch=${RELEASE_SCRATCH:-.build-release}
 say() { printf 'release: %s\n' "$*" >&2; }
 
+# The build sees its sources at one fixed path, /mnt/airlock, in a private mount namespace
+# (bwrap), wherever the checkout is. -file-prefix-map alone is not enough with Swift 6.3: the
+# compiler writes a source file's path length for swift_isEscapingClosureAtFileLocation unmapped
+# (GRDB's Database+Dump gets 76 bytes in /work/main, 124 in a deeper directory, while the string
+# itself is mapped), and hashes each object's unmapped LLVM module into .swift_modhash.
+fixed=/mnt/airlock
+if [ "$root" != "$fixed" ]; then
+    command -v bwrap >/dev/null || { say "bwrap is needed to build at a fixed path (scripts/install-deps.sh --release)"; exit 2; }
+    exec bwrap --dev-bind / / --tmpfs /mnt --bind "$root" "$fixed" --chdir "$fixed" --die-with-parent \
+        ./scripts/release.sh "$@"
+fi
+
 libs=(nettle acl xml2 icuuc icudata lzma zstd lz4 bz2 z stdc++)
 link=()
 for l in "${libs[@]}"; do link+=(-Xlinker "-l$l"); done
+# No GNU build id: the linker hashes the unstripped output, whose debug sections and .swift_modhash
+# differ from one build directory to the next, so the same code would get another id. Nothing
+# here reads it (no debug files are shipped); the binary's sha256 is its identity.
+link+=(-Xlinker --build-id=none)
 say "building airlock $version for linux/$arch (static, SOURCE_DATE_EPOCH=$epoch)"
 "$swift" build -c release --product airlock --scratch-path "$scratch" \
     --static-swift-stdlib -Xswiftc -static-executable \
@@ -49,7 +66,9 @@ stage=$(mktemp -d "$root/dist/.stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 bin=$stage/airlock
 cp "$scratch/release/airlock" "$bin"
-strip --strip-all "$bin"
+# .swift_modhash: the compiler's hash of each object's LLVM module, for its own incremental
+# builds; nothing reads it at run time.
+strip --strip-all --remove-section=.swift_modhash "$bin"
 binary=dist/airlock-$version-linux-$arch
 cp "$bin" "$binary.tmp" && mv "$binary.tmp" "$binary"
 
