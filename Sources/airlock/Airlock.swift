@@ -27,7 +27,8 @@ struct Airlock: AsyncParsableCommand {
             CommandGroup(
                 name: "Connected host",
                 subcommands: [
-                    LockCommand.self, FetchCommand.self, BuildCommand.self, ImageCommand.self, SealCommand.self,
+                    LockCommand.self, FetchCommand.self, BuildCommand.self, ImageCommand.self, GoCommand.self,
+                    SealCommand.self,
                 ]
             ),
             CommandGroup(name: "Enclave", subcommands: [VerifyCommand.self, ImportCommand.self, DeployCommand.self]),

@@ -73,7 +73,7 @@ private func examples(in help: String) throws -> [(what: String, command: String
         #expect(groups.map(\.0) == ["CONNECTED HOST SUBCOMMANDS:", "ENCLAVE SUBCOMMANDS:", "EITHER SIDE SUBCOMMANDS:"])
         #expect(
             groups.map(\.1) == [
-                ["lock", "fetch", "build", "image", "seal"],
+                ["lock", "fetch", "build", "image", "go", "seal"],
                 ["verify", "import", "deploy"],
                 ["store", "trust", "key", "doctor", "history", "export", "split", "self"],
             ]

