@@ -3,7 +3,7 @@
 // dirhash (see Dirhash.swift). Lines with another hash algorithm than h1 are kept but never match,
 // as the go command does; a line that is not three fields is refused with its number.
 
-public import AirlockCore
+import AirlockCore
 
 public struct GoSum: Sendable, Equatable {
     /// What a line vouches for: a module's zip, or its go.mod alone.

@@ -279,22 +279,27 @@ extension GoToolchain {
         let end = try await HTTPSession.with(configuration) { session in
             await session.get(url, sizeLimit: maximumDownload, into: sink)
         }
+        let status: Int? = end.response?.status
+        let failure: (any Error)? = sink.error ?? end.error
+        if let failure {
+            writer.discard()
+            throw failure
+        }
+        if status != 200 || end.isStoppedBySink {
+            writer.discard()
+            let shown = status.map { "HTTP \($0)" } ?? "no answer"
+            throw UsageError(GoToolchainErrorCode.downloadFailed, "\(url.absoluteString): \(shown), not 200")
+        }
+        let downloaded = writer.temporaryPath
         do {
-            if let error = sink.error { throw error }
-            if let error = end.error { throw error }
-            guard end.status == 200, !end.isStoppedBySink else {
-                throw UsageError(
-                    GoToolchainErrorCode.downloadFailed,
-                    "\(url.absoluteString): HTTP \(end.status.map(String.init) ?? "?"), not 200"
-                )
-            }
             _ = try writer.finish()
-            defer { try? FileSystem.remove(writer.temporaryPath) }
-            return try add(writer.temporaryPath, expected: expected, origin: url.absoluteString, to: store)
         } catch {
             writer.discard()
             throw error
         }
+        let result = Result { try add(downloaded, expected: expected, origin: url.absoluteString, to: store) }
+        try? FileSystem.remove(downloaded)
+        return try result.get()
     }
 }
 

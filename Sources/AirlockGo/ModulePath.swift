@@ -3,7 +3,7 @@
 // directories use (`github.com/Azure/x` -> `github.com/!azure/x`), so that two paths that differ
 // only in case never meet on a case-insensitive file system.
 
-public import AirlockCore
+import AirlockCore
 
 /// A module path and version, checked; `escapedPath`/`escapedVersion` are what a GOPROXY URL holds.
 public struct ModuleVersion: Sendable, Hashable, Comparable, CustomStringConvertible {

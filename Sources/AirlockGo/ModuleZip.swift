@@ -13,7 +13,7 @@
 // central directory's entry N in that order, its name compared where libarchive can give one
 // (in the C locale it gives none for a non-ASCII name) and its size always.
 
-public import AirlockCore
+import AirlockCore
 
 public struct ModuleZipSummary: Sendable, Equatable {
     /// The go command's `h1:` hash of the zip, as go.sum gives it.
