@@ -53,11 +53,12 @@ public struct GoToolchain: Sendable, Codable, Equatable {
 extension GoToolchain {
     /// Reads what the file at `path` is: its format, version and platform. Refuses a file that is
     /// neither a release archive nor a wheel with a Go root, or whose `bin/go` is not a Linux ELF.
-    public static func identify(_ path: String) throws -> (
+    /// `shownAs` names the file in errors (the URL it came from).
+    public static func identify(_ path: String, shownAs: String? = nil) throws -> (
         version: String, os: String, arch: String, format: Format, root: String
     ) {
         func bad(_ reason: String) -> UsageError {
-            UsageError(GoToolchainErrorCode.notAToolchain, "\(path): \(reason)")
+            UsageError(GoToolchainErrorCode.notAToolchain, "\(shownAs ?? path): \(reason)")
         }
         guard FileSystem.exists(path) else { throw UsageError(CoreErrorCode.noSuchFile, "\(path): no such file") }
         var head = [UInt8](repeating: 0, count: 4)
@@ -113,10 +114,10 @@ extension GoToolchain {
         if let expected, expected != digest {
             throw CheckFailure(
                 GoToolchainErrorCode.hashMismatch,
-                "\(path): sha256 is \(digest.hex), not the \(expected.hex) given"
+                "\(origin ?? path): sha256 is \(digest.hex), not the \(expected.hex) given"
             )
         }
-        let found = try identify(path)
+        let found = try identify(path, shownAs: origin)
         let toolchain = GoToolchain(
             version: found.version,
             os: found.os,

@@ -147,6 +147,13 @@ private func fakeRelease(
             try await GoToolchain.add(url: missing, expected: nil, caFile: nil, environment: [:], to: store)
         }
         #expect(error?.code == GoToolchainErrorCode.downloadFailed.code)
+        // What came back is no toolchain: the error names the URL, not the download's temporary file.
+        try Data("<html></html>\n".utf8).write(to: URL(fileURLWithPath: dir.path + "/page.html"))
+        let page = try #require(URL(string: "http://127.0.0.1:\(port)/page.html"))
+        let notOne = await #expect(throws: UsageError.self) {
+            try await GoToolchain.add(url: page, expected: nil, caFile: nil, environment: [:], to: store)
+        }
+        #expect(notOne?.description.hasPrefix(page.absoluteString + ": neither") == true, "\(String(describing: notOne))")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/store/tmp").isEmpty)
         await server.stop()
     }
