@@ -82,6 +82,7 @@ install: build
 	chmod 0644 $(SHARE)/bash-completion/completions/airlock $(SHARE)/zsh/site-functions/_airlock \
 		$(SHARE)/fish/vendor_completions.d/airlock.fish
 	$(SWIFT) build --product generate-manual
+	mkdir -p .build/man
 	.build/debug/generate-manual .build/release/airlock --date $(MAN_DATE) --output-directory .build/man
 	install -m 0644 .build/man/airlock.1 $(SHARE)/man/man1/airlock.1
 
