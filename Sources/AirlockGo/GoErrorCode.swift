@@ -22,6 +22,9 @@ public enum GoModuleErrorCode: String, ErrorCodes {
     /// or escaping path, names that differ only in case, a link or device, a member or the whole
     /// over its size limit, a go.mod of a nested module (exit 1).
     case badModuleZip = "bad-module-zip"
+    /// A handler executable the Functions host would not start: another machine or class, or
+    /// dynamically linked (an interpreter, needed libraries) (exit 1).
+    case badHandler = "bad-handler"
 }
 
 /// Go toolchains: adding, finding and removing them (`gotoolchain.<reason>`).

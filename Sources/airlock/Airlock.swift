@@ -36,7 +36,7 @@ struct Airlock: AsyncParsableCommand {
                 name: "Either side",
                 subcommands: [
                     StoreCommand.self, TrustCommand.self, KeyCommand.self, DoctorCommand.self, HistoryCommand.self,
-                    ExportCommand.self, SplitCommand.self, SelfCommand.self,
+                    ExportCommand.self, SplitCommand.self, SelfCommand.self, CheckELFCommand.self,
                 ]
             ),
         ]

@@ -30,13 +30,20 @@ enum GoTool {
         "no Go toolchain in .build/go-toolchain (run scripts/go-toolchain.sh, as make test does)"
 
     /// The go command with a private, empty module cache, offline but for the `file://` proxy.
-    static func run(_ arguments: String, proxy: String, in dir: TemporaryDirectory) async throws -> (Int32, String) {
-        let environment = [
+    static func run(
+        _ arguments: String,
+        proxy: String,
+        in dir: TemporaryDirectory,
+        workdir: String? = nil,
+        extra: [String: String] = [:]
+    ) async throws -> (Int32, String) {
+        var environment = [
             "PATH": "/usr/bin:/bin", "HOME": dir.path + "/home", "GOPATH": dir.path + "/gopath",
             "GOMODCACHE": dir.path + "/modcache", "GOCACHE": dir.path + "/gocache", "GOPROXY": "file://" + proxy,
             "GOSUMDB": "off", "GOTOOLCHAIN": "local", "GOFLAGS": "-modcacherw", "GO111MODULE": "on",
         ]
-        return try await shell("'\(path!)' \(arguments)", in: dir.path, environment: environment)
+        environment.merge(extra) { _, new in new }
+        return try await shell("'\(path!)' \(arguments)", in: workdir ?? dir.path, environment: environment)
     }
 }
 
