@@ -22,6 +22,13 @@ public enum GoModuleErrorCode: String, ErrorCodes {
     /// or escaping path, names that differ only in case, a link or device, a member or the whole
     /// over its size limit, a go.mod of a nested module (exit 1).
     case badModuleZip = "bad-module-zip"
+    /// go.mod cannot be read, or pins no exact Go release (`go 1.22` without a toolchain line) (exit 2).
+    case badGoMod = "bad-go-mod"
+    /// vendor/modules.txt cannot be read (exit 2).
+    case badVendor = "bad-vendor"
+    /// vendor/modules.txt disagrees with go.mod: a requirement missing, at another version, not
+    /// marked explicit, or a replacement that differs (exit 1).
+    case vendorMismatch = "vendor-mismatch"
     /// A handler executable the Functions host would not start: another machine or class, or
     /// dynamically linked (an interpreter, needed libraries) (exit 1).
     case badHandler = "bad-handler"
