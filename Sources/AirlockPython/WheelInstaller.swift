@@ -135,14 +135,25 @@ public enum WheelInstaller {
         fail: (WheelErrorCode, String) -> WheelError
     ) throws -> WheelContent {
         var content = WheelContent()
+        // libarchive walks the central directory's entries in the order of their local headers, and
+        // in the C locale gives no name for a non-ASCII one: member N is the central directory's
+        // entry N in that order, its name checked against libarchive's where it gives one.
+        let ordered = layout.byName.values.sorted { $0.localHeaderOffset < $1.localHeaderOffset }
+        var index = 0
         let reader = try ArchiveReader(paths: [path], format: .zip)
         while let entry = try reader.next() {
-            guard let memberName = entry.path else { throw fail(.badMember, "a member has an unreadable name") }
+            guard index < ordered.count else { throw fail(.badMember, "libarchive finds more members than the central directory lists") }
+            let zipEntry = ordered[index]
+            index += 1
+            let memberName = zipEntry.name
+            if let seen = entry.path, seen != memberName {
+                throw fail(.badMember, "member '\(seen)' is not the central directory's '\(memberName)' at that place")
+            }
             if entry.kind == .directory || memberName.hasSuffix("/") {
                 try reader.skipData()
                 continue
             }
-            guard entry.kind == .regular, let zipEntry = layout.byName[memberName] else {
+            guard entry.kind == .regular else {
                 throw fail(.badMember, "member '\(memberName)' is not a regular file listed in the central directory")
             }
             let hasher = SHA256Hasher()
@@ -185,6 +196,7 @@ public enum WheelInstaller {
                 if isELF, let installPath { content.elf.append((installPath, whole)) }
             }
         }
+        guard index == ordered.count else { throw fail(.badMember, "member '\(ordered[index].name)' could not be read") }
         return content
     }
 

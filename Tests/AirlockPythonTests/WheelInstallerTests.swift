@@ -69,6 +69,22 @@ import Testing
         #expect(out.contains("#!/usr/bin/env python3") && out.contains("bad []"))
     }
 
+    @Test func membersWithNonASCIINamesInstallWithTheirNames() async throws {
+        // libarchive gives no name for them in the C locale; the central directory's is used.
+        let dir = try TemporaryDirectory()
+        let file = "intl_pkg-1.0-py3-none-any.whl"
+        let path = try await WheelFixture.make(
+            in: dir, fileName: file,
+            members: [
+                .init(path: "intl_pkg/__init__.py", content: "x = 1\n"),
+                .init(path: "intl_pkg/données/résumé.txt", content: "é\n"),
+            ]
+        )
+        let wheel = try Self.plan(path, file, tree: dir.path + "/tree")
+        #expect(wheel.files.map(\.path).contains("intl_pkg/données/résumé.txt"), "\(wheel.files.map(\.path))")
+        #expect(try FileSystem.readFile(dir.path + "/tree/intl_pkg/données/résumé.txt") == Array("é\n".utf8))
+    }
+
     @Test func aWheelForAnotherTargetIsRefusedByNameWithItsTags() async throws {
         let dir = try TemporaryDirectory()
         let file = "native-1.0-cp311-cp311-manylinux_2_34_x86_64.whl"
