@@ -56,21 +56,30 @@ import Testing
 
     @Test func aHandlerCanStopTheChildAndLinesArriveInOrder() async throws {
         let lines = Lines()
+        let stopper = ChildStopper()
+        // The handler stops the child on the fifth line: the event itself, no polling.
         let result = try await sh("i=0; while true; do i=$((i+1)); echo line $i; done") {
             $0.output = .lines { stream, line in
-                if stream == .standardOutput { lines.all.withLock { $0.append(line) } }
+                guard stream == .standardOutput else { return }
+                if lines.all.withLock({ $0.append(line); return $0.count }) == 5 { stopper.stop() }
             }
+            $0.stopper = stopper
             $0.captureOutput = 0
             $0.timeLimit = .seconds(60)
-        }.runStopping(after: 5, lines)
+        }.run()
         let seen = lines.all.withLock { $0 }
         #expect(result.stoppedByHandler && !result.timedOut)
         #expect(Array(seen.prefix(5)) == (1...5).map { "line \($0)" })
     }
 
     @Test func cancellingTheTaskKillsTheChild() async throws {
-        let task = Task { try await sh("sleep 30").run() }
-        try await Task.sleep(for: .milliseconds(200))
+        // Cancelled once the child says it runs: its first line, not a guessed delay.
+        let (running, signal) = AsyncStream<Void>.makeStream()
+        let child = sh("echo started; exec sleep 30") {
+            $0.output = .lines { stream, _ in if stream == .standardOutput { signal.yield() } }
+        }
+        let task = Task { try await child.run() }
+        for await _ in running { break }
         task.cancel()
         let started = ContinuousClock.now
         await #expect(throws: CancellationError.self) { try await task.value }
@@ -89,21 +98,6 @@ import Testing
     @Test func captureReturns127ForAToolNotOnPath() async {
         let (status, _) = await ChildProcess.capture(["airlock-no-such-tool"], timeout: .seconds(5))
         #expect(status == 127)
-    }
-}
-
-extension ChildProcess {
-    /// Runs, stopping the child through a `ChildStopper` once `lines` holds `count` lines.
-    fileprivate func runStopping(after count: Int, _ lines: Lines) async throws -> ChildResult {
-        let stopper = ChildStopper()
-        var child = self
-        child.stopper = stopper
-        let watcher = Task {
-            while lines.all.withLock({ $0.count }) < count { try await Task.sleep(for: .milliseconds(10)) }
-            stopper.stop()
-        }
-        defer { watcher.cancel() }
-        return try await child.run()
     }
 }
 
