@@ -98,14 +98,7 @@ private struct SetUp {
 
     @Test func noBootstrapRefusesWithTheMessageThatNamesTheBootstrapCommand() async throws {
         let setUp = try SetUp()
-        let error = try await #require(throws: UsageError.self) {
-            try await PythonBuild.buildImage(
-                project: setUp.project,
-                image: nil,
-                store: setUp.store,
-                bootstrap: setUp.policy(allowed: false)
-            )
-        }
+        let error = try await setUp.refusal(setUp.policy(allowed: false))
         #expect(error.code == ImageErrorCode.notFound.code)
         #expect(
             error.description.contains(
@@ -118,14 +111,7 @@ private struct SetUp {
 
     @Test func withoutMmdebstrapTheBuildRefusesAndSaysWhy() async throws {
         let setUp = try SetUp()
-        let error = try await #require(throws: UsageError.self) {
-            try await PythonBuild.buildImage(
-                project: setUp.project,
-                image: nil,
-                store: setUp.store,
-                bootstrap: setUp.policy(mmdebstrap: setUp.dir.path + "/no-such/mmdebstrap")
-            )
-        }
+        let error = try await setUp.refusal(setUp.policy(mmdebstrap: setUp.dir.path + "/no-such/mmdebstrap"))
         #expect(error.code == ImageErrorCode.notFound.code)
         #expect(error.description.contains("airlock image bootstrap --suite bookworm"), "\(error)")
         #expect(error.description.contains("not bootstrapped here: mmdebstrap is not installed"), "\(error)")
@@ -134,14 +120,7 @@ private struct SetUp {
     @Test(arguments: ["http://127.0.0.1:1/debian", "file:///no/such/mirror"])
     func anUnreachableMirrorRefusesWithoutStartingMmdebstrap(mirror: String) async throws {
         let setUp = try SetUp()
-        let error = try await #require(throws: UsageError.self) {
-            try await PythonBuild.buildImage(
-                project: setUp.project,
-                image: nil,
-                store: setUp.store,
-                bootstrap: setUp.policy(mirror: mirror)
-            )
-        }
+        let error = try await setUp.refusal(setUp.policy(mirror: mirror))
         #expect(error.code == ImageErrorCode.notFound.code)
         #expect(error.description.contains("airlock image bootstrap --suite bookworm"), "\(error)")
         #expect(error.description.contains("the Debian mirror \(mirror)"), "\(error)")
@@ -164,14 +143,7 @@ private struct SetUp {
 
     @Test func aMalformedMirrorIsABadOption() async throws {
         let setUp = try SetUp()
-        let error = try await #require(throws: UsageError.self) {
-            try await PythonBuild.buildImage(
-                project: setUp.project,
-                image: nil,
-                store: setUp.store,
-                bootstrap: setUp.policy(mirror: "deb.example.org")
-            )
-        }
+        let error = try await setUp.refusal(setUp.policy(mirror: "deb.example.org"))
         #expect(error.code == ImageErrorCode.badOption.code, "\(error)")
     }
 
@@ -196,5 +168,14 @@ private struct SetUp {
             ) == nil
         )
         #expect(MirrorProbe.proxyEndpoint(for: mirror, environment: ["https_proxy": "http://p:1"]) == nil)
+    }
+}
+
+extension SetUp {
+    /// The error a build with no image and this bootstrap policy stops with.
+    func refusal(_ policy: DefaultImageBootstrap) async throws -> UsageError {
+        try await #require(throws: UsageError.self) {
+            try await PythonBuild.buildImage(project: project, image: nil, store: store, bootstrap: policy)
+        }
     }
 }
