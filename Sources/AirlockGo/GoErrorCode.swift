@@ -1,5 +1,6 @@
 // Every reason AirlockGo's errors give, one enum per domain: `gomod` (module paths and versions,
-// go.sum, module zips and their hashes) and `gotoolchain` (toolchains in the store). A code is `domain.reason` in `--json` errors; it may be
+// go.sum, module zips and their hashes, fetching them), `gotoolchain` (toolchains in the store) and
+// `gobuild` (handler builds). A code is `domain.reason` in `--json` errors; it may be
 // added, never renamed or given another meaning. Each case's comment is its meaning, and its exit
 // status when it always has the same one.
 
@@ -32,6 +33,37 @@ public enum GoModuleErrorCode: String, ErrorCodes {
     /// A handler executable the Functions host would not start: another machine or class, or
     /// dynamically linked (an interpreter, needed libraries) (exit 1).
     case badHandler = "bad-handler"
+    /// GOPROXY names no module proxy (`off`, `direct`, not a URL), or a module matches
+    /// GONOPROXY/GOPRIVATE, which the go command fetches from its VCS (exit 2).
+    case proxyRefused = "proxy-refused"
+    /// No proxy in GOPROXY has the module (404 or 410 from each) (exit 1).
+    case notFound = "not-found"
+    /// A proxy failed: another HTTP status, a transport error, a body over its limit (exit 1).
+    case downloadFailed = "download-failed"
+    /// `go list -m -json all` on the connected host failed (its output says why) (exit 1).
+    case listFailed = "list-failed"
+    /// The project has no Go lock, or its lock is not one (exit 2).
+    case noLock = "no-lock"
+    /// go.mod or go.sum changed since `airlock lock` (exit 2).
+    case staleLock = "stale-lock"
+    /// A locked module is not in the store (exit 2).
+    case notInStore = "not-in-store"
+}
+
+/// Go handler builds: the project's Functions files, the go build, the smoke test (`gobuild.<reason>`).
+public enum GoBuildErrorCode: String, ErrorCodes {
+    public static let domain = "gobuild"
+    /// host.json is missing, not JSON, has no customHandler, or names an executable the build does
+    /// not make (exit 2).
+    case badHostJSON = "bad-host-json"
+    /// A function.json is not JSON, or has no bindings (exit 2).
+    case badFunctionJSON = "bad-function-json"
+    /// `go build` failed in the sandbox (its output says why) (exit 1).
+    case buildFailed = "build-failed"
+    /// The built handler exited, or did not listen on FUNCTIONS_CUSTOMHANDLER_PORT in time (exit 1).
+    case smokeFailed = "smoke-failed"
+    /// `--platform` is not linux/amd64 or linux/arm64 (exit 2).
+    case badPlatform = "bad-platform"
 }
 
 /// Go toolchains: adding, finding and removing them (`gotoolchain.<reason>`).

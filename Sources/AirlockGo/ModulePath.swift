@@ -17,6 +17,12 @@ public struct ModuleVersion: Sendable, Hashable, Comparable, CustomStringConvert
         self.version = version
     }
 
+    /// For values checked already (a lock read through `GoLock.read`).
+    init(checked path: String, version: String) {
+        self.path = path
+        self.version = version
+    }
+
     public var escapedPath: String { ModulePath.escape(path) }
     public var escapedVersion: String { ModulePath.escape(version) }
     /// `path@version/`: the prefix of every member of this module's zip.

@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockGo
 import AirlockPython
 import ArgumentParser
 import Foundation
@@ -15,6 +16,12 @@ struct FetchCommand: AsyncParsableCommand {
             (tunnelled with CONNECT). HTTPS is always verified against the system CA bundle, plus the \
             bundle your pip configuration or PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE or CURL_CA_BUNDLE \
             names when it holds certificates the system lacks.
+
+            For a Go project (a go.mod beside the lock), every locked module version comes through \
+            the GOPROXY protocol from $GOPROXY's proxies (`,` tries the next on 404/410, `|` on any \
+            failure; direct and off are not taken: there is no version control here), with .netrc \
+            credentials; its go.mod and zip must hash (h1:) to go.sum's, and its zip must keep the \
+            go command's rules, or nothing of it is stored.
             """ + "\n\n" + examples
     )
 
@@ -31,6 +38,25 @@ struct FetchCommand: AsyncParsableCommand {
         // airlock.toml's jobs and store sit under the flags.
         var defaults = try ProjectDefaults(project: project)
         let jobs = defaults.integer(self.jobs, .jobs) ?? Fetcher.defaultJobs
+        if GoLock.isGoProject(project) {
+            let (lock, _) = try GoLock.read(project: project)
+            try lock.checkCurrent(project: project)
+            let store = try Store.open(at: defaults.storeRoot(storeOptions))
+            let report = try await GoModuleFetcher.fetch(
+                GoModuleFetcher.Options(
+                    lock: lock, projectName: PythonBuild.projectName(project),
+                    environment: ProcessInfo.processInfo.environment, jobs: jobs,
+                    userAgent: "airlock/\(AirlockVersion.current)",
+                    // The go command's own variable for another CA bundle.
+                    caFile: Environment.get("SSL_CERT_FILE")
+                ),
+                store: store,
+                progress: ProgressReporter(label: "fetch", quiet: output.json)
+            )
+            if output.json { try output.emit(report.modules) }
+            if let error = report.error { throw error }
+            return
+        }
         let (lock, _) = try PythonLock.read(project: project)
         let store = try Store.open(at: defaults.storeRoot(storeOptions))
         let plan = await Fetcher.plan(lock: lock, store: store)

@@ -1,5 +1,6 @@
 import AirlockContainer
 import AirlockCore
+import AirlockGo
 import AirlockPython
 import ArgumentParser
 import Foundation
@@ -21,9 +22,16 @@ struct LockCommand: AsyncParsableCommand {
                 with the rest: from its PKG-INFO when that gives them statically, otherwise from its \
                 build backend, run offline in the sandbox (--runtime, --image, --store, as for build) \
                 over its build requirements, which are fetched into the store for it.
+
+                A directory with a go.mod is a Go project: the lock pins the Go toolchain (go.mod's \
+                toolchain line, else its go line, or --go; it must be in the store, see airlock go \
+                toolchain add) and every module version the build needs with go.sum's hashes, as the \
+                stored toolchain's `go list -m -json all` lists them through your GOPROXY. A project \
+                with vendor/modules.txt is checked against go.mod and needs no modules.
                 """,
             Example("Pin app/requirements.txt for the Functions Python 3.11 image", "airlock lock --project app"),
-            Example("Pin for Python 3.12 (glibc 2.36), resolved by uv", "airlock lock --project app --python 3.12 --resolver uv")
+            Example("Pin for Python 3.12 (glibc 2.36), resolved by uv", "airlock lock --project app --python 3.12 --resolver uv"),
+            Example("Pin a Go handler's modules through a company proxy", "GOPROXY=https://goproxy.example.com airlock lock --project handler")
         )
     )
 
@@ -38,10 +46,13 @@ struct LockCommand: AsyncParsableCommand {
     var runtime: String?
     @Option(help: "The image in the store for an sdist's metadata step, NAME[:TAG] or digest (default: the target's).")
     var image: String?
+    @Option(name: .customLong("go"), help: "A Go project's Go release, when go.mod pins none exactly (e.g. 1.22.10).")
+    var goVersion: String?
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
+        if GoLock.isGoProject(project) { return try await lockGo() }
         // Checked here rather than in validate(), which argument-parser wraps in its own error: the
         // code would be lost.
         // airlock.toml's values sit under the flags.
@@ -101,6 +112,29 @@ struct LockCommand: AsyncParsableCommand {
             result.method == .hashed ? "from hash pins, without resolving" : "resolved with \(result.method.rawValue)"
         printError(
             "locked \(counted) for \(target.description), \(how): \(size)\(result.changed ? "" : " (unchanged)")"
+        )
+    }
+
+    private func lockGo() async throws {
+        var defaults = try ProjectDefaults(project: project)
+        let store = try Store.open(at: defaults.storeRoot(storeOptions))
+        let result = try await GoLocker.lock(
+            GoLocker.Options(project: project, goVersion: goVersion, environment: ProcessInfo.processInfo.environment),
+            store: store,
+            output: { line in printError("  | " + line) }
+        )
+        if output.json {
+            FileHandle.standardOutput.write(Data(try result.lock.encoded()))
+            return
+        }
+        print(result.path)
+        let zips = result.lock.modules.count { $0.zip != nil }
+        let what =
+            result.lock.vendored
+            ? "vendored modules (vendor/modules.txt agrees with go.mod)"
+            : "\(result.lock.modules.count) module version(s), \(zips) with packages"
+        printError(
+            "locked \(what) for Go \(result.lock.toolchain.version) (\(result.lock.toolchain.name), sha256:\(result.lock.toolchain.sha256.hex.prefix(12))…)\(result.changed ? "" : " (unchanged)")"
         )
     }
 }

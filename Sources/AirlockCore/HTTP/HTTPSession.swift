@@ -176,6 +176,7 @@ public final class HTTPSession: Sendable {
         _ url: URL,
         headers: [(name: String, value: String)]
     ) async throws(HTTPError) -> (body: HTTPClientResponse.Body, head: HTTPResponse, proxy: ProxyServer?) {
+        var headers = headers
         var current = url
         var hops = 0
         while true {
@@ -212,7 +213,13 @@ public final class HTTPSession: Sendable {
             }
             await Self.discard(response.body)
             hops += 1
-            current = try redirect(from: current, to: location, hops: hops)
+            let next = try redirect(from: current, to: location, hops: hops)
+            // Credentials are for the host they were given for: a redirect elsewhere drops them, as
+            // curl and the go command do.
+            if next.host?.lowercased() != current.host?.lowercased() || next.port != current.port {
+                headers = headers.filter { $0.name.lowercased() != "authorization" }
+            }
+            current = next
         }
     }
 
