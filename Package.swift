@@ -53,7 +53,7 @@ let package = Package(
         .executableTarget(name: "EmbedResourcesTool", swiftSettings: swiftSettings),
         .plugin(name: "EmbedResources", capability: .buildTool(), dependencies: ["EmbedResourcesTool"]),
         .target(name: "AirlockDeploy", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
-        .target(name: "AirlockGo", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
+        .target(name: "AirlockGo", dependencies: ["AirlockCore", "AirlockContainer"], swiftSettings: swiftSettings),
         .target(name: "AirlockContainer", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "airlock",
@@ -91,7 +91,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AirlockGoTests",
-            dependencies: ["AirlockGo", "AirlockCore", "AirlockTestSupport"],
+            dependencies: ["AirlockGo", "AirlockContainer", "AirlockCore", "AirlockTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

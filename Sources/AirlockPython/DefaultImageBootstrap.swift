@@ -81,33 +81,10 @@ extension PythonBuild {
             guard bootstrap.isAllowed else { throw missing }
             let (lock, _) = try PythonLock.read(project: project)
             guard let profile = DefaultImage.forPython(lock.target.pythonVersion) else { throw missing }
-            var request = BootstrapRequest(
-                suite: profile.suite,
-                packages: profile.packages,
-                name: profile.reference,
-                mirror: bootstrap.mirror,
-                sourceDateEpoch: bootstrap.sourceDateEpoch
+            return try await bootstrap.make(
+                suite: profile.suite, packages: profile.packages, reference: profile.reference, missing: missing,
+                into: store, progress: progress
             )
-            // A malformed mirror is its own error (image.bad-option), not a reason to skip.
-            _ = try ImageBootstrap.mmdebstrapArguments(for: request, output: "-")
-            let (reason, executable) = await bootstrap.readiness()
-            guard let executable, reason == nil else {
-                throw UsageError(code: missing.code, missing.description + "; not bootstrapped here: " + (reason ?? ""))
-            }
-            request.executable = executable
-            let mirror = bootstrap.mirror ?? ImageBootstrap.defaultMirror
-            progress?.note(
-                "build: \(profile.reference) is not in the store: bootstrapping it with mmdebstrap "
-                    + "(\(profile.suite), \(profile.packages.joined(separator: ",")), from \(mirror)); --no-bootstrap refuses instead"
-            )
-            let clock = ContinuousClock()
-            let started = clock.now
-            let result = try await ImageBootstrap.bootstrap(request, into: store, output: bootstrap.output)
-            progress?.note(
-                "build: bootstrapped \(profile.reference) in \(DurationText.spoken(clock.now - started)) "
-                    + "(sha256:\(result.image.manifest.hex.prefix(12)), \(result.packages.count) package(s))"
-            )
-            return result.image
         }
     }
 }
@@ -250,5 +227,45 @@ package enum MirrorProbe {
             if getsockopt(fd, SOL_SOCKET, SO_ERROR, &failure, &length) == 0, failure == 0 { return true }
         }
         return false
+    }
+}
+
+extension DefaultImageBootstrap {
+    /// Bootstraps `reference` (the suite's minbase plus `packages`) into the store, or throws
+    /// `missing` with the reason it cannot be made here: one note before, saying so, and one after,
+    /// saying how long it took. Any build's default image is made this way (a Go build's base too).
+    public func make(
+        suite: String, packages: [String], reference: String, missing: UsageError, into store: Store,
+        progress: ProgressReporter? = nil
+    ) async throws -> ImageRecord {
+        guard isAllowed else { throw missing }
+        var request = BootstrapRequest(
+            suite: suite,
+            packages: packages,
+            name: reference,
+            mirror: mirror,
+            sourceDateEpoch: sourceDateEpoch
+        )
+        // A malformed mirror is its own error (image.bad-option), not a reason to skip.
+        _ = try ImageBootstrap.mmdebstrapArguments(for: request, output: "-")
+        let (reason, executable) = await readiness()
+        guard let executable, reason == nil else {
+            throw UsageError(code: missing.code, missing.description + "; not bootstrapped here: " + (reason ?? ""))
+        }
+        request.executable = executable
+        let shownMirror = mirror ?? ImageBootstrap.defaultMirror
+        let extra = packages.isEmpty ? "minbase" : packages.joined(separator: ",")
+        progress?.note(
+            "build: \(reference) is not in the store: bootstrapping it with mmdebstrap "
+                + "(\(suite), \(extra), from \(shownMirror)); --no-bootstrap refuses instead"
+        )
+        let clock = ContinuousClock()
+        let started = clock.now
+        let result = try await ImageBootstrap.bootstrap(request, into: store, output: output)
+        progress?.note(
+            "build: bootstrapped \(reference) in \(DurationText.spoken(clock.now - started)) "
+                + "(sha256:\(result.image.manifest.hex.prefix(12)), \(result.packages.count) package(s))"
+        )
+        return result.image
     }
 }

@@ -1,5 +1,6 @@
 import AirlockContainer
 import AirlockCore
+import AirlockGo
 import AirlockPython
 import ArgumentParser
 import Foundation
@@ -14,9 +15,16 @@ struct BuildCommand: AsyncParsableCommand {
             host, a missing default build image (airlock-python:3.11-bookworm for Python 3.11) is \
             bootstrapped first with mmdebstrap, when it is installed and the Debian mirror answers; \
             --no-bootstrap refuses instead, naming the command that makes it.
+
+            A directory with a go.mod is a Go custom handler: built by the locked toolchain in the \
+            sandbox (default image \(GoBuild.defaultImage), bootstrapped the same way) with \
+            CGO_ENABLED=0 for --platform, checked to be a static ELF for it, started once to see it \
+            listen on FUNCTIONS_CUSTOMHANDLER_PORT, and zipped with host.json and every \
+            function.json, the handler at host.json's defaultExecutablePath with mode 0755.
             """,
             Example("Build app/dist/app.zip and smoke-test it in the target's image", "airlock build --project app"),
-            Example("With .pyc files, in a Functions image imported into the store", "airlock build --project app --compile-bytecode \\\n    --image functions-python:3.11")
+            Example("With .pyc files, in a Functions image imported into the store", "airlock build --project app --compile-bytecode \\\n    --image functions-python:3.11"),
+            Example("A Go handler for an Arm64 plan", "airlock build --project handler --platform linux/arm64")
         )
     )
 
@@ -45,10 +53,12 @@ struct BuildCommand: AsyncParsableCommand {
     var noBootstrap = false
     @Option(help: "The Debian mirror to bootstrap the default build image from (default: \(ImageBootstrap.defaultMirror)).")
     var bootstrapMirror: String?
+    @Option(help: "For a Go project: linux/amd64 or linux/arm64 (default: linux/amd64).") var platform: String?
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
+        if GoLock.isGoProject(project), !listFiles { return try await buildGo() }
         // airlock.toml's values sit under the flags.
         var defaults = try ProjectDefaults(project: project)
         if listFiles {

@@ -68,14 +68,14 @@ struct GoFixtureProject {
 
         """
 
-    init(modules: [FixtureModule] = GoFixtureProject.modules) async throws {
+    init(modules: [FixtureModule] = GoFixtureProject.modules, main: String = GoFixtureProject.mainGo) async throws {
         dir = try TemporaryDirectory()
         proxyRoot = dir.path + "/proxy"
         try await GoProxyFixture.write(modules, to: proxyRoot)
         project = dir.path + "/app"
         try FileSystem.makeDirectory(project)
         _ = try dir.file("app/go.mod", "module example.com/app\n\ngo 1.22.10\n\nrequire example.com/Upper/greet v1.0.0\n")
-        _ = try dir.file("app/main.go", Self.mainGo)
+        _ = try dir.file("app/main.go", main)
         let (status, output) = try await GoTool.run("mod tidy", proxy: proxyRoot, in: dir, workdir: project)
         guard status == 0 else { throw CheckFailure("go mod tidy: \(output)") }
         store = try Store.open(at: dir.path + "/store")

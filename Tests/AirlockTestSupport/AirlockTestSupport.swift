@@ -130,7 +130,7 @@ public enum RawTar {
 
 /// A small image made from the host's own Python (the system `python3`, e.g. Debian bookworm's
 /// 3.11: its standard library without tests and GUI modules, and the libraries the interpreter
-/// links), for tests that need a real interpreter in a store image without the network. The
+/// links, and bash and sleep), for tests that need a real interpreter or shell in a store image without the network. The
 /// docker-archive is written once per test process.
 public enum HostPythonImage {
     /// The host's `python3` minor version (`3.11`).
@@ -142,7 +142,7 @@ public enum HostPythonImage {
         return String(name.dropFirst(6))
     }()
     public static var reference: String { "host-python:\(version)" }
-    static let libraries = ["libc.so.6", "libm.so.6", "libz.so.1", "libexpat.so.1", "libffi.so.8"]
+    static let libraries = ["libc.so.6", "libm.so.6", "libz.so.1", "libexpat.so.1", "libffi.so.8", "libtinfo.so.6"]
     static var skipped: Set<String> {
         [
             "__pycache__", "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data",
@@ -174,6 +174,9 @@ public enum HostPythonImage {
         try file("usr/bin/" + python, from: "/usr/bin/" + python, mode: 0o755)
         symlink("usr/bin/python3", python)
         try file("usr/lib64/ld-linux-x86-64.so.2", from: "/lib64/ld-linux-x86-64.so.2", mode: 0o755)
+        // bash and sleep: a shell for the steps that need one (a Go handler's smoke test).
+        try file("usr/bin/bash", from: "/usr/bin/bash", mode: 0o755)
+        try file("usr/bin/sleep", from: "/usr/bin/sleep", mode: 0o755)
         for library in libraries where FileSystem.exists("/usr/lib/\(multiarch)/" + library) {
             try file("usr/lib/\(multiarch)/" + library, from: "/usr/lib/\(multiarch)/" + library)
         }
