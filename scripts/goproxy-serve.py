@@ -7,6 +7,7 @@ first builds one there from module sources (--modules DIR holding PATH@VERSION/ 
   --auth USER:PASS   answer 401 without that basic authentication
   --log FILE         append every request's path to FILE
   --drop-after N     end .zip responses after N bytes (the client must resume with Range)
+  --build-only       build the tree from --modules and exit
 
 Range requests are honoured (206), as proxies behind a CDN do."""
 
@@ -54,9 +55,12 @@ def main():
     parser.add_argument("--auth")
     parser.add_argument("--log")
     parser.add_argument("--drop-after", type=int, default=0)
+    parser.add_argument("--build-only", action="store_true")
     args = parser.parse_args()
     if args.modules:
         build(args.modules, args.root)
+    if args.build_only:
+        return
     root = os.path.abspath(args.root)
 
     class Handler(http.server.BaseHTTPRequestHandler):

@@ -14,6 +14,9 @@
 //   az would otherwise default to a remote build for Python, which needs the public package index.
 // EnableWorkerIndexing is added to the app's existing feature flags rather than replacing them, so a
 // flag such as EnableHttpProxying survives the deploy.
+// - A custom handler (a Go zip): FUNCTIONS_WORKER_RUNTIME=custom (az's and core tools' moniker) on
+//   every plan but Flex (which takes its runtime from functionAppConfig), and no Python setting; an
+//   app whose FUNCTIONS_WORKER_RUNTIME is another language is refused before anything changes.
 
 import AirlockCore
 
@@ -31,6 +34,7 @@ extension CloudShellKit {
             "SLOT=\(q(c.slot ?? ""))",
             "SUBSCRIPTION=\(q(c.subscription ?? ""))",
             "PLAN=\(q(c.plan.rawValue))",
+            "WORKER_RUNTIME=\(q(c.runtime.rawValue))",
             "ZIP=\(q(zipName))",
             "ZIP_SHA256=\(q(zipDigest.hex))",
             "EXPECTED_FUNCTIONS=(\(c.expectedFunctions.map(q).joined(separator: " ")))",
@@ -62,7 +66,7 @@ extension CloudShellKit {
             In Azure Cloud Shell (Bash), where az is logged in, upload these files, cd to them and run:
                 bash deploy.sh
             You need rights to change the app. The script checks the zip's hash before anything else,
-            selects the subscription, sets the app settings for the app's plan (\(planText)),
+            selects the subscription, sets the app settings for the app's plan (\(planText)) and worker (\(c.runtime == .custom ? "custom handler" : "Python")),
             deploys with az functionapp deployment source config-zip, then waits up to \(c.waitMinutes) minutes
             until these functions are listed: \(c.expectedFunctions.joined(separator: ", ")).
             Exit 0: deployed, all listed. 1: a check failed (hash, or functions missing). 2: cannot run.
@@ -80,7 +84,8 @@ extension CloudShellKit {
         # 1. checks the zip against ZIP.sha256 (sha256sum -c) and the digest recorded below;
         # 2. az account set, when the kit names a subscription;
         # 3. the app settings the plan needs (Premium and Dedicated: no build on the server, run from the
-        #    package; Linux Consumption: the same without WEBSITE_RUN_FROM_PACKAGE; Flex: none);
+        #    package; Linux Consumption: the same without WEBSITE_RUN_FROM_PACKAGE; Flex: none), and the
+        #    worker's (Python: EnableWorkerIndexing; a custom handler: FUNCTIONS_WORKER_RUNTIME=custom);
         # 4. az functionapp deployment source config-zip --build-remote false;
         # 5. polls az functionapp function list until every expected function is there.
         # Exit codes: 0 deployed and every expected function listed; 1 a check failed (the zip's hash, or
@@ -179,16 +184,26 @@ extension CloudShellKit {
                 say "Flex Consumption: no app settings to change (Flex always runs from its package)"
                 ;;
             premium | dedicated | consumption)
-                flags=$(az functionapp config appsettings list "${APP_ARGS[@]}" --query "[?name=='AzureWebJobsFeatureFlags'].value | [0]" --output tsv)
-                case ",$flags," in
-                    *,EnableWorkerIndexing,*) ;;
-                    *) flags=${flags:+$flags,}EnableWorkerIndexing ;;
-                esac
                 settings=(SCM_DO_BUILD_DURING_DEPLOYMENT=false ENABLE_ORYX_BUILD=false)
                 if [ "$PLAN" != consumption ]; then
                     settings+=(WEBSITE_RUN_FROM_PACKAGE=1)
                 fi
-                settings+=("AzureWebJobsFeatureFlags=$flags")
+                if [ "$WORKER_RUNTIME" = custom ]; then
+                    worker=$(az functionapp config appsettings list "${APP_ARGS[@]}" --query "[?name=='FUNCTIONS_WORKER_RUNTIME'].value | [0]" --output tsv)
+                    worker=${worker%$'\r'}
+                    case ${worker,,} in
+                        '' | custom) ;;
+                        *) fail 2 "$TARGET runs FUNCTIONS_WORKER_RUNTIME=$worker; this kit deploys a custom handler: create the app with --runtime custom" ;;
+                    esac
+                    settings+=(FUNCTIONS_WORKER_RUNTIME=custom)
+                else
+                    flags=$(az functionapp config appsettings list "${APP_ARGS[@]}" --query "[?name=='AzureWebJobsFeatureFlags'].value | [0]" --output tsv)
+                    case ",$flags," in
+                        *,EnableWorkerIndexing,*) ;;
+                        *) flags=${flags:+$flags,}EnableWorkerIndexing ;;
+                    esac
+                    settings+=("AzureWebJobsFeatureFlags=$flags")
+                fi
                 run_az functionapp config appsettings set "${APP_ARGS[@]}" --settings "${settings[@]}" --output none
                 ;;
             *) fail 2 "plan '$PLAN': not one this kit knows (premium, dedicated, consumption, flex)" ;;
@@ -229,7 +244,8 @@ extension CloudShellKit {
             if [ "$elapsed" -ge "$WAIT_SECONDS" ]; then
                 fail 1 "after ${elapsed}s $TARGET still does not list: ${missing[*]}" \
                     "listed: ${live[*]:-no functions}" \
-                    "the usual cause is an import error in the app (a missing package, a wheel for the wrong platform):" \
+                    "the usual cause is an import error in the app (a missing package, a wheel for the wrong platform)," \
+                    "or for a custom handler an executable that does not start or listen on FUNCTIONS_CUSTOMHANDLER_PORT:" \
                     "see the app's log stream or Application Insights; AIRLOCK_WAIT_SECONDS=N bash deploy.sh waits longer"
             fi
             say "listed: ${live[*]:-no functions yet}; waiting for: ${missing[*]} (${elapsed}s of ${WAIT_SECONDS}s)"

@@ -33,6 +33,24 @@ public struct CloudShellKit: Sendable {
         }
     }
 
+    /// The Functions worker the zip is for, which decides the app settings besides the plan's.
+    public enum WorkerRuntime: String, CaseIterable, Sendable {
+        /// A Python v2-model app: AzureWebJobsFeatureFlags gets EnableWorkerIndexing.
+        case python
+        /// A custom handler (a Go executable named by host.json): FUNCTIONS_WORKER_RUNTIME=custom, and
+        /// nothing Python needs.
+        case custom
+
+        /// The runtime of an artifact kind Airlock builds (nil for one it does not know).
+        public init?(artifactKind: String) {
+            switch artifactKind {
+            case "python-function-app": self = .python
+            case "go-custom-handler": self = .custom
+            default: return nil
+            }
+        }
+    }
+
     /// What to deploy to, checked when made: every value is one Azure would accept.
     public struct Configuration: Sendable, Equatable {
         public let resourceGroup: String
@@ -44,6 +62,7 @@ public struct CloudShellKit: Sendable {
         public let expectedFunctions: [String]
         /// How long the script waits for them, unless AIRLOCK_WAIT_SECONDS says otherwise.
         public let waitMinutes: Int
+        public let runtime: WorkerRuntime
 
         /// The longest `--wait` accepted: a day.
         public static let maximumWaitMinutes = 24 * 60
@@ -56,7 +75,8 @@ public struct CloudShellKit: Sendable {
             slot: String? = nil,
             plan: Plan = .auto,
             expectedFunctions: [String],
-            waitMinutes: Int = 10
+            waitMinutes: Int = 10,
+            runtime: WorkerRuntime = .python
         ) throws {
             try AzureName.checkResourceGroup(resourceGroup)
             try AzureName.checkApp(app)
@@ -96,6 +116,7 @@ public struct CloudShellKit: Sendable {
             self.plan = plan
             self.expectedFunctions = functions
             self.waitMinutes = waitMinutes
+            self.runtime = runtime
         }
     }
 

@@ -95,6 +95,18 @@ public enum ZipSource: Sendable {
     /// the store's (a build here, or the signed manifest of an imported bundle) or, for a file, a
     /// `provenance.json` beside it whose output digest is this file's. Nil when nothing says.
     public func builtFunctions() throws -> (names: [String], from: String)? {
+        guard let (provenance, source) = try provenance() else { return nil }
+        let names = (provenance.functions ?? []).map(\.name)
+        return names.isEmpty ? nil : (names, source)
+    }
+
+    /// The worker the zip's build was for, from its provenance (nil without one).
+    public func workerRuntime() throws -> CloudShellKit.WorkerRuntime? {
+        try provenance().flatMap { CloudShellKit.WorkerRuntime(artifactKind: $0.0.kind) }
+    }
+
+    /// The zip's provenance: recorded in the store, or the provenance.json beside the file.
+    private func provenance() throws -> (Provenance, String)? {
         let provenance: Provenance
         let source: String
         switch self {
@@ -113,8 +125,7 @@ public enum ZipSource: Sendable {
             provenance = written
             source = beside
         }
-        let names = (provenance.functions ?? []).map(\.name)
-        return names.isEmpty ? nil : (names, source)
+        return (provenance, source)
     }
 
     /// Copies the zip to `destination` through a temp file in the same directory (fsynced, then

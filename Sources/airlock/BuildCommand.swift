@@ -23,7 +23,6 @@ struct BuildCommand: AsyncParsableCommand {
             function.json, the handler at host.json's defaultExecutablePath with mode 0755.
             """,
             Example("Build app/dist/app.zip and smoke-test it in the target's image", "airlock build --project app"),
-            Example("With .pyc files, in a Functions image imported into the store", "airlock build --project app --compile-bytecode \\\n    --image functions-python:3.11"),
             Example("A Go handler for an Arm64 plan", "airlock build --project handler --platform linux/arm64")
         )
     )

@@ -56,6 +56,8 @@ struct DeployCommand: ParsableCommand {
             )
         )
         var wait = 10
+        @Option(help: "The zip's worker: python or custom (a Go handler) (default: the build's, from its provenance; else python).")
+        var runtime: String?
         @Option(help: "The directory to write the kit into (created if missing).")
         var out: String
         @Flag(help: "Write into a non-empty --out, replacing the kit's files there.")
@@ -70,6 +72,13 @@ struct DeployCommand: ParsableCommand {
                 expected = built.names
                 if !output.json { printError("deploy cloudshell: expecting \(built.names.joined(separator: ", ")) (the smoke test's list, from \(built.from))") }
             }
+            var worker = try source.workerRuntime() ?? .python
+            if let runtime {
+                guard let given = CloudShellKit.WorkerRuntime(rawValue: runtime) else {
+                    throw UsageError(CoreErrorCode.usage, "--runtime \(runtime.debugDescription): use python or custom")
+                }
+                worker = given
+            }
             let configuration = try CloudShellKit.Configuration(
                 resourceGroup: resourceGroup,
                 app: app,
@@ -77,7 +86,8 @@ struct DeployCommand: ParsableCommand {
                 slot: slot,
                 plan: try CloudShellKit.Plan(parsing: plan),
                 expectedFunctions: expected,
-                waitMinutes: wait
+                waitMinutes: wait,
+                runtime: worker
             )
             let written = try CloudShellKit.write(configuration, zip: source, to: out, replacing: force)
             let kit = written.kit
@@ -89,6 +99,7 @@ struct DeployCommand: ParsableCommand {
                         zip: kit.zipName,
                         sha256: kit.zipDigest.hex,
                         plan: kit.configuration.plan.rawValue,
+                        runtime: kit.configuration.runtime.rawValue,
                         expectedFunctions: kit.configuration.expectedFunctions
                     )
                 )
@@ -108,6 +119,7 @@ private struct DeployKitReport: Encodable {
     var zip: String
     var sha256: String
     var plan: String
+    var runtime: String
     var expectedFunctions: [String]
 }
 

@@ -30,8 +30,7 @@ struct LockCommand: AsyncParsableCommand {
                 with vendor/modules.txt is checked against go.mod and needs no modules.
                 """,
             Example("Pin app/requirements.txt for the Functions Python 3.11 image", "airlock lock --project app"),
-            Example("Pin for Python 3.12 (glibc 2.36), resolved by uv", "airlock lock --project app --python 3.12 --resolver uv"),
-            Example("Pin a Go handler's modules through a company proxy", "GOPROXY=https://goproxy.example.com airlock lock --project handler")
+            Example("Pin a Go handler's toolchain and modules (through $GOPROXY)", "airlock lock --project handler --go 1.22.10")
         )
     )
 

@@ -41,6 +41,7 @@ import Testing
         try configuration(plan: .consumption, expect: ["a"]),
         try configuration(plan: .flex),
         try configuration(slot: "blue", plan: .auto, waitMinutes: 0),
+        try configuration(plan: .auto, expect: ["HttpExample"], runtime: .custom),
     ])
     func theScriptPassesShellcheck(_ configuration: CloudShellKit.Configuration) async throws {
         let fixture = try KitFixture(configuration)
@@ -423,5 +424,37 @@ import Testing
         let run = try await fixture.run(["FAKE_AZ_FUNCTIONS": "hello on_queue extra"])
         #expect(run.status == 0, "\(run)")
         #expect(run.output.split(separator: "\n").last?.contains("3 function(s) live") == true, "\(run)")
+    }
+
+    @Test(.timeLimit(.minutes(5)))
+    func aCustomHandlerGetsFunctionsWorkerRuntimeCustomAndNoPythonSetting() async throws {
+        let fixture = try KitFixture(try configuration(plan: .premium, expect: ["HttpExample"], runtime: .custom))
+        let run = try await fixture.run(["FAKE_AZ_FUNCTIONS": "HttpExample", "FAKE_AZ_WORKER_RUNTIME": "custom"])
+        #expect(run.status == 0, "\(run)")
+        let set = try #require(run.calls("functionapp config appsettings set").first, "\(run)")
+        let settingsStart = try #require(set.firstIndex(of: "--settings")) + 1
+        let settings = Array(set[settingsStart...].prefix { !$0.hasPrefix("--") })
+        #expect(
+            settings == [
+                "SCM_DO_BUILD_DURING_DEPLOYMENT=false", "ENABLE_ORYX_BUILD=false", "WEBSITE_RUN_FROM_PACKAGE=1",
+                "FUNCTIONS_WORKER_RUNTIME=custom",
+            ]
+        )
+        #expect(!run.calls.contains { $0.contains { $0.contains("AzureWebJobsFeatureFlags") } })
+        #expect(run.output.split(separator: "\n").last?.contains("1 function(s) live") == true, "\(run)")
+
+        // An app made for another language is refused before anything changes.
+        let other = try KitFixture(try configuration(plan: .premium, expect: ["HttpExample"], runtime: .custom))
+        let python = try await other.run(["FAKE_AZ_FUNCTIONS": "HttpExample", "FAKE_AZ_WORKER_RUNTIME": "python"])
+        #expect(python.status == 2, "\(python)")
+        #expect(python.output.contains("--runtime custom"), "\(python)")
+        #expect(python.calls("functionapp config appsettings set").isEmpty)
+        #expect(python.calls("functionapp deployment source config-zip").isEmpty)
+    }
+
+    @Test func theWorkerComesFromTheBuildsProvenanceKind() {
+        #expect(CloudShellKit.WorkerRuntime(artifactKind: "go-custom-handler") == .custom)
+        #expect(CloudShellKit.WorkerRuntime(artifactKind: "python-function-app") == .python)
+        #expect(CloudShellKit.WorkerRuntime(artifactKind: "file") == nil)
     }
 }

@@ -134,6 +134,7 @@ let fakeAzScript = #"""
             need --resource-group --name
             case "$query|$output" in
                 "[?name=='AzureWebJobsFeatureFlags'].value | [0]|tsv") answer "${FAKE_AZ_FEATURE_FLAGS:-}" ;;
+                "[?name=='FUNCTIONS_WORKER_RUNTIME'].value | [0]|tsv") answer "${FAKE_AZ_WORKER_RUNTIME:-custom}" ;;
                 *) unknown ;;
             esac
             ;;
@@ -285,7 +286,8 @@ func configuration(
     slot: String? = nil,
     plan: CloudShellKit.Plan = .premium,
     expect: [String] = ["hello", "on_queue"],
-    waitMinutes: Int = 10
+    waitMinutes: Int = 10,
+    runtime: CloudShellKit.WorkerRuntime = .python
 ) throws -> CloudShellKit.Configuration {
     try CloudShellKit.Configuration(
         resourceGroup: resourceGroup,
@@ -294,6 +296,7 @@ func configuration(
         slot: slot,
         plan: plan,
         expectedFunctions: expect,
-        waitMinutes: waitMinutes
+        waitMinutes: waitMinutes,
+        runtime: runtime
     )
 }

@@ -1,0 +1,3 @@
+module github.com/AirlockExamples/greeting
+
+go 1.21
