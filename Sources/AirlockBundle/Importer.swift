@@ -137,6 +137,7 @@ private final class StagingSink: BundleSink {
             if let artifacts = artifactsByDigest[blob.sha256] {
                 for a in artifacts {
                     entries.append(BlobEntry(digest: a.sha256, size: a.size, kind: "artifact", name: a.name, filename: FileSystem.baseName(a.path), mediaType: a.mediaType, origin: origin))
+                    if let entry = Importer.goEntry(a, origin: origin) { entries.append(entry) }
                 }
             } else {
                 entries.append(BlobEntry(digest: blob.sha256, size: blob.size, kind: blob.kind, name: "", origin: origin))
@@ -168,5 +169,33 @@ private final class StagingSink: BundleSink {
     func discard() {
         for blob in staged { try? FileSystem.remove(blob.temporaryPath) }
         staged = []
+    }
+}
+
+extension Importer {
+    /// Go toolchains and module parts are also indexed under their own kind, name and version
+    /// (what `airlock go toolchain ls`, a Go build and the module mirror look them up by): a
+    /// module part is named `path@version.mod` (`.info`, `.zip`), a toolchain's version is in its
+    /// provenance.
+    static func goEntry(_ a: ManifestArtifact, origin: String) -> BlobEntry? {
+        switch a.kind {
+        case "go-module", "go-mod", "go-info":
+            let suffix = ["go-module": ".zip", "go-mod": ".mod", "go-info": ".info"][a.kind] ?? ""
+            guard a.name.hasSuffix(suffix), let at = a.name.lastIndex(of: "@") else { return nil }
+            let version = a.name[a.name.index(after: at)...].dropLast(suffix.count)
+            return BlobEntry(
+                digest: a.sha256, size: a.size, kind: a.kind, name: String(a.name[..<at]),
+                version: String(version), filename: FileSystem.baseName(a.path),
+                mediaType: a.mediaType, origin: origin
+            )
+        case "go-toolchain":
+            guard let version = a.provenance?["version"]?.stringValue else { return nil }
+            return BlobEntry(
+                digest: a.sha256, size: a.size, kind: a.kind, name: a.name, version: version,
+                filename: FileSystem.baseName(a.path), mediaType: a.mediaType, origin: origin
+            )
+        default:
+            return nil
+        }
     }
 }

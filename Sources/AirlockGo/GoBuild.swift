@@ -145,7 +145,9 @@ public enum GoBuild {
         )
         let host = GoPlatform.host
         let built = try await ArtifactPipeline.build(request, store: store) { output in
-            let scratch = try FileSystem.makeTemporaryDirectory(prefix: "airlock-go-build", in: store.temporaryDirectory)
+            let scratch = FileSystem.absolute(
+                try FileSystem.makeTemporaryDirectory(prefix: "airlock-go-build", in: store.temporaryDirectory)
+            )
             defer { FileSystem.removeTree(scratch) }
             progress?.note("build: go \(toolchain.version) for \(options.platform) in \(options.image) (\(options.runtime.name), network off)")
             let root = try toolchain.unpacked(in: store)
@@ -349,5 +351,85 @@ extension GoPlatform {
         #else
             return .linuxAMD64
         #endif
+    }
+}
+
+/// A built handler as `airlock seal --project` carries it.
+public struct BuiltGoHandler: Sendable {
+    public let name: String
+    public let zipPath: String
+    public let provenance: Provenance
+    /// The manifest's target: `{"go": "1.22.10", "platform": "linux/amd64"}`.
+    public let target: JSONValue
+    /// The zip (kind `function-app`), the toolchain (`go/toolchains/`, kind `go-toolchain`) and
+    /// every module part as a GOPROXY tree under `go/modules/` (kinds `go-mod`, `go-info`,
+    /// `go-module`, named `path@version.mod`, `.info`, `.zip`), so the bundle alone rebuilds the handler and can seed a module mirror inside.
+    public let artifacts: [BundleInput]
+    public var buildImage: SHA256Digest? { provenance.sandbox?.image.manifest }
+}
+
+extension GoBuild {
+    /// The handler built for `project`, checked against its lock and provenance, with every blob it
+    /// was built from.
+    public static func built(project: String, outDirectory: String? = nil, store: Store) throws -> BuiltGoHandler {
+        let name = projectName(project)
+        let out = outDirectory ?? (project + "/dist")
+        let zipPath = out + "/" + name + ".zip"
+        let provenancePath = out + "/provenance.json"
+        guard FileSystem.kind(of: zipPath) == .regular, FileSystem.kind(of: provenancePath) == .regular else {
+            throw UsageError(GoModuleErrorCode.noLock, "\(zipPath): not built yet; run `airlock build --project \(project)` first")
+        }
+        let provenance = try Provenance.read(try FileSystem.readFile(provenancePath, limit: 16 << 20), what: provenancePath)
+        let (lock, lockBytes) = try GoLock.read(project: project)
+        guard provenance.lock == SHA256Hasher.hash(lockBytes), provenance.output.sha256 == (try Store.hashFile(zipPath).0)
+        else {
+            throw UsageError(
+                GoModuleErrorCode.staleLock,
+                "\(zipPath): built from another airlock.lock, or changed since; run `airlock build --project \(project)` again"
+            )
+        }
+        var artifacts = [
+            BundleInput(
+                sourcePath: zipPath, artifactPath: name + ".zip", name: name, kind: "function-app", mediaType: "application/zip",
+                provenance: provenance.json
+            )
+        ]
+        guard let toolchain = try GoToolchain.list(in: store).first(where: { $0.digest == lock.toolchain.sha256 }) else {
+            throw UsageError(
+                GoToolchainErrorCode.noToolchain, "\(lock.toolchain.name) (sha256 \(lock.toolchain.sha256.hex)): not in the store \(store.root)"
+            )
+        }
+        artifacts.append(
+            BundleInput(
+                sourcePath: store.blobPath(toolchain.digest), artifactPath: "go/toolchains/" + toolchain.filename,
+                name: toolchain.name, kind: GoToolchain.kind,
+                mediaType: toolchain.format == .archive ? "application/gzip" : "application/zip",
+                provenance: try JSONValue(parsing: try toolchain.json())
+            )
+        )
+        for stored in try GoModuleStore.require(lock, in: store, project: project) {
+            let base = "go/modules/" + stored.module.escapedPath + "/@v/" + stored.module.escapedVersion
+            let locked = lock.modules.first { $0.module == stored.module }
+            var parts: [(SHA256Digest, String, String, String, JSONValue?)] = [
+                (stored.goMod, ".mod", GoModuleStore.goModKind, "text/plain", nil)
+            ]
+            if let info = stored.info { parts.append((info, ".info", GoModuleStore.infoKind, "application/json", nil)) }
+            if let zip = stored.zip, let h1 = locked?.zip {
+                parts.append(
+                    (zip, ".zip", GoModuleStore.zipKind, "application/zip",
+                     .object(["module": .string(stored.module.description), "h1": .string(h1)]))
+                )
+            }
+            for (digest, suffix, kind, mediaType, document) in parts {
+                artifacts.append(
+                    BundleInput(
+                        sourcePath: store.blobPath(digest), artifactPath: base + suffix, name: stored.module.description + suffix,
+                        kind: kind, mediaType: mediaType, provenance: document
+                    )
+                )
+            }
+        }
+        let target: JSONValue = .object(["go": .string(lock.toolchain.version), "platform": .string(provenance.inputs?.target.platform ?? "")])
+        return BuiltGoHandler(name: name, zipPath: zipPath, provenance: provenance, target: target, artifacts: artifacts)
     }
 }

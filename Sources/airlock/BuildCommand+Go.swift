@@ -24,7 +24,7 @@ extension BuildCommand {
         let progress = ProgressReporter(label: "build", quiet: output.json)
         do {
             _ = try ImageCatalog.resolve(image, in: store)
-        } catch let missing as UsageError where missing.code == ImageErrorCode.notFound.code && image == GoBuild.defaultImage {
+        } catch let missing as ImageError where missing.code == ImageErrorCode.notFound.code && image == GoBuild.defaultImage {
             let bootstrap = DefaultImageBootstrap(
                 isAllowed: !noBootstrap,
                 mirror: defaults.string(bootstrapMirror, .bootstrapMirror),
@@ -35,7 +35,7 @@ extension BuildCommand {
                 suite: GoBuild.defaultImageSuite, packages: [], reference: GoBuild.defaultImage,
                 missing: UsageError(
                     code: missing.code,
-                    missing.description + " (make it with: airlock image bootstrap --suite \(GoBuild.defaultImageSuite) --name \(GoBuild.defaultImage))"
+                    missing.description + "; make it with: airlock image bootstrap --suite \(GoBuild.defaultImageSuite) --name \(GoBuild.defaultImage)"
                 ),
                 into: store, progress: progress
             )

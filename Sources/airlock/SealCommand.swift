@@ -1,6 +1,7 @@
 import AirlockBundle
 import AirlockContainer
 import AirlockCore
+import AirlockGo
 import AirlockPython
 import ArgumentParser
 import Foundation
@@ -17,7 +18,7 @@ struct SealCommand: AsyncParsableCommand {
 
     @Argument(help: "Files or directories to seal.") var files: [String] = []
     @Option(
-        help: "Seal this project's built zip (with its provenance), the wheels and sdists it came from, and its build image; reads PROJECT/airlock.toml."
+        help: "Seal this project's built zip (with its provenance), the wheels and sdists (or Go toolchain and modules) it came from, and its build image; reads PROJECT/airlock.toml."
     )
     var project: String?
     @Option(help: "Also carry this image from the store (NAME[:TAG] or digest; repeatable).") var image: [String] = []
@@ -73,7 +74,12 @@ struct SealCommand: AsyncParsableCommand {
         let store = try Store.open(at: defaults.storeRoot(storeOptions))
         var target: JSONValue? = nil
         var images = image
-        if let project {
+        if let project, GoLock.isGoProject(project) {
+            let built = try GoBuild.built(project: project, store: store)
+            inputs += built.artifacts
+            target = built.target
+            if !noBuildImage, let digest = built.buildImage { images.append(digest.description) }
+        } else if let project {
             let built = try PythonBuild.built(project: project, store: store)
             inputs += built.artifacts
             target = built.target.json
