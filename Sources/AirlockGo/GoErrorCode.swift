@@ -64,6 +64,9 @@ public enum GoBuildErrorCode: String, ErrorCodes {
     case smokeFailed = "smoke-failed"
     /// `--platform` is not linux/amd64 or linux/arm64 (exit 2).
     case badPlatform = "bad-platform"
+    /// A flag a Go build has no use for: `--no-sandbox` (a Go handler is built in the sandbox only),
+    /// or a Python one (`--compile-bytecode`, `--setting`, `--tree`) (exit 2).
+    case notForGo = "not-for-go"
 }
 
 /// Go toolchains: adding, finding and removing them (`gotoolchain.<reason>`).

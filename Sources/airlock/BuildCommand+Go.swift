@@ -10,9 +10,23 @@ extension BuildCommand {
         var defaults = try ProjectDefaults(project: project)
         if noSandbox {
             throw UsageError(
-                GoBuildErrorCode.badPlatform,
+                GoBuildErrorCode.notForGo,
                 "--no-sandbox: a Go handler is built in the sandbox only (network off, the locked toolchain and modules); drop it"
             )
+        }
+        for (given, flag) in [(compileBytecode != nil, "--compile-bytecode"), (!setting.isEmpty, "--setting"), (tree != nil, "--tree")]
+        where given {
+            throw UsageError(GoBuildErrorCode.notForGo, "\(flag): a Python build's option; \(project) is a Go project (it has a go.mod)")
+        }
+        if listFiles {
+            let app = try GoFunctionsApp(project: project)
+            let files = (["host.json", app.handlerPath] + app.functions.map { $0.name + "/function.json" }).sorted()
+            if output.json {
+                return try output.emit(files.map { ["path": $0, "mode": $0 == app.handlerPath ? "0755" : "0644"] })
+            }
+            for file in files { print(file) }
+            printError("the handler (\(app.handlerPath)) is built by go build; nothing else of the project goes into the zip")
+            return
         }
         let platformText = defaults.string(platform, .platform) ?? GoPlatform.linuxAMD64.description
         let target: GoPlatform

@@ -57,7 +57,7 @@ struct BuildCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        if GoLock.isGoProject(project), !listFiles { return try await buildGo() }
+        if GoLock.isGoProject(project) { return try await buildGo() }
         // airlock.toml's values sit under the flags.
         var defaults = try ProjectDefaults(project: project)
         if listFiles {

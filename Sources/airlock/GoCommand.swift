@@ -16,8 +16,42 @@ struct GoCommand: ParsableCommand {
             ),
             Example("List the stored toolchains", "airlock go toolchain ls")
         ),
-        subcommands: [Toolchain.self]
+        subcommands: [Toolchain.self, Sum.self]
     )
+
+    struct Sum: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the go.sum line of a module zip or go.mod file, checking a zip as the go command does.",
+            discussion: Example.discussion(
+                Example(
+                    "The h1: hash of a zip from a proxy, compared with go.sum by eye or diff",
+                    "airlock go sum --module github.com/Azure/x@v1.2.0 v1.2.0.zip"
+                ),
+                Example("A go.mod's line", "airlock go sum --module github.com/Azure/x@v1.2.0 v1.2.0.mod")
+            )
+        )
+        @Option(help: "The module and version the file is (PATH@VERSION).") var module: String
+        @Argument(help: "A module zip (.zip) or its go.mod (.mod).") var file: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            guard let at = module.lastIndex(of: "@") else {
+                throw UsageError(GoModuleErrorCode.badVersion, "--module \(module): give PATH@VERSION")
+            }
+            let version = try ModuleVersion(path: String(module[..<at]), version: String(module[module.index(after: at)...]))
+            guard FileSystem.kind(of: file) == .regular else {
+                throw UsageError(CoreErrorCode.noSuchFile, "\(file): no such file")
+            }
+            let line: String
+            if file.hasSuffix(".mod") {
+                line = "\(version.path) \(version.version)/go.mod \(Dirhash.goMod(try FileSystem.readFile(file, limit: ModuleZip.maximumGoModSize)))"
+            } else {
+                line = "\(version.path) \(version.version) \(try ModuleZip.check(file, module: version).hash)"
+            }
+            if output.json { return try output.emit(["line": line]) }
+            print(line)
+        }
+    }
 
     struct Toolchain: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -115,6 +115,9 @@ struct LockCommand: AsyncParsableCommand {
     }
 
     private func lockGo() async throws {
+        for (value, flag) in [(python, "--python"), (resolver, "--resolver"), (glibc, "--glibc")] where value != nil {
+            throw UsageError(GoBuildErrorCode.notForGo, "\(flag): a Python lock's option; \(project) is a Go project (it has a go.mod)")
+        }
         var defaults = try ProjectDefaults(project: project)
         let store = try Store.open(at: defaults.storeRoot(storeOptions))
         let result = try await GoLocker.lock(

@@ -143,4 +143,31 @@ import Testing
         #expect(!stored.stdout.contains("go-module"), "\(stored)")
         await proxy.stop()
     }
+
+    @Test func goSumPrintsTheLinesGoSumHasAndRefusesAHostileZip() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let (built, output) = try await shell(
+            "python3 '\(Self.root)/scripts/goproxy-serve.py' --root proxy --modules '\(Self.root)/examples/go-http/modules' --build-only",
+            in: dir.path
+        )
+        try #require(built == 0, "\(output)")
+        let base = "proxy/github.com/!airlock!examples/greeting/@v/v1.0.0"
+        var lines: [String] = []
+        for suffix in [".zip", ".mod"] {
+            let sum = try await CLI.run(["go", "sum", "--module", "github.com/AirlockExamples/greeting@v1.0.0", base + suffix], in: dir.path)
+            #expect(sum.status == 0, "\(sum)")
+            lines += sum.stdoutLines
+        }
+        let goSum = try String(contentsOfFile: Self.root + "/examples/go-http/go.sum", encoding: .utf8)
+        #expect(lines == goSum.split(separator: "\n").map(String.init))
+
+        let (zipped, zipOutput) = try await shell(
+            "python3 -c \"import zipfile; z = zipfile.ZipFile('evil.zip', 'w'); z.writestr('example.com/x@v1.0.0/../../etc/passwd', 'x'); z.close()\"",
+            in: dir.path
+        )
+        try #require(zipped == 0, "\(zipOutput)")
+        let hostile = try await CLI.run(["go", "sum", "--module", "example.com/x@v1.0.0", "evil.zip", "--json"], in: dir.path)
+        #expect(hostile.status == 1 && errorCode(hostile) == "gomod.bad-module-zip", "\(hostile)")
+    }
 }
