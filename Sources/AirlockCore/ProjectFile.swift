@@ -135,6 +135,15 @@ public struct ProjectFile: Sendable, Equatable {
 
     /// Reads `PROJECT/airlock.toml`; nil when the project has none (everything then behaves as
     /// if there were no project files at all).
+    /// A project's name: its directory's name (`app` for `.` or an empty one), which names its
+    /// artifact (`NAME.zip`) and its GC roots.
+    public static func projectName(_ project: String) -> String {
+        let absolute = FileSystem.absolute(project)
+        let trimmed = absolute.hasSuffix("/") ? String(absolute.dropLast()) : absolute
+        let name = FileSystem.baseName(trimmed)
+        return name == "." || name.isEmpty ? "app" : name
+    }
+
     public static func load(project: String) throws -> ProjectFile? {
         let path = (project.hasSuffix("/") ? String(project.dropLast()) : project) + "/" + fileName
         switch FileSystem.kind(of: path) {

@@ -334,13 +334,8 @@ public enum GoBuild {
         exit 4
         """#
 
-    /// The project's name: its directory's name.
-    public static func projectName(_ project: String) -> String {
-        let absolute = FileSystem.absolute(project)
-        let trimmed = absolute.hasSuffix("/") ? String(absolute.dropLast()) : absolute
-        let name = FileSystem.baseName(trimmed)
-        return name == "." || name.isEmpty ? "app" : name
-    }
+    /// The project's name: its directory's name (ProjectFile.projectName).
+    public static func projectName(_ project: String) -> String { ProjectFile.projectName(project) }
 }
 
 extension GoPlatform {

@@ -87,13 +87,8 @@ public enum PythonBuild {
     public static let site = ".python_packages/lib/site-packages/"
     public static let artifactKind = "python-function-app"
 
-    /// The project's name: its directory's name.
-    public static func projectName(_ project: String) -> String {
-        let absolute = FileSystem.absolute(project)
-        let trimmed = absolute.hasSuffix("/") ? String(absolute.dropLast()) : absolute
-        let name = FileSystem.baseName(trimmed)
-        return name == "." || name.isEmpty ? "app" : name
-    }
+    /// The project's name: its directory's name (ProjectFile.projectName).
+    public static func projectName(_ project: String) -> String { ProjectFile.projectName(project) }
 
     /// The app files that go into the zip, and what is left out and why.
     public static func listFiles(project: String, outDirectory: String? = nil) throws -> AppFileList {

@@ -23,14 +23,12 @@ import Testing
         return name.map { dir + "/" + $0 }
     }()
 
-    func serveModules(_ dir: TempDir) async throws -> BackgroundProcess {
+    /// scripts/goproxy-serve.py over module sources (default: the example's fixture module).
+    func serveModules(_ dir: TempDir, from modules: String = root + "/examples/go-http/modules") async throws -> BackgroundProcess {
         try await BackgroundProcess.start(
             ChildProcess(
                 executable: "/usr/bin/python3",
-                arguments: [
-                    Self.root + "/scripts/goproxy-serve.py", "--root", dir.file("goproxy"), "--modules",
-                    Self.root + "/examples/go-http/modules",
-                ]
+                arguments: [Self.root + "/scripts/goproxy-serve.py", "--root", dir.file("goproxy"), "--modules", modules]
             )
         )
     }
@@ -125,12 +123,7 @@ import Testing
             "mkdir mods && cp -r '\(Self.root)/examples/go-http/modules/'* mods/ && echo '// changed' >> 'mods/github.com+AirlockExamples+greeting@v1.0.0/greeting.go'", in: dir.path
         )
         try #require(changed == 0, "\(changeOutput)")
-        let proxy = try await BackgroundProcess.start(
-            ChildProcess(
-                executable: "/usr/bin/python3",
-                arguments: [Self.root + "/scripts/goproxy-serve.py", "--root", dir.file("goproxy"), "--modules", dir.file("mods")]
-            )
-        )
+        let proxy = try await serveModules(dir, from: dir.file("mods"))
         let environment = ["GOPROXY": "http://127.0.0.1:\(proxy.firstLine)", "HOME": dir.path, "NETRC": dir.file("none")]
         _ = try await CLI.run(["go", "toolchain", "add", Self.wheel!, "--store", "s"], in: dir.path)
         let locked = try await CLI.run(["lock", "--project", "app", "--store", "s"], in: dir.path, environment: environment, timeout: 120)

@@ -262,8 +262,7 @@ import Testing
         )
         #expect(run.calls("functionapp show").isEmpty, "the plan was given, so nothing asks for it")
         let set = try #require(run.calls("functionapp config appsettings set").first, "\(run)")
-        let settingsStart = try #require(set.firstIndex(of: "--settings")) + 1
-        let settings = Array(set[settingsStart...].prefix { !$0.hasPrefix("--") })
+        let settings = try ScriptRun.settings(in: set)
         #expect(
             settings == [
                 "SCM_DO_BUILD_DURING_DEPLOYMENT=false", "ENABLE_ORYX_BUILD=false", "WEBSITE_RUN_FROM_PACKAGE=1",
@@ -432,8 +431,7 @@ import Testing
         let run = try await fixture.run(["FAKE_AZ_FUNCTIONS": "HttpExample", "FAKE_AZ_WORKER_RUNTIME": "custom"])
         #expect(run.status == 0, "\(run)")
         let set = try #require(run.calls("functionapp config appsettings set").first, "\(run)")
-        let settingsStart = try #require(set.firstIndex(of: "--settings")) + 1
-        let settings = Array(set[settingsStart...].prefix { !$0.hasPrefix("--") })
+        let settings = try ScriptRun.settings(in: set)
         #expect(
             settings == [
                 "SCM_DO_BUILD_DURING_DEPLOYMENT=false", "ENABLE_ORYX_BUILD=false", "WEBSITE_RUN_FROM_PACKAGE=1",

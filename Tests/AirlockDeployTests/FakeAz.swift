@@ -8,6 +8,7 @@
 import AirlockCore
 import AirlockDeploy
 import AirlockTestSupport
+import Testing
 
 /// The stand-in's bash source. Each call is logged as one line of $AZ_LOG, its arguments separated
 /// by tabs.
@@ -227,6 +228,12 @@ struct ScriptRun: CustomStringConvertible {
     }
 
     /// The value after `option` in a call, if present.
+    /// The KEY=VALUE words after `--settings` in an `appsettings set` call.
+    static func settings(in call: [String]) throws -> [String] {
+        let start = try #require(call.firstIndex(of: "--settings")) + 1
+        return Array(call[start...].prefix { !$0.hasPrefix("--") })
+    }
+
     static func value(of option: String, in call: [String]) -> String? {
         guard let i = call.firstIndex(of: option), i + 1 < call.count else { return nil }
         return call[i + 1]
