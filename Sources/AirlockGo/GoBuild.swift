@@ -112,7 +112,7 @@ public enum GoBuild {
             _ = try GoToolchain.find(version: lock.toolchain.version, platform: GoLocker.hostPlatform, in: store)
             throw UsageError(
                 GoToolchainErrorCode.noToolchain,
-                "\(lock.toolchain.name) with sha256 \(lock.toolchain.sha256.hex) (the one \(project)/airlock.lock pins) is not in the store; add that file, or lock again to pin the one the store has"
+                "\(lock.toolchain.name) with sha256 \(lock.toolchain.sha256.hex) (the one \(project)/airlock.lock pins) is not in the store: on the connected host, airlock go toolchain add FILE --sha256 \(lock.toolchain.sha256.hex) (or lock again to pin the one the store has)"
             )
         }
         let modules = lock.vendored ? [] : try GoModuleStore.require(lock, in: store, project: project)

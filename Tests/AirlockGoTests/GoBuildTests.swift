@@ -201,6 +201,25 @@ struct GoHandlerProject {
     }
 }
 
+@Suite struct GoBuildToolchainTests {
+    @Test(.enabled(if: GoTool.wheel != nil, GoTool.missing))
+    func aBuildWhoseLockedToolchainIsNotInTheStoreNamesTheCommandThatAddsIt() async throws {
+        let fixture = try await GoFixtureProject()
+        _ = try fixture.dir.file("app/host.json", GoHandlerProject.hostJSON)
+        // The lock pins a sha256 no stored toolchain has; the store has another 1.22.10.
+        try FileSystem.writeAtomically(fixture.project + "/airlock.lock", try fixture.lockFromGoSum().encoded())
+        _ = try GoToolchain.add(GoTool.wheel!, expected: nil, origin: nil, to: fixture.store)
+        let error = await #expect(throws: UsageError.self) {
+            try await GoBuild.build(
+                GoBuildOptions(project: fixture.project, toolVersion: "test", runtime: BwrapRuntime(), image: "none"),
+                store: fixture.store
+            )
+        }
+        #expect(error?.code == GoToolchainErrorCode.noToolchain.code)
+        #expect(error?.description.contains("airlock go toolchain add FILE --sha256") == true, "\(String(describing: error))")
+    }
+}
+
 @Suite struct GoFunctionsAppTests {
     func project(host: String, function: String? = GoHandlerProject.functionJSON) throws -> TemporaryDirectory {
         let dir = try TemporaryDirectory()
