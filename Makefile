@@ -61,7 +61,7 @@ e2e: debug
 bench: build release
 	@./bench/run.sh .build/release/airlock
 	@./bench/python-build.sh .build/release/airlock
-	@./bench/go.sh .build/release/airlock
+	@./bench/go.sh .build/release/airlock $(RELEASE_BINARY)
 	@./bench/release.sh .build/release/airlock $(RELEASE_BINARY)
 
 # Completions and the man page come from the binary's own help, through argument-parser: the
