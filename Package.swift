@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // `airlock serve`: Hummingbird 2 without its default traits (swift-configuration, full
+        // Foundation), which Airlock does not use and which would cost every build their compile.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
@@ -55,6 +58,17 @@ let package = Package(
         .target(name: "AirlockDeploy", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
         .target(name: "AirlockGo", dependencies: ["AirlockCore", "AirlockContainer"], swiftSettings: swiftSettings),
         .target(name: "AirlockContainer", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "AirlockMirror",
+            dependencies: [
+                "AirlockCore",
+                "AirlockGo",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "airlock",
             dependencies: [
@@ -64,6 +78,7 @@ let package = Package(
                 "AirlockDeploy",
                 "AirlockContainer",
                 "AirlockGo",
+                "AirlockMirror",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

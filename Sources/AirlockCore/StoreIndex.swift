@@ -257,6 +257,36 @@ public final class StoreIndex: Sendable {
         }
     }
 
+    /// What an imported manifest vouches for: the digests a signed, imported bundle carried.
+    static let importedDigests = """
+        SELECT manifestRef.digest FROM manifestRef
+            JOIN importRecord ON importRecord.manifestSHA256 = manifestRef.manifest
+        """
+
+    /// The entries of `kind` named `name` whose blob an imported bundle carried, newest first.
+    public func importedEntries(kind: String, name: String) throws -> [BlobEntry] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT entry.*, blob.size FROM entry JOIN blob USING (digest)
+                    WHERE kind = ? AND name = ? AND digest IN (\(Self.importedDigests))
+                    ORDER BY addedAt DESC, version, digest
+                    """,
+                arguments: [kind, name]
+            ).compactMap(Self.entry(from:))
+        }
+    }
+
+    /// True when an imported bundle carried the blob.
+    public func isImported(_ digest: SHA256Digest) throws -> Bool {
+        try read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (\(Self.importedDigests) WHERE manifestRef.digest = ?)", arguments: [digest.hex]
+            ) ?? false
+        }
+    }
+
     public func entries(digest: SHA256Digest) throws -> [BlobEntry] {
         try read { db in
             try Row.fetchAll(

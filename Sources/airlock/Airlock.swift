@@ -31,7 +31,9 @@ struct Airlock: AsyncParsableCommand {
                     SealCommand.self,
                 ]
             ),
-            CommandGroup(name: "Enclave", subcommands: [VerifyCommand.self, ImportCommand.self, DeployCommand.self]),
+            CommandGroup(
+                name: "Enclave", subcommands: [VerifyCommand.self, ImportCommand.self, ServeCommand.self, DeployCommand.self]
+            ),
             CommandGroup(
                 name: "Either side",
                 subcommands: [

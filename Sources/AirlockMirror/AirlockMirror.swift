@@ -1,0 +1,2 @@
+// AirlockMirror: `airlock serve`, the imported store as a package source.
+import Hummingbird

@@ -1,0 +1,171 @@
+// `airlock serve` as a client meets it: the binary started on 127.0.0.1 (port 0) over a store a
+// signed bundle was imported into, asked with curl and with raw sockets (python3) for the requests
+// curl will not send, stopped with SIGTERM. The Go path (`go mod download` through `/go/`) is in
+// GoHandlerCLITests, where a bundle with Go modules is built.
+
+import AirlockCore
+import AirlockTestSupport
+import Foundation
+import Testing
+
+/// `airlock serve` over a store; its first line is the base URL. Dropped, it is killed.
+final class ServeProcess {
+    let process: BackgroundProcess
+    let url: String
+
+    init(store: String, in directory: String, extra: [String] = []) async throws {
+        process = try await BackgroundProcess.start(
+            ChildProcess(
+                executable: CLI.binary,
+                arguments: ["serve", "--listen", "127.0.0.1:0", "--store", store] + extra,
+                environment: ["PATH": "/usr/bin:/bin"], workingDirectory: directory,
+                stopSignal: 15, stopGrace: .seconds(10)
+            )
+        )
+        url = process.firstLine
+    }
+
+    /// Stops it with SIGTERM; its exit status.
+    func stop() async -> Int32? { await process.stop()?.status }
+}
+
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ServeCLITests {
+    /// A store with a signed bundle of two files imported, and the files.
+    func importedStore(_ dir: TempDir) async throws -> (big: [UInt8], bigDigest: String) {
+        let big = pseudoRandom(1 << 20, seed: 7)
+        try Data(big).write(to: URL(fileURLWithPath: dir.file("in/wheel.whl")).createDirectoryIfNeeded())
+        try Data("hello\n".utf8).write(to: URL(fileURLWithPath: dir.file("in/hello.txt")))
+        for command in [
+            ["key", "generate", "--out", "keys/team"],
+            ["seal", "--key", "keys/team.key", "--out", "one.airlock", "--store", "outside", "in/wheel.whl", "in/hello.txt"],
+            ["trust", "add", "--store", "inside", "--name", "team", "keys/team.pub"],
+            ["import", "--store", "inside", "one.airlock"],
+        ] {
+            let result = try await CLI.run(command, in: dir.path)
+            try #require(result.status == 0, "\(command): \(result)")
+        }
+        return (big, SHA256Hasher.hash(big).hex)
+    }
+
+    func curl(_ arguments: String, in dir: TempDir) async throws -> (Int32, String) {
+        try await shell("curl -s -S --max-time 10 \(arguments)", in: dir.path)
+    }
+
+    @Test func blobsAndArtifactsAreServedWithETagsRangesAndHeadOnlyWhenImported() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let (big, hex) = try await importedStore(dir)
+        let serve = try await ServeProcess(store: "inside", in: dir.path)
+        let base = serve.url
+        #expect(base.hasPrefix("http://127.0.0.1:"))
+
+        var (status, output) = try await curl("'\(base)/healthz'", in: dir)
+        #expect(status == 0 && output == "ok\n", "\(output)")
+        (status, output) = try await curl("-o got.whl -w '%{http_code} %{content_type}' '\(base)/artifacts/wheel.whl'", in: dir)
+        #expect(output == "200 application/zip", "\(output)")
+        #expect(try Array(Data(contentsOf: URL(fileURLWithPath: dir.file("got.whl")))) == big)
+
+        (status, output) = try await curl("-D - -o /dev/null '\(base)/blobs/sha256/\(hex)'", in: dir)
+        #expect(output.contains("ETag: \"sha256:\(hex)\""), "\(output)")
+        #expect(output.contains("Content-Length: 1048576"), "\(output)")
+        (status, output) = try await curl("-I '\(base)/blobs/sha256/\(hex)'", in: dir)
+        #expect(output.hasPrefix("HTTP/1.1 200") && output.contains("Content-Length: 1048576"), "\(output)")
+        (status, output) = try await curl("-o /dev/null -w '%{http_code}' -H 'If-None-Match: \"sha256:\(hex)\"' '\(base)/blobs/sha256/\(hex)'", in: dir)
+        #expect(output == "304", "\(output)")
+        (status, output) = try await curl("-D - -o part.bin -H 'Range: bytes=10-19' '\(base)/blobs/sha256/\(hex)'", in: dir)
+        #expect(output.hasPrefix("HTTP/1.1 206") && output.contains("Content-Range: bytes 10-19/1048576"), "\(output)")
+        #expect(try Array(Data(contentsOf: URL(fileURLWithPath: dir.file("part.bin")))) == Array(big[10...19]))
+        (status, output) = try await curl("-o part.bin -w '%{http_code}' -H 'Range: bytes=-5' '\(base)/blobs/sha256/\(hex)'", in: dir)
+        #expect(output == "206")
+        #expect(try Array(Data(contentsOf: URL(fileURLWithPath: dir.file("part.bin")))) == Array(big.suffix(5)))
+        for range in ["bytes=2000000-", "bytes=99999999999999999999999-", "bytes=5-2"] {
+            (status, output) = try await curl("-D - -o /dev/null -H 'Range: \(range)' '\(base)/blobs/sha256/\(hex)'", in: dir)
+            #expect(output.hasPrefix("HTTP/1.1 416") && output.contains("Content-Range: bytes */1048576"), "\(range): \(output)")
+        }
+
+        // In the store, but no imported bundle carried it: not served.
+        let loose = try dir.file("loose.txt")
+        try Data("not imported\n".utf8).write(to: URL(fileURLWithPath: loose))
+        let put = try await CLI.run(["store", "put", "--store", "inside", "loose.txt"], in: dir.path)
+        #expect(put.status == 0, "\(put)")
+        let looseHex = SHA256Hasher.hash(Array("not imported\n".utf8)).hex
+        (status, output) = try await curl("-o /dev/null -w '%{http_code}' '\(base)/blobs/sha256/\(looseHex)'", in: dir)
+        #expect(output == "404", "\(output)")
+
+        // A bundle imported while it runs is served at once.
+        try Data("new\n".utf8).write(to: URL(fileURLWithPath: dir.file("in/new.txt")))
+        let second = try await CLI.run(
+            ["seal", "--key", "keys/team.key", "--out", "two.airlock", "--store", "outside", "in/new.txt"], in: dir.path
+        )
+        #expect(second.status == 0, "\(second)")
+        let imported = try await CLI.run(["import", "--store", "inside", "two.airlock"], in: dir.path)
+        #expect(imported.status == 0, "\(imported)")
+        (status, output) = try await curl("'\(base)/artifacts/new.txt'", in: dir)
+        #expect(output == "new\n", "\(output)")
+
+        // A second serve on the same store answers too; SIGTERM ends both with exit 0.
+        let other = try await ServeProcess(store: "inside", in: dir.path)
+        (status, output) = try await curl("'\(other.url)/artifacts/hello.txt'", in: dir)
+        #expect(output == "hello\n", "\(output)")
+        #expect(await other.stop() == 0)
+        #expect(await serve.stop() == 0)
+    }
+
+    @Test func hostileRequestsGetAClear4xxAndTheServerKeepsServing() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        _ = try await importedStore(dir)
+        let serve = try await ServeProcess(store: "inside", in: dir.path, extra: ["--idle-timeout", "2"])
+        let base = serve.url
+        for target in [
+            "/artifacts/../index.sqlite", "/artifacts/%2e%2e/index.sqlite", "/artifacts/%252e%252e/index.sqlite",
+            "/artifacts/..%5cindex.sqlite", "/artifacts/a%00b", "/blobs//sha256", "/%ff",
+        ] {
+            let (_, output) = try await curl("--path-as-is -o /dev/null -w '%{http_code}' '\(base)\(target)'", in: dir)
+            #expect(output == "400", "\(target): \(output)")
+        }
+        let long = String(repeating: "a", count: 10_000)
+        var (_, output) = try await curl("-o /dev/null -w '%{http_code}' '\(base)/artifacts/\(long)'", in: dir)
+        #expect(output == "414", "\(output)")
+        (_, output) = try await curl("-X PROPFIND -o /dev/null -w '%{http_code}' '\(base)/artifacts/hello.txt'", in: dir)
+        #expect(output == "405", "\(output)")
+        (_, output) = try await curl("-X GET --data-binary 'a body' '\(base)/artifacts/hello.txt'", in: dir)
+        #expect(output == "hello\n", "a body on GET is ignored: \(output)")
+        (_, output) = try await curl("-o /dev/null -w '%{http_code}' -H 'X-Big: \(String(repeating: "b", count: 40_000))' '\(base)/healthz'", in: dir)
+        #expect(output.hasPrefix("4") || output == "000", "a 40 KB header: \(output)")
+
+        // Many headers, and a client that never finishes its request, over raw sockets.
+        let port = base.split(separator: ":").last.map(String.init) ?? ""
+        let script = try dir.file("raw.py")
+        try Data(
+            #"""
+            import socket, sys, time
+            port = int(sys.argv[1])
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(500)) + b"\r\n")
+            print("many-headers", s.recv(200).split(b"\r\n")[0].decode() or "closed")
+            s.close()
+            slow = socket.create_connection(("127.0.0.1", port))
+            slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            slow.settimeout(10)
+            start = time.time()
+            data = slow.recv(100)
+            print("slow-closed-after", round(time.time() - start), repr(data[:12]))
+            """#.utf8
+        ).write(to: URL(fileURLWithPath: script))
+        (_, output) = try await shell("python3 '\(script)' \(port)", in: dir.path)
+        #expect(output.contains("many-headers HTTP/1.1 4") || output.contains("many-headers closed"), "\(output)")
+        let slow = output.split(separator: "\n").first { $0.hasPrefix("slow-closed-after") }
+        #expect(slow.map { Int($0.split(separator: " ")[1]) ?? 99 }.map { $0 <= 5 } == true, "\(output)")
+        (_, output) = try await curl("'\(base)/healthz'", in: dir)
+        #expect(output == "ok\n", "still serving: \(output)")
+        #expect(await serve.stop() == 0)
+    }
+}
+
+extension URL {
+    fileprivate func createDirectoryIfNeeded() throws -> URL {
+        try FileManager.default.createDirectory(at: deletingLastPathComponent(), withIntermediateDirectories: true)
+        return self
+    }
+}
