@@ -161,6 +161,37 @@ final class ServeProcess {
         #expect(output == "ok\n", "still serving: \(output)")
         #expect(await serve.stop() == 0)
     }
+
+    @Test func overHTTPSWithATestCAAndAClearErrorForABadKey() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        _ = try await importedStore(dir)
+        let (made, output) = try await shell(
+            """
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=test-ca \\
+                -keyout ca.key -out ca.pem 2>/dev/null &&
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \\
+                -keyout mirror.key -out mirror.csr 2>/dev/null &&
+            printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf &&
+            openssl x509 -req -in mirror.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf \\
+                -out mirror.pem 2>/dev/null
+            """,
+            in: dir.path
+        )
+        try #require(made == 0, "\(output)")
+        let serve = try await ServeProcess(store: "inside", in: dir.path, extra: ["--tls-cert", "mirror.pem", "--tls-key", "mirror.key"])
+        #expect(serve.url.hasPrefix("https://127.0.0.1:"))
+        let (status, answer) = try await curl("--cacert ca.pem '\(serve.url)/artifacts/hello.txt'", in: dir)
+        #expect(status == 0 && answer == "hello\n", "\(answer)")
+        let (untrusted, _) = try await curl("-o /dev/null '\(serve.url)/healthz'", in: dir)
+        #expect(untrusted != 0, "curl without the test CA must not trust the mirror")
+        #expect(await serve.stop() == 0)
+
+        let bad = try await CLI.run(
+            ["serve", "--listen", "127.0.0.1:0", "--store", "inside", "--tls-cert", "ca.key", "--tls-key", "ca.key"], in: dir.path
+        )
+        #expect(bad.status == 2 && bad.stderr.contains("--tls-cert ca.key"), "\(bad)")
+    }
 }
 
 extension URL {
