@@ -31,7 +31,10 @@ extension Mirror {
         guard let path = ModulePath.unescape(escaped), (try? ModulePath.check(path)) != nil else {
             return Self.text(.badRequest, "bad module path '\(escaped)' (upper case is written !x)\n")
         }
-        let goMods = try store.index.importedEntries(kind: GoModuleStore.goModKind, name: path).filter { store.contains($0.digest) }
+        let store = self.store
+        let goMods = try await offPool {
+            try store.index.importedEntries(kind: GoModuleStore.goModKind, name: path).filter { store.contains($0.digest) }
+        }
         guard !goMods.isEmpty else { return Self.text(.notFound, "not found: module \(path) is not in an imported bundle\n") }
         let versions = Set(goMods.compactMap(\.version))
 
@@ -39,7 +42,7 @@ extension Mirror {
             guard marker == segments.count - 1, let latest = Self.latest(versions) else {
                 return Self.text(.notFound, "not found\n")
             }
-            return try info(path: path, version: latest, request: request)
+            return try await info(path: path, version: latest, request: request)
         }
         guard marker == segments.count - 2 else { return Self.text(.notFound, "not found\n") }
         let file = segments[marker + 1]
@@ -54,7 +57,7 @@ extension Mirror {
         }
         switch file[file.index(after: dot)...] {
         case "info":
-            return try info(path: path, version: version, request: request)
+            return try await info(path: path, version: version, request: request)
         case "mod":
             guard let entry = goMods.first(where: { $0.version == version }) else { return Self.text(.notFound, "not found\n") }
             return try await self.file(
@@ -63,17 +66,22 @@ extension Mirror {
             )
         case "zip":
             let module = "\(path)@\(version)"
-            let zips = try store.index.importedEntries(kind: GoModuleStore.zipKind, name: path).filter {
-                $0.version == version && store.contains($0.digest)
-            }
             // The zip whose h1: was recorded for this very module (another module's bytes never answer).
-            for entry in zips {
-                guard let document = try store.index.provenance(of: entry.digest),
-                    let record = try? JSONValue(parsing: Array(document.utf8)), record["module"]?.stringValue == module
-                else { continue }
+            let zip = try await offPool { () -> SHA256Digest? in
+                let zips = try store.index.importedEntries(kind: GoModuleStore.zipKind, name: path).filter {
+                    $0.version == version && store.contains($0.digest)
+                }
+                for entry in zips {
+                    guard let document = try store.index.provenance(of: entry.digest),
+                        let record = try? JSONValue(parsing: Array(document.utf8)), record["module"]?.stringValue == module
+                    else { continue }
+                    return entry.digest
+                }
+                return nil
+            }
+            if let zip {
                 return try await self.file(
-                    entry.digest, contentType: "application/zip", filename: nil, immutable: true, request: request,
-                    context: context
+                    zip, contentType: "application/zip", filename: nil, immutable: true, request: request, context: context
                 )
             }
             return Self.text(.notFound, "not found: no zip of \(module) was imported (only its go.mod)\n")
@@ -82,13 +90,15 @@ extension Mirror {
         }
     }
 
-    private func info(path: String, version: String, request: Request) throws -> Response {
-        let infos = try store.index.importedEntries(kind: GoModuleStore.infoKind, name: path).filter {
-            $0.version == version && store.contains($0.digest)
+    private func info(path: String, version: String, request: Request) async throws -> Response {
+        let store = self.store
+        let stored = try await offPool { () -> [UInt8]? in
+            let infos = try store.index.importedEntries(kind: GoModuleStore.infoKind, name: path).filter {
+                $0.version == version && store.contains($0.digest)
+            }
+            return infos.first.flatMap { try? FileSystem.readFile(store.blobPath($0.digest), limit: 1 << 20) }
         }
-        if let entry = infos.first, let bytes = try? FileSystem.readFile(store.blobPath(entry.digest), limit: 1 << 20) {
-            return Self.bytes(bytes, contentType: "application/json", request: request)
-        }
+        if let bytes = stored { return Self.bytes(bytes, contentType: "application/json", request: request) }
         let text = String(decoding: JSONValue.object(["Version": .string(version)]).canonicalBytes, as: UTF8.self) + "\n"
         return Self.bytes(Array(text.utf8), contentType: "application/json", request: request)
     }

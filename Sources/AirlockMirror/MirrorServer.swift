@@ -18,6 +18,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 
 public struct MirrorOptions: Sendable {
@@ -154,6 +155,12 @@ struct Mirror: Sendable {
     let options: MirrorOptions
     let files = FileIO()
 
+    /// Index lookups and small file reads are blocking calls: they run on NIO's thread pool, never
+    /// on the cooperative pool the handlers run in.
+    func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
+    }
+
     func answer(_ request: Request, context: MirrorContext) async -> Response {
         guard request.method == .get || request.method == .head else {
             var headers = HTTPFields()
@@ -198,10 +205,15 @@ struct Mirror: Sendable {
         guard path.segments.count == 3, path.segments[1] == "sha256", let digest = SHA256Digest(path.segments[2]) else {
             return Self.text(.notFound, "not found: blobs are /blobs/sha256/<64 hex digits>\n")
         }
-        guard try store.index.isImported(digest), store.contains(digest) else {
+        let store = self.store
+        let found = try await offPool { () -> (Bool, BlobEntry?) in
+            guard try store.index.isImported(digest), store.contains(digest) else { return (false, nil) }
+            return (true, try store.index.entries(digest: digest).first)
+        }
+        guard found.0 else {
             return Self.text(.notFound, "not found: no imported bundle carries sha256:\(digest.hex)\n")
         }
-        let entry = try store.index.entries(digest: digest).first
+        let entry = found.1
         return try await file(
             digest, contentType: entry?.mediaType ?? "application/octet-stream", filename: nil, immutable: true,
             request: request, context: context
@@ -210,8 +222,11 @@ struct Mirror: Sendable {
 
     func artifact(_ path: MirrorPath, request: Request, context: MirrorContext) async throws -> Response {
         let name = path.segments.dropFirst().joined(separator: "/")
+        let store = self.store
         guard !name.isEmpty,
-            let entry = try store.index.importedEntries(kind: "artifact", name: name).first(where: { store.contains($0.digest) })
+            let entry = try await offPool({
+                try store.index.importedEntries(kind: "artifact", name: name).first(where: { store.contains($0.digest) })
+            })
         else {
             return Self.text(.notFound, "not found: no imported artifact named '\(name)'\n")
         }
@@ -227,7 +242,7 @@ struct Mirror: Sendable {
         context: MirrorContext
     ) async throws -> Response {
         let blobPath = store.blobPath(digest)
-        let size = try FileSystem.size(of: blobPath)
+        let size = try await offPool { try FileSystem.size(of: blobPath) }
         var headers = HTTPFields()
         let etag = "\"sha256:\(digest.hex)\""
         headers[.eTag] = etag
