@@ -63,6 +63,7 @@ let package = Package(
             dependencies: [
                 "AirlockCore",
                 "AirlockGo",
+                "AirlockPython",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),

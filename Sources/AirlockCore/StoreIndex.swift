@@ -278,6 +278,21 @@ public final class StoreIndex: Sendable {
         }
     }
 
+    /// Every entry of `kind` whose blob an imported bundle carried, by name.
+    public func importedEntries(kind: String) throws -> [BlobEntry] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT entry.*, blob.size FROM entry JOIN blob USING (digest)
+                    WHERE kind = ? AND digest IN (\(Self.importedDigests))
+                    ORDER BY name, version, digest
+                    """,
+                arguments: [kind]
+            ).compactMap(Self.entry(from:))
+        }
+    }
+
     /// True when an imported bundle carried the blob.
     public func isImported(_ digest: SHA256Digest) throws -> Bool {
         try read { db in

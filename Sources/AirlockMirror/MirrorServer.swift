@@ -6,7 +6,9 @@
 // (in-flight requests finish, then exit 0).
 //
 // The routes of this slice: `/healthz`; `/blobs/sha256/HEX` and `/artifacts/NAME` with ETag,
-// If-None-Match, HEAD and one Range; the GOPROXY protocol under `/go/` (MirrorGo.swift). Every
+// If-None-Match, HEAD and one Range; the GOPROXY protocol under `/go/` (MirrorGo.swift); the
+// Python simple index under `/simple/` and its files under `/files/` (MirrorPython.swift); the OCI
+// pull API under `/v2/` (MirrorOCI.swift). Every
 // request target is parsed by MirrorPath before any lookup, and every request gets one access-log
 // line on standard error.
 
@@ -154,6 +156,7 @@ struct Mirror: Sendable {
     let store: Store
     let options: MirrorOptions
     let files = FileIO()
+    let metadataCache = MetadataCache()
 
     /// Index lookups and small file reads are blocking calls: they run on NIO's thread pool, never
     /// on the cooperative pool the handlers run in.
@@ -191,6 +194,12 @@ struct Mirror: Sendable {
                 return try await artifact(path, request: request, context: context)
             case "go":
                 return try await go(Array(path.segments.dropFirst()), request: request, context: context)
+            case "simple":
+                return try await simple(path, request: request)
+            case "files":
+                return try await pythonFile(path, request: request, context: context)
+            case "v2":
+                return try await registry(Array(path.segments.dropFirst()), request: request, context: context)
             default:
                 return Self.text(.notFound, "not found\n")
             }

@@ -6,13 +6,14 @@ import Foundation
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the imported store read-only: blobs, artifacts and a GOPROXY, over HTTP or HTTPS.",
+        abstract: "Serve the imported store read-only to pip, go, docker and skopeo, over HTTP or HTTPS.",
         discussion: Example.discussion(
             """
             Only what a signed, imported bundle carried is served, and a bundle imported while it \
             runs is served at once. Routes: /healthz; /blobs/sha256/HEX and /artifacts/NAME (ETag, \
-            If-None-Match, HEAD, one Range); the GOPROXY protocol under /go/ (GOPROXY=URL/go with \
-            GOSUMDB=off or GONOSUMDB). The first line on standard output is the base URL; each \
+            If-None-Match, HEAD, one Range); the Python simple index under /simple/ (PEP 503 HTML and \
+            PEP 691 JSON; pip --index-url URL/simple/); the GOPROXY protocol under /go/ \
+            (GOPROXY=URL/go with GOSUMDB=off or GONOSUMDB); the OCI pull API under /v2/. The first line on standard output is the base URL; each \
             request gets an access-log line on standard error. SIGINT or SIGTERM ends it after the \
             requests in flight (exit 0). It never writes to the store, so several can share one.
             """,
@@ -21,12 +22,12 @@ struct ServeCommand: AsyncParsableCommand {
         )
     )
 
-    @Option(help: "HOST:PORT to listen on (port 0: any free one) (default: 127.0.0.1:8080).") var listen = "127.0.0.1:8080"
+    @Option(help: "HOST:PORT to listen on (port 0: any free one).") var listen = "127.0.0.1:8080"
     @Option(help: "A PEM certificate chain: serve HTTPS (with --tls-key).") var tlsCert: String?
     @Option(help: "The certificate's PEM private key.") var tlsKey: String?
-    @Option(help: "Access-log lines on standard error: text or json (default: text).") var logFormat = "text"
-    @Option(help: "Seconds an idle (or slow) connection is kept (default: 30).") var idleTimeout = 30
-    @Option(help: "The longest request target accepted, in bytes (default: 8192).") var maxUrlLength = 8192
+    @Option(help: "Access-log lines on standard error: text or json.") var logFormat = "text"
+    @Option(help: "Seconds an idle (or slow) connection is kept.") var idleTimeout = 30
+    @Option(help: "The longest request target accepted, in bytes.") var maxUrlLength = 8192
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {

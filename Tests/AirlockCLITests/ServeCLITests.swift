@@ -162,10 +162,8 @@ final class ServeProcess {
         #expect(await serve.stop() == 0)
     }
 
-    @Test func overHTTPSWithATestCAAndAClearErrorForABadKey() async throws {
-        let dir = try TempDir()
-        defer { dir.remove() }
-        _ = try await importedStore(dir)
+    /// ca.pem (a test CA) and mirror.pem/mirror.key (a certificate it signed for 127.0.0.1).
+    func makeTestCA(_ dir: TempDir) async throws {
         let (made, output) = try await shell(
             """
             openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=test-ca \\
@@ -179,6 +177,147 @@ final class ServeProcess {
             in: dir.path
         )
         try #require(made == 0, "\(output)")
+    }
+
+    /// A real wheel (hand-made, with a correct RECORD) whose METADATA says Requires-Python >=3.8.
+    static let wheelScript = #"""
+        import base64, hashlib, sys, zipfile
+        out = sys.argv[1]
+        d = "airlock_demo-1.0.dist-info"
+        files = {
+            "airlock_demo/__init__.py": b"GREETING = 'hello from the mirror'\n",
+            d + "/METADATA": b"Metadata-Version: 2.1\nName: airlock-demo\nVersion: 1.0\nRequires-Python: >=3.8\n\n",
+            d + "/WHEEL": b"Wheel-Version: 1.0\nGenerator: airlock-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        }
+        record = ""
+        for path, data in files.items():
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record += "%s,sha256=%s,%d\n" % (path, digest, len(data))
+        files[d + "/RECORD"] = (record + d + "/RECORD,,\n").encode()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            for path, data in files.items():
+                z.writestr(path, data)
+        """#
+
+    @Test func pipInstallsAnImportedWheelWithRequireHashesOverHTTPAndHTTPS() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        _ = try await importedStore(dir)
+        try Data(Self.wheelScript.utf8).write(to: URL(fileURLWithPath: dir.file("wheel.py")))
+        let wheelName = "airlock_demo-1.0-py3-none-any.whl"
+        let (made, madeOutput) = try await shell("mkdir -p py && python3 wheel.py py/\(wheelName)", in: dir.path)
+        try #require(made == 0, "\(madeOutput)")
+        let hex = try Store.hashFile(dir.file("py/" + wheelName)).0.hex
+        for command in [
+            ["seal", "--key", "keys/team.key", "--out", "py.airlock", "--store", "outside", "py/" + wheelName],
+            ["import", "--store", "inside", "py.airlock"],
+        ] {
+            let result = try await CLI.run(command, in: dir.path)
+            try #require(result.status == 0, "\(command): \(result)")
+        }
+        try await makeTestCA(dir)
+        let plain = try await ServeProcess(store: "inside", in: dir.path)
+        let base = plain.url
+
+        var (_, output) = try await curl("'\(base)/simple/'", in: dir)
+        #expect(output.contains("<a href=\"airlock-demo/\">airlock-demo</a>"), "\(output)")
+        (_, output) = try await curl("'\(base)/simple/airlock-demo/'", in: dir)
+        #expect(output.contains("href=\"../../files/\(hex)/\(wheelName)#sha256=\(hex)\""), "\(output)")
+        #expect(output.contains("data-requires-python=\"&gt;=3.8\""), "\(output)")
+        #expect(output.contains("data-core-metadata=\"sha256="), "\(output)")
+        (_, output) = try await curl("-H 'Accept: application/vnd.pypi.simple.v1+json' '\(base)/simple/airlock-demo/'", in: dir)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], "\(output)")
+        let file = try #require((json["files"] as? [[String: Any]])?.first)
+        #expect((file["hashes"] as? [String: String])?["sha256"] == hex)
+        #expect(file["requires-python"] as? String == ">=3.8")
+        #expect(file["size"] as? Int == (try FileSystem.size(of: dir.file("py/" + wheelName))))
+        #expect(json["versions"] as? [String] == ["1.0"])
+        (_, output) = try await curl("-o /dev/null -w '%{http_code} %{content_type}' '\(base)/simple/airlock-demo/?format=application/vnd.pypi.simple.v1+json'", in: dir)
+        #expect(output == "200 application/vnd.pypi.simple.v1+json", "\(output)")
+        (_, output) = try await curl("-o /dev/null -w '%{http_code} %{redirect_url}' '\(base)/simple/Airlock_Demo/'", in: dir)
+        #expect(output == "301 \(base)/simple/airlock-demo/", "\(output)")
+        (_, output) = try await curl("'\(base)/files/\(hex)/\(wheelName).metadata'", in: dir)
+        #expect(output.contains("Requires-Python: >=3.8"), "\(output)")
+        // Not a wheel of this digest: nothing.
+        (_, output) = try await curl("-o /dev/null -w '%{http_code}' '\(base)/files/\(hex)/other-1.0-py3-none-any.whl'", in: dir)
+        #expect(output == "404", "\(output)")
+
+        let secure = try await ServeProcess(store: "inside", in: dir.path, extra: ["--tls-cert", "mirror.pem", "--tls-key", "mirror.key"])
+        try Data("airlock-demo==1.0 --hash=sha256:\(hex)\n".utf8).write(to: URL(fileURLWithPath: dir.file("requirements.txt")))
+        for (name, index, extra) in [("http", base, ""), ("https", secure.url, "--cert ca.pem")] {
+            let (installed, log) = try await shell(
+                """
+                python3 -m venv venv-\(name) && venv-\(name)/bin/pip install -q --disable-pip-version-check --no-cache-dir \\
+                    --index-url '\(index)/simple/' \(extra) --require-hashes -r requirements.txt &&
+                venv-\(name)/bin/python -c 'import airlock_demo; print(airlock_demo.GREETING)'
+                """,
+                in: dir.path,
+                // Nothing from this machine's pip set-up (PIP_FIND_LINKS, PIP_CERT), and no
+                // REQUESTS_CA_BUNDLE, which requests would prefer to --cert.
+                environment: ["PATH": "/usr/bin:/bin", "HOME": dir.file("home"), "PIP_CONFIG_FILE": "/dev/null"]
+            )
+            #expect(installed == 0 && log.contains("hello from the mirror"), "\(name): \(log)")
+        }
+        #expect(await secure.stop() == 0)
+        #expect(await plain.stop() == 0)
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/skopeo"), "needs skopeo (scripts/install-deps.sh --test)"))
+    func skopeoPullsAnImportedImageByTagAndByDigestWithTheStoresDigest() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        _ = try await importedStore(dir)
+        let reference = HostPythonImage.reference
+        for command in [
+            ["image", "import", "--store", "outside", try HostPythonImage.archive()],
+            ["seal", "--key", "keys/team.key", "--out", "image.airlock", "--store", "outside", "--image", reference],
+            ["import", "--store", "inside", "image.airlock"],
+        ] {
+            let result = try await CLI.run(command, in: dir.path, timeout: 120)
+            try #require(result.status == 0, "\(command): \(result)")
+        }
+        let listed = try await CLI.run(["image", "ls", "--store", "inside", "--json"], in: dir.path)
+        let images = try #require(try parseJSON(listed) as? [[String: Any]], "\(listed)")
+        let manifest = try #require(images.first?["manifest"] as? String, "\(listed)")
+        let (name, tag) = (String(reference.split(separator: ":")[0]), String(reference.split(separator: ":")[1]))
+
+        let serve = try await ServeProcess(store: "inside", in: dir.path)
+        let base = serve.url
+        let host = base.replacingOccurrences(of: "http://", with: "")
+        var (_, output) = try await curl("-D - '\(base)/v2/'", in: dir)
+        #expect(output.hasPrefix("HTTP/1.1 200") && output.contains("Docker-Distribution-API-Version: registry/2.0"), "\(output)")
+        (_, output) = try await curl("'\(base)/v2/\(name)/tags/list'", in: dir)
+        #expect(output == "{\"name\":\"\(name)\",\"tags\":[\"\(tag)\"]}", "\(output)")
+        (_, output) = try await curl("-I '\(base)/v2/\(name)/manifests/\(tag)'", in: dir)
+        #expect(output.contains("Docker-Content-Digest: \(manifest)"), "\(output)")
+        for (target, code) in [
+            ("/v2/nobody/manifests/latest", "NAME_UNKNOWN"), ("/v2/\(name)/manifests/no-such-tag", "MANIFEST_UNKNOWN"),
+            ("/v2/\(name)/blobs/sha256:\(String(repeating: "0", count: 64))", "BLOB_UNKNOWN"),
+        ] {
+            (_, output) = try await curl("-w ' %{http_code}' '\(base)\(target)'", in: dir)
+            #expect(output.contains("\"code\":\"\(code)\"") && output.hasSuffix(" 404"), "\(target): \(output)")
+        }
+
+        let skopeo = "skopeo --insecure-policy"
+        (_, output) = try await shell("\(skopeo) inspect --tls-verify=false docker://\(host)/\(reference)", in: dir.path)
+        let inspected = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], "\(output)")
+        #expect(inspected["Digest"] as? String == manifest)
+        for source in ["\(host)/\(reference)", "\(host)/\(name)@\(manifest)"] {
+            // dir: keeps the manifest byte for byte, so its sha256 is the pulled digest.
+            let (copied, log) = try await shell(
+                "rm -rf pulled && \(skopeo) copy --src-tls-verify=false docker://\(source) dir:pulled && sha256sum pulled/manifest.json",
+                in: dir.path
+            )
+            #expect(copied == 0 && log.contains(manifest.replacingOccurrences(of: "sha256:", with: "") + "  pulled/manifest.json"), "\(source): \(log)")
+        }
+        #expect(await serve.stop() == 0)
+    }
+
+    @Test func overHTTPSWithATestCAAndAClearErrorForABadKey() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        _ = try await importedStore(dir)
+        try await makeTestCA(dir)
         let serve = try await ServeProcess(store: "inside", in: dir.path, extra: ["--tls-cert", "mirror.pem", "--tls-key", "mirror.key"])
         #expect(serve.url.hasPrefix("https://127.0.0.1:"))
         let (status, answer) = try await curl("--cacert ca.pem '\(serve.url)/artifacts/hello.txt'", in: dir)
