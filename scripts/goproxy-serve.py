@@ -11,7 +11,7 @@ first builds one there from module sources (--modules DIR holding PATH@VERSION/ 
 
 Range requests are honoured (206), as proxies behind a CDN do."""
 
-import argparse, base64, http.server, json, os, urllib.parse, zipfile
+import argparse, base64, http.server, json, os, threading, time, urllib.parse, zipfile
 
 
 def esc(s):
@@ -113,6 +113,15 @@ def main():
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     print(server.server_address[1], flush=True)
+    # A server whose starter is gone (a test process that ended before it could stop it) stops too.
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
     server.serve_forever()
 
 

@@ -163,6 +163,7 @@ struct GoFixtureProject {
         // The lock on disk now disagrees with go.sum: fetch and build refuse it.
         let stale = #expect(throws: UsageError.self) { try result.lock.checkCurrent(project: fixture.project) }
         #expect(stale?.code == GoModuleErrorCode.staleLock.code)
+        await server.stop()
     }
 
     @Test func goproxyValuesAreReadAsTheGoCommandReadsThem() throws {
@@ -219,6 +220,7 @@ struct GoFixtureProject {
             extra: ["GOMODCACHE": fixture.dir.path + "/modcache2", "GOFLAGS": "-mod=mod -modcacherw"]
         )
         #expect(status == 0 && output.contains("Hello, bar."), "\(output)")
+        await server.stop()
     }
 
     @Test(.enabled(if: GoTool.path != nil, GoTool.missing))
@@ -237,6 +239,7 @@ struct GoFixtureProject {
         #expect(report.error?.status == .checkFailed)
         #expect(try fixture.storedZips() == ["example.com/Upper/greet@v1.0.0"])
         #expect(try fixture.store.index.entries(kind: GoModuleStore.goModKind).allSatisfy { $0.name != "example.com/dep" })
+        await server.stop()
     }
 
     @Test(.enabled(if: GoTool.path != nil, GoTool.missing))
@@ -271,6 +274,8 @@ struct GoFixtureProject {
         )
         #expect(privateReport.modules.first { $0.module == "example.com/dep@v1.2.0" }?.code == GoModuleErrorCode.proxyRefused.code)
         #expect(!good.requests.dropFirst(before).contains { $0.hasPrefix("/example.com/dep/") })
+        await good.stop()
+        await empty.stop()
     }
 
     @Test(.enabled(if: GoTool.path != nil, GoTool.missing))
@@ -286,6 +291,7 @@ struct GoFixtureProject {
         let netrc = try fixture.dir.file("netrc", "machine 127.0.0.1 login alice password s3cret\n")
         let report = try await fixture.fetch(lock, proxy: server.url, extra: ["NETRC": netrc])
         #expect(report.error == nil, "\(report.modules)")
+        await server.stop()
     }
 
     @Test(.enabled(if: GoTool.path != nil, GoTool.missing))
@@ -306,6 +312,7 @@ struct GoFixtureProject {
         let second = try await fixture.fetch(lock, proxy: server.url)
         #expect(second.error == nil, "\(second.modules)")
         #expect(second.modules.first { $0.module == "example.com/dep@v1.2.0" }?.resumedFrom == 2000)
+        await server.stop()
     }
 
     @Test(arguments: [
@@ -332,5 +339,6 @@ struct GoFixtureProject {
         #expect(try fixture.storedZips() == ["example.com/Upper/greet@v1.0.0"])
         let partials = try FileSystem.list(fixture.store.root + "/partial")
         #expect(partials.isEmpty, "\(partials)")
+        await server.stop()
     }
 }
