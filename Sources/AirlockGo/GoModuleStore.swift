@@ -105,8 +105,7 @@ public enum GoModuleStore {
 
     private static func place(_ digest: SHA256Digest, at path: String, store: Store) throws {
         if FileSystem.exists(path) { return }
-        if link(store.blobPath(digest), path) == 0 { return }
-        try store.copyBlob(digest, to: path)
+        try store.place(digest, at: path)
     }
 
     /// Records the parts of one module version as stored, with the lock's GC root.

@@ -29,47 +29,34 @@ extension Mirror {
         guard segments.count >= 3 else { return Self.registryError(.notFound, "NAME_UNKNOWN", "no such repository") }
         let name = segments.dropLast(2).joined(separator: "/")
         let (what, reference) = (segments[segments.count - 2], segments[segments.count - 1])
-        let store = self.store
-        let manifests = try await offPool {
-            try store.index.importedEntries(kind: ImageCatalog.manifestKind, name: name).filter { store.contains($0.digest) }
-        }
-        guard !manifests.isEmpty else {
+        let catalog = try await snapshot()
+        guard let tags = catalog.images[name], !tags.isEmpty else {
             return Self.registryError(.notFound, "NAME_UNKNOWN", "no imported image named \(name)")
         }
         switch what {
         case "tags" where reference == "list":
-            let tags = Set(manifests.compactMap(\.version)).sorted()
-            let value: JSONValue = .object(["name": .string(name), "tags": .array(tags.map { .string($0) })])
-            return Self.bytes(value.canonicalBytes, contentType: "application/json", request: request)
-        case "manifests":
-            let entry: BlobEntry?
-            if let digest = SHA256Digest(reference) {
-                entry = manifests.first { $0.digest == digest }
-            } else {
-                entry = manifests.first { $0.version == reference }
+            let list = catalogCache.page("v2/\(name)/tags", of: catalog) {
+                MirrorPages.tagList(name, tags: tags.map(\.tag).filter { !$0.hasPrefix("sha256:") })
             }
-            guard let entry else {
+            return Self.buffer(list, contentType: "application/json", request: request)
+        case "manifests":
+            let digest = SHA256Digest(reference)
+            guard let tag = tags.first(where: { digest == nil ? $0.tag == reference : $0.manifest == digest }) else {
                 return Self.registryError(.notFound, "MANIFEST_UNKNOWN", "\(name) has no manifest \(reference)")
             }
-            let bytes = try await offPool { try ImageCatalog.readSmallBlob(entry.digest, in: store, what: "manifest") }
-            let mediaType =
-                (try? JSONValue(parsing: bytes))?["mediaType"]?.stringValue ?? "application/vnd.oci.image.manifest.v1+json"
+            let store = self.store
+            let manifest = tag.manifest
+            let bytes = try await offPool { try ImageCatalog.readSmallBlob(manifest, in: store, what: "manifest") }
+            let mediaType = OCIManifestType.of(bytes)
             var response = Self.bytes(bytes, contentType: mediaType, request: request)
-            response.headers[.init("Docker-Content-Digest")!] = entry.digest.description
-            response.headers[.eTag] = "\"\(entry.digest)\""
+            response.headers[.init("Docker-Content-Digest")!] = manifest.description
+            response.headers[.eTag] = "\"\(manifest)\""
             return response
         case "blobs":
-            guard let digest = SHA256Digest(reference) else {
-                return Self.registryError(.notFound, "BLOB_UNKNOWN", "\(reference) is not a sha256 digest")
-            }
             // Only a config or layer of this name's imported images.
-            let belongs = try await offPool { () -> Bool in
-                guard try store.index.isImported(digest), store.contains(digest) else { return false }
-                return try store.index.entries(digest: digest).contains {
-                    $0.name == name && [ImageCatalog.configKind, ImageCatalog.layerKind].contains($0.kind)
-                }
+            guard let digest = SHA256Digest(reference), catalog.imageBlobs[name]?.contains(digest) == true else {
+                return Self.registryError(.notFound, "BLOB_UNKNOWN", "\(name) has no blob \(reference)")
             }
-            guard belongs else { return Self.registryError(.notFound, "BLOB_UNKNOWN", "\(name) has no blob \(digest)") }
             var response = try await file(
                 digest, contentType: "application/octet-stream", filename: nil, immutable: true, request: request,
                 context: context
@@ -91,5 +78,12 @@ extension Mirror {
         headers[.contentLength] = String(bytes.count)
         headers[.init("Docker-Distribution-API-Version")!] = "registry/2.0"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+enum OCIManifestType {
+    /// The media type a manifest names for itself (the OCI one when it names none).
+    static func of(_ bytes: [UInt8]) -> String {
+        (try? JSONValue(parsing: bytes))?["mediaType"]?.stringValue ?? "application/vnd.oci.image.manifest.v1+json"
     }
 }

@@ -157,6 +157,19 @@ struct Mirror: Sendable {
     let options: MirrorOptions
     let files = FileIO()
     let metadataCache = MetadataCache()
+    let catalogCache: CatalogCache
+
+    init(store: Store, options: MirrorOptions) {
+        self.store = store
+        self.options = options
+        catalogCache = CatalogCache(store: store)
+    }
+
+    /// The catalog as the index says now (one pragma when nothing was imported since).
+    func snapshot() async throws -> MirrorCatalog {
+        let cache = catalogCache
+        return try await offPool { try cache.current() }
+    }
 
     /// Index lookups and small file reads are blocking calls: they run on NIO's thread pool, never
     /// on the cooperative pool the handlers run in.
@@ -186,6 +199,8 @@ struct Mirror: Sendable {
         }
         do {
             switch path.segments.first {
+            case nil:
+                return try await home(request)
             case "healthz" where path.segments.count == 1:
                 return Self.text(.ok, "ok\n")
             case "blobs":
@@ -214,35 +229,46 @@ struct Mirror: Sendable {
         guard path.segments.count == 3, path.segments[1] == "sha256", let digest = SHA256Digest(path.segments[2]) else {
             return Self.text(.notFound, "not found: blobs are /blobs/sha256/<64 hex digits>\n")
         }
-        let store = self.store
-        let found = try await offPool { () -> (Bool, BlobEntry?) in
-            guard try store.index.isImported(digest), store.contains(digest) else { return (false, nil) }
-            return (true, try store.index.entries(digest: digest).first)
-        }
-        guard found.0 else {
+        guard let entry = try await snapshot().blobs[digest] else {
             return Self.text(.notFound, "not found: no imported bundle carries sha256:\(digest.hex)\n")
         }
-        let entry = found.1
         return try await file(
-            digest, contentType: entry?.mediaType ?? "application/octet-stream", filename: nil, immutable: true,
+            digest, contentType: entry.mediaType ?? "application/octet-stream", filename: nil, immutable: true,
             request: request, context: context
         )
     }
 
     func artifact(_ path: MirrorPath, request: Request, context: MirrorContext) async throws -> Response {
         let name = path.segments.dropFirst().joined(separator: "/")
-        let store = self.store
-        guard !name.isEmpty,
-            let entry = try await offPool({
-                try store.index.importedEntries(kind: "artifact", name: name).first(where: { store.contains($0.digest) })
-            })
-        else {
+        guard !name.isEmpty, let entry = try await snapshot().artifacts[name] else {
             return Self.text(.notFound, "not found: no imported artifact named '\(name)'\n")
         }
         return try await file(
             entry.digest, contentType: entry.mediaType ?? "application/octet-stream", filename: entry.filename,
             immutable: false, request: request, context: context
         )
+    }
+
+    /// `/`: the page people read, with client lines for the URL this request reached.
+    func home(_ request: Request) async throws -> Response {
+        let catalog = try await snapshot()
+        let store = self.store
+        let provenance = try await offPool { try Self.provenance(of: catalog, in: store) }
+        let scheme = options.tlsCertificate == nil ? "http" : "https"
+        let host = request.head.authority ?? "\(options.host):\(options.port)"
+        let page = MirrorPages.home(catalog, base: "\(scheme)://\(host)", provenance: provenance)
+        return Self.bytes(page, contentType: "text/html; charset=utf-8", request: request)
+    }
+
+    /// The recorded provenance of each artifact the catalog lists.
+    static func provenance(of catalog: MirrorCatalog, in store: Store) throws -> [SHA256Digest: Provenance] {
+        var out: [SHA256Digest: Provenance] = [:]
+        for entry in catalog.artifacts.values {
+            if let text = try store.index.provenance(of: entry.digest), let p = try? Provenance.read(Array(text.utf8)) {
+                out[entry.digest] = p
+            }
+        }
+        return out
     }
 
     /// A stored blob as the response: ETag (its digest), If-None-Match, HEAD, one Range.
@@ -292,10 +318,14 @@ struct Mirror: Sendable {
     }
 
     static func bytes(_ bytes: [UInt8], contentType: String, request: Request) -> Response {
+        buffer(ByteBuffer(bytes: bytes), contentType: contentType, request: request)
+    }
+
+    static func buffer(_ buffer: ByteBuffer, contentType: String, request: Request) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = contentType
-        headers[.contentLength] = String(bytes.count)
+        headers[.contentLength] = String(buffer.readableBytes)
         if request.method == .head { return Response(status: .ok, headers: headers) }
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
     }
 }

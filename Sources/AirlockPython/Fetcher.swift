@@ -298,10 +298,9 @@ public enum Fetcher {
     /// Renames a verified file into the store and records it.
     private static func commit(_ item: Item, path: String, size: Int, job: Job) throws {
         try job.store.commit([(item.digest, path)])
-        try job.store.index.record(
-            [entry(for: item.file, digest: item.digest, size: size)],
-            roots: [(item.digest, job.root)]
-        )
+        let stored = entry(for: item.file, digest: item.digest, size: size)
+        try job.store.index.record([stored], roots: [(item.digest, job.root)])
+        WheelMetadataIndexer().index([stored], in: job.store)
     }
 
     /// A `file:` URL (pip's `--find-links` directories): copied through the store's writer, hashing.

@@ -32,7 +32,8 @@ struct Airlock: AsyncParsableCommand {
                 ]
             ),
             CommandGroup(
-                name: "Enclave", subcommands: [VerifyCommand.self, ImportCommand.self, ServeCommand.self, DeployCommand.self]
+                name: "Enclave",
+                subcommands: [VerifyCommand.self, ImportCommand.self, ServeCommand.self, ExportStaticCommand.self, DeployCommand.self]
             ),
             CommandGroup(
                 name: "Either side",

@@ -10,12 +10,14 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: Example.discussion(
             """
             Only what a signed, imported bundle carried is served, and a bundle imported while it \
-            runs is served at once. Routes: /healthz; /blobs/sha256/HEX and /artifacts/NAME (ETag, \
+            runs is served at once. Routes: / (a page listing what is served and the client lines to \
+            use it); /healthz; /blobs/sha256/HEX and /artifacts/NAME (ETag, \
             If-None-Match, HEAD, one Range); the Python simple index under /simple/ (PEP 503 HTML and \
             PEP 691 JSON; pip --index-url URL/simple/); the GOPROXY protocol under /go/ \
             (GOPROXY=URL/go with GOSUMDB=off or GONOSUMDB); the OCI pull API under /v2/. The first line on standard output is the base URL; each \
             request gets an access-log line on standard error. SIGINT or SIGTERM ends it after the \
-            requests in flight (exit 0). It never writes to the store, so several can share one.
+            requests in flight (exit 0). It never writes to the store, so several can share one; \
+            `airlock export-static` writes the same tree as files for nginx.
             """,
             Example("On every address, port 8080", "airlock serve --listen 0.0.0.0:8080 --store /srv/airlock"),
             Example("Over HTTPS with the enclave's certificate", "airlock serve --listen 0.0.0.0:8443 \\\n    --tls-cert mirror.pem --tls-key mirror.key")

@@ -1,6 +1,7 @@
 import AirlockBundle
 import AirlockContainer
 import AirlockCore
+import AirlockPython
 import ArgumentParser
 import Foundation
 
@@ -71,7 +72,9 @@ struct ImportCommand: ParsableCommand {
         _ = try Volumes.resolve(bundle)
         let store = try storeOptions.open()
         let result = try Importer.importBundle(
-            bundle, into: store, options: ImportOptions(allowRollback: allowRollback, allowExpired: allowExpired),
+            bundle, into: store, options: ImportOptions(
+                allowRollback: allowRollback, allowExpired: allowExpired, indexers: [WheelMetadataIndexer()]
+            ),
             progress: ProgressReporter(label: "import", quiet: output.json)
         )
         // Images the bundle renamed leave their unpacked rootfs behind: drop it.

@@ -2,15 +2,27 @@ import AirlockBundle
 import AirlockCore
 import AirlockTestSupport
 import Foundation
+import Synchronization
 import Testing
+
+/// An indexer that keeps what it was handed, and checks the blobs are in the store by then.
+final class SeenEntries: BlobIndexer {
+    let entries = Mutex<[BlobEntry]>([])
+    func index(_ entries: [BlobEntry], in store: Store) {
+        self.entries.withLock { $0 += entries.filter { store.contains($0.digest) } }
+    }
+}
 
 @Suite struct ImportTests {
     @Test func importStoresEveryBlobAndRecordsHistory() async throws {
         let f = try Fixture()
         let bundle = try await f.seal(channel: "prod", sequence: 5)
         let store = try f.trustingStore()
-        let result = try Importer.importBundle(bundle, into: store, options: ImportOptions())
+        let seen = SeenEntries()
+        let result = try Importer.importBundle(bundle, into: store, options: ImportOptions(indexers: [seen]))
         #expect(result.record.channel == "prod" && result.record.sequence == 5)
+        // The indexers ran once the import committed, over its entries.
+        #expect(Set(seen.entries.withLock { $0 }.filter { $0.kind == "artifact" }.map(\.name)) == ["a.txt", "b.bin"])
         #expect(result.record.signers == [f.publicKey.keyID])
         #expect(result.newBlobs == 2)
         for input in f.inputs {

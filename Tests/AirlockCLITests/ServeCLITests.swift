@@ -199,7 +199,14 @@ final class ServeProcess {
                 z.writestr(path, data)
         """#
 
-    @Test func pipInstallsAnImportedWheelWithRequireHashesOverHTTPAndHTTPS() async throws {
+    /// uv from scripts/uv-tool.sh (make test-deps).
+    static var uv: String? {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path + "/.build/uv-tool/uv"
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+    }
+
+    @Test func pipAndUvInstallAnImportedWheelWithRequireHashesOverHTTPAndHTTPS() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
         _ = try await importedStore(dir)
@@ -215,6 +222,9 @@ final class ServeProcess {
             let result = try await CLI.run(command, in: dir.path)
             try #require(result.status == 0, "\(command): \(result)")
         }
+        // The import recorded the wheel's METADATA in the index (the mirror reads it from there).
+        let recorded = try Store.openExisting(at: dir.file("inside")).index.wheelMetadata(of: try #require(SHA256Digest(hex)))
+        #expect(recorded?.requiresPython == ">=3.8", "\(String(describing: recorded))")
         try await makeTestCA(dir)
         let plain = try await ServeProcess(store: "inside", in: dir.path)
         let base = plain.url
@@ -257,6 +267,26 @@ final class ServeProcess {
                 environment: ["PATH": "/usr/bin:/bin", "HOME": dir.file("home"), "PIP_CONFIG_FILE": "/dev/null"]
             )
             #expect(installed == 0 && log.contains("hello from the mirror"), "\(name): \(log)")
+        }
+        // uv too, over HTTP and over HTTPS with the test CA (uv reads SSL_CERT_FILE).
+        if let uv = Self.uv {
+            for (name, index, extra) in [("http", base, [:]), ("https", secure.url, ["SSL_CERT_FILE": dir.file("ca.pem")])] {
+                let (installed, log) = try await shell(
+                    """
+                    '\(uv)' venv -q --python /usr/bin/python3 uv-\(name) &&
+                    '\(uv)' pip install -q --python uv-\(name)/bin/python --no-cache --index-url '\(index)/simple/' \\
+                        --require-hashes -r requirements.txt &&
+                    uv-\(name)/bin/python -c 'import airlock_demo; print(airlock_demo.GREETING)'
+                    """,
+                    in: dir.path,
+                    environment: [
+                        "PATH": "/usr/bin:/bin", "HOME": dir.file("home"), "UV_NO_CONFIG": "1", "UV_PYTHON_DOWNLOADS": "never",
+                    ].merging(extra) { $1 }
+                )
+                #expect(installed == 0 && log.contains("hello from the mirror"), "uv \(name): \(log)")
+            }
+        } else {
+            FileHandle.standardError.write(Data("skip: uv pip install from serve: no .build/uv-tool/uv (make test-deps)\n".utf8))
         }
         #expect(await secure.stop() == 0)
         #expect(await plain.stop() == 0)

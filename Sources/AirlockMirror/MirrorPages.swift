@@ -1,0 +1,220 @@
+// Every generated answer of the mirror's URL tree, as bytes, from a MirrorCatalog: the Python simple
+// index (PEP 503 HTML, PEP 691 JSON with PEP 700 fields, PEP 658/714 core-metadata), the GOPROXY
+// `list`, synthesized `.info` and `@latest`, the OCI tag list, and the page people read at `/`.
+// `serve` answers with these bytes and `export-static` writes the very same bytes to files, so
+// nginx in front of an export answers what `serve` does. Links are relative, so both work behind
+// any host, port or path prefix.
+
+import AirlockCore
+import Foundation
+
+enum MirrorPages {
+    static let jsonType = "application/vnd.pypi.simple.v1+json"
+    static let htmlType = "application/vnd.pypi.simple.v1+html"
+
+    // MARK: Python
+
+    static func simpleIndex(_ projects: [String], json: Bool) -> [UInt8] {
+        if json {
+            return JSONValue.object([
+                "meta": .object(["api-version": .string("1.1")]),
+                "projects": .array(projects.map { .object(["name": .string($0)]) }),
+            ]).canonicalBytes
+        }
+        var html = "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.1\"><title>Simple index</title></head><body>\n"
+        for project in projects { html += "<a href=\"\(escape(project))/\">\(escape(project))</a><br>\n" }
+        html += "</body></html>\n"
+        return Array(html.utf8)
+    }
+
+    static func project(_ name: String, files: [IndexedFile], metadata: [WheelMetadata?], json: Bool) -> [UInt8] {
+        if json {
+            var list: [JSONValue] = []
+            for (file, meta) in zip(files, metadata) {
+                var object: [String: JSONValue] = [
+                    "filename": .string(file.filename), "url": .string(fileURL(file)),
+                    "hashes": .object(["sha256": .string(file.digest.hex)]), "size": .int(Int64(file.size)),
+                ]
+                if let requires = meta?.requiresPython { object["requires-python"] = .string(requires) }
+                let core: JSONValue = meta.map { .object(["sha256": .string($0.sha256.hex)]) } ?? .bool(false)
+                object["core-metadata"] = core
+                object["dist-info-metadata"] = core
+                list.append(.object(object))
+            }
+            let versions = Set(files.map(\.version)).sorted()
+            return JSONValue.object([
+                "meta": .object(["api-version": .string("1.1")]), "name": .string(name), "files": .array(list),
+                "versions": .array(versions.map { .string($0) }),
+            ]).canonicalBytes
+        }
+        var html = "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.1\"><title>Links for \(escape(name))</title></head><body>\n<h1>Links for \(escape(name))</h1>\n"
+        for (file, meta) in zip(files, metadata) {
+            var attributes = ""
+            if let requires = meta?.requiresPython { attributes += " data-requires-python=\"\(escape(requires))\"" }
+            if let meta {
+                attributes += " data-core-metadata=\"sha256=\(meta.sha256.hex)\" data-dist-info-metadata=\"sha256=\(meta.sha256.hex)\""
+            }
+            html += "<a href=\"\(escape(fileURL(file)))\"\(attributes)>\(escape(file.filename))</a><br>\n"
+        }
+        html += "</body></html>\n"
+        return Array(html.utf8)
+    }
+
+    /// A file's link from its project page (`/simple/<name>/`).
+    static func fileURL(_ file: IndexedFile) -> String {
+        "../../files/\(file.digest.hex)/\(percentEncode(file.filename))#sha256=\(file.digest.hex)"
+    }
+
+    // MARK: Go
+
+    static func goList(_ versions: [String]) -> [UInt8] { Array(versions.map { $0 + "\n" }.joined().utf8) }
+
+    /// The `.info` a bundle carried none for: the version alone, as a proxy that knows no time says.
+    static func goInfo(version: String) -> [UInt8] {
+        JSONValue.object(["Version": .string(version)]).canonicalBytes + Array("\n".utf8)
+    }
+
+    // MARK: OCI
+
+    static func tagList(_ name: String, tags: [String]) -> [UInt8] {
+        JSONValue.object(["name": .string(name), "tags": .array(tags.map { .string($0) })]).canonicalBytes
+    }
+
+    // MARK: People
+
+    /// `/`: what the mirror serves and how to point a client at it. `base` is the mirror's URL as
+    /// clients reach it (nil: a placeholder the reader replaces). No script, no external asset.
+    static func home(_ catalog: MirrorCatalog, base: String?, provenance: [SHA256Digest: Provenance]) -> [UInt8] {
+        let url = base ?? "https://MIRROR"
+        let hostPort = url.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(String.init) ?? "MIRROR"
+        var h = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>Airlock mirror</title>
+            <style>
+            body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 70em; padding: 0 1em; color: #1b1b1b; }
+            h1 { font-size: 1.6em; } h2 { font-size: 1.2em; margin-top: 1.8em; border-bottom: 1px solid #ccc; }
+            table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .25em .6em; vertical-align: top; }
+            tr:nth-child(even) td { background: #f4f4f4; } code, pre { font: 13px ui-monospace, monospace; }
+            pre { background: #f4f4f4; padding: .7em; overflow-x: auto; } .muted { color: #666; }
+            </style></head><body>
+            <h1>Airlock mirror</h1>
+            <p>Everything listed here came in a signed bundle that this store verified and imported; nothing else is served.</p>
+
+            """
+        h += "<h2 id=\"clients\">Point a client at this mirror</h2>\n<pre id=\"client-lines\">"
+        h += escape("pip install --index-url \(url)/simple/ PACKAGE") + "\n"
+        h += escape("uv pip install --index-url \(url)/simple/ PACKAGE") + "\n"
+        h += escape("GOPROXY=\(url)/go GOSUMDB=off GOFLAGS=-mod=mod go mod download") + "\n"
+        h += escape("docker pull \(hostPort)/NAME:TAG") + "\n</pre>\n"
+        if url.hasPrefix("https:") {
+            h += "<p class=\"muted\">Over HTTPS, give pip the mirror's CA with <code>--cert CA.pem</code> (or <code>PIP_CERT</code>), Go and Docker through the system CA store.</p>\n"
+        }
+
+        let projects = catalog.projects.keys.sorted()
+        h += "<h2 id=\"python\">Python projects (\(projects.count))</h2>\n"
+        if projects.isEmpty { h += "<p class=\"muted\">none</p>\n" } else {
+            h += "<table><tr><th>Project</th><th>Versions</th><th>Files</th></tr>\n"
+            for name in projects {
+                let files = catalog.projects[name] ?? []
+                let versions = Set(files.map(\.version)).sorted()
+                h += "<tr><td><a href=\"simple/\(escape(name))/\">\(escape(name))</a></td><td>\(escape(versions.joined(separator: ", ")))</td><td>\(files.count)</td></tr>\n"
+            }
+            h += "</table>\n"
+        }
+
+        let modules = catalog.modules.keys.sorted()
+        h += "<h2 id=\"go\">Go modules (\(modules.count))</h2>\n"
+        if modules.isEmpty { h += "<p class=\"muted\">none</p>\n" } else {
+            h += "<table><tr><th>Module</th><th>Versions</th></tr>\n"
+            for path in modules {
+                let versions = catalog.goVersions(path).map { v in
+                    catalog.modules[path]?[v]?.zip == nil ? "\(v) (go.mod only)" : v
+                }
+                h += "<tr><td>\(escape(path))</td><td>\(escape(versions.joined(separator: ", ")))</td></tr>\n"
+            }
+            h += "</table>\n"
+        }
+
+        let images = catalog.images.keys.sorted()
+        h += "<h2 id=\"images\">Images (\(images.count))</h2>\n"
+        if images.isEmpty { h += "<p class=\"muted\">none</p>\n" } else {
+            h += "<table><tr><th>Image</th><th>Tag</th><th>Manifest digest</th></tr>\n"
+            for name in images {
+                for tag in catalog.images[name] ?? [] {
+                    h += "<tr><td>\(escape(name))</td><td>\(escape(tag.tag))</td><td><code>\(tag.manifest)</code></td></tr>\n"
+                }
+            }
+            h += "</table>\n"
+        }
+
+        let artifacts = catalog.artifacts.keys.sorted()
+        h += "<h2 id=\"artifacts\">Artifacts (\(artifacts.count))</h2>\n"
+        if artifacts.isEmpty { h += "<p class=\"muted\">none</p>\n" } else {
+            h += "<table><tr><th>Name</th><th>Size</th><th>sha256</th><th>Provenance</th></tr>\n"
+            for name in artifacts {
+                guard let entry = catalog.artifacts[name] else { continue }
+                h += "<tr><td><a href=\"artifacts/\(escape(percentEncodePath(name)))\">\(escape(name))</a></td>"
+                h += "<td>\(escape(ByteCount.format(entry.size)))</td><td><code>\(entry.digest.hex)</code></td>"
+                h += "<td>\(escape(provenance[entry.digest].map(summary) ?? "none recorded (a loose file)"))</td></tr>\n"
+            }
+            h += "</table>\n"
+        }
+
+        h += "<h2 id=\"imports\">Import history (\(catalog.imports.count))</h2>\n"
+        if catalog.imports.isEmpty { h += "<p class=\"muted\">none</p>\n" } else {
+            h += "<table><tr><th>Bundle</th><th>Channel</th><th>Sequence</th><th>Signers</th><th>Imported</th></tr>\n"
+            for record in catalog.imports.reversed() {
+                h += "<tr><td><code>\(escape(record.bundle))</code></td><td>\(escape(record.channel))</td><td>\(record.sequence)</td>"
+                let signers = record.signers.map { id in catalog.signerNames[id].map { "\($0) (\(id.prefix(12)))" } ?? id }
+                h += "<td>\(escape(signers.joined(separator: ", ")))</td><td>\(escape(record.time))</td></tr>\n"
+            }
+            h += "</table>\n"
+        }
+        h += "</body></html>\n"
+        return Array(h.utf8)
+    }
+
+    /// One line of what a build proved: kind, project, target, toolchain, functions, inputs.
+    static func summary(_ p: Provenance) -> String {
+        var parts = ["\(p.kind) of \(p.project)"]
+        if let target = p.inputs?.target {
+            parts.append("for \(target.language) \(target.version) \(target.platform)" + (target.libc.map { " (\($0))" } ?? ""))
+        }
+        if let toolchain = p.sandbox?.toolchain { parts.append("built with \(toolchain)") }
+        if let network = p.sandbox?.network { parts.append("network \(network)") }
+        if let inputs = p.inputs { parts.append("\(inputs.blobs.count) locked inputs") }
+        if let functions = p.functions, !functions.isEmpty {
+            parts.append("functions: " + functions.map(\.name).joined(separator: ", "))
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    // MARK: Text
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for c in text {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+
+    static func percentEncode(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~+!")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    /// Each segment encoded, the slashes kept.
+    static func percentEncodePath(_ text: String) -> String {
+        text.split(separator: "/", omittingEmptySubsequences: false).map { percentEncode(String($0)) }.joined(separator: "/")
+    }
+}
