@@ -61,10 +61,12 @@ e2e: debug
 	@./scripts/e2e.sh .build/debug/airlock
 
 bench: build release
+	@./scripts/install-deps.sh --test
 	@./bench/run.sh .build/release/airlock
 	@./bench/python-build.sh .build/release/airlock
 	@./bench/go.sh .build/release/airlock $(RELEASE_BINARY)
 	@./bench/release.sh .build/release/airlock $(RELEASE_BINARY)
+	@./bench/mirror.sh .build/release/airlock
 
 # Completions and the man page come from the binary's own help, through argument-parser: the
 # completion scripts from `airlock --generate-completion-script bash|zsh|fish`, airlock.1 (every

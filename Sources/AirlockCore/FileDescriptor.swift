@@ -50,6 +50,7 @@ public final class FileDescriptor: @unchecked Sendable {
     /// Standard input and output, never closed by Airlock.
     public static let standardInput = FileDescriptor(rawValue: 0, path: "standard input", owned: false)
     public static let standardOutput = FileDescriptor(rawValue: 1, path: "standard output", owned: false)
+    public static let standardError = FileDescriptor(rawValue: 2, path: "standard error", owned: false)
 
     public static func open(_ path: String, writing: Bool = false, create: Bool = false, exclusive: Bool = false, truncate: Bool = false, mode: UInt32 = 0o644) throws -> FileDescriptor {
         var flags = O_CLOEXEC | (writing ? O_RDWR : O_RDONLY)

@@ -147,33 +147,56 @@ struct MirrorCatalog: Sendable {
     }
 }
 
-/// The one snapshot a `serve` process answers from, and the pages rendered from it.
+/// The one snapshot a `serve` process answers from, and the pages rendered from it. The index is
+/// asked whether it changed at most once per `recheck` (5 ms): under load that is a few hundred
+/// pragmas a second instead of one per request, and an import is still seen long before its
+/// `airlock import` process has even exited.
 final class CatalogCache: Sendable {
     private struct State {
         var catalog: MirrorCatalog
         /// ByteBuffers share their storage, so answering with a kept page copies nothing.
         var pages: [String: ByteBuffer] = [:]
+        var checked: ContinuousClock.Instant
     }
     private let state = Mutex<State?>(nil)
     private let store: Store
+    static let recheck = Duration.milliseconds(5)
 
     init(store: Store) { self.store = store }
+
+    /// The kept snapshot when the index was asked less than `recheck` ago; nil otherwise. Never
+    /// touches SQLite, so it may run anywhere.
+    func recent() -> MirrorCatalog? {
+        let now = ContinuousClock.now
+        return state.withLock { $0.flatMap { now - $0.checked < Self.recheck ? $0.catalog : nil } }
+    }
 
     /// The current snapshot: the kept one when the index has not changed since it was read.
     /// Blocking (one pragma, and a full read after an import): call it off the cooperative pool.
     func current() throws -> MirrorCatalog {
+        let now = ContinuousClock.now
         let version = try store.index.dataVersion()
-        if let kept = state.withLock({ $0?.catalog.version == version ? $0?.catalog : nil }) { return kept }
+        let kept = state.withLock { current -> MirrorCatalog? in
+            guard current?.catalog.version == version else { return nil }
+            current?.checked = now
+            return current?.catalog
+        }
+        if let kept { return kept }
         let fresh = try MirrorCatalog.read(from: store)
         state.withLock { current in
-            if current == nil || current!.catalog.version != fresh.version { current = State(catalog: fresh) }
+            if current == nil || current!.catalog.version != fresh.version { current = State(catalog: fresh, checked: now) }
         }
         return fresh
     }
 
+    /// The page when it was already rendered for this snapshot.
+    func kept(_ key: String, of catalog: MirrorCatalog) -> ByteBuffer? {
+        state.withLock { $0?.catalog.version == catalog.version ? $0?.pages[key] : nil }
+    }
+
     /// A page of the snapshot `catalog`, rendered once per snapshot.
     func page(_ key: String, of catalog: MirrorCatalog, render: () throws -> [UInt8]) rethrows -> ByteBuffer {
-        if let kept = state.withLock({ $0?.catalog.version == catalog.version ? $0?.pages[key] : nil }) { return kept }
+        if let kept = kept(key, of: catalog) { return kept }
         let buffer = ByteBuffer(bytes: try render())
         state.withLock { current in
             if current?.catalog.version == catalog.version { current?.pages[key] = buffer }

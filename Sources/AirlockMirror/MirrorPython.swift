@@ -45,6 +45,8 @@ extension Mirror {
             }
             let key = "simple/\(normalized)/" + (json ? "json" : "html")
             let cache = catalogCache
+            // Rendered already: no hop to the thread pool (only rendering may read METADATA).
+            if let kept = cache.kept(key, of: catalog) { return Self.buffer(kept, contentType: type, request: request) }
             let store = self.store
             let metadataCache = self.metadataCache
             let page = try await offPool {

@@ -41,12 +41,16 @@ public struct MirrorOptions: Sendable {
     public var maximumHeaderCount: Int
     /// The `Server` header (`airlock/0.1.0`).
     public var serverName: String
+    /// Event-loop threads (nil: one per core).
+    public var eventLoops: Int?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, storeRoot: String, tlsCertificate: String? = nil, tlsKey: String? = nil,
         logFormat: LogFormat = .text, idleTimeout: Duration = .seconds(30), maximumURLLength: Int = 8192,
-        maximumHeaderBytes: Int = 32 << 10, maximumHeaderCount: Int = 100, serverName: String = "airlock"
+        maximumHeaderBytes: Int = 32 << 10, maximumHeaderCount: Int = 100, serverName: String = "airlock",
+        eventLoops: Int? = nil
     ) {
+        self.eventLoops = eventLoops
         self.serverName = serverName
         self.host = host
         self.port = port
@@ -102,6 +106,7 @@ public enum MirrorServer {
                 let shown = host.contains(":") ? "[\(host)]" : host
                 ready("\(base)://\(shown):\(port)")
             },
+            eventLoopGroupProvider: options.eventLoops.map { .shared(MultiThreadedEventLoopGroup(numberOfThreads: $0)) } ?? .singleton,
             logger: logger
         )
         // The default signals: SIGTERM and SIGINT end it gracefully.
@@ -131,22 +136,24 @@ struct MirrorResponder: HTTPResponder {
         let started = clock.now
         let response = await mirror.answer(request, context: context)
         let elapsed = clock.now - started
-        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let tenths = elapsed.components.seconds * 10_000 + elapsed.components.attoseconds / 100_000_000_000_000
+        let ms = "\(tenths / 10).\(tenths % 10)"
         let bytes = response.headers[.contentLength] ?? "-"
         let path = request.head.path ?? "-"
-        let line: String
+        var line: String
         switch format {
         case .text:
-            line = "\(Timestamp.now()) \(context.remote) \"\(request.method) \(path.debugDescription.dropFirst().dropLast())\" \(response.status.code) \(bytes) \(String(format: "%.1f", milliseconds))ms\n"
+            line = "\(Timestamp.now()) \(context.remote) \"\(request.method) \(path.debugDescription.dropFirst().dropLast())\" \(response.status.code) \(bytes) \(ms)ms\n"
         case .json:
             let value: JSONValue = .object([
                 "time": .string(Timestamp.now()), "remote": .string(context.remote), "method": .string(request.method.rawValue),
-                "path": .string(path), "status": .int(Int64(response.status.code)), "bytes": .string(bytes),
-                "ms": .string(String(format: "%.1f", milliseconds)),
+                "path": .string(path), "status": .int(Int64(response.status.code)), "bytes": .string(bytes), "ms": .string(ms),
             ])
             line = String(decoding: value.canonicalBytes, as: UTF8.self) + "\n"
         }
-        FileHandle.standardError.write(Data(line.utf8))
+        // One write(2) of the whole line, so lines from concurrent requests never interleave; a
+        // closed or full standard error loses the line, never the response.
+        try? line.withUTF8 { try FileDescriptor.standardError.write(UnsafeRawBufferPointer($0)) }
         return response
     }
 }
@@ -168,6 +175,7 @@ struct Mirror: Sendable {
     /// The catalog as the index says now (one pragma when nothing was imported since).
     func snapshot() async throws -> MirrorCatalog {
         let cache = catalogCache
+        if let recent = cache.recent() { return recent }
         return try await offPool { try cache.current() }
     }
 
@@ -306,8 +314,33 @@ struct Mirror: Sendable {
         let length = range.map { $0.count } ?? size
         headers[.contentLength] = String(length)
         if request.method == .head || length == 0 { return Response(status: status, headers: headers) }
-        let body = try await files.loadFile(path: blobPath, range: range ?? 0...(size - 1), context: context)
+        let span = range ?? 0...(size - 1)
+        if span.count <= Self.wholeReadLimit {
+            // A wheel-sized answer in one pread on the thread pool and one write: Hummingbird sends
+            // ByteBuffers only (no sendfile), so this is the fewest copies and hops it allows.
+            let buffer = try await offPool { try Self.read(blobPath, span) }
+            return Response(status: status, headers: headers, body: .init(byteBuffer: buffer))
+        }
+        let body = try await files.loadFile(path: blobPath, range: span, context: context, chunkLength: 1 << 20)
         return Response(status: status, headers: headers, body: body)
+    }
+
+    /// Answers up to this size are read whole; bigger ones stream in 1 MiB chunks.
+    static let wholeReadLimit = 4 << 20
+
+    static func read(_ path: String, _ span: ClosedRange<Int>) throws -> ByteBuffer {
+        let file = try FileDescriptor.open(path)
+        var buffer = ByteBufferAllocator().buffer(capacity: span.count)
+        try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: span.count) { raw in
+            var done = 0
+            while done < span.count {
+                let n = try file.read(at: span.lowerBound + done, into: UnsafeMutableRawBufferPointer(rebasing: raw[done..<span.count]))
+                if n == 0 { throw CheckFailure(CoreErrorCode.corruptBlob, "\(path): shorter than its recorded size") }
+                done += n
+            }
+            return done
+        }
+        return buffer
     }
 
     static func text(_ status: HTTPResponse.Status, _ text: String, headers: HTTPFields = [:]) -> Response {

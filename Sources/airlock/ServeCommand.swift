@@ -30,6 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Access-log lines on standard error: text or json.") var logFormat = "text"
     @Option(help: "Seconds an idle (or slow) connection is kept.") var idleTimeout = 30
     @Option(help: "The longest request target accepted, in bytes.") var maxUrlLength = 8192
+    @Option(help: "Network event-loop threads (default: one per core).") var threads: Int?
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
@@ -46,13 +47,16 @@ struct ServeCommand: AsyncParsableCommand {
         guard let format = MirrorOptions.LogFormat(rawValue: logFormat) else {
             throw UsageError(CoreErrorCode.usage, "--log-format \(logFormat): use text or json")
         }
+        guard threads.map({ (1...256).contains($0) }) ?? true else {
+            throw UsageError(CoreErrorCode.usage, "--threads \(threads ?? 0): give 1 to 256")
+        }
         guard idleTimeout > 0, maxUrlLength >= 256 else {
             throw UsageError(CoreErrorCode.usage, "--idle-timeout must be at least 1 and --max-url-length at least 256")
         }
         let options = MirrorOptions(
             host: host.isEmpty ? "0.0.0.0" : host, port: port, storeRoot: storeOptions.root, tlsCertificate: tlsCert,
             tlsKey: tlsKey, logFormat: format, idleTimeout: .seconds(idleTimeout), maximumURLLength: maxUrlLength,
-            serverName: "airlock/\(AirlockVersion.current)"
+            serverName: "airlock/\(AirlockVersion.current)", eventLoops: threads
         )
         try await MirrorServer.run(options) { url in
             // Unbuffered, so a script or test reading the first line gets it now.
