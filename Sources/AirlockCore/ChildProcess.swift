@@ -444,8 +444,16 @@ extension ChildProcess {
         for text in argv + envp where text.utf8.contains(0) {
             throw ProcessError(executable: executable, reason: "an argument or environment value holds a NUL byte")
         }
-        let result = withCStrings(argv) { argv in
-            withCStrings(envp) { envp in posix_spawn(&pid, executable, &actions, &attributes, argv, envp) }
+        var result: Int32 = 0
+        // ETXTBSY: an executable just written (a test's script, an unpacked toolchain) is still
+        // open for writing in some other child between its fork and its exec, for microseconds,
+        // even with O_CLOEXEC. Try again, backing off, for at most about half a second.
+        for attempt in 0..<20 {
+            result = withCStrings(argv) { argv in
+                withCStrings(envp) { envp in posix_spawn(&pid, executable, &actions, &attributes, argv, envp) }
+            }
+            guard result == ETXTBSY, attempt < 19 else { break }
+            usleep(UInt32(1_000 << min(attempt, 5)))
         }
         guard result == 0 else { throw ProcessError(executable: executable, reason: String(cString: strerror(result))) }
         // Hand the parent's ends out of `pipes` so the deferred close leaves them open.
