@@ -111,67 +111,45 @@ enum MirrorPages {
         }
 
         let projects = catalog.projects.keys.sorted()
-        h += "<h2 id=\"python\">Python projects (\(projects.count))</h2>\n"
-        if projects.isEmpty { h += "<p class=\"muted\">none</p>\n" } else {
-            h += "<table><tr><th>Project</th><th>Versions</th><th>Files</th></tr>\n"
-            for name in projects {
-                let files = catalog.projects[name] ?? []
-                let versions = Set(files.map(\.version)).sorted()
-                h += "<tr><td><a href=\"simple/\(escape(name))/\">\(escape(name))</a></td><td>\(escape(versions.joined(separator: ", ")))</td><td>\(files.count)</td></tr>\n"
-            }
-            h += "</table>\n"
-        }
-
+        h += section("python", "Python projects", count: projects.count, headers: ["Project", "Versions", "Files"], rows: projects.map { name in
+            let files = catalog.projects[name] ?? []
+            let versions = Set(files.map(\.version)).sorted()
+            return ["<a href=\"simple/\(escape(name))/\">\(escape(name))</a>", escape(versions.joined(separator: ", ")), "\(files.count)"]
+        })
         let modules = catalog.modules.keys.sorted()
-        h += "<h2 id=\"go\">Go modules (\(modules.count))</h2>\n"
-        if modules.isEmpty { h += "<p class=\"muted\">none</p>\n" } else {
-            h += "<table><tr><th>Module</th><th>Versions</th></tr>\n"
-            for path in modules {
-                let versions = catalog.goVersions(path).map { v in
-                    catalog.modules[path]?[v]?.zip == nil ? "\(v) (go.mod only)" : v
-                }
-                h += "<tr><td>\(escape(path))</td><td>\(escape(versions.joined(separator: ", ")))</td></tr>\n"
-            }
-            h += "</table>\n"
-        }
-
+        h += section("go", "Go modules", count: modules.count, headers: ["Module", "Versions"], rows: modules.map { path in
+            let versions = catalog.goVersions(path).map { v in catalog.modules[path]?[v]?.zip == nil ? "\(v) (go.mod only)" : v }
+            return [escape(path), escape(versions.joined(separator: ", "))]
+        })
         let images = catalog.images.keys.sorted()
-        h += "<h2 id=\"images\">Images (\(images.count))</h2>\n"
-        if images.isEmpty { h += "<p class=\"muted\">none</p>\n" } else {
-            h += "<table><tr><th>Image</th><th>Tag</th><th>Manifest digest</th></tr>\n"
-            for name in images {
-                for tag in catalog.images[name] ?? [] {
-                    h += "<tr><td>\(escape(name))</td><td>\(escape(tag.tag))</td><td><code>\(tag.manifest)</code></td></tr>\n"
-                }
-            }
-            h += "</table>\n"
-        }
-
-        let artifacts = catalog.artifacts.keys.sorted()
-        h += "<h2 id=\"artifacts\">Artifacts (\(artifacts.count))</h2>\n"
-        if artifacts.isEmpty { h += "<p class=\"muted\">none</p>\n" } else {
-            h += "<table><tr><th>Name</th><th>Size</th><th>sha256</th><th>Provenance</th></tr>\n"
-            for name in artifacts {
-                guard let entry = catalog.artifacts[name] else { continue }
-                h += "<tr><td><a href=\"artifacts/\(escape(percentEncodePath(name)))\">\(escape(name))</a></td>"
-                h += "<td>\(escape(ByteCount.format(entry.size)))</td><td><code>\(entry.digest.hex)</code></td>"
-                h += "<td>\(escape(provenance[entry.digest].map(summary) ?? "none recorded (a loose file)"))</td></tr>\n"
-            }
-            h += "</table>\n"
-        }
-
-        h += "<h2 id=\"imports\">Import history (\(catalog.imports.count))</h2>\n"
-        if catalog.imports.isEmpty { h += "<p class=\"muted\">none</p>\n" } else {
-            h += "<table><tr><th>Bundle</th><th>Channel</th><th>Sequence</th><th>Signers</th><th>Imported</th></tr>\n"
-            for record in catalog.imports.reversed() {
-                h += "<tr><td><code>\(escape(record.bundle))</code></td><td>\(escape(record.channel))</td><td>\(record.sequence)</td>"
-                let signers = record.signers.map { id in catalog.signerNames[id].map { "\($0) (\(id.prefix(12)))" } ?? id }
-                h += "<td>\(escape(signers.joined(separator: ", ")))</td><td>\(escape(record.time))</td></tr>\n"
-            }
-            h += "</table>\n"
-        }
+        h += section("images", "Images", count: images.count, headers: ["Image", "Tag", "Manifest digest"], rows: images.flatMap { name in
+            (catalog.images[name] ?? []).map { [escape(name), escape($0.tag), "<code>\($0.manifest)</code>"] }
+        })
+        let artifacts = catalog.artifacts.keys.sorted().compactMap { catalog.artifacts[$0] }
+        h += section("artifacts", "Artifacts", count: artifacts.count, headers: ["Name", "Size", "sha256", "Provenance"], rows: artifacts.map { entry in
+            [
+                "<a href=\"artifacts/\(escape(percentEncodePath(entry.name)))\">\(escape(entry.name))</a>", escape(ByteCount.format(entry.size)),
+                "<code>\(entry.digest.hex)</code>", escape(provenance[entry.digest].map(summary) ?? "none recorded (a loose file)"),
+            ]
+        })
+        h += section("imports", "Import history", count: catalog.imports.count, headers: ["Bundle", "Channel", "Sequence", "Signers", "Imported"], rows: catalog.imports.reversed().map { record in
+            let signers = record.signers.map { id in catalog.signerNames[id].map { "\($0) (\(id.prefix(12)))" } ?? id }
+            return [
+                "<code>\(escape(record.bundle))</code>", escape(record.channel), "\(record.sequence)", escape(signers.joined(separator: ", ")),
+                escape(record.time),
+            ]
+        })
         h += "</body></html>\n"
         return Array(h.utf8)
+    }
+
+    /// A heading with its count, then a table of `rows` (cells already HTML), or "none".
+    static func section(_ id: String, _ title: String, count: Int, headers: [String], rows: [[String]]) -> String {
+        var h = "<h2 id=\"\(id)\">\(title) (\(count))</h2>\n"
+        if rows.isEmpty { return h + "<p class=\"muted\">none</p>\n" }
+        h += "<table><tr>" + headers.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
+        for row in rows { h += "<tr>" + row.map { "<td>\($0)</td>" }.joined() + "</tr>\n" }
+        return h + "</table>\n"
     }
 
     /// One line of what a build proved: kind, project, target, toolchain, functions, inputs.

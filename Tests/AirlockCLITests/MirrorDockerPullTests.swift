@@ -14,19 +14,7 @@ import Testing
         let setup = try #require(await ContainerEngines.shared.setup(.docker))
         let dir = try TempDir()
         defer { dir.remove() }
-        _ = try await ServeCLITests().importedStore(dir)
-        let reference = HostPythonImage.reference
-        for command in [
-            ["image", "import", "--store", "outside", try HostPythonImage.archive()],
-            ["seal", "--key", "keys/team.key", "--out", "image.airlock", "--store", "outside", "--image", reference],
-            ["import", "--store", "inside", "image.airlock"],
-        ] {
-            let result = try await CLI.run(command, in: dir.path, timeout: 120)
-            try #require(result.status == 0, "\(command): \(result)")
-        }
-        let listed = try await CLI.run(["image", "ls", "--store", "inside", "--json"], in: dir.path)
-        let images = try #require(try parseJSON(listed) as? [[String: Any]], "\(listed)")
-        let manifest = try #require(images.first?["manifest"] as? String, "\(listed)")
+        let (reference, manifest) = try await ServeCLITests().storeWithImage(dir)
         let name = String(reference.split(separator: ":")[0])
 
         let serve = try await ServeProcess(store: "inside", in: dir.path)

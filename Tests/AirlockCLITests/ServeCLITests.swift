@@ -47,6 +47,24 @@ final class ServeProcess {
         return (big, SHA256Hasher.hash(big).hex)
     }
 
+    /// importedStore's store with the host Python image sealed and imported too: its reference
+    /// and the store's manifest digest.
+    func storeWithImage(_ dir: TempDir) async throws -> (reference: String, manifest: String) {
+        _ = try await importedStore(dir)
+        let reference = HostPythonImage.reference
+        for command in [
+            ["image", "import", "--store", "outside", try HostPythonImage.archive()],
+            ["seal", "--key", "keys/team.key", "--out", "image.airlock", "--store", "outside", "--image", reference],
+            ["import", "--store", "inside", "image.airlock"],
+        ] {
+            let result = try await CLI.run(command, in: dir.path, timeout: 120)
+            try #require(result.status == 0, "\(command): \(result)")
+        }
+        let listed = try await CLI.run(["image", "ls", "--store", "inside", "--json"], in: dir.path)
+        let images = try #require(try parseJSON(listed) as? [[String: Any]], "\(listed)")
+        return (reference, try #require(images.first?["manifest"] as? String, "\(listed)"))
+    }
+
     func curl(_ arguments: String, in dir: TempDir) async throws -> (Int32, String) {
         try await shell("curl -s -S --max-time 10 \(arguments)", in: dir.path)
     }
@@ -296,19 +314,7 @@ final class ServeProcess {
     func skopeoPullsAnImportedImageByTagAndByDigestWithTheStoresDigest() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        _ = try await importedStore(dir)
-        let reference = HostPythonImage.reference
-        for command in [
-            ["image", "import", "--store", "outside", try HostPythonImage.archive()],
-            ["seal", "--key", "keys/team.key", "--out", "image.airlock", "--store", "outside", "--image", reference],
-            ["import", "--store", "inside", "image.airlock"],
-        ] {
-            let result = try await CLI.run(command, in: dir.path, timeout: 120)
-            try #require(result.status == 0, "\(command): \(result)")
-        }
-        let listed = try await CLI.run(["image", "ls", "--store", "inside", "--json"], in: dir.path)
-        let images = try #require(try parseJSON(listed) as? [[String: Any]], "\(listed)")
-        let manifest = try #require(images.first?["manifest"] as? String, "\(listed)")
+        let (reference, manifest) = try await storeWithImage(dir)
         let (name, tag) = (String(reference.split(separator: ":")[0]), String(reference.split(separator: ":")[1]))
 
         let serve = try await ServeProcess(store: "inside", in: dir.path)
