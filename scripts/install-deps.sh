@@ -4,13 +4,13 @@
 #   scripts/install-deps.sh          what `make build` and `make demo` need
 #   scripts/install-deps.sh --test   also the container engines the tests run the sandbox over,
 #                                    (Docker engine, Podman, runc), skopeo, nginx and headless
-#                                    chromium for the mirror tests, wrk for `make bench`; `make test` passes it
+#                                    chromium and strace for the mirror tests, wrk for `make bench`; `make test` passes it
 #   scripts/install-deps.sh --release  also Debian's static archives `make release` links
 set -euo pipefail
 
 packages=(pkg-config libarchive-dev libssl-dev libsqlite3-dev openssl zstd ca-certificates shellcheck unzip curl python3 python3-pip bubblewrap mmdebstrap)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(docker.io podman runc skopeo nginx chromium wrk)
+    packages+=(docker.io podman runc skopeo nginx chromium wrk strace)
 fi
 if [ "${1:-}" = "--release" ]; then
     packages+=(libzstd-dev liblz4-dev libacl1-dev libbz2-dev liblzma-dev zlib1g-dev libxml2-dev nettle-dev libicu-dev dpkg-dev)

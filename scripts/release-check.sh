@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make release-check` (run by `make test` after the release tests): the release is reproducible.
+# `make release-check` (before a release; not in `make test`, whose time it would double): the
+# release is reproducible.
 # The same sources, copied into a second directory with another path, built there by
 # scripts/release.sh with the same SOURCE_DATE_EPOCH, must give the same binary, tarball and .deb,
 # byte for byte; no build path may be left in the binary; every file in the tarball and the

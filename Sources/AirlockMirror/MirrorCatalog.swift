@@ -147,44 +147,74 @@ struct MirrorCatalog: Sendable {
     }
 }
 
-/// The one snapshot a `serve` process answers from, and the pages rendered from it. The index is
-/// asked whether it changed at most once per `recheck` (5 ms): under load that is a few hundred
-/// pragmas a second instead of one per request, and an import is still seen long before its
-/// `airlock import` process has even exited.
+/// The one snapshot a `serve` process answers from, and the pages rendered from it. Whether the
+/// snapshot is still current is known without a query: an inotify watch on the store's root (where
+/// another process's commit writes the index's -wal or database file) says whether anything was
+/// written there since the snapshot was checked, one non-blocking read per request. Without
+/// inotify, or after `recheck` (1 s) in any case, the index's `data_version` is asked again (a
+/// store on a network file system another machine writes is still seen within a second).
 final class CatalogCache: Sendable {
     private struct State {
         var catalog: MirrorCatalog
         /// ByteBuffers share their storage, so answering with a kept page copies nothing.
         var pages: [String: ByteBuffer] = [:]
         var checked: ContinuousClock.Instant
+        /// `changes` when the snapshot was last known current.
+        var currentAt: Int
     }
     private let state = Mutex<State?>(nil)
+    /// Bumped whenever the watch saw a write.
+    private let changes = Mutex<Int>(0)
     private let store: Store
-    static let recheck = Duration.milliseconds(5)
+    private let watch: DirectoryWatch?
+    static let recheck = Duration.seconds(1)
+    /// Without inotify, the index is asked at most this often.
+    static let unwatchedRecheck = Duration.milliseconds(5)
 
-    init(store: Store) { self.store = store }
+    init(store: Store, watch: Bool = true) {
+        self.store = store
+        self.watch = watch ? DirectoryWatch(store.root) : nil
+    }
 
-    /// The kept snapshot when the index was asked less than `recheck` ago; nil otherwise. Never
-    /// touches SQLite, so it may run anywhere.
+    /// The changes seen so far (the watch drained first).
+    private func seen() -> Int {
+        guard let watch else { return 0 }
+        return changes.withLock { count in
+            if watch.changed() { count += 1 }
+            return count
+        }
+    }
+
+    /// The kept snapshot when it is known current (no write in the store's root since it was
+    /// checked, and checked less than `recheck` ago); nil otherwise. Never touches SQLite and
+    /// never blocks, so it may run on an event loop.
     func recent() -> MirrorCatalog? {
         let now = ContinuousClock.now
-        return state.withLock { $0.flatMap { now - $0.checked < Self.recheck ? $0.catalog : nil } }
+        let count = seen()
+        let limit = watch == nil ? Self.unwatchedRecheck : Self.recheck
+        return state.withLock { $0.flatMap { $0.currentAt == count && now - $0.checked < limit ? $0.catalog : nil } }
     }
 
     /// The current snapshot: the kept one when the index has not changed since it was read.
-    /// Blocking (one pragma, and a full read after an import): call it off the cooperative pool.
+    /// Blocking (one pragma, and a full read after an import): call it off the event loops and
+    /// the cooperative pool.
     func current() throws -> MirrorCatalog {
         let now = ContinuousClock.now
+        // Drained before the index is asked: a commit after this point bumps `changes` again.
+        let count = seen()
         let version = try store.index.dataVersion()
         let kept = state.withLock { current -> MirrorCatalog? in
             guard current?.catalog.version == version else { return nil }
             current?.checked = now
+            current?.currentAt = count
             return current?.catalog
         }
         if let kept { return kept }
         let fresh = try MirrorCatalog.read(from: store)
         state.withLock { current in
-            if current == nil || current!.catalog.version != fresh.version { current = State(catalog: fresh, checked: now) }
+            if current == nil || current!.catalog.version != fresh.version {
+                current = State(catalog: fresh, checked: now, currentAt: count)
+            }
         }
         return fresh
     }
@@ -217,6 +247,11 @@ struct WheelMetadata: Sendable {
 /// read from the wheel.
 final class MetadataCache: Sendable {
     private let cache = Mutex<[SHA256Digest: WheelMetadata?]>([:])
+
+    /// What is kept for this digest: nil when it was never read, `.some(nil)` for a wheel without METADATA.
+    func known(_ digest: SHA256Digest) -> WheelMetadata?? {
+        cache.withLock { $0[digest] }
+    }
 
     func metadata(of file: IndexedFile, in store: Store) -> WheelMetadata? {
         if let known = cache.withLock({ $0[file.digest] }) { return known }

@@ -14,70 +14,63 @@
 import AirlockCore
 import Foundation
 import HTTPTypes
-import Hummingbird
 import NIOCore
 
 extension Mirror {
-    func registry(_ segments: [String], request: Request, context: MirrorContext) async throws -> Response {
+    func registry(_ segments: [String], request: MirrorRequest, catalog: MirrorCatalog) -> MirrorAnswer {
         if segments.isEmpty {
             var headers = HTTPFields()
-            headers[.init("Docker-Distribution-API-Version")!] = "registry/2.0"
+            headers[MirrorAnswer.registryVersion] = "registry/2.0"
             headers[.contentType] = "application/json"
-            headers[.contentLength] = "2"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "{}")))
+            return .buffer(ByteBuffer(string: "{}"), headers: headers)
         }
-        guard segments.count >= 3 else { return Self.registryError(.notFound, "NAME_UNKNOWN", "no such repository") }
+        guard segments.count >= 3 else { return .registryError(.notFound, "NAME_UNKNOWN", "no such repository") }
         let name = segments.dropLast(2).joined(separator: "/")
         let (what, reference) = (segments[segments.count - 2], segments[segments.count - 1])
-        let catalog = try await snapshot()
         guard let tags = catalog.images[name], !tags.isEmpty else {
-            return Self.registryError(.notFound, "NAME_UNKNOWN", "no imported image named \(name)")
+            return .registryError(.notFound, "NAME_UNKNOWN", "no imported image named \(name)")
         }
         switch what {
         case "tags" where reference == "list":
             let list = catalogCache.page("v2/\(name)/tags", of: catalog) {
                 MirrorPages.tagList(name, tags: tags.map(\.tag).filter { !$0.hasPrefix("sha256:") })
             }
-            return Self.buffer(list, contentType: "application/json", request: request)
+            return .buffer(list, contentType: "application/json")
         case "manifests":
             let digest = SHA256Digest(reference)
             guard let tag = tags.first(where: { digest == nil ? $0.tag == reference : $0.manifest == digest }) else {
-                return Self.registryError(.notFound, "MANIFEST_UNKNOWN", "\(name) has no manifest \(reference)")
+                return .registryError(.notFound, "MANIFEST_UNKNOWN", "\(name) has no manifest \(reference)")
             }
-            let store = self.store
             let manifest = tag.manifest
-            let bytes = try await offPool { try ImageCatalog.readSmallBlob(manifest, in: store, what: "manifest") }
-            let mediaType = OCIManifestType.of(bytes)
-            var response = Self.bytes(bytes, contentType: mediaType, request: request)
-            response.headers[.init("Docker-Content-Digest")!] = manifest.description
-            response.headers[.eTag] = "\"\(manifest)\""
-            return response
+            @Sendable func answer(_ bytes: ByteBuffer) -> MirrorAnswer {
+                var headers = HTTPFields()
+                headers[.contentType] = OCIManifestType.of(Array(bytes.readableBytesView))
+                headers[MirrorAnswer.contentDigest] = manifest.description
+                headers[.eTag] = "\"\(manifest)\""
+                return .buffer(bytes, headers: headers)
+            }
+            // A stored manifest never changes: read once per snapshot, then answered where asked.
+            let key = "v2/manifest/\(manifest.hex)"
+            let cache = catalogCache
+            if let kept = cache.kept(key, of: catalog) { return answer(kept) }
+            let store = self.store
+            return .later {
+                answer(try cache.page(key, of: catalog) { try ImageCatalog.readSmallBlob(manifest, in: store, what: "manifest") })
+            }
         case "blobs":
             // Only a config or layer of this name's imported images.
-            guard let digest = SHA256Digest(reference), catalog.imageBlobs[name]?.contains(digest) == true else {
-                return Self.registryError(.notFound, "BLOB_UNKNOWN", "\(name) has no blob \(reference)")
+            guard let digest = SHA256Digest(reference), catalog.imageBlobs[name]?.contains(digest) == true,
+                let entry = catalog.blobs[digest]
+            else {
+                return .registryError(.notFound, "BLOB_UNKNOWN", "\(name) has no blob \(reference)")
             }
-            var response = try await file(
-                digest, contentType: "application/octet-stream", filename: nil, immutable: true, request: request,
-                context: context
-            )
-            response.headers[.init("Docker-Content-Digest")!] = digest.description
-            return response
+            return file(
+                digest, size: entry.size, contentType: "application/octet-stream", filename: nil, immutable: true,
+                request: request
+            ).adding(MirrorAnswer.contentDigest, digest.description)
         default:
-            return Self.registryError(.notFound, "NAME_UNKNOWN", "not a pull API path")
+            return .registryError(.notFound, "NAME_UNKNOWN", "not a pull API path")
         }
-    }
-
-    static func registryError(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
-        let value: JSONValue = .object([
-            "errors": .array([.object(["code": .string(code), "message": .string(message)])])
-        ])
-        let bytes = value.canonicalBytes
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        headers[.contentLength] = String(bytes.count)
-        headers[.init("Docker-Distribution-API-Version")!] = "registry/2.0"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }
 

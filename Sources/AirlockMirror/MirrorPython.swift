@@ -19,77 +19,76 @@ import AirlockCore
 import AirlockPython
 import Foundation
 import HTTPTypes
-import Hummingbird
 import NIOCore
 
 extension Mirror {
-    func simple(_ path: MirrorPath, request: Request) async throws -> Response {
-        let json = Self.wantsJSON(request, query: path.query)
+    func simple(_ path: MirrorPath, request: MirrorRequest, catalog: MirrorCatalog) -> MirrorAnswer {
+        let json = Self.wantsJSON(accept: request.accept, query: path.query)
         let type = json ? MirrorPages.jsonType : MirrorPages.htmlType
-        let catalog = try await snapshot()
         switch path.segments.count {
         case 1:
-            guard path.trailingSlash else { return Self.redirect(to: "simple/") }
+            guard path.trailingSlash else { return .redirect(to: "simple/") }
             let page = catalogCache.page(json ? "simple.json" : "simple.html", of: catalog) {
                 MirrorPages.simpleIndex(catalog.projects.keys.sorted(), json: json)
             }
-            return Self.buffer(page, contentType: type, request: request)
+            return .buffer(page, contentType: type)
         case 2:
             let name = path.segments[1]
             let normalized = WheelName.normalize(name)
             if name != normalized || !path.trailingSlash {
-                return Self.redirect(to: (path.trailingSlash ? "../" : "") + normalized + "/")
+                return .redirect(to: (path.trailingSlash ? "../" : "") + normalized + "/")
             }
             guard let files = catalog.projects[normalized], !files.isEmpty else {
-                return Self.text(.notFound, "not found: no imported wheel or sdist of \(normalized)\n")
+                return .text(.notFound, "not found: no imported wheel or sdist of \(normalized)\n")
             }
             let key = "simple/\(normalized)/" + (json ? "json" : "html")
             let cache = catalogCache
-            // Rendered already: no hop to the thread pool (only rendering may read METADATA).
-            if let kept = cache.kept(key, of: catalog) { return Self.buffer(kept, contentType: type, request: request) }
+            // Rendered already: answered where it is asked (only rendering may read METADATA).
+            if let kept = cache.kept(key, of: catalog) { return .buffer(kept, contentType: type) }
             let store = self.store
             let metadataCache = self.metadataCache
-            let page = try await offPool {
-                cache.page(key, of: catalog) {
+            return .later {
+                let page = cache.page(key, of: catalog) {
                     let metadata = files.map { $0.isWheel ? metadataCache.metadata(of: $0, in: store) : nil }
                     return MirrorPages.project(normalized, files: files, metadata: metadata, json: json)
                 }
+                return .buffer(page, contentType: type)
             }
-            return Self.buffer(page, contentType: type, request: request)
         default:
-            return Self.text(.notFound, "not found\n")
+            return .text(.notFound, "not found\n")
         }
     }
 
     /// `/files/<sha256>/<filename>[.metadata]`.
-    func pythonFile(_ path: MirrorPath, request: Request, context: MirrorContext) async throws -> Response {
+    func pythonFile(_ path: MirrorPath, request: MirrorRequest, catalog: MirrorCatalog) -> MirrorAnswer {
         guard path.segments.count == 3, let digest = SHA256Digest(path.segments[1]) else {
-            return Self.text(.notFound, "not found: files are /files/<sha256>/<filename>\n")
+            return .text(.notFound, "not found: files are /files/<sha256>/<filename>\n")
         }
         let requested = path.segments[2]
         let wantsMetadata = requested.hasSuffix(".whl.metadata")
         let filename = wantsMetadata ? String(requested.dropLast(".metadata".count)) : requested
-        let catalog = try await snapshot()
         guard let project = MirrorCatalog.distribution(filename)?.0, let file = catalog.projects[project]?.first(where: {
             $0.digest == digest && $0.filename == filename
         }) else {
-            return Self.text(.notFound, "not found: no imported \(filename) with sha256 \(digest.hex)\n")
+            return .text(.notFound, "not found: no imported \(filename) with sha256 \(digest.hex)\n")
         }
         if wantsMetadata {
+            @Sendable func answer(_ meta: WheelMetadata?) -> MirrorAnswer {
+                guard file.isWheel, let meta else { return .text(.notFound, "not found: \(filename) has no METADATA\n") }
+                return .bytes(meta.bytes, contentType: "text/plain; charset=utf-8")
+            }
+            if let known = metadataCache.known(file.digest) { return answer(known) }
             let store = self.store
             let cache = metadataCache
-            guard file.isWheel, let meta = try await offPool({ cache.metadata(of: file, in: store) }) else {
-                return Self.text(.notFound, "not found: \(filename) has no METADATA\n")
-            }
-            return Self.bytes(meta.bytes, contentType: "text/plain; charset=utf-8", request: request)
+            return .later { answer(file.isWheel ? cache.metadata(of: file, in: store) : nil) }
         }
-        return try await self.file(
-            digest, contentType: catalog.blobs[digest]?.mediaType ?? "application/octet-stream", filename: nil,
-            immutable: true, request: request, context: context
+        return self.file(
+            digest, size: file.size, contentType: catalog.blobs[digest]?.mediaType ?? "application/octet-stream",
+            filename: nil, immutable: true, request: request
         )
     }
 
-    static func wantsJSON(_ request: Request, query: String?) -> Bool {
+    static func wantsJSON(accept: String?, query: String?) -> Bool {
         if let query {
             for pair in query.split(separator: "&") where pair.hasPrefix("format=") {
                 let value = String(pair.dropFirst("format=".count)).removingPercentEncoding ?? ""
@@ -98,7 +97,7 @@ extension Mirror {
         }
         // The most preferred type the client names (quality values, then order).
         var best: (type: String, q: Double)? = nil
-        for item in (request.headers[.accept] ?? "").split(separator: ",") {
+        for item in (accept ?? "").split(separator: ",") {
             let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
             guard let type = parts.first, [MirrorPages.jsonType, MirrorPages.htmlType, "text/html", "*/*"].contains(type) else {
                 continue
@@ -107,12 +106,5 @@ extension Mirror {
             if q > (best?.q ?? 0) { best = (type, q) }
         }
         return best?.type == MirrorPages.jsonType
-    }
-
-    static func redirect(to location: String) -> Response {
-        var headers = HTTPFields()
-        headers[.location] = location
-        headers[.contentLength] = "0"
-        return Response(status: .movedPermanently, headers: headers)
     }
 }

@@ -1,16 +1,17 @@
 // `airlock serve`: the imported store as a read-only package source, on Hummingbird 2 (SwiftNIO,
 // swift-nio-ssl for TLS). It answers only for content a signed, imported bundle carried (the
-// index's manifest references of imported manifests), reads the index per request so a bundle
-// imported while it runs is served at once, and never writes: the store is opened read-only, so
-// several `serve` processes share one store. SIGINT and SIGTERM shut it down gracefully
-// (in-flight requests finish, then exit 0).
+// index's manifest references of imported manifests), sees a bundle imported while it runs (the
+// catalog snapshot is re-read when the index's data_version moves, asked at most every 5 ms), and
+// never writes: the store is opened read-only, so several `serve` processes share one store.
+// SIGINT and SIGTERM shut it down gracefully (in-flight requests finish, then exit 0).
 //
-// The routes of this slice: `/healthz`; `/blobs/sha256/HEX` and `/artifacts/NAME` with ETag,
-// If-None-Match, HEAD and one Range; the GOPROXY protocol under `/go/` (MirrorGo.swift); the
+// The routes: `/` (MirrorPages.home); `/healthz`; `/blobs/sha256/HEX` and `/artifacts/NAME` with
+// ETag, If-None-Match, HEAD and one Range; the GOPROXY protocol under `/go/` (MirrorGo.swift); the
 // Python simple index under `/simple/` and its files under `/files/` (MirrorPython.swift); the OCI
-// pull API under `/v2/` (MirrorOCI.swift). Every
-// request target is parsed by MirrorPath before any lookup, and every request gets one access-log
-// line on standard error.
+// pull API under `/v2/` (MirrorOCI.swift). They are one synchronous table (Mirror.route, answers
+// in MirrorAnswer.swift) that two paths ask: the event loop itself (MirrorFastPath) and, for what
+// needs blocking work, Hummingbird's responder here. Every request target is parsed by MirrorPath
+// before any lookup, and every request gets one access-log line on standard error.
 
 import AirlockCore
 import Foundation
@@ -71,12 +72,25 @@ public enum MirrorServer {
     public static func run(_ options: MirrorOptions, ready: @escaping @Sendable (String) -> Void) async throws {
         let store = try Store.openExisting(at: options.storeRoot)
         let mirror = Mirror(store: store, options: options)
-        var http1 = HTTP1Channel.Configuration(idleTimeout: TimeAmount(options.idleTimeout))
+        // The catalog read before the socket listens: the first request is answered like the rest.
+        _ = try await mirror.snapshot()
+        // The idle timeout is MirrorFastPath's, which sees every request (Hummingbird's own
+        // connection-state handler sees only those passed on to it).
+        var http1 = HTTP1Channel.Configuration(idleTimeout: nil)
         http1.httpDecoder = .init(
             maxHeaderFieldSize: options.maximumHeaderBytes, maxHeaderListSize: options.maximumHeaderBytes,
             maxHeaderFieldCount: options.maximumHeaderCount
         )
-        var server = HTTPServerBuilder.http1(configuration: http1)
+        let configuration = http1
+        let log = AccessLog(format: options.logFormat)
+        let sendFiles = options.tlsCertificate == nil
+        let idle = TimeAmount(options.idleTimeout)
+        var server = HTTPServerBuilder { responder in
+            MirrorChannel(
+                base: HTTP1Channel(responder: responder, configuration: configuration), mirror: mirror, log: log,
+                sendFiles: sendFiles, idleTimeout: idle
+            )
+        }
         var scheme = "http"
         if let certificate = options.tlsCertificate, let key = options.tlsKey {
             let chain: [NIOSSLCertificate]
@@ -98,7 +112,7 @@ public enum MirrorServer {
         let host = options.host
         let base = scheme
         let app = Application(
-            responder: MirrorResponder(mirror: mirror, format: options.logFormat),
+            responder: MirrorResponder(mirror: mirror, log: log),
             server: server,
             configuration: .init(address: .hostname(host, port: options.port), serverName: options.serverName),
             onServerRunning: { channel in
@@ -125,36 +139,47 @@ struct MirrorContext: RequestContext {
     }
 }
 
-/// Answers through the mirror and writes the access-log line.
+/// Answers what the event loop left to it (MirrorFastPath) through the route table, and writes
+/// the access-log line.
 struct MirrorResponder: HTTPResponder {
     typealias Context = MirrorContext
     let mirror: Mirror
-    let format: MirrorOptions.LogFormat
+    let log: AccessLog
 
     func respond(to request: Request, context: MirrorContext) async throws -> Response {
-        let clock = ContinuousClock()
-        let started = clock.now
+        let started = ContinuousClock.now
         let response = await mirror.answer(request, context: context)
-        let elapsed = clock.now - started
+        log.write(
+            remote: context.remote, method: request.method.rawValue, target: request.head.path ?? "-",
+            status: response.status.code, bytes: response.headers[.contentLength], since: started
+        )
+        return response
+    }
+}
+
+/// One access-log line per request on standard error, in text or JSON.
+struct AccessLog: Sendable {
+    let format: MirrorOptions.LogFormat
+
+    func write(remote: String, method: String, target: String, status: Int, bytes: String?, since started: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - started
         let tenths = elapsed.components.seconds * 10_000 + elapsed.components.attoseconds / 100_000_000_000_000
         let ms = "\(tenths / 10).\(tenths % 10)"
-        let bytes = response.headers[.contentLength] ?? "-"
-        let path = request.head.path ?? "-"
+        let bytes = bytes ?? "-"
         var line: String
         switch format {
         case .text:
-            line = "\(Timestamp.now()) \(context.remote) \"\(request.method) \(path.debugDescription.dropFirst().dropLast())\" \(response.status.code) \(bytes) \(ms)ms\n"
+            line = "\(Timestamp.now()) \(remote) \"\(method) \(target.debugDescription.dropFirst().dropLast())\" \(status) \(bytes) \(ms)ms\n"
         case .json:
             let value: JSONValue = .object([
-                "time": .string(Timestamp.now()), "remote": .string(context.remote), "method": .string(request.method.rawValue),
-                "path": .string(path), "status": .int(Int64(response.status.code)), "bytes": .string(bytes), "ms": .string(ms),
+                "time": .string(Timestamp.now()), "remote": .string(remote), "method": .string(method),
+                "path": .string(target), "status": .int(Int64(status)), "bytes": .string(bytes), "ms": .string(ms),
             ])
             line = String(decoding: value.canonicalBytes, as: UTF8.self) + "\n"
         }
         // One write(2) of the whole line, so lines from concurrent requests never interleave; a
         // closed or full standard error loses the line, never the response.
         try? line.withUTF8 { try FileDescriptor.standardError.write(UnsafeRawBufferPointer($0)) }
-        return response
     }
 }
 
@@ -185,87 +210,120 @@ struct Mirror: Sendable {
         try await NIOThreadPool.singleton.runIfActive(body)
     }
 
+    /// The Hummingbird path: the route's answer, its blocking work and file reads done off the pool.
     func answer(_ request: Request, context: MirrorContext) async -> Response {
-        guard request.method == .get || request.method == .head else {
+        let asked = MirrorRequest(
+            method: request.method.rawValue, target: request.head.path ?? "", authority: request.head.authority,
+            accept: request.headers[.accept], ifNoneMatch: request.headers[.ifNoneMatch], range: request.headers[.range]
+        )
+        do {
+            var answer = route(asked, catalog: try await snapshot())
+            if case .later(let work) = answer.body { answer = try await offPool(work) }
+            var response = Response(status: answer.status, headers: answer.headers)
+            switch answer.body {
+            case .empty, .later:
+                break
+            case .buffer(let buffer):
+                if !asked.isHead { response.body = .init(byteBuffer: buffer) }
+            case .file(let path, let span):
+                if asked.isHead { break }
+                if span.count <= Self.wholeReadLimit {
+                    // A wheel-sized answer in one pread on the thread pool and one write (the
+                    // event loop sends files itself with sendfile; this is the TLS path).
+                    let buffer = try await offPool { try Self.read(path, span) }
+                    response.body = .init(byteBuffer: buffer)
+                } else {
+                    response.body = try await files.loadFile(path: path, range: span, context: context, chunkLength: 1 << 20)
+                }
+            }
+            return response
+        } catch {
+            let text = "the mirror could not answer: \(error)\n"
+            let failed = MirrorAnswer.text(.internalServerError, text)
+            return Response(status: failed.status, headers: failed.headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+    }
+
+    /// The route table: what answers `request` over `catalog`. Never blocks: what needs the index
+    /// or a render comes back as `.later`.
+    func route(_ request: MirrorRequest, catalog: MirrorCatalog) -> MirrorAnswer {
+        guard request.method == "GET" || request.method == "HEAD" else {
             var headers = HTTPFields()
             headers[.allow] = "GET, HEAD"
-            return Self.text(.methodNotAllowed, "\(request.method): this mirror is read-only; it answers GET and HEAD\n", headers: headers)
+            return .text(.methodNotAllowed, "\(request.method): this mirror is read-only; it answers GET and HEAD\n", headers: headers)
         }
         let path: MirrorPath
         do {
-            path = try MirrorPath.parse(request.head.path ?? "", maximumLength: options.maximumURLLength)
+            path = try MirrorPath.parse(request.target, maximumLength: options.maximumURLLength)
         } catch {
             switch error {
             case .tooLong(let length):
-                return Self.text(
+                return .text(
                     .init(code: 414, reasonPhrase: "URI Too Long"),
                     "the request target is \(length) bytes, over \(options.maximumURLLength)\n"
                 )
             case .bad(let why):
-                return Self.text(.badRequest, "bad request target: \(why)\n")
+                return .text(.badRequest, "bad request target: \(why)\n")
             }
         }
-        do {
-            switch path.segments.first {
-            case nil:
-                return try await home(request)
-            case "healthz" where path.segments.count == 1:
-                return Self.text(.ok, "ok\n")
-            case "blobs":
-                return try await blob(path, request: request, context: context)
-            case "artifacts":
-                return try await artifact(path, request: request, context: context)
-            case "go":
-                return try await go(Array(path.segments.dropFirst()), request: request, context: context)
-            case "simple":
-                return try await simple(path, request: request)
-            case "files":
-                return try await pythonFile(path, request: request, context: context)
-            case "v2":
-                return try await registry(Array(path.segments.dropFirst()), request: request, context: context)
-            default:
-                return Self.text(.notFound, "not found\n")
-            }
-        } catch {
-            return Self.text(.internalServerError, "the mirror could not answer: \(error)\n")
+        switch path.segments.first {
+        case nil:
+            return home(request, catalog: catalog)
+        case "healthz" where path.segments.count == 1:
+            return .text(.ok, "ok\n")
+        case "blobs":
+            return blob(path, request: request, catalog: catalog)
+        case "artifacts":
+            return artifact(path, request: request, catalog: catalog)
+        case "go":
+            return go(Array(path.segments.dropFirst()), request: request, catalog: catalog)
+        case "simple":
+            return simple(path, request: request, catalog: catalog)
+        case "files":
+            return pythonFile(path, request: request, catalog: catalog)
+        case "v2":
+            return registry(Array(path.segments.dropFirst()), request: request, catalog: catalog)
+        default:
+            return .text(.notFound, "not found\n")
         }
     }
 
     // MARK: Files
 
-    func blob(_ path: MirrorPath, request: Request, context: MirrorContext) async throws -> Response {
+    func blob(_ path: MirrorPath, request: MirrorRequest, catalog: MirrorCatalog) -> MirrorAnswer {
         guard path.segments.count == 3, path.segments[1] == "sha256", let digest = SHA256Digest(path.segments[2]) else {
-            return Self.text(.notFound, "not found: blobs are /blobs/sha256/<64 hex digits>\n")
+            return .text(.notFound, "not found: blobs are /blobs/sha256/<64 hex digits>\n")
         }
-        guard let entry = try await snapshot().blobs[digest] else {
-            return Self.text(.notFound, "not found: no imported bundle carries sha256:\(digest.hex)\n")
+        guard let entry = catalog.blobs[digest] else {
+            return .text(.notFound, "not found: no imported bundle carries sha256:\(digest.hex)\n")
         }
-        return try await file(
-            digest, contentType: entry.mediaType ?? "application/octet-stream", filename: nil, immutable: true,
-            request: request, context: context
+        return file(
+            digest, size: entry.size, contentType: entry.mediaType ?? "application/octet-stream", filename: nil,
+            immutable: true, request: request
         )
     }
 
-    func artifact(_ path: MirrorPath, request: Request, context: MirrorContext) async throws -> Response {
+    func artifact(_ path: MirrorPath, request: MirrorRequest, catalog: MirrorCatalog) -> MirrorAnswer {
         let name = path.segments.dropFirst().joined(separator: "/")
-        guard !name.isEmpty, let entry = try await snapshot().artifacts[name] else {
-            return Self.text(.notFound, "not found: no imported artifact named '\(name)'\n")
+        guard !name.isEmpty, let entry = catalog.artifacts[name] else {
+            return .text(.notFound, "not found: no imported artifact named '\(name)'\n")
         }
-        return try await file(
-            entry.digest, contentType: entry.mediaType ?? "application/octet-stream", filename: entry.filename,
-            immutable: false, request: request, context: context
+        return file(
+            entry.digest, size: entry.size, contentType: entry.mediaType ?? "application/octet-stream",
+            filename: entry.filename, immutable: false, request: request
         )
     }
 
     /// `/`: the page people read, with client lines for the URL this request reached.
-    func home(_ request: Request) async throws -> Response {
-        let catalog = try await snapshot()
+    func home(_ request: MirrorRequest, catalog: MirrorCatalog) -> MirrorAnswer {
         let store = self.store
-        let provenance = try await offPool { try Self.provenance(of: catalog, in: store) }
         let scheme = options.tlsCertificate == nil ? "http" : "https"
-        let host = request.head.authority ?? "\(options.host):\(options.port)"
-        let page = MirrorPages.home(catalog, base: "\(scheme)://\(host)", provenance: provenance)
-        return Self.bytes(page, contentType: "text/html; charset=utf-8", request: request)
+        let host = request.authority ?? "\(options.host):\(options.port)"
+        return .later {
+            let provenance = try Self.provenance(of: catalog, in: store)
+            let page = MirrorPages.home(catalog, base: "\(scheme)://\(host)", provenance: provenance)
+            return .bytes(page, contentType: "text/html; charset=utf-8")
+        }
     }
 
     /// The recorded provenance of each artifact the catalog lists.
@@ -279,31 +337,29 @@ struct Mirror: Sendable {
         return out
     }
 
-    /// A stored blob as the response: ETag (its digest), If-None-Match, HEAD, one Range.
+    /// A stored blob of `size` bytes (as the index recorded it) as the answer: ETag (its digest),
+    /// If-None-Match, one Range.
     func file(
-        _ digest: SHA256Digest, contentType: String, filename: String?, immutable: Bool, request: Request,
-        context: MirrorContext
-    ) async throws -> Response {
-        let blobPath = store.blobPath(digest)
-        let size = try await offPool { try FileSystem.size(of: blobPath) }
+        _ digest: SHA256Digest, size: Int, contentType: String, filename: String?, immutable: Bool, request: MirrorRequest
+    ) -> MirrorAnswer {
         var headers = HTTPFields()
         let etag = "\"sha256:\(digest.hex)\""
         headers[.eTag] = etag
         headers[.acceptRanges] = "bytes"
         headers[.cacheControl] = immutable ? "public, max-age=31536000, immutable" : "no-cache"
-        if let match = request.headers[.ifNoneMatch],
+        if let match = request.ifNoneMatch,
             match.split(separator: ",").contains(where: { let t = $0.trimmingCharacters(in: .whitespaces); return t == etag || t == "*" || t == "W/" + etag })
         {
-            return Response(status: .notModified, headers: headers)
+            return MirrorAnswer(status: .notModified, headers: headers)
         }
         headers[.contentType] = contentType
         if let filename, !filename.contains("\"") { headers[.contentDisposition] = "attachment; filename=\"\(filename)\"" }
-        var status = HTTPResponse.Status.ok
+        var status = HTTPStatus.ok
         var range: ClosedRange<Int>? = nil
-        switch ByteRange.parse(request.headers[.range], size: size) {
+        switch ByteRange.parse(request.range, size: size) {
         case .unsatisfiable?:
             headers[.contentRange] = "bytes */\(size)"
-            return Self.text(.rangeNotSatisfiable, "the range is not within the \(size) bytes\n", headers: headers)
+            return .text(.rangeNotSatisfiable, "the range is not within the \(size) bytes\n", headers: headers)
         case .range(let r)?:
             range = r
             status = .partialContent
@@ -313,16 +369,8 @@ struct Mirror: Sendable {
         }
         let length = range.map { $0.count } ?? size
         headers[.contentLength] = String(length)
-        if request.method == .head || length == 0 { return Response(status: status, headers: headers) }
-        let span = range ?? 0...(size - 1)
-        if span.count <= Self.wholeReadLimit {
-            // A wheel-sized answer in one pread on the thread pool and one write: Hummingbird sends
-            // ByteBuffers only (no sendfile), so this is the fewest copies and hops it allows.
-            let buffer = try await offPool { try Self.read(blobPath, span) }
-            return Response(status: status, headers: headers, body: .init(byteBuffer: buffer))
-        }
-        let body = try await files.loadFile(path: blobPath, range: span, context: context, chunkLength: 1 << 20)
-        return Response(status: status, headers: headers, body: body)
+        if length == 0 { return MirrorAnswer(status: status, headers: headers) }
+        return MirrorAnswer(status: status, headers: headers, body: .file(path: store.blobPath(digest), span: range ?? 0...(size - 1)))
     }
 
     /// Answers up to this size are read whole; bigger ones stream in 1 MiB chunks.
@@ -341,24 +389,5 @@ struct Mirror: Sendable {
             return done
         }
         return buffer
-    }
-
-    static func text(_ status: HTTPResponse.Status, _ text: String, headers: HTTPFields = [:]) -> Response {
-        var headers = headers
-        headers[.contentType] = "text/plain; charset=utf-8"
-        headers[.contentLength] = String(text.utf8.count)
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
-
-    static func bytes(_ bytes: [UInt8], contentType: String, request: Request) -> Response {
-        buffer(ByteBuffer(bytes: bytes), contentType: contentType, request: request)
-    }
-
-    static func buffer(_ buffer: ByteBuffer, contentType: String, request: Request) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = contentType
-        headers[.contentLength] = String(buffer.readableBytes)
-        if request.method == .head { return Response(status: .ok, headers: headers) }
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
     }
 }
