@@ -151,8 +151,9 @@ struct MirrorCatalog: Sendable {
 /// snapshot is still current is known without a query: an inotify watch on the store's root (where
 /// another process's commit writes the index's -wal or database file) says whether anything was
 /// written there since the snapshot was checked, one non-blocking read per request. Without
-/// inotify, or after `recheck` (1 s) in any case, the index's `data_version` is asked again (a
-/// store on a network file system another machine writes is still seen within a second).
+/// inotify the index's `data_version` is asked at most every 5 ms; with it, `serve` still asks it
+/// once a second in the background (MirrorServer), so a store on a network file system that
+/// another machine writes is seen within about a second.
 final class CatalogCache: Sendable {
     private struct State {
         var catalog: MirrorCatalog
@@ -167,7 +168,6 @@ final class CatalogCache: Sendable {
     private let changes = Mutex<Int>(0)
     private let store: Store
     private let watch: DirectoryWatch?
-    static let recheck = Duration.seconds(1)
     /// Without inotify, the index is asked at most this often.
     static let unwatchedRecheck = Duration.milliseconds(5)
 
@@ -186,13 +186,15 @@ final class CatalogCache: Sendable {
     }
 
     /// The kept snapshot when it is known current (no write in the store's root since it was
-    /// checked, and checked less than `recheck` ago); nil otherwise. Never touches SQLite and
-    /// never blocks, so it may run on an event loop.
+    /// checked; without a watch, checked less than 5 ms ago); nil otherwise. Never touches SQLite
+    /// and never blocks, so it may run on an event loop.
     func recent() -> MirrorCatalog? {
         let now = ContinuousClock.now
         let count = seen()
-        let limit = watch == nil ? Self.unwatchedRecheck : Self.recheck
-        return state.withLock { $0.flatMap { $0.currentAt == count && now - $0.checked < limit ? $0.catalog : nil } }
+        let watched = watch != nil
+        return state.withLock {
+            $0.flatMap { $0.currentAt == count && (watched || now - $0.checked < Self.unwatchedRecheck) ? $0.catalog : nil }
+        }
     }
 
     /// The current snapshot: the kept one when the index has not changed since it was read.

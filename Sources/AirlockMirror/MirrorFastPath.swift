@@ -185,6 +185,8 @@ final class MirrorFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             if reading == .passedOn { context.fireChannelRead(data) }
             reading = .between
+            // A request that came after shutdown began was not begun; its end may be the last thing.
+            if quiescing, !busy { context.close(promise: nil) }
         }
     }
 

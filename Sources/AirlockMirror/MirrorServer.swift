@@ -123,8 +123,19 @@ public enum MirrorServer {
             eventLoopGroupProvider: options.eventLoops.map { .shared(MultiThreadedEventLoopGroup(numberOfThreads: $0)) } ?? .singleton,
             logger: logger
         )
-        // The default signals: SIGTERM and SIGINT end it gracefully.
-        try await app.runService()
+        // The default signals: SIGTERM and SIGINT end it gracefully. Beside it, the index asked
+        // once a second (what the store-root watch cannot see: another machine's writes on a
+        // network file system), until the server has ended.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService() }
+            group.addTask {
+                while (try? await Task.sleep(for: .seconds(1))) != nil {
+                    _ = try? await mirror.offPool { try mirror.catalogCache.current() }
+                }
+            }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
     }
 }
 
