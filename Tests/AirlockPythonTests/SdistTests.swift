@@ -505,7 +505,7 @@ private let uvIsInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").
         )
     }
 
-    @Test(.enabled(if: uvIsInstalled, "uv is not on PATH (python3 -m pip install uv)"))
+    @Test(.enabled(if: uvIsInstalled, "uv is not on PATH (make test puts the pinned uv of make test-deps there)"))
     func withTheUVResolverTheBuildRequirementsAreResolvedByUV() async throws {
         let index = try await LocalIndex(Self.withHelper)
         defer { index.stop() }
