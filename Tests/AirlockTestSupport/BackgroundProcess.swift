@@ -48,6 +48,11 @@ public final class BackgroundProcess: Sendable {
         return BackgroundProcess(firstLine: line, stopper: stopper, task: task)
     }
 
+    /// Waits until the child exits by itself; its result.
+    public func wait() async -> ChildResult? {
+        try? await task.value
+    }
+
     /// Stops the child (and its group) and waits until it is gone.
     @discardableResult
     public func stop() async -> ChildResult? {
