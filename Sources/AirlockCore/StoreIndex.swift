@@ -431,6 +431,27 @@ public final class StoreIndex: Sendable {
         }
     }
 
+    /// The files whose recorded provenance says the index had yanked them (`{"yanked": REASON}`,
+    /// written when a bundle carries a file its lock took although yanked), with the reason.
+    public func yankedFiles() throws -> [SHA256Digest: String] {
+        try read { db in
+            var found: [SHA256Digest: String] = [:]
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT digest, json_extract(document, '$.yanked') AS reason FROM provenance
+                    WHERE json_valid(document) AND json_type(document, '$.yanked') = 'text'
+                    """
+            )
+            while let row = try rows.next() {
+                if let digest = SHA256Digest(row["digest"] as String), let reason: String = row["reason"] {
+                    found[digest] = reason
+                }
+            }
+            return found
+        }
+    }
+
     public func recordProvenance(_ document: String, of digest: SHA256Digest) throws {
         try write { db in
             try db.execute(

@@ -20,6 +20,8 @@ struct IndexedFile: Sendable, Equatable {
     var digest: SHA256Digest
     var size: Int
     var isWheel: Bool
+    /// PEP 592: the lock took it although the index had yanked it, for this reason ("" for none).
+    var yanked: String? = nil
 }
 
 /// The parts of one Go module version that were imported.
@@ -71,6 +73,7 @@ struct MirrorCatalog: Sendable {
         var goInfos: [String: [String: SHA256Digest]] = [:]
         var goZips: [(BlobEntry)] = []
         var seenFiles: Set<SHA256Digest> = []
+        let yanked = try store.index.yankedFiles()
         for entry in try store.index.importedEntries() where inStore(entry.digest) {
             if catalog.blobs[entry.digest] == nil { catalog.blobs[entry.digest] = entry }
             switch entry.kind {
@@ -83,7 +86,7 @@ struct MirrorCatalog: Sendable {
                     catalog.projects[project, default: []].append(
                         IndexedFile(
                             project: project, version: version, filename: filename, digest: entry.digest, size: entry.size,
-                            isWheel: isWheel
+                            isWheel: isWheel, yanked: yanked[entry.digest]
                         )
                     )
                 }

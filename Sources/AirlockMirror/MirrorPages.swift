@@ -1,6 +1,7 @@
 // Every generated answer of the mirror's URL tree, as bytes, from a MirrorCatalog: the Python simple
-// index (PEP 503 HTML, PEP 691 JSON with PEP 700 fields, PEP 658/714 core-metadata), the GOPROXY
-// `list`, synthesized `.info` and `@latest`, the OCI tag list, and the page people read at `/`.
+// index (PEP 503 HTML, PEP 691 JSON with PEP 700 fields, PEP 658/714 core-metadata, PEP 592 yanked),
+// the GOPROXY `list`, synthesized `.info` and `@latest`, the OCI tag list, and the page people read
+// at `/`.
 // `serve` answers with these bytes and `export-static` writes the very same bytes to files, so
 // nginx in front of an export answers what `serve` does. Links are relative, so both work behind
 // any host, port or path prefix.
@@ -37,8 +38,11 @@ enum MirrorPages {
                 ]
                 if let requires = meta?.requiresPython { object["requires-python"] = .string(requires) }
                 let core: JSONValue = meta.map { .object(["sha256": .string($0.sha256.hex)]) } ?? .bool(false)
+                // PEP 714: only the new key in JSON. pip 22.3 to 23.0 (Debian 12 ships 23.0.1) fails
+                // with a TypeError on any `dist-info-metadata` object there; HTML keeps both names.
                 object["core-metadata"] = core
-                object["dist-info-metadata"] = core
+                // PEP 691: `true`, or the reason as a string.
+                if let yanked = file.yanked { object["yanked"] = yanked.isEmpty ? .bool(true) : .string(yanked) }
                 list.append(.object(object))
             }
             let versions = Set(files.map(\.version)).sorted()
@@ -54,6 +58,7 @@ enum MirrorPages {
             if let meta {
                 attributes += " data-core-metadata=\"sha256=\(meta.sha256.hex)\" data-dist-info-metadata=\"sha256=\(meta.sha256.hex)\""
             }
+            if let yanked = file.yanked { attributes += " data-yanked=\"\(escape(yanked))\"" }
             html += "<a href=\"\(escape(fileURL(file)))\"\(attributes)>\(escape(file.filename))</a><br>\n"
         }
         html += "</body></html>\n"
@@ -113,7 +118,10 @@ enum MirrorPages {
         let projects = catalog.projects.keys.sorted()
         h += section("python", "Python projects", count: projects.count, headers: ["Project", "Versions", "Files"], rows: projects.map { name in
             let files = catalog.projects[name] ?? []
-            let versions = Set(files.map(\.version)).sorted()
+            // A version is marked yanked when every file of it is (PEP 592 yanks files; pip skips them).
+            let versions = Set(files.map(\.version)).sorted().map { v in
+                files.allSatisfy { $0.version != v || $0.yanked != nil } ? "\(v) (yanked)" : v
+            }
             return ["<a href=\"simple/\(escape(name))/\">\(escape(name))</a>", escape(versions.joined(separator: ", ")), "\(files.count)"]
         })
         let modules = catalog.modules.keys.sorted()

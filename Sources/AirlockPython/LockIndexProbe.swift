@@ -3,8 +3,9 @@
 // it makes see the user's pip.conf, PIP_* variables, index URLs, proxy, CA bundle, client
 // certificate, trusted hosts and index credentials exactly as `pip install` would. It reports that
 // configuration (for uv, which reads no pip.conf) and looks up what pip's report lacks: each file's
-// size (the index's PEP 691 JSON `size`, else a HEAD request's Content-Length, else unknown) and,
-// when the report carries no sha256, the sha256 itself (by downloading the file).
+// size (the index's PEP 691 JSON `size`, else a HEAD request's Content-Length, else unknown),
+// whether the index marks it yanked (PEP 592, on its JSON or HTML page: pip 23's report does not
+// say) and, when the report carries no sha256, the sha256 itself (by downloading the file).
 
 import AirlockCore
 import Foundation
@@ -47,6 +48,8 @@ struct ProbedFile: Codable, Sendable {
     var sha256: String?
     /// "pep691", "head", "download" or "file"; nil when the size is unknown.
     var source: String?
+    /// The index page marks the file yanked (PEP 592), with this reason ("" for none).
+    var yanked: String?
 }
 
 struct LockIndexProbe {

@@ -165,6 +165,9 @@ extension LockPip {
         var path: String
         /// "file" (a file: URL) or "download".
         var source: String
+        /// The index marks it yanked (PEP 592), with this reason ("" for none); nil when it does not
+        /// or it was fetched by URL.
+        var yanked: String? = nil
     }
 
     /// Fetches each queried sdist through pip's own finder and session (so the user's index,
@@ -213,7 +216,7 @@ extension LockPip {
     /// What the index had for one `SdistSearch`.
     enum FoundSdist {
         /// Downloaded and checked against the index's sha256 (when it gives one).
-        case found(FetchedSdist, version: String, indexSha256: String?, yanked: Bool)
+        case found(FetchedSdist, version: String, indexSha256: String?)
         /// Why there is none to take.
         case missing(String)
     }
@@ -248,7 +251,7 @@ extension LockPip {
             var source: String?
             var version: String?
             var indexSha256: String?
-            var yanked: Bool?
+            var yanked: String?
             var missing: String?
             var mismatch: String?
         }
@@ -270,10 +273,11 @@ extension LockPip {
                 let path = item.path, let source = item.source, let version = item.version
             else { return .missing(item.missing ?? "the sdist finder gave no file") }
             return .found(
-                FetchedSdist(filename: filename, url: url, sha256: sha256, size: size, path: path, source: source),
+                FetchedSdist(
+                    filename: filename, url: url, sha256: sha256, size: size, path: path, source: source, yanked: item.yanked
+                ),
                 version: version,
-                indexSha256: item.indexSha256,
-                yanked: item.yanked ?? false
+                indexSha256: item.indexSha256
             )
         }
     }

@@ -195,21 +195,31 @@ extension PythonBuild {
                 provenance: provenance.json
             )
         ]
-        func carry(_ filename: String, _ digest: SHA256Digest?, kind: String, provenance: Provenance? = nil) throws {
+        func carry(_ filename: String, _ digest: SHA256Digest?, kind: String, provenance: JSONValue? = nil) throws {
             let folder = ["sdist": "sdists/", "build-wheel": "build/"][kind] ?? "wheels/"
             artifacts.append(
                 BundleInput(
                     sourcePath: try stored(filename, digest), artifactPath: folder + filename, name: filename, kind: kind,
-                    mediaType: filename.hasSuffix(".tar.gz") ? "application/gzip" : "application/zip", provenance: provenance?.json
+                    mediaType: filename.hasSuffix(".tar.gz") ? "application/gzip" : "application/zip", provenance: provenance
                 )
             )
         }
-        for file in lock.files {
-            try carry(file.filename, SHA256Digest(file.sha256), kind: file.filename.hasSuffix(".whl") ? "wheel" : "sdist")
+        // A file the lock took although the index had yanked it says so in its signed provenance,
+        // so the mirror inside lists it as yanked too (PEP 592).
+        func locked(_ file: LockedFile) -> JSONValue? {
+            file.yanked.map { .object(["yanked": .string($0)]) }
         }
-        for file in lock.build ?? [] { try carry(file.filename, SHA256Digest(file.sha256), kind: "build-wheel") }
+        for file in lock.files {
+            try carry(
+                file.filename, SHA256Digest(file.sha256), kind: file.filename.hasSuffix(".whl") ? "wheel" : "sdist",
+                provenance: locked(file)
+            )
+        }
+        for file in lock.build ?? [] {
+            try carry(file.filename, SHA256Digest(file.sha256), kind: "build-wheel", provenance: locked(file))
+        }
         for wheel in provenance.builtInputs ?? [] {
-            try carry(wheel.output.name, wheel.output.sha256, kind: "wheel", provenance: wheel)
+            try carry(wheel.output.name, wheel.output.sha256, kind: "wheel", provenance: wheel.json)
         }
         return BuiltPythonApp(name: name, zipPath: zipPath, provenance: provenance, target: lock.target, artifacts: artifacts)
     }

@@ -14,14 +14,20 @@ public struct LockedFile: Codable, Sendable, Equatable {
     public var url: String?
     public var sha256: String
     public var size: Int?
+    /// PEP 592: the index marked the file yanked, with this reason ("" when it gave none); nil (and
+    /// absent from the file) when it did not. pip takes a yanked file only for an exact `==` pin.
+    public var yanked: String?
 
-    public init(name: String, version: String, filename: String, url: String?, sha256: String, size: Int?) {
+    public init(
+        name: String, version: String, filename: String, url: String?, sha256: String, size: Int?, yanked: String? = nil
+    ) {
         self.name = name
         self.version = version
         self.filename = filename
         self.url = url
         self.sha256 = sha256
         self.size = size
+        self.yanked = yanked
     }
 }
 

@@ -152,7 +152,11 @@ struct LockRun {
     /// The sdists, and the wheels that build them (resolved together, as wheels for the target).
     mutating func lockSdistsAndTheirBuildRequirements() async throws {
         guard !sdistLines.isEmpty || !resolvedSdists.isEmpty else { return }
-        let sdists = (sdistLines.isEmpty ? [] : try await PythonLocker.lockSdists(sdistLines, context: context)) + resolvedSdists
+        let pinnedSdists = sdistLines.isEmpty ? [] : try await PythonLocker.lockSdists(sdistLines, context: context)
+        for sdist in pinnedSdists {
+            if let reason = sdist.file.yanked { warnings.append(PythonLocker.yankedWarning(sdist.file.filename, reason: reason)) }
+        }
+        let sdists = pinnedSdists + resolvedSdists
         files += sdists.map(\.file)
         for sdist in sdists { sizeSources[sdist.source, default: 0] += 1 }
         let requirements = PythonLocker.buildRequirements(sdists.map(\.system), target: target)

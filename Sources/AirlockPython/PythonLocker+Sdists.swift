@@ -134,7 +134,7 @@ extension PythonLocker {
             workDirectory: context.work,
             pipOptions: context.indexOptions
         )
-        guard case .found(let fetched, let version, let indexSha256, let yanked)? = found.first else {
+        guard case .found(let fetched, let version, let indexSha256)? = found.first else {
             if case .missing(let why)? = found.first { throw failure("and \(why)") }
             throw failure("and the index has no sdist of it either")
         }
@@ -143,7 +143,7 @@ extension PythonLocker {
                 "\(fetched.filename): the index gives no sha256 for it; locked by the sha256 of the download"
             )
         }
-        if yanked { warnings.append("\(fetched.filename): yanked on the index, but pinned with ==") }
+        if let reason = fetched.yanked { warnings.append(yankedWarning(fetched.filename, reason: reason)) }
         if let old = taken[name] { try? FileSystem.remove(standIns + "/" + old.standIn) }
         taken[name] = try await take(
             fetched,
@@ -199,7 +199,8 @@ extension PythonLocker {
             filename: fetched.filename,
             url: withoutCredentials(fetched.url),
             sha256: fetched.sha256,
-            size: fetched.size
+            size: fetched.size,
+            yanked: fetched.yanked
         )
         let sdist = LockedSdist(file: file, source: fetched.source, system: system)
 

@@ -362,7 +362,8 @@ public enum PythonLocker {
                 filename: found.filename,
                 url: withoutCredentials(found.url),
                 sha256: found.sha256,
-                size: found.size
+                size: found.size,
+                yanked: found.yanked
             )
             sdists.append(LockedSdist(file: file, source: found.source, system: BuildSystemAnswer()))
         }
@@ -496,9 +497,16 @@ public enum PythonLocker {
             guard let found = probed[files[i].filename] else { continue }
             if files[i].sha256.isEmpty, let sha = found.sha256 { files[i].sha256 = sha.lowercased() }
             files[i].size = found.size
+            files[i].yanked = found.yanked
+            if let reason = found.yanked { warnings.append(Self.yankedWarning(files[i].filename, reason: reason)) }
             sources[files[i].filename] = found.source
         }
         return sources
+    }
+
+    /// What the lock says about a yanked file it takes (pip takes one only for an exact `==` pin).
+    static func yankedWarning(_ filename: String, reason: String) -> String {
+        "\(filename): yanked on the index\(reason.isEmpty ? "" : " (\(reason))"), but pinned with ==; the mirror lists it as yanked"
     }
 
     /// The files pip chose, checked: wheels only, named as pip says, with tags the target accepts.

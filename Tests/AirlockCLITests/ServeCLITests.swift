@@ -197,14 +197,16 @@ final class ServeProcess {
         try #require(made == 0, "\(output)")
     }
 
-    /// A real wheel (hand-made, with a correct RECORD) whose METADATA says Requires-Python >=3.8.
+    /// A real wheel (hand-made, with a correct RECORD) whose METADATA says Requires-Python >=3.8;
+    /// `python3 wheel.py OUT [VERSION]` (1.0 by default).
     static let wheelScript = #"""
         import base64, hashlib, sys, zipfile
         out = sys.argv[1]
-        d = "airlock_demo-1.0.dist-info"
+        version = sys.argv[2] if len(sys.argv) > 2 else "1.0"
+        d = "airlock_demo-%s.dist-info" % version
         files = {
-            "airlock_demo/__init__.py": b"GREETING = 'hello from the mirror'\n",
-            d + "/METADATA": b"Metadata-Version: 2.1\nName: airlock-demo\nVersion: 1.0\nRequires-Python: >=3.8\n\n",
+            "airlock_demo/__init__.py": b"GREETING = 'hello from the mirror'\nVERSION = '%s'\n" % version.encode(),
+            d + "/METADATA": b"Metadata-Version: 2.1\nName: airlock-demo\nVersion: %s\nRequires-Python: >=3.8\n\n" % version.encode(),
             d + "/WHEEL": b"Wheel-Version: 1.0\nGenerator: airlock-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
         }
         record = ""
@@ -216,6 +218,84 @@ final class ServeProcess {
             for path, data in files.items():
                 z.writestr(path, data)
         """#
+
+    @Test func aFileTheLockTookAlthoughYankedIsListedYankedAndPipTakesItOnlyWhenPinned() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        _ = try await importedStore(dir)
+        try Data(Self.wheelScript.utf8).write(to: URL(fileURLWithPath: dir.file("wheel.py")))
+        // Two apps, each locked to one version of airlock-demo: 1.0, and 1.1, which the lock took
+        // although the index had yanked it. Each goes through fetch, build, seal --project and import.
+        for (app, version, yanked) in [("one", "1.0", nil), ("two", "1.1", "broken import")] as [(String, String, String?)] {
+            let wheelName = "airlock_demo-\(version)-py3-none-any.whl"
+            let (made, madeOutput) = try await shell("mkdir -p wheels \(app) && python3 wheel.py wheels/\(wheelName) \(version)", in: dir.path)
+            try #require(made == 0, "\(madeOutput)")
+            let wheelPath = dir.file("wheels/" + wheelName)
+            let hex = try Store.hashFile(wheelPath).0.hex
+            var file: [String: Any] = [
+                "name": "airlock-demo", "version": version, "filename": wheelName, "url": "file://" + wheelPath,
+                "sha256": hex, "size": try FileSystem.size(of: wheelPath),
+            ]
+            if let yanked { file["yanked"] = yanked }
+            let lock: [String: Any] = [
+                "lockVersion": 1, "target": ["pythonVersion": "3.11", "platform": "linux/amd64", "glibc": "2.31"],
+                "files": [file],
+            ]
+            try JSONSerialization.data(withJSONObject: lock).write(to: URL(fileURLWithPath: dir.file("\(app)/airlock.lock")))
+            for (name, text) in [
+                ("function_app.py", "import azure.functions as func\napp = func.FunctionApp()\n"), ("host.json", "{\"version\": \"2.0\"}\n"),
+                ("requirements.txt", "airlock-demo==\(version)\n"),
+            ] {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: dir.file("\(app)/\(name)")))
+            }
+            for command in [
+                ["fetch", "--project", app, "--store", "outside"],
+                ["build", "--project", app, "--store", "outside", "--no-sandbox", "--no-compile-bytecode"],
+                ["seal", "--project", app, "--store", "outside", "--key", "keys/team.key", "--no-build-image", "--out", "\(app).airlock"],
+                ["import", "--store", "inside", "\(app).airlock"],
+            ] {
+                let result = try await CLI.run(command, in: dir.path)
+                try #require(result.status == 0, "\(command): \(result)")
+            }
+        }
+        let server = try await ServeProcess(store: "inside", in: dir.path)
+        let base = server.url
+        var (_, output) = try await curl("'\(base)/simple/airlock-demo/'", in: dir)
+        let links = output.split(separator: "\n").filter { $0.hasPrefix("<a ") }
+        #expect(links.count == 2, "\(output)")
+        #expect(links.first { $0.contains("airlock_demo-1.1-") }?.contains("data-yanked=\"broken import\"") == true, "\(output)")
+        #expect(links.first { $0.contains("airlock_demo-1.0-") }?.contains("data-yanked") == false, "\(output)")
+        (_, output) = try await curl("-H 'Accept: application/vnd.pypi.simple.v1+json' '\(base)/simple/airlock-demo/'", in: dir)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], "\(output)")
+        let files = try #require(json["files"] as? [[String: Any]], "\(output)")
+        let yanked = Dictionary(uniqueKeysWithValues: files.map { ($0["filename"] as? String ?? "", $0["yanked"] as? String) })
+        #expect(yanked == ["airlock_demo-1.0-py3-none-any.whl": nil, "airlock_demo-1.1-py3-none-any.whl": "broken import"], "\(output)")
+        #expect(json["versions"] as? [String] == ["1.0", "1.1"])
+        (_, output) = try await curl("'\(base)/'", in: dir)
+        #expect(output.contains("1.0, 1.1 (yanked)"), "\(output)")
+
+        // export-static writes the same page.
+        let exported = try await CLI.run(["export-static", "--store", "inside", "--out", "static"], in: dir.path)
+        try #require(exported.status == 0, "\(exported)")
+        let page = try String(contentsOfFile: dir.file("static/simple/airlock-demo/index.html"), encoding: .utf8)
+        #expect(page.contains("data-yanked=\"broken import\""), "\(page)")
+
+        // pip passes over the yanked 1.1 unless it is pinned with ==, and then warns.
+        for (name, requirement, expected) in [("free", "airlock-demo", "1.0"), ("pinned", "airlock-demo==1.1", "1.1")] {
+            let (installed, log) = try await shell(
+                """
+                python3 -m venv venv-\(name) && venv-\(name)/bin/pip install --disable-pip-version-check --no-cache-dir \\
+                    --index-url '\(base)/simple/' '\(requirement)' 2>&1 &&
+                venv-\(name)/bin/python -c 'import airlock_demo; print("version", airlock_demo.VERSION)'
+                """,
+                in: dir.path,
+                environment: ["PATH": "/usr/bin:/bin", "HOME": dir.file("home"), "PIP_CONFIG_FILE": "/dev/null"]
+            )
+            #expect(installed == 0 && log.contains("version \(expected)"), "\(name): \(log)")
+            #expect(log.contains("yanked version") == (expected == "1.1"), "\(name): \(log)")
+        }
+        #expect(await server.stop() == 0)
+    }
 
     /// uv from scripts/uv-tool.sh (make test-deps).
     static var uv: String? {

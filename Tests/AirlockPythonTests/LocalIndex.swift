@@ -24,8 +24,9 @@ final class LocalIndex {
         var buildRequires: [String] = []
         /// Whether that backend has prepare_metadata_for_build_wheel (without: a frontend builds the wheel).
         var preparesMetadata = true
-        /// Marked yanked on the index (PEP 592).
+        /// Marked yanked on the index (PEP 592), with `yankedReason` when given.
         var yanked = false
+        var yankedReason: String? = nil
         /// A wheel's files instead of its one module `NAME/__init__.py`.
         var members: [WheelFixture.Member] = []
     }
@@ -72,12 +73,14 @@ final class LocalIndex {
             for file in files.sorted() {
                 let bytes = try FileSystem.readFile(root + "/files/" + file)
                 let sha = SHA256Hasher.hash(bytes).hex
-                let yanked = dists.contains { $0.fileName == file && $0.yanked }
-                let mark = yanked ? " data-yanked=\"\"" : ""
+                let dist = dists.first { $0.fileName == file }
+                let yanked = dist?.yanked == true
+                let reason = dist?.yankedReason
+                let mark = yanked ? " data-yanked=\"\(reason ?? "")\"" : ""
                 html += "<a href=\"../../files/\(file)#sha256=\(sha)\"\(mark)>\(file)</a>\n"
                 json.append([
                     "filename": file, "url": "../../files/\(file)", "hashes": ["sha256": sha], "size": bytes.count,
-                    "yanked": yanked,
+                    "yanked": yanked ? (reason.map { $0 as Any } ?? true) : false,
                 ])
             }
             try dir.file("index/simple/\(project)/index.html", html + "</body></html>\n")

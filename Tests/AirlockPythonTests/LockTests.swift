@@ -63,6 +63,35 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
         #expect(bytes == encoded)
     }
 
+    @Test func aYankedFileIsTakenOnlyWhenPinnedAndTheLockSaysSoFromTheJSONOrTheHTMLPage() async throws {
+        let index = try await LocalIndex(
+            [
+                .init(fileName: "gamma-1.0-py3-none-any.whl"),
+                .init(fileName: "gamma-1.1-py3-none-any.whl", yanked: true, yankedReason: "broken import"),
+                .init(fileName: "delta-2.0-py3-none-any.whl", yanked: true),
+            ],
+            withoutJSON: ["delta"]
+        )
+        defer { index.stop() }
+        // Unpinned, pip passes over the yanked 1.1.
+        let unpinned = try LockProject(requirements: "gamma\n")
+        let free = try await unpinned.lock(index)
+        #expect(free.lock.files.map(\.filename) == ["gamma-1.0-py3-none-any.whl"])
+        #expect(free.lock.files.allSatisfy { $0.yanked == nil })
+        #expect(!String(decoding: unpinned.lockBytes, as: UTF8.self).contains("yanked"))
+
+        // Pinned with ==, pip takes it; the lock records why, from gamma's JSON page and from
+        // delta's HTML page (it has no JSON one), and warns.
+        let pinned = try LockProject(requirements: "gamma==1.1\ndelta==2.0\n")
+        let result = try await pinned.lock(index)
+        let yanked = Dictionary(uniqueKeysWithValues: result.lock.files.map { ($0.filename, $0.yanked) })
+        #expect(yanked == ["gamma-1.1-py3-none-any.whl": "broken import", "delta-2.0-py3-none-any.whl": ""])
+        #expect(result.warnings.contains { $0.hasPrefix("gamma-1.1-py3-none-any.whl: yanked on the index (broken import)") })
+        #expect(result.warnings.contains { $0.hasPrefix("delta-2.0-py3-none-any.whl: yanked on the index, but pinned") })
+        let (read, _) = try PythonLock.read(project: pinned.path)
+        #expect(read == result.lock)
+    }
+
     @Test(arguments: [("2.31", "1.0"), ("2.36", "1.1")])
     func theTargetGlibcDecidesWhichNativeWheelIsLocked(glibc: String, version: String) async throws {
         let index = try await LocalIndex()

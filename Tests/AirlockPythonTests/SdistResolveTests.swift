@@ -91,6 +91,13 @@ import Testing
         let project = try LockProject(requirements: "sdistonly>=1.0\n")
         let result = try await lockWithoutSandbox(project, index)
         #expect(result.lock.sdists.map(\.filename) == ["sdistonly-1.2.tar.gz"])
+        #expect(result.lock.sdists.first?.yanked == nil)
+        // Pinned with ==, the yanked one is taken, and the lock says it is yanked.
+        let exact = try LockProject(requirements: "sdistonly==1.5\n")
+        let taken = try await lockWithoutSandbox(exact, index)
+        #expect(taken.lock.sdists.map(\.filename) == ["sdistonly-1.5.tar.gz"])
+        #expect(taken.lock.sdists.first?.yanked == "")
+        #expect(taken.warnings.contains { $0.hasPrefix("sdistonly-1.5.tar.gz: yanked on the index, but pinned with ==") })
         // A dependency's own bound is honoured too: alpha needs sdistonly<1.2.
         let bounded = try await LocalIndex(
             [

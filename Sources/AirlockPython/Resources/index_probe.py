@@ -1,8 +1,10 @@
 # Airlock's pip probe, run as `python3 index_probe.py REQUEST.json` by the python whose pip locks:
 # pip's own option parser and network session, so that everything here sees the user's pip
 # configuration exactly as `pip install` would. The request's mode is "config" (pip's effective
-# index and network settings) or "files" (each file's size, and its sha256 when it is not known).
-import hashlib, json, os, sys, urllib.parse, urllib.request
+# index and network settings) or "files" (each file's size, whether the index marks it yanked, and
+# its sha256 when it is not known). The project pages are asked for as PEP 691 JSON, and read as
+# PEP 503 HTML when that is what the index answers.
+import hashlib, html.parser, json, os, sys, urllib.parse, urllib.request
 
 from pip._internal.commands import create_command
 
@@ -34,6 +36,40 @@ def main(argv):
         probe_files(session, options, request["files"])
 
 
+def yanked_reason(value):
+    """PEP 592 / 691: a reason string (or "" for none) when the file is yanked, else None."""
+    if value is True:
+        return ""
+    if isinstance(value, str):
+        return value
+    return None
+
+
+class SimpleLinks(html.parser.HTMLParser):
+    """The file links of a PEP 503 page, as PEP 691 entries (filename, hashes, yanked)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.entries = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag != "a":
+            return
+        attributes = dict(attrs)
+        href = attributes.get("href")
+        if not href:
+            return
+        parsed = urllib.parse.urlparse(href)
+        name = urllib.parse.unquote(parsed.path.rsplit("/", 1)[-1])
+        hashes = {}
+        if parsed.fragment.startswith("sha256="):
+            hashes["sha256"] = parsed.fragment[len("sha256="):]
+        entry = {"filename": name, "hashes": hashes}
+        if "data-yanked" in attributes:
+            entry["yanked"] = attributes["data-yanked"] or True
+        self.entries.append(entry)
+
+
 def probe_files(session, options, files):
     indexes = [] if options.no_index else [options.index_url] + list(options.extra_index_urls or [])
     pages, warnings, results = {}, [], {}
@@ -46,10 +82,16 @@ def probe_files(session, options, files):
                 try:
                     r = session.get(url, headers={"Accept": JSON_TYPE + ", text/html;q=0.01"})
                     kind = r.headers.get("Content-Type", "").split(";")[0].strip()
+                    entries = []
                     if r.status_code == 200 and kind == JSON_TYPE:
-                        for f in r.json().get("files", []):
-                            if isinstance(f, dict) and isinstance(f.get("filename"), str):
-                                found.setdefault(f["filename"], []).append(f)
+                        entries = r.json().get("files", [])
+                    elif r.status_code == 200 and kind in ("text/html", "application/vnd.pypi.simple.v1+html"):
+                        links = SimpleLinks()
+                        links.feed(r.text)
+                        entries = links.entries
+                    for f in entries:
+                        if isinstance(f, dict) and isinstance(f.get("filename"), str):
+                            found.setdefault(f["filename"], []).append(f)
                 except Exception as e:
                     warnings.append(f"{url}: {e}")
             pages[project] = found
@@ -62,9 +104,18 @@ def probe_files(session, options, files):
             n += len(c)
         return h.hexdigest(), n
 
+    def yanked(project, name, sha):
+        for entry in index_entries(project).get(name, []):
+            listed = (entry.get("hashes") or {}).get("sha256")
+            if sha is None or listed is None or listed.lower() == sha:
+                reason = yanked_reason(entry.get("yanked"))
+                if reason is not None:
+                    return reason
+        return None
+
     for f in files:
         url, name, known = f["url"], f["filename"], f.get("sha256")
-        out = {"size": None, "sha256": known, "source": None}
+        out = {"size": None, "sha256": known, "source": None, "yanked": None}
         parsed = urllib.parse.urlparse(url)
         if parsed.scheme == "file":
             path = urllib.request.url2pathname(parsed.path)
@@ -79,7 +130,7 @@ def probe_files(session, options, files):
                 sha = (entry.get("hashes") or {}).get("sha256")
                 size = entry.get("size")
                 if sha is not None and sha.lower() != known:
-                    warnings.append(f"{name}: the index's PEP 691 page gives sha256 {sha}, pip chose {known}")
+                    warnings.append(f"{name}: the index's page gives sha256 {sha}, pip chose {known}")
                 elif isinstance(size, int) and not isinstance(size, bool) and size >= 0:
                     out.update(size=size, source="pep691")
                     break
@@ -96,6 +147,8 @@ def probe_files(session, options, files):
             r.raise_for_status()
             sha, n = digest(r.raw.stream(1 << 20, decode_content=False))
             out.update(size=n, sha256=sha, source="download")
+        if parsed.scheme != "file" and indexes:
+            out["yanked"] = yanked(f["project"], name, out["sha256"])
         results[name] = out
     json.dump({"files": results, "warnings": warnings}, sys.stdout)
 

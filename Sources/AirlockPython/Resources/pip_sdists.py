@@ -59,6 +59,7 @@ def pinned(session, finder, n, query, dest, results, errors):
     found = None
     for link in links:
         found = fetch(session, link.url_without_fragment, dest, link.filename)
+        found["yanked"] = link.yanked_reason
         if found["sha256"] in pins:
             break
     if found is None:
@@ -114,7 +115,7 @@ def find(session, finder, n, query, dest, python):
     found = fetch(session, link.url_without_fragment, os.path.join(dest, "find-%d" % n), link.filename)
     found["version"] = str(best.version)
     found["indexSha256"] = link.hash.lower() if link.hash_name == "sha256" and link.hash else None
-    found["yanked"] = bool(link.is_yanked)
+    found["yanked"] = link.yanked_reason  # None, or the reason ("" for none): PEP 592
     if found["indexSha256"] is not None and found["indexSha256"] != found["sha256"]:
         return {"mismatch": "%s: the index gives sha256 %s, the download from %s hashes to %s" % (
             link.filename, found["indexSha256"], found["url"], found["sha256"])}
