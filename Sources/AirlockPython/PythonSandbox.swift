@@ -133,6 +133,32 @@ public struct PythonSandbox: Sendable {
         return version
     }
 
+    /// Where the image's own `python3` installs and finds packages, as `pip install` in a
+    /// Dockerfile would put them: its version, sysconfig's purelib and platlib, the directories
+    /// site.py puts on sys.path (whether they exist yet or not), and its C library.
+    public func installPaths() async throws -> PythonInstallPaths {
+        let lines = LineBox()
+        let probe = """
+            import json, os, site, sys, sysconfig
+            paths = sysconfig.get_paths()
+            libc = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else None
+            print(json.dumps({"version": "%d.%d.%d" % sys.version_info[:3], "purelib": paths["purelib"],
+                              "platlib": paths["platlib"], "sitePackages": site.getsitepackages(), "libc": libc}))
+            """
+        let result = try await runtime.run(
+            spec(
+                ["python3", "-I", "-c", probe], timeLimit: .seconds(60),
+                output: SandboxOutput { stream, line in if stream == .standardOutput { lines.append(line) } }
+            )
+        )
+        guard result.succeeded, let line = lines.last,
+            let paths = try? JSONDecoder().decode(PythonInstallPaths.self, from: Data(line.utf8))
+        else {
+            throw failure(.pythonCheckFailed, "asking python3 where it installs packages", result)
+        }
+        return paths
+    }
+
     /// Refuses an image whose Python minor differs from the target's, naming both.
     @discardableResult
     public func checkPython(matches target: PythonTarget) async throws -> String {
@@ -190,16 +216,21 @@ public struct PythonSandbox: Sendable {
     /// carrying the Python traceback.
     /// `settings` are app settings the app reads while it is imported (as the worker's environment
     /// would have them), on top of the worker's own FUNCTIONS_WORKER_RUNTIME and AzureWebJobsScriptRoot.
+    /// With `tree` nil the app is the image's own /home/site/wwwroot, and the image's
+    /// site-packages are on `sys.path` too (an image built by `image build`, its wheels installed
+    /// where the image's Python finds them).
     public func smokeTest(
-        tree: String, scriptFile: String, scratch: String, settings: [String: String] = [:]
+        tree: String?, scriptFile: String, scratch: String, settings: [String: String] = [:]
     ) async throws -> [SmokeFunction] {
         let out = scratch + "/smoke"
         try FileSystem.makeDirectory(out)
         let environment = ["FUNCTIONS_WORKER_RUNTIME": "python", "AzureWebJobsScriptRoot": Self.appRoot].merging(settings) { _, given in given }
+        let flags = tree == nil ? ["-I"] : ["-I", "-S"]
+        let app = tree.map { [Mount(source: $0, target: Self.appRoot)] } ?? []
         let result = try await runtime.run(
             spec(
-                ["python3", "-I", "-S", "-c", PythonSandboxScripts.smoke, Self.appRoot, scriptFile, Self.outputRoot + "/functions.json"],
-                mounts: [Mount(source: tree, target: Self.appRoot), .output(out, at: Self.outputRoot)],
+                ["python3"] + flags + ["-c", PythonSandboxScripts.smoke, Self.appRoot, scriptFile, Self.outputRoot + "/functions.json"],
+                mounts: app + [.output(out, at: Self.outputRoot)],
                 workingDirectory: Self.appRoot, environment: environment, timeLimit: .seconds(180)
             )
         )
@@ -238,6 +269,22 @@ public struct PythonSandbox: Sendable {
         case 6: return .noFunction
         default: return .smokeTestFailed
         }
+    }
+}
+
+/// Where an image's Python installs packages (PythonSandbox.installPaths).
+public struct PythonInstallPaths: Codable, Sendable, Equatable {
+    public var version: String
+    public var purelib: String
+    public var platlib: String
+    public var sitePackages: [String]
+    /// `glibc 2.31`; nil for another C library.
+    public var libc: String?
+
+    /// The glibc version (`2.31`), when the C library is glibc.
+    public var glibc: String? {
+        guard let libc, libc.hasPrefix("glibc ") else { return nil }
+        return String(libc.dropFirst(6))
     }
 }
 

@@ -155,7 +155,17 @@ public enum HostPythonImage {
     /// The docker-archive's path (named `reference`).
     public static func archive() throws -> String { try made.get() }
 
-    private static func write() throws -> String {
+    /// The same image with Functions extension bundles of these versions under
+    /// /FuncExtensionBundles/Microsoft.Azure.Functions.ExtensionBundle/, as the Functions base
+    /// images ship them; named `bundlesReference`.
+    public static func archive(extensionBundles versions: [String]) throws -> String {
+        try write(bundles: versions)
+    }
+
+    public static var bundlesReference: String { "host-python-bundles:\(version)" }
+
+    private static func write(bundles: [String] = []) throws -> String {
+        let reference = bundles.isEmpty ? reference : bundlesReference
         let dir = try FileSystem.makeTemporaryDirectory(prefix: "airlock-host-python")
         let python = "python" + version
         let multiarch = "x86_64-linux-gnu"
@@ -192,6 +202,15 @@ public enum HostPythonImage {
             }
         }
         try walk("usr/lib/" + python)
+        if !bundles.isEmpty {
+            let root = "FuncExtensionBundles/Microsoft.Azure.Functions.ExtensionBundle"
+            directory("FuncExtensionBundles")
+            directory(root)
+            for version in bundles {
+                directory(root + "/" + version)
+                members.append(RawMember(name: root + "/\(version)/bundle.json", data: Array("{\"version\": \"\(version)\"}\n".utf8)))
+            }
+        }
         let layer = RawTar.build(members)
         let diffID = SHA256Hasher.hash(layer)
         let config = Array(

@@ -26,6 +26,10 @@ public enum ImageErrorCode: String, ErrorCodes {
     case missingTool = "missing-tool"
     case bootstrapFailed = "bootstrap-failed"
     case badRootfs = "bad-rootfs"
+    /// The base image's host cannot load the app's extension bundle range without the internet.
+    case extensionBundle = "extension-bundle"
+    /// The base image does not fit the app: another Python, an older glibc, a path that is a link.
+    case baseMismatch = "base-mismatch"
 }
 
 public struct ImageError: AirlockError {
