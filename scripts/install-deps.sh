@@ -10,7 +10,7 @@ set -euo pipefail
 
 packages=(pkg-config libarchive-dev libssl-dev libsqlite3-dev openssl zstd ca-certificates shellcheck unzip curl python3 python3-pip bubblewrap mmdebstrap)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(docker.io podman runc skopeo nginx chromium wrk strace)
+    packages+=(docker.io podman runc skopeo docker-registry nginx chromium wrk strace)
 fi
 if [ "${1:-}" = "--release" ]; then
     packages+=(libzstd-dev liblz4-dev libacl1-dev libbz2-dev liblzma-dev zlib1g-dev libxml2-dev nettle-dev libicu-dev dpkg-dev)

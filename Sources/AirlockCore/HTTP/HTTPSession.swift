@@ -170,6 +170,58 @@ public final class HTTPSession: Sendable {
         return opened.head
     }
 
+    /// Sends one request with a body and reads its answer's body (up to `responseLimit` bytes; more
+    /// is `too-large`). No redirect is followed: an upload's answer is the server's own word, and
+    /// a PUT must not be replayed elsewhere. A `.file` body is read in 1 MiB pieces as the
+    /// connection takes them. Any status is returned; transport failures throw an `HTTPError`.
+    public func send(
+        _ method: String,
+        _ url: URL,
+        headers: [(name: String, value: String)] = [],
+        body: HTTPRequestBody = .none,
+        responseLimit: Int = 1 << 20
+    ) async throws(HTTPError) -> (response: HTTPResponse, body: [UInt8]) {
+        guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
+        else { throw HTTPError(.badURL, "\(url.absoluteString): not an http or https URL") }
+        if scheme == "https", case .failure(let error) = tls { throw error }
+        let proxy: ProxyServer?
+        switch configuration.proxies.route(for: url) {
+        case .direct: proxy = nil
+        case .proxy(let server): proxy = server
+        case .invalid(let error): throw error
+        }
+        let client = try client(for: proxy)
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = HTTPMethod(rawValue: method)
+        request.headers.add(name: "User-Agent", value: configuration.userAgent)
+        for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
+        switch body {
+        case .none:
+            break
+        case .bytes(let bytes):
+            request.body = .bytes(ByteBuffer(bytes: bytes))
+        case .file(let path, let offset, let length):
+            request.body = .stream(FileChunks(path: path, offset: offset, length: length), length: .known(Int64(length)))
+        }
+        do {
+            let wait = TimeAmount(configuration.connectTimeout + configuration.idleTimeout)
+            let response = try await client.execute(request, deadline: .now() + wait, logger: logger)
+            let head = HTTPResponse(url: url, status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) })
+            var collected: [UInt8] = []
+            for try await buffer in response.body {
+                guard collected.count + buffer.readableBytes <= responseLimit else {
+                    throw HTTPError(.tooLarge, "\(url.absoluteString) answered with more than \(responseLimit) bytes")
+                }
+                collected += buffer.readableBytesView
+            }
+            return (head, collected)
+        } catch let error as HTTPError {
+            throw error
+        } catch {
+            throw HTTPError.transport(error, url: url, proxy: proxy, timeouts: timeouts)
+        }
+    }
+
     /// Sends the request, following redirects; returns the final response with its body unread.
     private func open(
         _ method: HTTPMethod,
@@ -381,4 +433,48 @@ public final class HTTPSession: Sendable {
         tls.additionalTrustRoots = [.certificates(certificates)]
         return .success(tls)
     }
+}
+
+/// What a request sends (`HTTPSession.send`).
+public enum HTTPRequestBody: Sendable {
+    case none
+    case bytes([UInt8])
+    /// `length` bytes of the file at `path`, from `offset`.
+    case file(path: String, offset: Int, length: Int)
+}
+
+/// A file's bytes as the request body's pieces. Each piece is one `pread` of at most 1 MiB of a
+/// blob in the store (page-cache speed), the same short file I/O the store's writers do on tasks.
+private struct FileChunks: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let path: String
+    let offset: Int
+    let length: Int
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let path: String
+        var offset: Int
+        var remaining: Int
+        var file: FileDescriptor?
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard remaining > 0 else {
+                file = nil
+                return nil
+            }
+            if file == nil { file = try FileDescriptor.open(path) }
+            let size = Swift.min(remaining, 1 << 20)
+            var buffer = ByteBuffer()
+            let at = offset
+            let read = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
+                try file!.read(at: at, into: UnsafeMutableRawBufferPointer(rebasing: raw[..<size]))
+            }
+            guard read > 0 else { throw FileError("read", path: path, errno: EIO) }
+            offset += read
+            remaining -= read
+            return buffer
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(path: path, offset: offset, remaining: length, file: nil) }
 }

@@ -1,0 +1,80 @@
+import AirlockContainer
+import AirlockCore
+import ArgumentParser
+import Foundation
+
+extension ImageCommand {
+    struct Push: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Push an image from the store to a registry (OCI distribution API, no daemon); prints the pinned digest.",
+            discussion: Example.discussion(
+                """
+                Blobs the registry has are skipped (HEAD); the rest are mounted from --mount-from when \
+                the registry offers it, else uploaded (one PUT, or PATCHes of --chunk-size). The \
+                manifest goes last; the digest the registry answers must be the store's. Credentials: \
+                --credentials FILE ({"username": ..., "password": ...}, mode 0600), --token-file FILE \
+                (an ACR token, mode 0600), else the registry's entry in $DOCKER_CONFIG/config.json or \
+                ~/.docker/config.json. 5xx answers and broken connections are retried with backoff.
+                """,
+                Example(
+                    "To Azure Container Registry with the token az prints",
+                    "az acr login --name myreg --expose-token --query accessToken -o tsv > token && chmod 600 token\nairlock image push app:1 --to myreg.azurecr.io/app:1 --token-file token"
+                ),
+                Example("To a registry on this machine over plain HTTP", "airlock image push app:1 --to 127.0.0.1:5000/app:1 --insecure")
+            )
+        )
+
+        @Argument(help: "NAME[:TAG] or digest of an image in the store.") var image: String
+        @Option(help: "REGISTRY/REPOSITORY[:TAG] (TAG defaults to the image's tag).") var to: String
+        @Flag(help: "Plain HTTP, for a registry on 127.0.0.1, ::1 or localhost only.") var insecure = false
+        @Option(help: "A PEM file of CA certificates to trust besides the system's.") var caFile: String?
+        @Option(help: "A JSON file {\"username\": ..., \"password\": ...} of mode 0600.") var credentials: String?
+        @Option(help: "A file of mode 0600 holding a registry token (az acr login --expose-token).") var tokenFile: String?
+        @Option(help: "Upload blobs larger than this in chunks of this size (default: 64MiB).") var chunkSize: String = "64MiB"
+        @Option(help: "A repository on the same registry to mount blobs from, where the registry offers it.") var mountFrom: String?
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let store = try storeOptions.openExisting()
+            let record = try ImageCatalog.resolve(image, in: store)
+            var destination = try RegistryReference(parsing: to)
+            if destination.tag == nil, !image.hasPrefix("sha256:") { destination.tag = record.tag }
+            guard let chunk = ByteCount.parse(chunkSize), chunk >= 1 << 20 else {
+                throw UsageError(ImageErrorCode.badOption, "--chunk-size \(chunkSize): expected a size of at least 1MiB")
+            }
+            if credentials != nil, tokenFile != nil {
+                throw UsageError(ImageErrorCode.badOption, "--credentials and --token-file: give one")
+            }
+            let found: RegistryCredentials?
+            if let credentials {
+                found = try RegistryCredentials.read(file: credentials)
+            } else if let tokenFile {
+                found = try RegistryCredentials.read(tokenFile: tokenFile)
+            } else {
+                found = try RegistryCredentials.docker(config: Self.dockerConfig, host: destination.host)
+            }
+            let configuration = HTTPSession.Configuration(
+                caFile: caFile, proxies: ProxySettings(environment: ProcessInfo.processInfo.environment),
+                userAgent: "airlock/\(AirlockVersion.current)"
+            )
+            let result = try await HTTPSession.with(configuration) { session in
+                let client = try RegistryClient(destination, session: session, insecure: insecure, credentials: found)
+                return try await ImagePusher.push(
+                    record, from: store, with: client, options: PushOptions(chunkSize: chunk, mountFrom: mountFrom),
+                    progress: ProgressReporter(label: "image", quiet: output.json)
+                )
+            }
+            if output.json { return try output.emit(result) }
+            print(result.pinned)
+            printError(
+                "pushed \(record.reference) as \(result.pushed): \(result.blobs) blob(s), \(result.present) already there, \(result.mounted) mounted, \(result.uploaded) uploaded (\(ByteCount.format(result.uploadedBytes)))"
+            )
+        }
+
+        static var dockerConfig: String {
+            if let dir = Environment.get("DOCKER_CONFIG"), !dir.isEmpty { return dir + "/config.json" }
+            return (Environment.get("HOME") ?? "/root") + "/.docker/config.json"
+        }
+    }
+}
