@@ -17,11 +17,13 @@ public import AirlockCore
 import Foundation
 import Synchronization
 
-/// `HOST[:PORT]/REPOSITORY[:TAG]`, as `image push --to` takes it.
+/// `HOST[:PORT]/REPOSITORY[:TAG]` (or `@sha256:HEX` for a pull), as `image push --to` and
+/// `image pull` take it.
 public struct RegistryReference: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var repository: String
     public var tag: String?
+    public var digest: SHA256Digest?
 
     public init(parsing text: String) throws {
         guard let slash = text.firstIndex(of: "/") else {
@@ -29,6 +31,14 @@ public struct RegistryReference: Sendable, Equatable, CustomStringConvertible {
         }
         let host = String(text[..<slash])
         var rest = String(text[text.index(after: slash)...])
+        if let at = rest.firstIndex(of: "@") {
+            let given = String(rest[rest.index(after: at)...])
+            guard given.hasPrefix("sha256:"), given.utf8.count == 71, let digest = SHA256Digest(String(given.dropFirst(7))) else {
+                throw ImageError.usage(.badName, "\(text): the digest must be sha256: and 64 lowercase hex digits")
+            }
+            self.digest = digest
+            rest = String(rest[..<at])
+        }
         var tag: String? = nil
         if let colon = rest.lastIndex(of: ":"), !rest[colon...].contains("/") {
             tag = String(rest[rest.index(after: colon)...])
@@ -44,7 +54,9 @@ public struct RegistryReference: Sendable, Equatable, CustomStringConvertible {
         self.tag = tag
     }
 
-    public var description: String { host + "/" + repository + (tag.map { ":" + $0 } ?? "") }
+    public var description: String {
+        host + "/" + repository + (tag.map { ":" + $0 } ?? "") + (digest.map { "@" + $0.description } ?? "")
+    }
 
     /// Whether the host is a loopback address (the only place `--insecure` may send plain HTTP).
     public var isLoopback: Bool {
@@ -202,6 +214,50 @@ public final class RegistryClient: Sendable {
         }
     }
 
+    /// GETs a blob (following a redirect to its storage) into a new store writer, with
+    /// authentication and retries; the digest and size must be `blob`'s. Returns the staged file.
+    func download(_ blob: OCIDescriptor, into store: Store) async throws -> (digest: SHA256Digest, temporaryPath: String) {
+        var challenged = false
+        var attempt = 0
+        while true {
+            attempt += 1
+            var headers: [(name: String, value: String)] = []
+            if let auth = authorization.withLock({ $0 }) { headers.append(("Authorization", auth)) }
+            let writer = try store.makeWriter(syncOnFinish: false)
+            let sink = WriterSink(writer)
+            let end = await session.get(url("/blobs/" + blob.digest.description), headers: headers, sizeLimit: blob.size, into: sink)
+            if let failure = sink.failure {
+                writer.discard()
+                throw failure
+            }
+            let status = end.response?.status ?? 0
+            if status == 200, end.error == nil, !end.isStoppedBySink {
+                let digest = try writer.finish()
+                guard digest == blob.digest, writer.size == blob.size else {
+                    try? FileSystem.remove(writer.temporaryPath)
+                    throw RegistryError.mismatch(
+                        "\(reference.host)/\(reference.repository): blob \(blob.digest) arrived as \(digest) (\(writer.size) bytes, \(blob.size) expected)"
+                    )
+                }
+                return (digest, writer.temporaryPath)
+            }
+            writer.discard()
+            if status == 401, !challenged, let challenge = end.response?.value(of: "WWW-Authenticate") {
+                challenged = true
+                try await authenticate(challenge)
+                attempt = 0
+                continue
+            }
+            let transient = end.error.map(Self.isTransient) ?? (status >= 500 || status == 429)
+            if transient, attempt < tries {
+                try await Task.sleep(for: backoff * (1 << (attempt - 1)))
+                continue
+            }
+            if let error = end.error { throw error }
+            throw RegistryError.refused("\(reference.host)/\(reference.repository): GET of blob \(blob.digest): HTTP \(status)")
+        }
+    }
+
     static func isTransient(_ error: HTTPError) -> Bool {
         [HTTPErrorCode.connect, .interrupted, .timeout, .transport].contains { error.is($0) }
     }
@@ -305,5 +361,22 @@ public struct RegistryError: AirlockError {
             return unauthorized("\(what): HTTP \(answer.response.status)\(detail.isEmpty ? "" : " (\(detail))")")
         }
         return refused("\(what): HTTP \(answer.response.status)\(detail.isEmpty ? "" : " (\(detail))")")
+    }
+}
+
+/// Feeds a 200's body into a blob writer; any other status is refused (and retried or reported).
+private final class WriterSink: HTTPBodySink, @unchecked Sendable {
+    let writer: BlobWriter
+    var failure: (any Error)?
+    init(_ writer: BlobWriter) { self.writer = writer }
+    func accept(_ response: HTTPResponse) -> Bool { response.status == 200 }
+    func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        do {
+            try writer.append(bytes)
+            return true
+        } catch {
+            failure = error
+            return false
+        }
     }
 }

@@ -12,7 +12,7 @@ struct ImageCommand: ParsableCommand {
             Example("Make the default build image for Python 3.11 (needs mmdebstrap)", "airlock image bootstrap --suite bookworm --packages python3 \\\n    --name airlock-python:3.11-bookworm"),
             Example("List the images in the store", "airlock image ls")
         ),
-        subcommands: [Bootstrap.self, Import.self, Build.self, Push.self, Export.self, List.self, Remove.self, Run.self]
+        subcommands: [Bootstrap.self, Import.self, Build.self, Push.self, Pull.self, Export.self, List.self, Remove.self, Run.self]
     )
 
     struct Bootstrap: AsyncParsableCommand {

@@ -85,6 +85,46 @@ struct ImagePushCLITests {
         await registry.stop()
     }
 
+    @Test func pullBringsThePushedImageBackByDigestAndTagThroughFailuresAndRefusesATamperedBlob() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let manifest = try await builtImage(dir)
+        let registry = try await LocalRegistry(in: dir, proxy: .flaky)
+        let (pushed, _) = try await push(dir, ["--to", "\(registry.registry)/app:1", "--insecure"])
+        try #require(pushed.status == 0, "\(pushed)")
+        // Through the flaky proxy, into a new store: by digest, then by tag.
+        for reference in ["\(registry.proxy)/app@\(manifest)", "\(registry.proxy)/app:1"] {
+            let pulled = try await CLI.run(["image", "pull", "--store", "pulled", reference, "--insecure", "--json"], in: dir.path)
+            try #require(pulled.status == 0, "\(pulled)")
+            let image = try #require(try parseJSON(pulled) as? [String: Any])
+            #expect(image["manifest"] as? String == manifest, "\(pulled)")
+        }
+        let listed = try await CLI.run(["image", "ls", "--store", "pulled", "--json"], in: dir.path)
+        let names = (try parseJSON(listed) as? [[String: Any]])?.compactMap { "\($0["name"] ?? ""):\($0["tag"] ?? "")" } ?? []
+        #expect(Set(names) == ["\(registry.proxy)/app:1", "\(registry.proxy)/app:sha256-\(manifest.dropFirst(7))"], "\(listed)")
+        let verified = try await CLI.run(["store", "verify", "--store", "pulled"], in: dir.path)
+        #expect(verified.status == 0, "\(verified)")
+        // The pulled image is the built one: the same rootfs runs the app.
+        let ran = try await CLI.run(
+            ["image", "run", "--store", "pulled", "\(registry.proxy)/app:1", "--", "python3", "-c", "import sys; sys.path.insert(0, '/home/site/wwwroot'); import function_app; print('pulled app loads')"],
+            in: dir.path
+        )
+        #expect(ran.status == 0 && ran.stdout.contains("pulled app loads"), "\(ran)")
+        await registry.stop()
+
+        let tampering = try await LocalRegistry(in: dir, proxy: .tamper)
+        let (again, _) = try await push(dir, ["--to", "\(tampering.registry)/app:1", "--insecure"])
+        try #require(again.status == 0, "\(again)")
+        let refused = try await CLI.run(["image", "pull", "--store", "other", "\(tampering.proxy)/app:1", "--insecure", "--json"], in: dir.path)
+        #expect(refused.status == 1 && errorCode(refused) == "registry.digest-mismatch", "\(refused)")
+        #expect(hasNoStackTrace(refused))
+        let none = try await CLI.run(["image", "ls", "--store", "other", "--json"], in: dir.path)
+        #expect((try? parseJSON(none) as? [Any])?.isEmpty == true, "\(none)")
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: dir.file("other/tmp"))) ?? []
+        #expect(leftovers.isEmpty, "\(leftovers)")
+        await tampering.stop()
+    }
+
     @Test func bearerTokenAuthWithACredentialsFileATokenFileOrADockerConfig() async throws {
         let dir = try TempDir()
         defer { dir.remove() }

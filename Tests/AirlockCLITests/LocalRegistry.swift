@@ -2,7 +2,8 @@
 // by a small Python supervisor that also puts a proxy in front of it: `flaky` answers every third
 // request with a 503 and closes every seventh connection without an answer; `token` demands a
 // Bearer token that its own /token endpoint gives for one user name and password, or for ACR's
-// token user with `acrToken` (as ACR and Docker Hub do). The supervisor picks free ports, writes the registry's config, waits (bounded)
+// token user with `acrToken` (as ACR and Docker Hub do); `tamper` flips the last byte of every
+// blob it serves. The supervisor picks free ports, writes the registry's config, waits (bounded)
 // until /v2/ answers, and prints both ports on its first line. Stopping it (or dropping the value)
 // ends its process group, the registry with it.
 
@@ -17,7 +18,7 @@ final class LocalRegistry {
     static let password = "s3cret-pass"
     static let acrToken = "acr-token-for-tests"
 
-    enum Proxy: String { case flaky, token }
+    enum Proxy: String { case flaky, token, tamper }
 
     let process: BackgroundProcess
     /// `127.0.0.1:PORT` of the registry itself, and of the proxy in front of it.
@@ -98,6 +99,8 @@ final class LocalRegistry {
                 c.request(self.command, self.path, body=body if body or self.command in ("PUT", "PATCH", "POST") else None, headers=headers)
                 r = c.getresponse()
                 data = r.read()
+                if mode == "tamper" and self.command == "GET" and "/blobs/" in self.path and data:
+                    data = data[:-1] + bytes([data[-1] ^ 1])
                 self.send_response(r.status)
                 for k, v in r.getheaders():
                     if k.lower() in ("content-length", "connection", "transfer-encoding"): continue
