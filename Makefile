@@ -65,6 +65,7 @@ bench: build release
 	@./scripts/install-deps.sh --test
 	@./bench/run.sh .build/release/airlock
 	@./bench/python-build.sh .build/release/airlock
+	@./bench/image.sh .build/release/airlock
 	@./bench/go.sh .build/release/airlock $(RELEASE_BINARY)
 	@./bench/release.sh .build/release/airlock $(RELEASE_BINARY)
 	@./bench/mirror.sh .build/release/airlock
