@@ -8,13 +8,9 @@
 // smoke-tested. The base image's own `python3` is asked, in the sandbox, which Python it is, which
 // glibc it has and where it installs packages (sysconfig's purelib); the zip's
 // `.python_packages/lib/site-packages/` goes there, everything else to /home/site/wwwroot, as one
-// deterministic tar+gzip layer: entries in a fixed order, owner 0:0, the build's SOURCE_DATE_EPOCH
-// as every mtime, parent directories with the base's own modes. A base whose /FuncExtensionBundles
-// cannot satisfy host.json's extensionBundle range is refused. The smoke test then runs in the
-// built image's own rootfs, with the image's Python and site-packages, as the host would load it.
-//
-// The result is kept in the action cache under every input (the zip's digest, the base's manifest,
-// format, time, Python paths): the same inputs name the same manifest again without writing a byte.
+// deterministic layer (AirlockContainer's AppImage, which also checks the extension bundles and
+// keeps the action cache). The smoke test then runs in the built image's own rootfs, with the
+// image's Python and site-packages, as the host would load it.
 
 public import AirlockContainer
 public import AirlockCore
@@ -54,40 +50,13 @@ public struct PythonImageBuildOptions: Sendable {
     }
 }
 
-/// What `image build` made.
-public struct ImageBuildResult: Sendable, Codable {
-    /// `NAME:TAG`.
-    public var image: String
-    public var manifest: SHA256Digest
-    public var config: SHA256Digest
-    /// The app layer (the top one).
-    public var layer: OCIDescriptor
-    public var size: Int
-    public var format: ImageFormat
-    /// `NAME:TAG@sha256:...` of the base.
-    public var base: String
-    /// Where the wheels went (the base Python's purelib); nil for a Go handler.
-    public var sitePackages: String?
-    /// The extension bundle version of the base that satisfies host.json's range, if it names one.
-    public var extensionBundle: String?
-    public var functions: [AppFunction]
-    public var cacheHit: Bool
-}
-
 public enum PythonImageBuild {
-    public static let appRoot = PythonSandbox.appRoot
-    static let environment = [
-        ("AzureWebJobsScriptRoot", appRoot), ("AzureFunctionsJobHost__Logging__Console__IsEnabled", "true"),
-    ]
-
     public static func build(
         _ options: PythonImageBuildOptions, store: Store, progress: ProgressReporter? = nil
     ) async throws -> ImageBuildResult {
         let built = try PythonBuild.built(project: options.project, outDirectory: options.outDirectory, store: store)
         try checkAppFilesUnchanged(project: options.project, outDirectory: options.outDirectory, since: built)
         let base = try ImageCatalog.resolve(options.base, in: store)
-        let baseReference = "\(base.reference)@\(base.manifest)"
-        let rootfs = try ImageRootfs.unpack(image: base, in: store)
         let scriptFile = built.provenance.inputs?.script ?? "function_app.py"
 
         // The base's Python, asked in the sandbox: it must be the lock's, with a glibc the wheels fit.
@@ -100,60 +69,30 @@ public enum PythonImageBuild {
         let paths = try await baseSandbox.installPaths()
         try check(paths, base: base.reference, target: built.target)
 
-        // The extension bundle host.json asks for must be one the base ships (when it ships any).
         let hostPath = options.project + "/host.json"
-        let bundle = try checkExtensionBundle(
-            hostJSON: try FileSystem.readFile(hostPath, limit: 1 << 20), path: hostPath, rootfs: rootfs, base: base.reference
-        )
-
         let zipDigest = built.provenance.output.sha256
-        let key = try cacheKey(
-            zip: zipDigest, base: base.manifest, paths: paths, options: options, scriptFile: scriptFile
+        var request = AppImageRequest(
+            base: base, name: options.name, format: options.format, zip: built.zipPath, zipDigest: zipDigest,
+            sitePackages: paths.purelib, sourceDateEpoch: options.sourceDateEpoch,
+            createdBy: "airlock image build (\(built.name).zip sha256:\(zipDigest.hex) into \(AppImage.appRoot) and \(paths.purelib))",
+            hostJSON: try FileSystem.readFile(hostPath, limit: 1 << 20), hostPath: hostPath,
+            cacheInputs: [
+                "kind": .string("image-build:python"), "script": .string(scriptFile), "tool": .string(options.toolVersion),
+                "settings": .string(SHA256Hasher.hash(JSONValue.object(options.settings.mapValues(JSONValue.string)).canonicalBytes).hex),
+            ]
         )
-        if options.useCache, let hit = try cached(key, as: options.name, store: store) {
-            progress?.note("image build: \(options.name) unchanged (action cache hit)")
-            return ImageBuildResult(
-                image: options.name.description, manifest: hit.image.manifest, config: hit.image.config,
-                layer: hit.image.layers.last!, size: hit.image.size, format: options.format, base: baseReference,
-                sitePackages: paths.purelib, extensionBundle: bundle, functions: hit.functions, cacheHit: true
+        request.useCache = options.useCache
+        return try await AppImage.build(request, store: store, progress: progress) { image in
+            // The smoke test in the built image itself, with its Python and site-packages.
+            let sandbox = PythonSandbox(
+                runtime: options.runtime, imageReference: options.name.description, imageDigest: image.manifest,
+                runtimeImage: try await options.runtime.prepare(image, from: store), output: options.output,
+                sourceDateEpoch: options.sourceDateEpoch
             )
+            let scratch = try FileSystem.makeTemporaryDirectory(prefix: "image-build", in: FileSystem.absolute(store.temporaryDirectory))
+            defer { FileSystem.removeTree(scratch) }
+            return try await sandbox.smokeTest(tree: nil, scriptFile: scriptFile, scratch: scratch, settings: options.settings)
         }
-
-        progress?.note("image build: writing the app layer (\(appRoot), wheels into \(paths.purelib))")
-        let layer = try writeLayer(
-            zip: built.zipPath, sitePackages: paths.purelib, rootfs: rootfs, mtime: options.sourceDateEpoch, store: store
-        )
-        let spec = DerivedImageSpec(
-            base: base, name: options.name, format: options.format, environment: environment,
-            created: Timestamp.format(epochSeconds: options.sourceDateEpoch),
-            createdBy: "airlock image build (\(built.name).zip sha256:\(zipDigest.hex) into \(appRoot) and \(paths.purelib))"
-        )
-        let image = try ImageBuilder.commit(spec, layer: layer, into: store)
-
-        // The smoke test in the built image itself.
-        progress?.note("image build: smoke test of \(scriptFile) in \(options.name)")
-        let sandbox = PythonSandbox(
-            runtime: options.runtime, imageReference: options.name.description, imageDigest: image.manifest,
-            runtimeImage: try await options.runtime.prepare(image, from: store), output: options.output,
-            sourceDateEpoch: options.sourceDateEpoch
-        )
-        let scratch = try FileSystem.makeTemporaryDirectory(prefix: "image-build", in: FileSystem.absolute(store.temporaryDirectory))
-        defer { FileSystem.removeTree(scratch) }
-        let functions: [AppFunction]
-        do {
-            functions = try await sandbox.smokeTest(tree: nil, scriptFile: scriptFile, scratch: scratch, settings: options.settings)
-        } catch {
-            // An image whose app does not load is not kept under the name.
-            _ = try? ImageCatalog.forget(options.name.description, in: store)
-            throw error
-        }
-        let metadata = String(decoding: try JSONEncoder().encode(CachedImage.Metadata(functions: functions)), as: UTF8.self)
-        try store.index.recordAction(key, output: image.manifest, metadata: metadata)
-        return ImageBuildResult(
-            image: options.name.description, manifest: image.manifest, config: image.config, layer: layer.descriptor,
-            size: image.size, format: options.format, base: baseReference, sitePackages: paths.purelib,
-            extensionBundle: bundle, functions: functions, cacheHit: false
-        )
     }
 
     /// The layer is made from the build's zip, so the app's files must still be the ones it was
@@ -202,109 +141,6 @@ public enum PythonImageBuild {
         }
     }
 
-    /// The version of the base's extension bundle that satisfies host.json's range; nil when
-    /// host.json names none or the base ships none. Refuses a base that ships bundles but none
-    /// in the range.
-    public static func checkExtensionBundle(hostJSON: [UInt8], path: String, rootfs: String, base: String) throws -> String? {
-        guard let (id, range) = try ExtensionBundles.requested(hostJSON: hostJSON, path: path),
-            let shipped = try ExtensionBundles.shipped(id: id, rootfs: rootfs)
-        else { return nil }
-        guard let best = try ExtensionBundles.best(of: shipped, in: range, path: path) else {
-            throw ImageError.usage(
-                .extensionBundle,
-                "\(path): extensionBundle \(id) \(range) is not in base image \(base), which has \(shipped.isEmpty ? "no version of it" : shipped.joined(separator: ", ")) under \(ExtensionBundles.root)/\(id); the host would download the bundle at start, which a closed network cannot: change the range or the base"
-            )
-        }
-        return best
-    }
-
-    // MARK: The layer
-
-    /// One deterministic tar+gzip layer from the zip: site-packages entries under `sitePackages`,
-    /// the rest under /home/site/wwwroot; every parent directory first (the base's mode where the
-    /// base has it), then the files in the zip's own (sorted, deterministic) order.
-    static func writeLayer(zip: String, sitePackages: String, rootfs: String, mtime: Int64, store: Store) throws -> LayerWriter.Layer {
-        let reader = try ZipReader(path: zip)
-        let site = String(sitePackages.dropFirst())  // no leading "/"
-        let wwwroot = String(appRoot.dropFirst())
-        func placed(_ name: String) -> String? {
-            if name.hasPrefix(PythonBuild.site) { return site + "/" + name.dropFirst(PythonBuild.site.count) }
-            if name.hasPrefix(".python_packages/") { return nil }  // the folders above site-packages
-            return wwwroot + "/" + name
-        }
-        var directories: Set<String> = []
-        func addAncestors(of path: String) {
-            var up = FileSystem.parentPath(path)
-            while !up.isEmpty, up != "/" {
-                directories.insert(up)
-                up = FileSystem.parentPath(up)
-            }
-        }
-        addAncestors(of: site + "/-")
-        addAncestors(of: wwwroot + "/-")
-        for entry in reader.entries {
-            guard let path = placed(entry.name) else { continue }
-            if entry.isDirectory { directories.insert(String(path.dropLast())) }
-            addAncestors(of: path)
-        }
-        let writer = try LayerWriter(store: store, gzip: true, name: "app layer")
-        do {
-            for directory in directories.sorted() {
-                let onBase = rootfs + "/" + directory
-                switch FileSystem.kind(of: onBase) {
-                case .symlink?, .regular?, .other?:
-                    throw ImageError.usage(
-                        .baseMismatch, "/\(directory) is not a directory in the base image; the app layer needs one there"
-                    )
-                case .directory?:
-                    try writer.tar.add(TarHeader(path: directory + "/", kind: .directory, mode: try FileSystem.mode(of: onBase), mtime: mtime))
-                case nil:
-                    try writer.tar.add(TarHeader(path: directory + "/", kind: .directory, mode: 0o755, mtime: mtime))
-                }
-            }
-            let archive = try ArchiveReader(paths: [zip], format: .zip)
-            while let entry = try archive.next() {
-                guard let name = entry.path, entry.kind == .regular, let path = placed(name) else { continue }
-                try writer.tar.addFile(path: path, size: entry.size, mode: entry.mode & 0o111 != 0 ? 0o755 : 0o644, mtime: mtime) { tar in
-                    try archive.readData { try tar.writeData($0) }
-                }
-            }
-            return try writer.finish()
-        } catch {
-            writer.discard()
-            throw error
-        }
-    }
-
-    // MARK: The action cache
-
-    struct CachedImage {
-        struct Metadata: Codable { var functions: [AppFunction] }
-        var image: ImageRecord
-        var functions: [AppFunction]
-    }
-
-    static func cacheKey(
-        zip: SHA256Digest, base: SHA256Digest, paths: PythonInstallPaths, options: PythonImageBuildOptions, scriptFile: String
-    ) throws -> String {
-        let inputs: JSONValue = .object([
-            "kind": .string("image-build:python"), "layout": .int(1), "zip": .string(zip.description),
-            "base": .string(base.description), "format": .string(options.format.rawValue),
-            "sourceDateEpoch": .int(options.sourceDateEpoch), "purelib": .string(paths.purelib),
-            "script": .string(scriptFile), "tool": .string(options.toolVersion),
-            "settings": .string(SHA256Hasher.hash(JSONValue.object(options.settings.mapValues(JSONValue.string)).canonicalBytes).hex),
-        ])
-        return "image-build:" + SHA256Hasher.hash(inputs.canonicalBytes).hex
-    }
-
-    /// The image the cache has for `key`, named `name` again; nil on a miss or when its blobs are gone.
-    static func cached(_ key: String, as name: ImageName, store: Store) throws -> CachedImage? {
-        guard let (manifest, metadata) = try store.index.cachedAction(key), store.contains(manifest),
-            let decoded = try? JSONDecoder().decode(CachedImage.Metadata.self, from: Data(metadata.utf8))
-        else { return nil }
-        guard let image = try? ImageBuilder.rename(manifest: manifest, as: name, in: store) else { return nil }
-        return CachedImage(image: image, functions: decoded.functions)
-    }
 }
 
 /// `2.31` as numbers, for comparing glibc versions.

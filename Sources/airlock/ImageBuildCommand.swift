@@ -20,10 +20,10 @@ extension ImageCommand {
                 smoke test then runs in the built image. The same inputs give the same image digest.
                 """,
                 Example(
-                    "On the Functions base imported with `airlock image import`",
-                    "airlock image build --project app --base mcr.microsoft.com/azure-functions/python:4-python3.11 \\\n    --name app:1"
+                    "On the Functions base, imported with airlock image import",
+                    "airlock image build --project app \\\n    --base functions-python:3.11 --name app:1"
                 ),
-                Example("Docker v2 media types instead of OCI", "airlock image build --project app --base functions-python:3.11 --name app:1 --format docker")
+                Example("Docker v2 media types instead of OCI", "airlock image build --project app \\\n    --base functions-python:3.11 --name app:1 --format docker")
             )
         )
 

@@ -17,10 +17,10 @@ extension ImageCommand {
                 ~/.docker/config.json. 5xx answers and broken connections are retried with backoff.
                 """,
                 Example(
-                    "To Azure Container Registry with the token az prints",
-                    "az acr login --name myreg --expose-token --query accessToken -o tsv > token && chmod 600 token\nairlock image push app:1 --to myreg.azurecr.io/app:1 --token-file token"
+                    "To Azure Container Registry, with the token of az acr login --expose-token",
+                    "airlock image push app:1 --to myreg.azurecr.io/app:1 \\\n    --token-file token"
                 ),
-                Example("To a registry on this machine over plain HTTP", "airlock image push app:1 --to 127.0.0.1:5000/app:1 --insecure")
+                Example("To a registry on this machine over plain HTTP", "airlock image push app:1 \\\n    --to 127.0.0.1:5000/app:1 --insecure")
             )
         )
 
@@ -65,7 +65,7 @@ extension ImageCommand {
                 """
                 By digest, the manifest must hash to it; by tag, to the registry's Docker-Content-Digest.                 A multi-platform index gives this machine's image. Config and layers must hash to their                 descriptors. The image is named --name, else REGISTRY/REPOSITORY:TAG (sha256-HEX for a                 pull by digest). Credentials as for image push.
                 """,
-                Example("Pull back what was pushed, by digest", "airlock image pull myreg.azurecr.io/app@sha256:... --token-file token")
+                Example("Pull back what was pushed", "airlock image pull myreg.azurecr.io/app:1 \\\n    --token-file token")
             )
         )
 
