@@ -283,8 +283,9 @@ public enum GoBuild {
     /// Starts the handler in the sandbox with FUNCTIONS_CUSTOMHANDLER_PORT set and waits for a TCP
     /// connection to it on the sandbox's loopback (bash's /dev/tcp: the image needs bash, as
     /// Debian's minbase and the Functions images have). Returns what it saw.
+    /// With `tree` nil the app is the image's own /home/site/wwwroot (an image built by `image build`).
     static func smokeTest(
-        tree: String, handler: String, runtime: any ContainerRuntime, image: String, imageName: String, epoch: Int64,
+        tree: String?, handler: String, runtime: any ContainerRuntime, image: String, imageName: String, epoch: Int64,
         timeLimit: Duration, output: SandboxOutput
     ) async throws -> String {
         let port = "37151"
@@ -292,7 +293,7 @@ public enum GoBuild {
         let result = try await runtime.run(
             SandboxSpec(
                 image: image, arguments: ["bash", "-c", smokeScript, "airlock-smoke", handler, port, String(tenths)],
-                workingDirectory: appRoot, mounts: [Mount(source: tree, target: appRoot)],
+                workingDirectory: appRoot, mounts: tree.map { [Mount(source: $0, target: appRoot)] } ?? [],
                 environment: [
                     "FUNCTIONS_CUSTOMHANDLER_PORT": port, "FUNCTIONS_WORKER_RUNTIME": "custom", "AzureWebJobsScriptRoot": appRoot,
                 ],

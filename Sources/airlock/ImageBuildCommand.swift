@@ -12,7 +12,7 @@ extension ImageCommand {
             discussion: Example.discussion(
                 """
                 Starts from the app's current `airlock build` (run it first). As the Core Tools \
-                Dockerfile does: the app goes to /home/site/wwwroot, its locked wheels into the base \
+                Dockerfiles do: the app goes to /home/site/wwwroot (a Go handler's zip whole), a Python app's locked wheels into the base \
                 image's own site-packages (asked of the base's python3 in the sandbox), and the config's \
                 Env gains AzureWebJobsScriptRoot and AzureFunctionsJobHost__Logging__Console__IsEnabled; \
                 every other config field, the entrypoint and the history of the base are kept. A base \
@@ -43,12 +43,6 @@ extension ImageCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            if GoLock.isGoProject(project) {
-                throw UsageError(
-                    ImageErrorCode.badOption,
-                    "\(project): a Go handler; image build takes Python apps so far (the handler's zip deploys with `airlock deploy cloudshell`)"
-                )
-            }
             guard let imageName = ImageName(parsing: name) else {
                 throw UsageError(ImageErrorCode.badName, "--name \(name): not NAME[:TAG] (lowercase name, tag of [A-Za-z0-9_.-])")
             }
@@ -66,14 +60,27 @@ extension ImageCommand {
             _ = try ImageCatalog.resolve(base, in: store)
             let selected = try await RuntimeSelection.select(defaults.string(runtime, .runtime) ?? RuntimeChoice.auto.rawValue, store: store)
             for note in selected.notes { printError("airlock: note: " + note) }
+            let progress = ProgressReporter(label: "image", quiet: output.json)
+            let sandboxOutput = output.json ? SandboxOutput.discard : SandboxOutput { _, line in printError("  | " + line) }
+            if GoLock.isGoProject(project) {
+                if !setting.isEmpty { throw UsageError(ImageErrorCode.badOption, "--setting: a Go handler's smoke test takes no app settings") }
+                let options = GoImageBuildOptions(
+                    project: project, outDirectory: out, base: base, name: imageName, format: format, runtime: selected.runtime,
+                    output: sandboxOutput, sourceDateEpoch: try sourceDateEpoch(), useCache: !noCache, toolVersion: AirlockVersion.current
+                )
+                return try report(try await GoImageBuild.build(options, store: store, progress: progress), runtime: selected.runtime.name)
+            }
             let built = try PythonBuild.built(project: project, outDirectory: out, store: store)
             let options = PythonImageBuildOptions(
                 project: project, outDirectory: out, base: base, name: imageName, format: format, runtime: selected.runtime,
-                output: output.json ? .discard : SandboxOutput { _, line in printError("  | " + line) },
+                output: sandboxOutput,
                 sourceDateEpoch: try sourceDateEpoch() ?? built.provenance.inputs?.sourceDateEpoch, useCache: !noCache,
                 toolVersion: AirlockVersion.current, settings: settings
             )
-            let result = try await PythonImageBuild.build(options, store: store, progress: ProgressReporter(label: "image", quiet: output.json))
+            try report(try await PythonImageBuild.build(options, store: store, progress: progress), runtime: selected.runtime.name)
+        }
+
+        private func report(_ result: ImageBuildResult, runtime: String) throws {
             if output.json { return try output.emit(result) }
             print("\(result.manifest)  \(result.image)")
             let names = result.functions.map { $0.name }.joined(separator: ", ")
@@ -81,7 +88,7 @@ extension ImageCommand {
                 "built \(result.image) on \(result.base): app layer \(ByteCount.format(result.layer.size)), image \(ByteCount.format(result.size)), \(result.format.rawValue) media types\(result.cacheHit ? " (cached)" : "")"
             )
             if let bundle = result.extensionBundle { printError("extension bundle \(bundle) from the base satisfies host.json") }
-            printError("smoke test in \(result.image) (\(selected.runtime.name)): \(result.functions.count) function(s): \(names)")
+            printError("smoke test in \(result.image) (\(runtime)): \(result.functions.count) function(s): \(names)")
         }
     }
 }

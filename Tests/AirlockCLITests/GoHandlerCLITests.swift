@@ -81,6 +81,31 @@ import Testing
         )
         #expect(again.status == 0 && again.stderr.contains("(cached)"), "\(again)")
 
+        // Its image: the zip whole at /home/site/wwwroot, the handler 0755; the smoke test runs in it.
+        let image = try await CLI.run(
+            ["image", "build", "--project", "app", "--store", "outside", "--base", HostPythonImage.reference, "--name", "go-app:1",
+             "--runtime", "bwrap", "--json"],
+            in: dir.path, timeout: 120
+        )
+        try #require(image.status == 0, "\(image)")
+        let imageResult = try #require(try parseJSON(image) as? [String: Any], "\(image)")
+        #expect((imageResult["functions"] as? [[String: Any]])?.map { $0["name"] as? String } == ["HttpExample"], "\(image)")
+        #expect(imageResult["sitePackages"] == nil, "\(image)")
+        let rebuilt = try await CLI.run(
+            ["image", "build", "--project", "app", "--store", "outside", "--base", HostPythonImage.reference, "--name", "go-app:1",
+             "--runtime", "bwrap", "--no-cache"],
+            in: dir.path, timeout: 120
+        )
+        #expect(rebuilt.status == 0 && rebuilt.stderr.contains("listens on FUNCTIONS_CUSTOMHANDLER_PORT"), "\(rebuilt)")
+        #expect(rebuilt.stdout.hasPrefix(try #require(imageResult["manifest"] as? String)), "\(rebuilt)")
+        let layerDigest = try #require((imageResult["layer"] as? [String: Any])?["digest"] as? String)
+        let (tarred, members) = try await shell("tar -tvzf 'outside/blobs/sha256/\(layerDigest.dropFirst(7))'", in: dir.path)
+        #expect(tarred == 0, "\(members)")
+        let lines = members.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("-rwxr-xr-x") && $0.hasSuffix(" home/site/wwwroot/handler") }, "\(members)")
+        #expect(lines.contains { $0.hasSuffix(" home/site/wwwroot/HttpExample/function.json") }, "\(members)")
+        #expect(lines.contains { $0.hasSuffix(" home/site/wwwroot/host.json") }, "\(members)")
+
         // Sealed with its toolchain and module, imported: the toolchain and module are found inside.
         let key = try await CLI.run(["key", "generate", "--out", "keys/team"], in: dir.path)
         #expect(key.status == 0, "\(key)")
