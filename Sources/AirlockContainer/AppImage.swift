@@ -7,7 +7,8 @@
 // order), owner 0:0, the build's SOURCE_DATE_EPOCH as every mtime, compressed by Airlock's own
 // deflater, so two machines give one digest. A base whose /FuncExtensionBundles cannot satisfy
 // host.json's extensionBundle range is refused. After the commit, the caller's smoke test runs in
-// the built image; an image whose app does not load is not kept under the name. The result is
+// the built image; an image whose app does not load is not kept under the name (an older image of
+// that name keeps it). The result is
 // kept in the action cache under every input, so the same inputs name the same manifest again
 // without writing a byte.
 
@@ -112,14 +113,17 @@ public enum AppImage {
             base: base, name: request.name, format: request.format, environment: environment,
             created: Timestamp.format(epochSeconds: request.sourceDateEpoch), createdBy: request.createdBy
         )
+        // What the name meant before: given back if the new image's app does not load.
+        let previous = try? ImageCatalog.list(in: store).first { $0.reference == request.name.description }
         let image = try ImageBuilder.commit(spec, layer: layer, into: store)
         progress?.note("image build: smoke test in \(request.name)")
         let functions: [AppFunction]
         do {
             functions = try await smoke(image)
         } catch {
-            // An image whose app does not load is not kept under the name.
+            // An image whose app does not load is not kept under the name; an older one is named again.
             _ = try? ImageCatalog.forget(request.name.description, in: store)
+            if let previous { _ = try? ImageBuilder.rename(manifest: previous.manifest, as: request.name, in: store) }
             throw error
         }
         let metadata = String(decoding: try JSONEncoder().encode(CachedImage.Metadata(functions: functions)), as: UTF8.self)

@@ -137,6 +137,28 @@ import Testing
         #expect(ran == 0 && output.contains("loaded /home/site/wwwroot ['hello']"), "\(output)")
     }
 
+    @Test func anAppThatDoesNotLoadInTheImageFailsAndTheNameKeepsItsOlderImage() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        try await builtApp(dir)
+        let (good, first) = try await imageBuild(dir, ["--name", "app:1"])
+        try #require(good.status == 0, "\(good)")
+        let manifest = try #require(first["manifest"] as? String)
+        // Loads in the build's smoke test (python3 -S), not with the image's site.py.
+        try Data(("import sys\nif not sys.flags.no_site: raise SystemExit('only without site')\n" + Self.app).utf8)
+            .write(to: URL(fileURLWithPath: dir.file("app/function_app.py")))
+        let rebuilt = try await CLI.run(
+            ["build", "--project", "app", "--store", "store", "--runtime", "bwrap", "--image", HostPythonImage.reference], in: dir.path
+        )
+        try #require(rebuilt.status == 0, "\(rebuilt)")
+        let (failed, _) = try await imageBuild(dir, ["--name", "app:1"])
+        #expect(failed.status == 1 && errorCode(failed) == "build.smoke-test-failed", "\(failed)")
+        #expect(failed.stderr.contains("only without site"), "\(failed)")
+        #expect(hasNoStackTrace(failed))
+        let store = try Store.openExisting(at: dir.file("store"))
+        #expect(try ImageCatalog.resolve("app:1", in: store).manifest.description == manifest)
+    }
+
     @Test func aStaleBuildOrAnUnknownBaseIsRefusedBeforeAnythingIsWritten() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
