@@ -224,9 +224,9 @@ public final class RegistryClient: Sendable {
             var headers: [(name: String, value: String)] = []
             if let auth = authorization.withLock({ $0 }) { headers.append(("Authorization", auth)) }
             let writer = try store.makeWriter(syncOnFinish: false)
-            let sink = WriterSink(writer)
+            let sink = BlobWriterSink(writer)
             let end = await session.get(url("/blobs/" + blob.digest.description), headers: headers, sizeLimit: blob.size, into: sink)
-            if let failure = sink.failure {
+            if let failure = sink.error {
                 writer.discard()
                 throw failure
             }
@@ -361,22 +361,5 @@ public struct RegistryError: AirlockError {
             return unauthorized("\(what): HTTP \(answer.response.status)\(detail.isEmpty ? "" : " (\(detail))")")
         }
         return refused("\(what): HTTP \(answer.response.status)\(detail.isEmpty ? "" : " (\(detail))")")
-    }
-}
-
-/// Feeds a 200's body into a blob writer; any other status is refused (and retried or reported).
-private final class WriterSink: HTTPBodySink, @unchecked Sendable {
-    let writer: BlobWriter
-    var failure: (any Error)?
-    init(_ writer: BlobWriter) { self.writer = writer }
-    func accept(_ response: HTTPResponse) -> Bool { response.status == 200 }
-    func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        do {
-            try writer.append(bytes)
-            return true
-        } catch {
-            failure = error
-            return false
-        }
     }
 }

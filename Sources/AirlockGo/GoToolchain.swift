@@ -275,7 +275,7 @@ extension GoToolchain {
         to store: Store
     ) async throws -> GoToolchain {
         let writer = try store.makeWriter(syncOnFinish: false)
-        let sink = BlobSink(writer)
+        let sink = BlobWriterSink(writer)
         let configuration = HTTPSession.Configuration(caFile: caFile, proxies: ProxySettings(environment: environment))
         let end = try await HTTPSession.with(configuration) { session in
             await session.get(url, sizeLimit: maximumDownload, into: sink)
@@ -301,22 +301,5 @@ extension GoToolchain {
         let result = Result { try add(downloaded, expected: expected, origin: url.absoluteString, to: store) }
         try? FileSystem.remove(downloaded)
         return try result.get()
-    }
-}
-
-/// Writes a response body into a store blob writer; refuses anything but a 200.
-private final class BlobSink: HTTPBodySink {
-    let writer: BlobWriter
-    var error: (any Error)?
-    init(_ writer: BlobWriter) { self.writer = writer }
-    func accept(_ response: HTTPResponse) -> Bool { response.status == 200 }
-    func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        do {
-            try writer.append(bytes)
-            return true
-        } catch {
-            self.error = error
-            return false
-        }
     }
 }

@@ -42,6 +42,27 @@ public protocol HTTPBodySink {
     func receive(_ bytes: UnsafeRawBufferPointer) -> Bool
 }
 
+/// Writes a 200's body into a store blob writer (hashing it on the way); refuses any other status.
+/// A write that fails stops the transfer and is kept in `error`.
+public final class BlobWriterSink: HTTPBodySink {
+    public let writer: BlobWriter
+    public private(set) var error: (any Error)?
+
+    public init(_ writer: BlobWriter) { self.writer = writer }
+
+    public func accept(_ response: HTTPResponse) -> Bool { response.status == 200 }
+
+    public func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        do {
+            try writer.append(bytes)
+            return true
+        } catch {
+            self.error = error
+            return false
+        }
+    }
+}
+
 /// How a GET ended, besides what its sink saw.
 public struct HTTPTransferEnd: Sendable {
     /// The final response, when one arrived (and passed the session's checks).
