@@ -35,6 +35,40 @@ public struct ImageBuildResult: Sendable, Codable {
     public var cacheHit: Bool
 }
 
+/// What `image build` is asked, whatever the kind of app.
+public struct AppImageBuildOptions: Sendable {
+    public var project: String
+    /// Where its build's zip and provenance.json are (default: PROJECT/dist).
+    public var outDirectory: String?
+    /// The base image in the store (NAME[:TAG] or digest).
+    public var base: String
+    public var name: ImageName
+    public var format: ImageFormat
+    public var runtime: any ContainerRuntime
+    public var output: SandboxOutput
+    /// nil: the build's own SOURCE_DATE_EPOCH.
+    public var sourceDateEpoch: Int64?
+    public var useCache: Bool
+    public var toolVersion: String
+
+    public init(
+        project: String, outDirectory: String? = nil, base: String, name: ImageName, format: ImageFormat = .oci,
+        runtime: any ContainerRuntime, output: SandboxOutput = .discard, sourceDateEpoch: Int64? = nil, useCache: Bool = true,
+        toolVersion: String
+    ) {
+        self.project = project
+        self.outDirectory = outDirectory
+        self.base = base
+        self.name = name
+        self.format = format
+        self.runtime = runtime
+        self.output = output
+        self.sourceDateEpoch = sourceDateEpoch
+        self.useCache = useCache
+        self.toolVersion = toolVersion
+    }
+}
+
 /// One app image to build.
 public struct AppImageRequest: Sendable {
     public var base: ImageRecord

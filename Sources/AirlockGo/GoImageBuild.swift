@@ -10,40 +10,11 @@ public import AirlockContainer
 public import AirlockCore
 import Foundation
 
-public struct GoImageBuildOptions: Sendable {
-    public var project: String
-    public var outDirectory: String?
-    public var base: String
-    public var name: ImageName
-    public var format: ImageFormat
-    public var runtime: any ContainerRuntime
-    public var output: SandboxOutput
-    public var sourceDateEpoch: Int64?
-    public var useCache: Bool
-    public var toolVersion: String
-    public var smokeTimeLimit: Duration
-
-    public init(
-        project: String, outDirectory: String? = nil, base: String, name: ImageName, format: ImageFormat = .oci,
-        runtime: any ContainerRuntime, output: SandboxOutput = .discard, sourceDateEpoch: Int64? = nil, useCache: Bool = true,
-        toolVersion: String, smokeTimeLimit: Duration = .seconds(60)
-    ) {
-        self.project = project
-        self.outDirectory = outDirectory
-        self.base = base
-        self.name = name
-        self.format = format
-        self.runtime = runtime
-        self.output = output
-        self.sourceDateEpoch = sourceDateEpoch
-        self.useCache = useCache
-        self.toolVersion = toolVersion
-        self.smokeTimeLimit = smokeTimeLimit
-    }
-}
-
 public enum GoImageBuild {
-    public static func build(_ options: GoImageBuildOptions, store: Store, progress: ProgressReporter? = nil) async throws -> ImageBuildResult {
+    /// `smokeTimeLimit`: how long the handler has to listen.
+    public static func build(
+        _ options: AppImageBuildOptions, smokeTimeLimit: Duration = .seconds(60), store: Store, progress: ProgressReporter? = nil
+    ) async throws -> ImageBuildResult {
         let built = try GoBuild.built(project: options.project, outDirectory: options.outDirectory, store: store)
         let base = try ImageCatalog.resolve(options.base, in: store)
         let platform = built.target["platform"]?.stringValue ?? GoPlatform.host.description
@@ -73,7 +44,7 @@ public enum GoImageBuild {
             }
             let said = try await GoBuild.smokeTest(
                 tree: nil, handler: handler, runtime: options.runtime, image: try await options.runtime.prepare(image, from: store),
-                imageName: options.name.description, epoch: epoch, timeLimit: options.smokeTimeLimit, output: options.output
+                imageName: options.name.description, epoch: epoch, timeLimit: smokeTimeLimit, output: options.output
             )
             progress?.note("image build: smoke test: \(said)")
             return functions

@@ -16,45 +16,13 @@ public import AirlockContainer
 public import AirlockCore
 import Foundation
 
-public struct PythonImageBuildOptions: Sendable {
-    public var project: String
-    public var outDirectory: String?
-    /// The base image in the store (NAME[:TAG] or digest).
-    public var base: String
-    public var name: ImageName
-    public var format: ImageFormat
-    public var runtime: any ContainerRuntime
-    public var output: SandboxOutput
-    public var sourceDateEpoch: Int64
-    public var useCache: Bool
-    public var toolVersion: String
-    /// App settings the smoke test's environment gets.
-    public var settings: [String: String]
-
-    public init(
-        project: String, outDirectory: String? = nil, base: String, name: ImageName, format: ImageFormat = .oci,
-        runtime: any ContainerRuntime, output: SandboxOutput = .discard, sourceDateEpoch: Int64? = nil, useCache: Bool = true,
-        toolVersion: String, settings: [String: String] = [:]
-    ) {
-        self.project = project
-        self.outDirectory = outDirectory
-        self.base = base
-        self.name = name
-        self.format = format
-        self.runtime = runtime
-        self.output = output
-        self.sourceDateEpoch = sourceDateEpoch ?? SandboxSpec.defaultSourceDateEpoch
-        self.useCache = useCache
-        self.toolVersion = toolVersion
-        self.settings = settings
-    }
-}
-
 public enum PythonImageBuild {
+    /// `settings` are app settings the smoke test's environment gets.
     public static func build(
-        _ options: PythonImageBuildOptions, store: Store, progress: ProgressReporter? = nil
+        _ options: AppImageBuildOptions, settings: [String: String] = [:], store: Store, progress: ProgressReporter? = nil
     ) async throws -> ImageBuildResult {
         let built = try PythonBuild.built(project: options.project, outDirectory: options.outDirectory, store: store)
+        let epoch = options.sourceDateEpoch ?? built.provenance.inputs?.sourceDateEpoch ?? SandboxSpec.defaultSourceDateEpoch
         try checkAppFilesUnchanged(project: options.project, outDirectory: options.outDirectory, since: built)
         let base = try ImageCatalog.resolve(options.base, in: store)
         let scriptFile = built.provenance.inputs?.script ?? "function_app.py"
@@ -64,7 +32,7 @@ public enum PythonImageBuild {
         let baseSandbox = PythonSandbox(
             runtime: options.runtime, imageReference: base.reference, imageDigest: base.manifest,
             runtimeImage: try await options.runtime.prepare(base, from: store), output: options.output,
-            sourceDateEpoch: options.sourceDateEpoch
+            sourceDateEpoch: epoch
         )
         let paths = try await baseSandbox.installPaths()
         try check(paths, base: base.reference, target: built.target)
@@ -73,12 +41,12 @@ public enum PythonImageBuild {
         let zipDigest = built.provenance.output.sha256
         var request = AppImageRequest(
             base: base, name: options.name, format: options.format, zip: built.zipPath, zipDigest: zipDigest,
-            sitePackages: paths.purelib, sourceDateEpoch: options.sourceDateEpoch,
+            sitePackages: paths.purelib, sourceDateEpoch: epoch,
             createdBy: "airlock image build (\(built.name).zip sha256:\(zipDigest.hex) into \(AppImage.appRoot) and \(paths.purelib))",
             hostJSON: try FileSystem.readFile(hostPath, limit: 1 << 20), hostPath: hostPath,
             cacheInputs: [
                 "kind": .string("image-build:python"), "script": .string(scriptFile), "tool": .string(options.toolVersion),
-                "settings": .string(SHA256Hasher.hash(JSONValue.object(options.settings.mapValues(JSONValue.string)).canonicalBytes).hex),
+                "settings": .string(SHA256Hasher.hash(JSONValue.object(settings.mapValues(JSONValue.string)).canonicalBytes).hex),
             ]
         )
         request.useCache = options.useCache
@@ -87,11 +55,11 @@ public enum PythonImageBuild {
             let sandbox = PythonSandbox(
                 runtime: options.runtime, imageReference: options.name.description, imageDigest: image.manifest,
                 runtimeImage: try await options.runtime.prepare(image, from: store), output: options.output,
-                sourceDateEpoch: options.sourceDateEpoch
+                sourceDateEpoch: epoch
             )
             let scratch = try FileSystem.makeTemporaryDirectory(prefix: "image-build", in: FileSystem.absolute(store.temporaryDirectory))
             defer { FileSystem.removeTree(scratch) }
-            return try await sandbox.smokeTest(tree: nil, scriptFile: scriptFile, scratch: scratch, settings: options.settings)
+            return try await sandbox.smokeTest(tree: nil, scriptFile: scriptFile, scratch: scratch, settings: settings)
         }
     }
 

@@ -61,23 +61,19 @@ extension ImageCommand {
             let selected = try await RuntimeSelection.select(defaults.string(runtime, .runtime) ?? RuntimeChoice.auto.rawValue, store: store)
             for note in selected.notes { printError("airlock: note: " + note) }
             let progress = ProgressReporter(label: "image", quiet: output.json)
-            let sandboxOutput = output.json ? SandboxOutput.discard : SandboxOutput { _, line in printError("  | " + line) }
+            let options = AppImageBuildOptions(
+                project: project, outDirectory: out, base: base, name: imageName, format: format, runtime: selected.runtime,
+                output: output.json ? .discard : SandboxOutput { _, line in printError("  | " + line) },
+                sourceDateEpoch: try sourceDateEpoch(), useCache: !noCache, toolVersion: AirlockVersion.current
+            )
+            let result: ImageBuildResult
             if GoLock.isGoProject(project) {
                 if !setting.isEmpty { throw UsageError(ImageErrorCode.badOption, "--setting: a Go handler's smoke test takes no app settings") }
-                let options = GoImageBuildOptions(
-                    project: project, outDirectory: out, base: base, name: imageName, format: format, runtime: selected.runtime,
-                    output: sandboxOutput, sourceDateEpoch: try sourceDateEpoch(), useCache: !noCache, toolVersion: AirlockVersion.current
-                )
-                return try report(try await GoImageBuild.build(options, store: store, progress: progress), runtime: selected.runtime.name)
+                result = try await GoImageBuild.build(options, store: store, progress: progress)
+            } else {
+                result = try await PythonImageBuild.build(options, settings: settings, store: store, progress: progress)
             }
-            let built = try PythonBuild.built(project: project, outDirectory: out, store: store)
-            let options = PythonImageBuildOptions(
-                project: project, outDirectory: out, base: base, name: imageName, format: format, runtime: selected.runtime,
-                output: sandboxOutput,
-                sourceDateEpoch: try sourceDateEpoch() ?? built.provenance.inputs?.sourceDateEpoch, useCache: !noCache,
-                toolVersion: AirlockVersion.current, settings: settings
-            )
-            try report(try await PythonImageBuild.build(options, store: store, progress: progress), runtime: selected.runtime.name)
+            try report(result, runtime: selected.runtime.name)
         }
 
         private func report(_ result: ImageBuildResult, runtime: String) throws {

@@ -3,8 +3,9 @@
 // request with a 503 and closes every seventh connection without an answer; `token` demands a
 // Bearer token that its own /token endpoint gives for one user name and password, or for ACR's
 // token user with `acrToken` (as ACR and Docker Hub do); `tamper` flips the last byte of every
-// blob it serves. The supervisor picks free ports, writes the registry's config, waits (bounded)
-// until /v2/ answers, and prints both ports on its first line. Stopping it (or dropping the value)
+// blob it serves. The supervisor picks free ports, writes the registry's config, waits for the
+// registry's own "listening on" log line (the test bounds the wait), and prints both ports on its
+// first line. Stopping it (or dropping the value)
 // ends its process group, the registry with it.
 
 import AirlockCore
@@ -43,7 +44,7 @@ final class LocalRegistry {
     func stop() async { await process.stop() }
 
     static let script = #"""
-        import base64, http.client, http.server, os, socket, subprocess, sys, threading, time
+        import base64, http.client, http.server, os, socket, subprocess, sys, threading
         root, mode = sys.argv[1], sys.argv[2]
         def free_port():
             s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
@@ -51,18 +52,18 @@ final class LocalRegistry {
         os.makedirs(root, exist_ok=True)
         with open(os.path.join(root, "config.yml"), "w") as f:
             f.write("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s/data\n  delete:\n    enabled: true\n"
-                    "http:\n  addr: 127.0.0.1:%d\nlog:\n  level: error\n" % (root, port))
+                    "http:\n  addr: 127.0.0.1:%d\nlog:\n  level: info\n" % (root, port))
         registry = subprocess.Popen(["/usr/bin/docker-registry", "serve", os.path.join(root, "config.yml")],
-                                    stdout=open(os.path.join(root, "registry.log"), "w"), stderr=subprocess.STDOUT)
-        for _ in range(200):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=1); c.request("GET", "/v2/")
-                if c.getresponse().status == 200: break
-            except OSError:
-                pass
-            time.sleep(0.05)
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # Ready when it logs "listening on"; its later lines go on into registry.log.
+        log = open(os.path.join(root, "registry.log"), "w")
+        for line in registry.stderr:
+            log.write(line)
+            if "listening on" in line: break
         else:
-            sys.exit("docker-registry did not answer on %d" % port)
+            log.close()
+            sys.exit("docker-registry exited before it listened on %d (see %s)" % (port, log.name))
+        threading.Thread(target=lambda: [log.write(l) for l in registry.stderr], daemon=True).start()
         count = [0]
         lock = threading.Lock()
         TOKEN = "t0ken-for-tests"
