@@ -170,7 +170,9 @@ import Testing
         #expect(unknown.status == 2 && errorCode(unknown) == "image.not-found", "\(unknown)")
         let (badName, _) = try await imageBuild(dir, ["--name", "App:1"])
         #expect(badName.status == 2 && errorCode(badName) == "image.bad-name", "\(badName)")
-        for result in [stale, unknown, badName] { #expect(hasNoStackTrace(result)) }
+        let (badFormat, _) = try await imageBuild(dir, ["--name", "app:1", "--format", "tar"])
+        #expect(badFormat.status == 2 && badFormat.stderr.contains("expected oci or docker"), "\(badFormat)")
+        for result in [stale, unknown, badName, badFormat] { #expect(hasNoStackTrace(result)) }
         let store = try Store.openExisting(at: dir.file("store"))
         #expect(try ImageCatalog.list(in: store).map(\.reference) == [HostPythonImage.reference])
     }

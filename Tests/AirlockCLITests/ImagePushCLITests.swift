@@ -175,10 +175,12 @@ struct ImagePushCLITests {
         try await FunctionsStandIn.project(dir, app: ImageBuildCLITests.app)
         for (to, expected) in [
             ("registry.example.org/app:1", "only for a registry on this machine"), ("app:1", "REGISTRY/REPOSITORY"),
-            ("127.0.0.1:5000/App:1", "REGISTRY/REPOSITORY"),
+            ("127.0.0.1:5000/App:1", "REGISTRY/REPOSITORY"), ("127.0.0.1:5000/app@sha256:" + String(repeating: "0", count: 64), "names a tag"),
+            ("127.0.0.1:5000/app:1 --chunk-size 10", "at least 1MiB"),
         ] {
+            let words = to.split(separator: " ").map(String.init)
             let result = try await CLI.run(
-                ["image", "push", "--store", "store", HostPythonImage.reference, "--to", to, "--insecure"], in: dir.path
+                ["image", "push", "--store", "store", HostPythonImage.reference, "--to"] + words + ["--insecure"], in: dir.path
             )
             #expect(result.status == 2 && result.stderr.contains(expected), "\(to): \(result)")
             #expect(hasNoStackTrace(result))
