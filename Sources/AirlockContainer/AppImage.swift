@@ -74,6 +74,8 @@ public struct AppImageRequest: Sendable {
     public var base: ImageRecord
     public var name: ImageName
     public var format: ImageFormat
+    /// FUNCTIONS_WORKER_RUNTIME of the app: `python`, or `custom` for a Go handler.
+    public var runtime: String
     /// The built app's zip, and its digest.
     public var zip: String
     public var zipDigest: SHA256Digest
@@ -93,12 +95,14 @@ public struct AppImageRequest: Sendable {
     public var useCache = true
 
     public init(
-        base: ImageRecord, name: ImageName, format: ImageFormat, zip: String, zipDigest: SHA256Digest, sitePackages: String?,
-        sourceDateEpoch: Int64, createdBy: String, hostJSON: [UInt8], hostPath: String, cacheInputs: [String: JSONValue]
+        base: ImageRecord, name: ImageName, format: ImageFormat, runtime: String, zip: String, zipDigest: SHA256Digest,
+        sitePackages: String?, sourceDateEpoch: Int64, createdBy: String, hostJSON: [UInt8], hostPath: String,
+        cacheInputs: [String: JSONValue]
     ) {
         self.base = base
         self.name = name
         self.format = format
+        self.runtime = runtime
         self.zip = zip
         self.zipDigest = zipDigest
         self.sitePackages = sitePackages
@@ -128,8 +132,12 @@ public enum AppImage {
         let rootfs = try ImageRootfs.unpack(image: base, in: store)
         let bundle = try checkExtensionBundle(hostJSON: request.hostJSON, path: request.hostPath, rootfs: rootfs, base: base.reference)
         let key = cacheKey(request)
-        func result(_ image: ImageRecord, functions: [AppFunction], cacheHit: Bool) -> ImageBuildResult {
-            ImageBuildResult(
+        func result(_ image: ImageRecord, functions: [AppFunction], cacheHit: Bool) throws -> ImageBuildResult {
+            // What the deploy kits read back: the app's runtime and functions, as the image's provenance.
+            try ImageProvenance.record(
+                .init(runtime: request.runtime, zip: request.zipDigest, functions: functions), for: image, in: store
+            )
+            return ImageBuildResult(
                 image: request.name.description, manifest: image.manifest, config: image.config, layer: image.layers.last!,
                 size: image.size, format: request.format, base: baseReference, sitePackages: request.sitePackages,
                 extensionBundle: bundle, functions: functions, cacheHit: cacheHit
@@ -137,7 +145,7 @@ public enum AppImage {
         }
         if request.useCache, let hit = try cached(key, as: request.name, store: store) {
             progress?.note("image build: \(request.name) unchanged (action cache hit)")
-            return result(hit.image, functions: hit.functions, cacheHit: true)
+            return try result(hit.image, functions: hit.functions, cacheHit: true)
         }
         progress?.note("image build: writing the app layer (\(appRoot)\(request.sitePackages.map { ", wheels into " + $0 } ?? ""))")
         let layer = try writeLayer(
@@ -162,7 +170,7 @@ public enum AppImage {
         }
         let metadata = String(decoding: try JSONEncoder().encode(CachedImage.Metadata(functions: functions)), as: UTF8.self)
         try store.index.recordAction(key, output: image.manifest, metadata: metadata)
-        return result(image, functions: functions, cacheHit: false)
+        return try result(image, functions: functions, cacheHit: false)
     }
 
     /// The version of the base's extension bundle that satisfies host.json's range; nil when

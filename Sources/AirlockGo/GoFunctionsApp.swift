@@ -83,6 +83,10 @@ public struct GoFunctionsApp: Sendable, Equatable {
         guard let list = object["bindings"] as? [[String: Any]], !list.isEmpty else {
             throw bad("no bindings: the host would not know what triggers \(name)")
         }
+        // The same list again as JSONValues, for each binding's other properties (nil when the file
+        // holds something JSONValue does not read, such as a float).
+        struct Declared: Decodable { var bindings: [[String: JSONValue]] }
+        let declared = try? JSONDecoder().decode(Declared.self, from: Data(bytes)).bindings
         var bindings: [AppFunction.Binding] = []
         var trigger: String? = nil
         var route: String? = nil
@@ -92,7 +96,8 @@ public struct GoFunctionsApp: Sendable, Equatable {
             else {
                 throw bad("binding \(index + 1) needs type, direction and name")
             }
-            bindings.append(.init(type: type, direction: direction, name: bindingName))
+            let properties = declared.flatMap { $0.count == list.count ? AppFunction.Binding.properties(of: $0[index]) : nil }
+            bindings.append(.init(type: type, direction: direction, name: bindingName, properties: properties))
             if type.hasSuffix("Trigger"), trigger == nil {
                 trigger = type
                 if type == "httpTrigger" { route = binding["route"] as? String ?? name }

@@ -30,7 +30,8 @@ public enum GoImageBuild {
         let zipDigest = built.provenance.output.sha256
         let hostPath = options.project + "/host.json"
         var request = AppImageRequest(
-            base: base, name: options.name, format: options.format, zip: built.zipPath, zipDigest: zipDigest, sitePackages: nil,
+            base: base, name: options.name, format: options.format, runtime: "custom", zip: built.zipPath, zipDigest: zipDigest,
+            sitePackages: nil,
             sourceDateEpoch: epoch, createdBy: "airlock image build (\(built.name).zip sha256:\(zipDigest.hex) into \(AppImage.appRoot))",
             hostJSON: try FileSystem.readFile(hostPath, limit: 1 << 20), hostPath: hostPath,
             cacheInputs: ["kind": .string("image-build:go"), "handler": .string(handler), "tool": .string(options.toolVersion)]

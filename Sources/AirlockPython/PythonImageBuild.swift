@@ -40,7 +40,7 @@ public enum PythonImageBuild {
         let hostPath = options.project + "/host.json"
         let zipDigest = built.provenance.output.sha256
         var request = AppImageRequest(
-            base: base, name: options.name, format: options.format, zip: built.zipPath, zipDigest: zipDigest,
+            base: base, name: options.name, format: options.format, runtime: "python", zip: built.zipPath, zipDigest: zipDigest,
             sitePackages: paths.purelib, sourceDateEpoch: epoch,
             createdBy: "airlock image build (\(built.name).zip sha256:\(zipDigest.hex) into \(AppImage.appRoot) and \(paths.purelib))",
             hostJSON: try FileSystem.readFile(hostPath, limit: 1 << 20), hostPath: hostPath,

@@ -54,6 +54,11 @@ import Testing
         let image = try ImageCatalog.resolve("app:1", in: store)
         let base = try ImageCatalog.resolve(HostPythonImage.reference, in: store)
         #expect(image.manifest.description == manifest)
+        // The image's provenance names the app it carries, for the deploy kits.
+        let app = try #require(try ImageProvenance.app(of: image.manifest, in: store))
+        #expect(app.runtime == "python" && app.functions.map(\.name) == ["hello"] && app.functions[0].trigger == "httpTrigger")
+        let zip = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("app/dist/provenance.json")))) as? [String: Any]
+        #expect(app.zip.description == (zip?["output"] as? [String: Any])?["sha256"] as? String, "\(String(describing: zip))")
         // The base's layers, unchanged, then one gzip layer.
         #expect(Array(image.layers.dropLast()).map(\.digest) == base.layers.map(\.digest))
         #expect(image.layers.last?.mediaType == OCIMediaType.layerGzip)

@@ -135,6 +135,11 @@ import Testing
         #expect(functions[0].trigger == "httpTrigger" && functions[0].route == "hello")
         #expect(functions[0].bindings.map(\.type) == ["httpTrigger", "http"])
         #expect(functions[1].trigger == "timerTrigger" && functions[1].route == nil)
+        // Each binding's other scalar properties, as text, for what the Kubernetes kit derives (a
+        // null route is not one).
+        #expect(functions[0].bindings[0].properties == ["route": "hello"])
+        #expect(functions[0].bindings[1].properties == nil)
+        #expect(functions[1].bindings[0].properties == ["schedule": "0 */5 * * * *"])
         #expect(result.runtime == "bwrap")
         let image = try ImageCatalog.resolve(HostPythonImage.reference, in: project.store)
         #expect(result.image == "\(HostPythonImage.reference)@\(image.manifest)")

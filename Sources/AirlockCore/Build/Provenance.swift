@@ -18,11 +18,31 @@ public struct AppFunction: Codable, Sendable, Equatable {
         public var type: String
         public var direction: String
         public var name: String
+        /// Every other scalar property the binding declares (`queueName`, `connection`, `schedule`,
+        /// ...), as text (`true`/`false` for booleans), for what a kit derives from a trigger, such as
+        /// a KEDA scaler's metadata. Nil in provenance written before it was recorded.
+        public var properties: [String: String]?
 
-        public init(type: String, direction: String, name: String) {
+        public init(type: String, direction: String, name: String, properties: [String: String]? = nil) {
             self.type = type
             self.direction = direction
             self.name = name
+            self.properties = properties
+        }
+
+        /// The properties of a binding as its JSON declares them (`function.json`, or what a Python
+        /// app's decorators register): every string, integer and boolean but type, direction and name.
+        public static func properties(of binding: [String: JSONValue]) -> [String: String]? {
+            var found: [String: String] = [:]
+            for (key, value) in binding where !["type", "direction", "name"].contains(key) {
+                switch value {
+                case .string(let text): found[key] = text
+                case .int(let number): found[key] = String(number)
+                case .bool(let flag): found[key] = flag ? "true" : "false"
+                case .null, .array, .object: continue
+                }
+            }
+            return found.isEmpty ? nil : found
         }
     }
 

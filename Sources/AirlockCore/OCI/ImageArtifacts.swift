@@ -3,6 +3,8 @@
 // the image, its config and its layers (so import can name it again), then each config and layer
 // blob once at `images/blobs/sha256/HEX` (kinds `oci-config`, `oci-layer`).
 
+import Foundation
+
 /// The provenance of an `oci-image` artifact.
 public struct ImageProvenance: Codable, Sendable, Equatable {
     public struct Image: Codable, Sendable, Equatable {
@@ -11,10 +13,42 @@ public struct ImageProvenance: Codable, Sendable, Equatable {
         public var config: SHA256Digest
         public var layers: [SHA256Digest]
     }
-    public var image: Image
+    /// For an image `airlock image build` made of a function app: what its smoke test listed.
+    public struct App: Codable, Sendable, Equatable {
+        /// `python` or `custom` (a Go handler), as FUNCTIONS_WORKER_RUNTIME names it.
+        public var runtime: String
+        /// The built zip the image carries at /home/site/wwwroot.
+        public var zip: SHA256Digest
+        public var functions: [AppFunction]
 
-    public init(name: String, tag: String, config: SHA256Digest, layers: [SHA256Digest]) {
+        public init(runtime: String, zip: SHA256Digest, functions: [AppFunction]) {
+            self.runtime = runtime
+            self.zip = zip
+            self.functions = functions
+        }
+    }
+    public var image: Image
+    public var app: App?
+
+    public init(name: String, tag: String, config: SHA256Digest, layers: [SHA256Digest], app: App? = nil) {
         image = Image(name: name, tag: tag, config: config, layers: layers)
+        self.app = app
+    }
+
+    /// The app an image's recorded provenance names (a build here, or the signed manifest of the
+    /// bundle that brought it in); nil for an image that is not an app build.
+    public static func app(of manifest: SHA256Digest, in store: Store) throws -> App? {
+        guard let text = try store.index.provenance(of: manifest) else { return nil }
+        return try? JSONDecoder().decode(ImageProvenance.self, from: Data(text.utf8)).app
+    }
+
+    /// Records `app` as the provenance of the image `record` names.
+    public static func record(_ app: App, for record: ImageRecord, in store: Store) throws {
+        let provenance = ImageProvenance(
+            name: record.name, tag: record.tag, config: record.config, layers: record.layers.map(\.digest), app: app
+        )
+        let document = try JSONValue(encoding: provenance).canonicalBytes
+        try store.index.recordProvenance(String(decoding: document, as: UTF8.self), of: record.manifest)
     }
 }
 
@@ -25,7 +59,10 @@ public enum ImageArtifacts {
 
     /// `image` as bundle inputs: its manifest, then its config and layers unless `carried` has them.
     public static func inputs(_ image: ImageRecord, store: Store, carried: inout Set<SHA256Digest>) throws -> [BundleInput] {
-        let provenance = ImageProvenance(name: image.name, tag: image.tag, config: image.config, layers: image.layers.map(\.digest))
+        let provenance = ImageProvenance(
+            name: image.name, tag: image.tag, config: image.config, layers: image.layers.map(\.digest),
+            app: try ImageProvenance.app(of: image.manifest, in: store)
+        )
         var inputs = [
             BundleInput(
                 sourcePath: store.blobPath(image.manifest), artifactPath: "images/\(image.name)/\(image.tag)/manifest.json",

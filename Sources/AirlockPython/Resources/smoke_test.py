@@ -56,7 +56,7 @@ def main(argv):
             "trigger": trigger_type,
             "route": route,
             "bindings": [
-                {"type": str(b.get("type")), "direction": str(b.get("direction")), "name": str(b.get("name"))}
+                binding_record(b)
                 for b in bindings
             ],
         })
@@ -67,6 +67,22 @@ def main(argv):
     for item in listed:
         where = " /api/" + item["route"] if item["route"] else ""
         print("function %s: %s%s" % (item["name"], item["trigger"], where))
+
+
+def binding_record(binding):
+    """type, direction and name, and every other scalar property as text (booleans as true/false)."""
+    record = {"type": str(binding.get("type")), "direction": str(binding.get("direction")), "name": str(binding.get("name"))}
+    properties = {}
+    for key, value in binding.items():
+        if key in ("type", "direction", "name"):
+            continue
+        if isinstance(value, bool):
+            properties[key] = "true" if value else "false"
+        elif isinstance(value, (int, str)):
+            properties[key] = str(value)
+    if properties:
+        record["properties"] = properties
+    return record
 
 
 if __name__ == "__main__":
