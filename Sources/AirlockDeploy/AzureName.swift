@@ -68,6 +68,83 @@ package enum AzureName {
         }
     }
 
+    /// An Azure Container Registry login server: the registry's name (5-50 lowercase letters and
+    /// digits) then `.azurecr.` and the cloud's suffix (`io`, `us`, `cn`, ...). Managed-identity pulls
+    /// and AcrPull exist for ACR only. Returns the registry's name.
+    package static func checkRegistry(_ server: String, option: String = "--registry") throws -> String {
+        try check(server, option: option, maximumLength: 253, allowed: lowercase + digits + ".-")
+        let labels = server.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        let name = labels[0]
+        guard labels.count >= 3, labels[1] == "azurecr", labels.dropFirst(2).allSatisfy({ !$0.isEmpty }),
+            (5...50).contains(name.count), name.allSatisfy({ $0.isLetter || $0.isNumber })
+        else {
+            throw UsageError(
+                DeployErrorCode.badName,
+                "\(option) \(quoted(server)): give an Azure Container Registry login server, REGISTRY.azurecr.io (REGISTRY: 5-50 lowercase letters and digits); the app pulls with its managed identity, which only ACR accepts"
+            )
+        }
+        return name
+    }
+
+    /// A user-assigned managed identity's resource id:
+    /// `/subscriptions/GUID/resourceGroups/RG/providers/Microsoft.ManagedIdentity/userAssignedIdentities/NAME`.
+    package static func checkIdentityResourceID(_ id: String, option: String = "--identity") throws {
+        let parts = id.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let shape =
+            parts.count == 9 && parts[0].isEmpty && parts[1].lowercased() == "subscriptions"
+            && parts[3].lowercased() == "resourcegroups" && parts[5].lowercased() == "providers"
+            && parts[6].lowercased() == "microsoft.managedidentity" && parts[7].lowercased() == "userassignedidentities"
+        guard shape, isGUID(parts[2]), (try? checkResourceGroup(parts[4])) != nil,
+            (3...128).contains(parts[8].count), parts[8].unicodeScalars.allSatisfy({ Set((letters + digits + "-_").unicodeScalars).contains($0) })
+        else {
+            throw UsageError(
+                DeployErrorCode.badName,
+                "\(option) \(quoted(id)): give system, or a user-assigned identity's resource id (/subscriptions/GUID/resourceGroups/RG/providers/Microsoft.ManagedIdentity/userAssignedIdentities/NAME; az identity show --query id)"
+            )
+        }
+    }
+
+    /// Key Vault names: 3-24 letters, digits and `-`, starting with a letter, not ending with `-`,
+    /// no `--`.
+    package static func checkKeyVault(_ name: String) throws {
+        try check(name, option: "--key-vault", maximumLength: 24, allowed: letters + digits + "-")
+        guard name.count >= 3, name.first!.isLetter, !name.hasSuffix("-"), !name.contains("--") else {
+            throw UsageError(
+                DeployErrorCode.badName,
+                "--key-vault \(quoted(name)): a Key Vault name is 3-24 letters, digits and '-', starts with a letter, does not end with '-' and has no '--'"
+            )
+        }
+    }
+
+    /// An app setting name on Linux (where the host reads settings as environment variables): a
+    /// letter or `_`, then letters, digits and `_`.
+    package static func checkSettingName(_ name: String, option: String) throws {
+        try check(name, option: option, maximumLength: 128, allowed: letters + digits + "_")
+        if name.first!.isNumber {
+            throw UsageError(DeployErrorCode.badName, "\(option) \(quoted(name)): a setting name starts with a letter or '_'")
+        }
+    }
+
+    /// A Key Vault secret name: 1-127 letters, digits and `-`.
+    package static func checkSecretName(_ name: String, option: String) throws {
+        try check(name, option: option, maximumLength: 127, allowed: letters + digits + "-")
+    }
+
+    /// The path a web app's health is read from: `/`, then URL path characters (no spaces, quotes
+    /// or `#`).
+    package static func checkHealthPath(_ path: String) throws {
+        try check(path, option: "--health-path", maximumLength: 512, allowed: letters + digits + "/-._~%!$&()*+,;=:@?")
+        guard path.hasPrefix("/") else {
+            throw UsageError(DeployErrorCode.badName, "--health-path \(quoted(path)): a path starts with '/'")
+        }
+    }
+
+    private static func isGUID(_ text: String) -> Bool {
+        let groups = text.split(separator: "-", omittingEmptySubsequences: false)
+        return groups.map(\.count) == [8, 4, 4, 4, 12] && groups.allSatisfy { $0.allSatisfy(\.isHexDigit) }
+    }
+
+    private static let lowercase = "abcdefghijklmnopqrstuvwxyz"
     private static let letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
     private static let digits = "0123456789"
 

@@ -22,7 +22,7 @@ import AirlockCore
 
 extension CloudShellKit {
     /// The default pause between two `function list` polls; AIRLOCK_POLL_INTERVAL overrides it.
-    public static let defaultPollSeconds = 15
+    public static let defaultPollSeconds = KitScript.defaultPollSeconds
 
     /// `deploy.sh`: bash, `set -euo pipefail`, passes shellcheck.
     public var deployScript: String {
@@ -41,7 +41,7 @@ extension CloudShellKit {
             "DEFAULT_WAIT_SECONDS=\(c.waitMinutes * 60)",
             "DEFAULT_POLL_INTERVAL=\(Self.defaultPollSeconds)",
         ]
-        return Self.scriptHeader + assignments.joined(separator: "\n") + "\n" + Self.scriptBody
+        return Self.scriptHeader + assignments.joined(separator: "\n") + "\n" + KitScript.helpers + Self.scriptBody
     }
 
     /// `README.txt`: what the kit is and the one command to run.
@@ -100,28 +100,6 @@ extension CloudShellKit {
 
     private static let scriptBody = #"""
 
-        WAIT_SECONDS=${AIRLOCK_WAIT_SECONDS:-$DEFAULT_WAIT_SECONDS}
-        POLL_INTERVAL=${AIRLOCK_POLL_INTERVAL:-$DEFAULT_POLL_INTERVAL}
-
-        say() { printf 'deploy.sh: %s\n' "$*"; }
-        fail() {
-            local status=$1
-            shift
-            printf 'deploy.sh: error: %s\n' "$@" >&2
-            exit "$status"
-        }
-        run_az() {
-            say "az $*"
-            az "$@"
-        }
-
-        case $WAIT_SECONDS in
-            '' | *[!0-9]* | ?????????*) fail 2 "AIRLOCK_WAIT_SECONDS='$WAIT_SECONDS': give a whole number of seconds" ;;
-        esac
-        case $POLL_INTERVAL in
-            '' | *[!0-9]* | ?????????*) fail 2 "AIRLOCK_POLL_INTERVAL='$POLL_INTERVAL': give a whole number of seconds" ;;
-        esac
-
         TARGET=$APP
         SLOT_ARGS=()
         if [ -n "$SLOT" ]; then
@@ -157,25 +135,7 @@ extension CloudShellKit {
 
         # 3. The plan, then the app settings it needs.
         if [ "$PLAN" = auto ]; then
-            say "reading the plan of $TARGET (az functionapp show)"
-            # az functionapp show flattens the site's ARM properties, so the SKU of the plan the app runs on
-            # is the top-level "sku": FlexConsumption, Dynamic (Consumption), ElasticPremium, or a Dedicated
-            # tier (Basic, Standard, PremiumV3, ...). Should it be empty, ask the App Service plan for its tier.
-            sku=$(az functionapp show "${APP_ARGS[@]}" --query sku --output tsv)
-            if [ -z "$sku" ]; then
-                farm=$(az functionapp show "${APP_ARGS[@]}" --query serverFarmId --output tsv)
-                if [ -n "$farm" ]; then
-                    sku=$(az appservice plan show --ids "$farm" --query sku.tier --output tsv)
-                fi
-            fi
-            case ${sku,,} in
-                flexconsumption) PLAN=flex ;;
-                dynamic) PLAN=consumption ;;
-                elasticpremium) PLAN=premium ;;
-                '') fail 2 "cannot tell the plan of $TARGET (az reports no SKU); make the kit again with --plan" ;;
-                *) PLAN=dedicated ;;
-            esac
-            say "plan: $PLAN (SKU $sku)"
+            read_plan
         fi
 
         case $PLAN in
@@ -212,47 +172,8 @@ extension CloudShellKit {
         # 4. The deploy: the zip as it is, no build on the server.
         run_az functionapp deployment source config-zip "${APP_ARGS[@]}" --src "$ZIP" --build-remote false
 
-        # 5. Wait until every expected function is listed. Names come back as "<app>/<function>" (or
-        #    "<app>/<slot>/<function>"): keep what follows the last slash. The host treats function names
-        #    case-insensitively, and so does this comparison.
-        say "waiting up to ${WAIT_SECONDS}s for ${#EXPECTED_FUNCTIONS[@]} function(s) to be listed: ${EXPECTED_FUNCTIONS[*]}"
-        start=$SECONDS
-        while :; do
-            live=()
-            missing=()
-            if listed=$(az functionapp function list "${APP_ARGS[@]}" --query "[].name" --output tsv); then
-                while IFS= read -r name; do
-                    name=${name%$'\r'}
-                    if [ -n "$name" ]; then live+=("${name##*/}"); fi
-                done <<<"$listed"
-                for want in "${EXPECTED_FUNCTIONS[@]}"; do
-                    found=no
-                    for have in "${live[@]}"; do
-                        if [ "${have,,}" = "${want,,}" ]; then
-                            found=yes
-                            break
-                        fi
-                    done
-                    if [ "$found" = no ]; then missing+=("$want"); fi
-                done
-            else
-                say "az functionapp function list failed; trying again"
-                missing=("${EXPECTED_FUNCTIONS[@]}")
-            fi
-            if [ ${#missing[@]} -eq 0 ]; then break; fi
-            elapsed=$((SECONDS - start))
-            if [ "$elapsed" -ge "$WAIT_SECONDS" ]; then
-                fail 1 "after ${elapsed}s $TARGET still does not list: ${missing[*]}" \
-                    "listed: ${live[*]:-no functions}" \
-                    "the usual cause is an import error in the app (a missing package, a wheel for the wrong platform)," \
-                    "or for a custom handler an executable that does not start or listen on FUNCTIONS_CUSTOMHANDLER_PORT:" \
-                    "see the app's log stream or Application Insights; AIRLOCK_WAIT_SECONDS=N bash deploy.sh waits longer"
-            fi
-            say "listed: ${live[*]:-no functions yet}; waiting for: ${missing[*]} (${elapsed}s of ${WAIT_SECONDS}s)"
-            pause=$((WAIT_SECONDS - elapsed))
-            if [ "$POLL_INTERVAL" -lt "$pause" ]; then pause=$POLL_INTERVAL; fi
-            sleep "$pause"
-        done
+        # 5. Wait until every expected function is listed.
+        wait_for_functions
         say "done: ${#live[@]} function(s) live on $TARGET, all ${#EXPECTED_FUNCTIONS[@]} expected: ${live[*]}"
 
         """#

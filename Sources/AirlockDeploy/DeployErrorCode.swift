@@ -24,4 +24,12 @@ public enum DeployErrorCode: String, ErrorCodes {
     case outNotADirectory = "out-not-a-directory"
     /// --out is a directory with files in it, and --force was not given.
     case outDirNotEmpty = "out-dir-not-empty"
+    // The container kits
+    /// --plan consumption or flex for a container: neither runs one.
+    case containerPlan = "container-plan"
+    /// --image names no image in the store.
+    case noSuchImage = "no-such-image"
+    /// A --secret-setting that is not NAME=SECRET, is given twice or names a setting the kit sets
+    /// itself; or --key-vault and --secret-setting without each other.
+    case badSecretSetting = "bad-secret-setting"
 }

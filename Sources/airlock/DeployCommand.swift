@@ -9,7 +9,7 @@ struct DeployCommand: ParsableCommand {
         discussion: Example.discussion(
             Example("A Cloud Shell kit for the app built into the store", "airlock deploy cloudshell --artifact app --resource-group rg-app \\\n    --app func-app --out kit/")
         ),
-        subcommands: [CloudShell.self]
+        subcommands: [CloudShell.self, FunctionAppContainer.self, WebAppContainer.self]
     )
 
     struct CloudShell: ParsableCommand {
@@ -124,7 +124,7 @@ private struct DeployKitReport: Encodable {
 }
 
 extension String {
-    fileprivate var trimmingSpaces: String {
+    var trimmingSpaces: String {
         var text = Substring(self)
         while text.first == " " { text = text.dropFirst() }
         while text.last == " " { text = text.dropLast() }

@@ -21,6 +21,15 @@ let fakeAzScript = #"""
     #   FAKE_AZ_FUNCTIONS      the functions the app lists once they appear (space-separated)
     #   FAKE_AZ_LIST_FROM      the function list call (1, 2, ...) from which they appear; 0: never
     #   FAKE_AZ_LOGGED_OUT     non-empty: every call fails as az does before az login
+    # and, for the container kits:
+    #   FAKE_AZ_REGISTRY_HAS   the manifest digests the registry has (space-separated)
+    #   FAKE_AZ_TAG_DIGEST     what the registry's tag names (empty: no such tag)
+    #   FAKE_AZ_ROLES          role assignments that exist before the run ("ROLE@SCOPE" lines)
+    #   FAKE_AZ_KV_RBAC        the vault's enableRbacAuthorization (default true)
+    #   FAKE_AZ_CREDENTIALS    yes: the app has DOCKER_REGISTRY_SERVER_USERNAME/PASSWORD settings
+    #   FAKE_AZ_HOST           the web app's defaultHostName
+    #   FAKE_AZ_WEBHOOK        yes: the registry already has the kit's webhook
+    # State between calls (role assignments, settings, the container image) is kept next to $AZ_LOG.
     set -euo pipefail
     (
         IFS=$'\t'
@@ -42,12 +51,30 @@ let fakeAzScript = #"""
     case $command in
         "account set") allowed=" --subscription " ;;
         "account show") allowed=" --query --output " ;;
-        "functionapp show") allowed=" --resource-group --name --slot --query --output " ;;
+        "functionapp show" | "webapp show") allowed=" --resource-group --name --slot --query --output " ;;
         "appservice plan show") allowed=" --ids --resource-group --name --query --output " ;;
-        "functionapp config appsettings list") allowed=" --resource-group --name --slot --query --output " ;;
-        "functionapp config appsettings set") allowed=" --resource-group --name --slot --settings --slot-settings --output " ;;
+        "functionapp config appsettings list" | "webapp config appsettings list") allowed=" --resource-group --name --slot --query --output " ;;
+        "functionapp config appsettings set" | "webapp config appsettings set") allowed=" --resource-group --name --slot --settings --slot-settings --output " ;;
+        "functionapp config appsettings delete" | "webapp config appsettings delete") allowed=" --resource-group --name --slot --setting-names --output " ;;
         "functionapp deployment source config-zip") allowed=" --resource-group --name --slot --src --build-remote --timeout --output " ;;
         "functionapp function list") allowed=" --resource-group --name --slot --query --output " ;;
+        "functionapp identity assign" | "webapp identity assign") allowed=" --resource-group --name --slot --identities --role --scope --query --output " ;;
+        "identity show") allowed=" --ids --resource-group --name --query --output " ;;
+        "acr show") allowed=" --name --resource-group --query --output " ;;
+        "acr repository show") allowed=" --name --image --repository --query --output " ;;
+        "role assignment list") allowed=" --assignee --role --scope --all --query --output " ;;
+        "role assignment create") allowed=" --assignee --assignee-object-id --assignee-principal-type --role --scope --output " ;;
+        "keyvault show") allowed=" --name --resource-group --query --output " ;;
+        "keyvault set-policy") allowed=" --name --object-id --secret-permissions --key-permissions --certificate-permissions --output " ;;
+        "resource update") allowed=" --ids --set --add --remove --output " ;;
+        "webapp config set") allowed=" --resource-group --name --slot --acr-use-identity --acr-identity --output " ;;
+        "functionapp update" | "webapp update") allowed=" --resource-group --name --slot --set --add --remove --output " ;;
+        "functionapp config container set") allowed=" --resource-group --name --slot --image --registry-server --registry-username --registry-password --output " ;;
+        "webapp config container set") allowed=" --resource-group --name --slot --container-image-name --container-registry-url --container-registry-user --container-registry-password --output " ;;
+        "functionapp config show" | "webapp config show") allowed=" --resource-group --name --slot --query --output " ;;
+        "webapp deployment container config") allowed=" --resource-group --name --slot --enable-cd --query --output " ;;
+        "acr webhook show") allowed=" --registry --name --query --output " ;;
+        "acr webhook create" | "acr webhook update") allowed=" --registry --name --actions --uri --scope --status --output " ;;
         *)
             echo "ERROR: '$command' is misspelled or not recognized by the system." >&2
             exit 2
@@ -71,14 +98,29 @@ let fakeAzScript = #"""
             echo "ERROR: unrecognized arguments: $key" >&2
             exit 2
         fi
-        if [ "$key" = --settings ]; then
-            while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do
-                settings+=("$1")
-                shift
-            done
-            opt[$key]=${#settings[@]}
-            continue
-        fi
+        case $key in
+            --settings | --set | --setting-names | --actions | --identities)
+                values=()
+                while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do
+                    values+=("$1")
+                    shift
+                done
+                if [ "$key" = --settings ]; then settings=("${values[@]}"); fi
+                opt[$key]=${#values[@]}
+                continue
+                ;;
+            --acr-use-identity | --enable-cd)
+                # Boolean flags: a value is optional.
+                if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
+                    opt[$key]=$1
+                    shift
+                else
+                    opt[$key]=true
+                fi
+                continue
+                ;;
+            *) ;;
+        esac
         if [ $# -eq 0 ]; then
             echo "ERROR: argument $key: expected one argument" >&2
             exit 2
@@ -96,6 +138,11 @@ let fakeAzScript = #"""
             fi
         done
     }
+    state=$AZ_LOG.state
+    if [ "${FAKE_AZ_CREDENTIALS:-}" = yes ] && [ ! -f "$state.started" ]; then touch "$state.credentials"; fi
+    touch "$state.started"
+    rg_id=/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${opt[--resource-group]:-rg}
+    system_principal=11111111-1111-1111-1111-111111111111
     output=${opt[--output]:-json}
     query=${opt[--query]:-}
     unknown() {
@@ -116,9 +163,11 @@ let fakeAzScript = #"""
                 *) unknown ;;
             esac
             ;;
-        "functionapp show")
+        "functionapp show" | "webapp show")
             need --resource-group --name
             case "$query|$output" in
+                "id|tsv") answer "$rg_id/providers/Microsoft.Web/sites/${opt[--name]}" ;;
+                "defaultHostName|tsv") answer "${FAKE_AZ_HOST:-${opt[--name]}.azurewebsites.net}" ;;
                 "sku|tsv") answer "${FAKE_AZ_SKU:-}" ;;
                 "serverFarmId|tsv") answer "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${opt[--resource-group]}/providers/Microsoft.Web/serverfarms/plan1" ;;
                 *) unknown ;;
@@ -131,15 +180,18 @@ let fakeAzScript = #"""
                 *) unknown ;;
             esac
             ;;
-        "functionapp config appsettings list")
+        "functionapp config appsettings list" | "webapp config appsettings list")
             need --resource-group --name
             case "$query|$output" in
+                "[?name=='DOCKER_REGISTRY_SERVER_USERNAME' || name=='DOCKER_REGISTRY_SERVER_PASSWORD'].name|tsv")
+                    if [ -f "$state.credentials" ]; then answer DOCKER_REGISTRY_SERVER_USERNAME DOCKER_REGISTRY_SERVER_PASSWORD; fi
+                    ;;
                 "[?name=='AzureWebJobsFeatureFlags'].value | [0]|tsv") answer "${FAKE_AZ_FEATURE_FLAGS:-}" ;;
                 "[?name=='FUNCTIONS_WORKER_RUNTIME'].value | [0]|tsv") answer "${FAKE_AZ_WORKER_RUNTIME:-custom}" ;;
                 *) unknown ;;
             esac
             ;;
-        "functionapp config appsettings set")
+        "functionapp config appsettings set" | "webapp config appsettings set")
             need --resource-group --name --settings
             names=(FUNCTIONS_EXTENSION_VERSION FUNCTIONS_WORKER_RUNTIME)
             for s in "${settings[@]}"; do
@@ -204,6 +256,127 @@ let fakeAzScript = #"""
                 *) unknown ;;
             esac
             ;;
+        "functionapp identity assign" | "webapp identity assign")
+            need --resource-group --name
+            case "$query|$output" in
+                "principalId|tsv") answer "$system_principal" ;;
+                "|none") ;;
+                *) unknown ;;
+            esac
+            ;;
+        "identity show")
+            need --ids
+            case "$query|$output" in
+                "principalId|tsv") answer 22222222-2222-2222-2222-222222222222 ;;
+                "clientId|tsv") answer 33333333-3333-3333-3333-333333333333 ;;
+                *) unknown ;;
+            esac
+            ;;
+        "acr show")
+            need --name
+            case "$query|$output" in
+                "id|tsv") answer "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-registry/providers/Microsoft.ContainerRegistry/registries/${opt[--name]}" ;;
+                *) unknown ;;
+            esac
+            ;;
+        "acr repository show")
+            need --name --image
+            [ "$query|$output" = "digest|tsv" ] || unknown
+            image=${opt[--image]}
+            if [ "${image#*@}" != "$image" ]; then
+                for d in ${FAKE_AZ_REGISTRY_HAS:-}; do
+                    if [ "$d" = "${image#*@}" ]; then
+                        answer "$d"
+                        exit 0
+                    fi
+                done
+            elif [ -n "${FAKE_AZ_TAG_DIGEST:-}" ]; then
+                answer "$FAKE_AZ_TAG_DIGEST"
+                exit 0
+            fi
+            echo "ERROR: manifest unknown: $image" >&2
+            exit 1
+            ;;
+        "role assignment list")
+            need --assignee --role --scope
+            [ "$query|$output" = "length(@)|tsv" ] || unknown
+            key="${opt[--assignee]} ${opt[--role]}@${opt[--scope]}"
+            n=0
+            if [ -f "$state.roles" ]; then n=$(grep -cxF -- "$key" "$state.roles" || true); fi
+            while IFS= read -r line; do
+                if [ -n "$line" ] && [ "$line" = "$key" ]; then n=$((n + 1)); fi
+            done <<<"${FAKE_AZ_ROLES:-}"
+            answer "$n"
+            ;;
+        "role assignment create")
+            need --role --scope --assignee-object-id
+            if [ "${opt[--assignee-principal-type]:-}" != ServicePrincipal ]; then
+                echo "fake az: a managed identity is a ServicePrincipal" >&2
+                exit 3
+            fi
+            printf '%s\n' "${opt[--assignee-object-id]} ${opt[--role]}@${opt[--scope]}" >>"$state.roles"
+            [ "$output" = none ] || unknown
+            ;;
+        "keyvault show")
+            need --name
+            case "$query|$output" in
+                "id|tsv") answer "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-vault/providers/Microsoft.KeyVault/vaults/${opt[--name]}" ;;
+                "properties.vaultUri|tsv") answer "https://${opt[--name]}.vault.azure.net/" ;;
+                "properties.enableRbacAuthorization|tsv") answer "${FAKE_AZ_KV_RBAC:-true}" ;;
+                *) unknown ;;
+            esac
+            ;;
+        "keyvault set-policy")
+            need --name --object-id --secret-permissions
+            [ "$output" = none ] || unknown
+            ;;
+        "resource update")
+            need --ids --set
+            [ "$output" = none ] || unknown
+            ;;
+        "webapp config set")
+            need --resource-group --name
+            [ "$output" = none ] || unknown
+            ;;
+        "functionapp update" | "webapp update")
+            need --resource-group --name --set
+            [ "$output" = none ] || unknown
+            ;;
+        "functionapp config appsettings delete" | "webapp config appsettings delete")
+            need --resource-group --name --setting-names
+            rm -f "$state.credentials"
+            [ "$output" = none ] || unknown
+            ;;
+        "functionapp config container set" | "webapp config container set")
+            need --resource-group --name
+            image=${opt[--image]:-${opt[--container-image-name]:-}}
+            [ -n "$image" ] || { echo "ERROR: no image given" >&2; exit 2; }
+            printf 'DOCKER|%s\n' "$image" >"$state.fx"
+            # With a registry URL and no credentials, az looks up the registry's admin credentials.
+            if [ -n "${opt[--registry-server]:-}${opt[--container-registry-url]:-}" ]; then touch "$state.credentials"; fi
+            [ "$output" = none ] || unknown
+            ;;
+        "functionapp config show" | "webapp config show")
+            need --resource-group --name
+            [ "$query|$output" = "linuxFxVersion|tsv" ] || unknown
+            if [ -f "$state.fx" ]; then cat "$state.fx"; else answer ""; fi
+            ;;
+        "webapp deployment container config")
+            need --resource-group --name --enable-cd
+            [ "$query|$output" = "CI_CD_URL|tsv" ] || unknown
+            answer "https://\$${opt[--name]}:fakePublishingPassword123@${opt[--name]}.scm.azurewebsites.net/api/registry/webhook"
+            ;;
+        "acr webhook show")
+            need --registry --name
+            if [ "${FAKE_AZ_WEBHOOK:-}" = yes ]; then answer "${opt[--name]}"; else
+                echo "ERROR: (ResourceNotFound) The Resource 'webhooks/${opt[--name]}' was not found." >&2
+                exit 3
+            fi
+            ;;
+        "acr webhook create" | "acr webhook update")
+            need --registry --name --uri --actions
+            [ "$output" = none ] || unknown
+            ;;
         *) unknown ;;
     esac
     """#
@@ -261,22 +434,29 @@ final class KitFixture {
     /// Runs `bash kit/deploy.sh` from the temp dir (not the kit's directory) with the stand-in first
     /// on PATH, the given environment, and polls that never sleep unless asked to.
     func run(_ environment: [String: String] = [:]) async throws -> ScriptRun {
-        var env = ["AZ_LOG": logPath, "AIRLOCK_POLL_INTERVAL": "0", "AIRLOCK_WAIT_SECONDS": "5"]
-        env.merge(environment) { $1 }
-        let assignments = env.sorted { $0.key < $1.key }.map { "\($0.key)=\(ShellQuote.quote($0.value))" }
-        let command =
-            "PATH=\(ShellQuote.quote(dir.path + "/bin")):\"$PATH\" "
-            + assignments.joined(separator: " ") + " bash kit/deploy.sh"
-        let started = ContinuousClock.now
-        let (status, output) = try await shell(command, in: dir.path)
-        let elapsed = ContinuousClock.now - started
-        let log = FileSystem.exists(logPath) ? String(decoding: try FileSystem.readFile(logPath), as: UTF8.self) : ""
-        let calls = log.split(separator: "\n").map {
-            $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-        }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return ScriptRun(status: status, output: output, calls: calls, seconds: seconds)
+        try await runKitScript(in: dir.path, environment)
     }
+}
+
+/// Runs `bash kit/deploy.sh` in `directory` (which holds `kit/` and `bin/az`) with the stand-in first
+/// on PATH, its log at `directory/az.log`, and polls that never sleep unless asked to.
+func runKitScript(in directory: String, _ environment: [String: String] = [:]) async throws -> ScriptRun {
+    let logPath = directory + "/az.log"
+    var env = ["AZ_LOG": logPath, "AIRLOCK_POLL_INTERVAL": "0", "AIRLOCK_WAIT_SECONDS": "5"]
+    env.merge(environment) { $1 }
+    let assignments = env.sorted { $0.key < $1.key }.map { "\($0.key)=\(ShellQuote.quote($0.value))" }
+    let command =
+        "PATH=\(ShellQuote.quote(directory + "/bin")):\"$PATH\" "
+        + assignments.joined(separator: " ") + " bash kit/deploy.sh"
+    let started = ContinuousClock.now
+    let (status, output) = try await shell(command, in: directory)
+    let elapsed = ContinuousClock.now - started
+    let log = FileSystem.exists(logPath) ? String(decoding: try FileSystem.readFile(logPath), as: UTF8.self) : ""
+    let calls = log.split(separator: "\n").map {
+        $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+    }
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    return ScriptRun(status: status, output: output, calls: calls, seconds: seconds)
 }
 
 /// Bytes that start like a zip (a local file header signature) and are otherwise pseudo-random:
