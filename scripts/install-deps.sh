@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages Airlock's build, tests and demo need, when they are missing.
 # Idempotent and non-interactive; uses sudo when not run as root.
-#   scripts/install-deps.sh          what `make build` and `make demo` need
+#   scripts/install-deps.sh          what `make build` and `make demo` need (docker-registry: the demo's registry)
 #   scripts/install-deps.sh --test   also the container engines the tests run the sandbox over,
 #                                    (Docker engine, Podman, runc), skopeo, nginx and headless
 #                                    chromium and strace for the mirror tests, wrk for `make bench`; `make test` passes it
 #   scripts/install-deps.sh --release  also Debian's static archives `make release` links
 set -euo pipefail
 
-packages=(pkg-config libarchive-dev libssl-dev libsqlite3-dev openssl zstd ca-certificates shellcheck unzip curl python3 python3-pip bubblewrap mmdebstrap)
+packages=(pkg-config libarchive-dev libssl-dev libsqlite3-dev openssl zstd ca-certificates shellcheck unzip curl python3 python3-pip bubblewrap mmdebstrap docker-registry)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(docker.io podman runc skopeo docker-registry nginx chromium wrk strace)
+    packages+=(docker.io podman runc skopeo nginx chromium wrk strace)
 fi
 if [ "${1:-}" = "--release" ]; then
     packages+=(libzstd-dev liblz4-dev libacl1-dev libbz2-dev liblzma-dev zlib1g-dev libxml2-dev nettle-dev libicu-dev dpkg-dev)

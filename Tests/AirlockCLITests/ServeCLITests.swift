@@ -102,7 +102,7 @@ final class ServeProcess {
         }
 
         // In the store, but no imported bundle carried it: not served.
-        let loose = try dir.file("loose.txt")
+        let loose = dir.file("loose.txt")
         try Data("not imported\n".utf8).write(to: URL(fileURLWithPath: loose))
         let put = try await CLI.run(["store", "put", "--store", "inside", "loose.txt"], in: dir.path)
         #expect(put.status == 0, "\(put)")
@@ -154,7 +154,7 @@ final class ServeProcess {
 
         // Many headers, and a client that never finishes its request, over raw sockets.
         let port = base.split(separator: ":").last.map(String.init) ?? ""
-        let script = try dir.file("raw.py")
+        let script = dir.file("raw.py")
         try Data(
             #"""
             import socket, sys, time
