@@ -170,7 +170,7 @@ public struct CloudShellKit: Sendable {
         let zipName = try source.fileName
         try AzureName.checkZipName(zipName)
         try source.checkIsZip()
-        try prepare(directory, replacing: replacing)
+        try KitDirectory.prepare(directory, replacing: replacing)
         let digest = try source.copy(to: directory + "/" + zipName)
         let kit = try CloudShellKit(configuration: configuration, zipName: zipName, zipDigest: digest)
         let written = Written(kit: kit, directory: directory)
@@ -178,26 +178,5 @@ public struct CloudShellKit: Sendable {
         try FileSystem.writeAtomically(written.readmePath, Array(kit.readme.utf8))
         try FileSystem.writeAtomically(written.scriptPath, Array(kit.deployScript.utf8), mode: 0o755)
         return written
-    }
-
-    private static func prepare(_ directory: String, replacing: Bool) throws {
-        switch FileSystem.kind(of: directory) {
-        case nil:
-            try FileSystem.makeDirectory(directory)
-        case .directory?, .symlink?:
-            // A symlink is fine if it leads to a directory; listing it says whether it does.
-            let names: [String]
-            do { names = try FileSystem.list(directory) } catch {
-                throw UsageError(DeployErrorCode.outNotADirectory, "--out \(directory): exists and is not a directory")
-            }
-            if !names.isEmpty && !replacing {
-                throw UsageError(
-                    DeployErrorCode.outDirNotEmpty,
-                    "--out \(directory): exists and is not empty; name a new directory, or pass --force to replace the kit's files in it"
-                )
-            }
-        case .regular?, .other?:
-            throw UsageError(DeployErrorCode.outNotADirectory, "--out \(directory): exists and is not a directory")
-        }
     }
 }
