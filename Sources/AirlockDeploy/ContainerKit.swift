@@ -267,30 +267,6 @@ public struct ContainerKit: Sendable {
     }
 }
 
-/// A kit's output directory: created, or empty unless the kit's files may be replaced.
-enum KitDirectory {
-    static func prepare(_ directory: String, replacing: Bool) throws {
-        switch FileSystem.kind(of: directory) {
-        case nil:
-            try FileSystem.makeDirectory(directory)
-        case .directory?, .symlink?:
-            // A symlink is fine if it leads to a directory; listing it says whether it does.
-            let names: [String]
-            do { names = try FileSystem.list(directory) } catch {
-                throw UsageError(DeployErrorCode.outNotADirectory, "--out \(directory): exists and is not a directory")
-            }
-            if !names.isEmpty && !replacing {
-                throw UsageError(
-                    DeployErrorCode.outDirNotEmpty,
-                    "--out \(directory): exists and is not empty; name a new directory, or pass --force to replace the kit's files in it"
-                )
-            }
-        case .regular?, .other?:
-            throw UsageError(DeployErrorCode.outNotADirectory, "--out \(directory): exists and is not a directory")
-        }
-    }
-}
-
 extension ContainerKit {
     /// What a kit waits for and which worker it sets when the command line does not say: the
     /// functions and runtime the image's build recorded (none and python without a record).

@@ -32,4 +32,28 @@ public enum DeployErrorCode: String, ErrorCodes {
     /// A --secret-setting that is not NAME=SECRET, is given twice or names a setting the kit sets
     /// itself; or --key-vault and --secret-setting without each other.
     case badSecretSetting = "bad-secret-setting"
+
+    // The Kubernetes kit
+    /// --name, --namespace or --pull-secret that Kubernetes would refuse as an object name.
+    case badKubernetesName = "bad-kubernetes-name"
+    /// --registry that is not a registry host name with an optional port.
+    case badRegistry = "bad-registry"
+    /// --min-replicas or --max-replicas outside 0 to 1000, or a minimum above the maximum.
+    case badReplicas = "bad-replicas"
+    /// --polling-interval or --cooldown-period that is not a positive number of seconds (at most a day).
+    case badScalingPeriod = "bad-scaling-period"
+    /// --settings that is not a local.settings.json: not JSON, encrypted, a non-string value, a bad key.
+    case badSettings = "bad-settings"
+    /// A trigger reads an app setting (a connection, or a %NAME% value) that no --settings file gives.
+    case missingSetting = "missing-setting"
+    /// The image records no app provenance (it was not made by `airlock image build`).
+    case noAppProvenance = "no-app-provenance"
+    /// The image's app records no functions to deploy.
+    case noFunctions = "no-functions"
+    /// A function whose trigger no KEDA scaler in the kit's map follows.
+    case unsupportedTrigger = "unsupported-trigger"
+    /// A trigger binding without what its scaler needs (a queue, topic, container or consumer group name).
+    case badTrigger = "bad-trigger"
+    /// A timer schedule a KEDA cron trigger cannot express (seconds, a TimeSpan, too frequent).
+    case unsupportedSchedule = "unsupported-schedule"
 }

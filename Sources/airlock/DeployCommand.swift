@@ -9,7 +9,7 @@ struct DeployCommand: ParsableCommand {
         discussion: Example.discussion(
             Example("A Cloud Shell kit for the app built into the store", "airlock deploy cloudshell --artifact app --resource-group rg-app \\\n    --app func-app --out kit/")
         ),
-        subcommands: [CloudShell.self, FunctionAppContainer.self, WebAppContainer.self]
+        subcommands: [CloudShell.self, FunctionAppContainer.self, WebAppContainer.self, Kubernetes.self]
     )
 
     struct CloudShell: ParsableCommand {

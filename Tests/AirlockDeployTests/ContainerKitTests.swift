@@ -317,9 +317,9 @@ final class ContainerKitFixture {
             } catch let error as UsageError { return error.code.description } catch { return "\(error)" }
         }
         let name = ImageName(name: "func-app", tag: "1")
-        #expect(code { try ContainerKit.Image(registry: "registry.example.com", name: name, digest: Self.digest) } == "deploy.bad-name")
-        #expect(code { try ContainerKit.Image(registry: "ab.azurecr.io", name: name, digest: Self.digest) } == "deploy.bad-name")
-        #expect(code { try ContainerKit.Image(registry: "Contoso.azurecr.io", name: name, digest: Self.digest) } == "deploy.bad-name")
+        #expect(code { try ContainerKit.Image(registry: "registry.example.com", name: name, digest: Self.digest) } == "deploy.bad-registry")
+        #expect(code { try ContainerKit.Image(registry: "ab.azurecr.io", name: name, digest: Self.digest) } == "deploy.bad-registry")
+        #expect(code { try ContainerKit.Image(registry: "Contoso.azurecr.io", name: name, digest: Self.digest) } == "deploy.bad-registry")
         #expect(try ContainerKit.Image(registry: "contoso.azurecr.us", name: name, digest: Self.digest).registryName == "contoso")
         // A registry host in the store's name is not part of the repository.
         #expect(try ContainerKit.Image(registry: "contoso.azurecr.io", name: ImageName(name: "127.0.0.1:5000/team/app", tag: "2"), digest: Self.digest).byTag == "contoso.azurecr.io/team/app:2")
