@@ -20,7 +20,7 @@
 #    daemon; one deterministic layer, smoke-tested in the image), sealed, imported inside, pushed from
 #    the inside store to a local registry (Debian's docker-registry, started here on 127.0.0.1 and
 #    stopped after) standing in for the enclave's ACR, pulled back by digest into a third store, and
-#    turned into the Function App, App Service and Kubernetes (KEDA) kits.
+#    turned into the Function App, App Service and Kubernetes kits.
 set -euo pipefail
 airlock=${1:-.build/debug/airlock}
 airlock=$(cd "$(dirname "$airlock")" && pwd)/$(basename "$airlock")
@@ -185,6 +185,10 @@ step "operator: the container kits (the local registry stands in for the enclave
     --health-path /api/hello --out "$out/webapp-kit" >/dev/null
 grep -q "IMAGE='contoso.azurecr.io/python-http@$app_image'" "$out/functionapp-kit/deploy.sh"
 echo "functionapp-kit, webapp-kit: python-http@$app_image, pulled with the app's managed identity"
+"$airlock" deploy kubernetes --store "$out/inside-store" --image python-http:1 --name python-http \
+    --registry contoso.azurecr.io --namespace functions --out "$out/kubernetes-kit" >/dev/null
+grep -q "image: contoso.azurecr.io/python-http@$app_image" "$out/kubernetes-kit/manifests.yaml"
+echo "kubernetes-kit: $(grep -c '^kind:' "$out/kubernetes-kit/manifests.yaml") objects ($(grep '^kind:' "$out/kubernetes-kit/manifests.yaml" | cut -d' ' -f2 | paste -sd, -)), pinned by digest"
 
 step "where everything is"
 cat <<SUMMARY
@@ -206,6 +210,7 @@ cat <<SUMMARY
   app image        python-http:1 = $app_image (outside, inside and pulled stores)
   image bundle     $out/python-http-image.airlock (the image's manifest, config and layers)
   container kits   $out/functionapp-kit, $out/webapp-kit (deploy.sh, README.txt: by digest, managed identity, AcrPull)
+  kubernetes kit   $out/kubernetes-kit (manifests.yaml, deploy.sh, README.txt: the HTTP functions' Deployment and Service)
 
 In Azure Cloud Shell, with the kit uploaded and az logged in:
   cd deploy-kit && bash deploy.sh
