@@ -8,12 +8,10 @@ enum KitScript {
     /// The default pause between two polls; AIRLOCK_POLL_INTERVAL overrides it.
     static let defaultPollSeconds = 15
 
-    /// Needs DEFAULT_WAIT_SECONDS and DEFAULT_POLL_INTERVAL; `read_plan` and `wait_for_functions`
-    /// read APP_ARGS and TARGET (and EXPECTED_FUNCTIONS) when called.
-    static let helpers = #"""
+    /// Every kit's: the wait override (needs DEFAULT_WAIT_SECONDS), checked, and say/fail.
+    static let basics = #"""
 
         WAIT_SECONDS=${AIRLOCK_WAIT_SECONDS:-$DEFAULT_WAIT_SECONDS}
-        POLL_INTERVAL=${AIRLOCK_POLL_INTERVAL:-$DEFAULT_POLL_INTERVAL}
 
         say() { printf 'deploy.sh: %s\n' "$*"; }
         fail() {
@@ -22,17 +20,26 @@ enum KitScript {
             printf 'deploy.sh: error: %s\n' "$@" >&2
             exit "$status"
         }
-        run_az() {
-            say "az $*"
-            az "$@"
-        }
 
         case $WAIT_SECONDS in
             '' | *[!0-9]* | ?????????*) fail 2 "AIRLOCK_WAIT_SECONDS='$WAIT_SECONDS': give a whole number of seconds" ;;
         esac
+
+        """#
+
+    /// The az kits': `basics`, the poll override (needs DEFAULT_POLL_INTERVAL), run_az, and
+    /// `read_plan` and `wait_for_functions`, which read APP_ARGS and TARGET (and
+    /// EXPECTED_FUNCTIONS) when called.
+    static let helpers = basics + #"""
+        POLL_INTERVAL=${AIRLOCK_POLL_INTERVAL:-$DEFAULT_POLL_INTERVAL}
         case $POLL_INTERVAL in
             '' | *[!0-9]* | ?????????*) fail 2 "AIRLOCK_POLL_INTERVAL='$POLL_INTERVAL': give a whole number of seconds" ;;
         esac
+
+        run_az() {
+            say "az $*"
+            az "$@"
+        }
 
         # Sets PLAN from the plan the Function App runs on: flex, consumption, premium or dedicated.
         read_plan() {

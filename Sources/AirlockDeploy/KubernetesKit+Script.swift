@@ -17,7 +17,7 @@ extension KubernetesKit {
             "NEEDS_KEDA=\(needsKEDA ? 1 : 0)",
             "DEFAULT_WAIT_SECONDS=\(Self.defaultWaitSeconds)",
         ]
-        return Self.scriptHeader + assignments.joined(separator: "\n") + "\n" + Self.scriptBody
+        return Self.scriptHeader + assignments.joined(separator: "\n") + "\n" + KitScript.basics + Self.scriptBody
     }
 
     /// `README.txt`: what the kit is, the one command to run, and what each object is for.
@@ -119,21 +119,7 @@ extension KubernetesKit {
         """#
 
     private static let scriptBody = #"""
-
-        WAIT_SECONDS=${AIRLOCK_WAIT_SECONDS:-$DEFAULT_WAIT_SECONDS}
         KUBE_CONTEXT=${AIRLOCK_KUBE_CONTEXT:-}
-
-        say() { printf 'deploy.sh: %s\n' "$*"; }
-        fail() {
-            local status=$1
-            shift
-            printf 'deploy.sh: error: %s\n' "$@" >&2
-            exit "$status"
-        }
-
-        case $WAIT_SECONDS in
-            '' | *[!0-9]* | ?????????*) fail 2 "AIRLOCK_WAIT_SECONDS='$WAIT_SECONDS': give a whole number of seconds" ;;
-        esac
         # kubectl reads a timeout of 0 as no timeout at all; the wait is always bounded.
         [ "$WAIT_SECONDS" -ge 1 ] || fail 2 "AIRLOCK_WAIT_SECONDS='$WAIT_SECONDS': give at least 1 second"
 
