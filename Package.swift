@@ -77,9 +77,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What an auditor reads: inventories, diffs and SBOMs of bundles and stores (above the
+        // language domains, as the mirror is: it reads wheel METADATA and go.mod).
+        .target(
+            name: "AirlockAudit",
+            dependencies: ["AirlockCore", "AirlockBundle", "AirlockPython", "AirlockGo"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "airlock",
             dependencies: [
+                "AirlockAudit",
                 "AirlockCore",
                 "AirlockBundle",
                 "AirlockPython",
@@ -125,6 +133,11 @@ let package = Package(
         .testTarget(
             name: "AirlockContainerTests",
             dependencies: ["AirlockContainer", "AirlockCore", "AirlockTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AirlockAuditTests",
+            dependencies: ["AirlockAudit", "AirlockBundle", "AirlockCore", "AirlockTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

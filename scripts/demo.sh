@@ -21,6 +21,8 @@
 #    the inside store to a local registry (Debian's docker-registry, started here on 127.0.0.1 and
 #    stopped after) standing in for the enclave's ACR, pulled back by digest into a third store, and
 #    turned into the Function App, App Service and Kubernetes kits.
+# 5. Audit: what the Python bundle carries (verified first), the Go bundle's diff against it, and the
+#    Python bundle's SBOM as CycloneDX 1.6 and SPDX 2.3.
 set -euo pipefail
 airlock=${1:-.build/debug/airlock}
 airlock=$(cd "$(dirname "$airlock")" && pwd)/$(basename "$airlock")
@@ -190,6 +192,13 @@ echo "functionapp-kit, webapp-kit: python-http@$app_image, pulled with the app's
 grep -q "image: contoso.azurecr.io/python-http@$app_image" "$out/kubernetes-kit/manifests.yaml"
 echo "kubernetes-kit: $(grep -c '^kind:' "$out/kubernetes-kit/manifests.yaml") objects ($(grep '^kind:' "$out/kubernetes-kit/manifests.yaml" | cut -d' ' -f2 | paste -sd, -)), pinned by digest"
 
+step "auditor: what the bundles carry, what the Go bundle changes against the Python one, and an SBOM"
+"$airlock" audit --store "$out/inside-store" "$out/python-http.airlock" | sed -n '1,2p;/^ARTIFACT/,/^$/p;/^PACKAGE/,/^$/{/^PACKAGE\| pypi /p};$p'
+"$airlock" audit --store "$out/inside-store" "$out/go-http.airlock" --against "$out/python-http.airlock" --json >"$out/audit-diff.json"
+echo "go-http against python-http: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["diff"]; print(len(d["added"]), "added,", len(d["removed"]), "removed,", len(d["changed"]), "changed")' "$out/audit-diff.json")"
+"$airlock" audit --store "$out/inside-store" "$out/python-http.airlock" --sbom cyclonedx --out "$out/python-http.cdx.json"
+"$airlock" audit --store "$out/inside-store" "$out/python-http.airlock" --sbom spdx --out "$out/python-http.spdx.json"
+
 step "where everything is"
 cat <<SUMMARY
   signing key      $out/keys/security-team.key (private, 0600), .pub (public); key id $keyid
@@ -211,6 +220,7 @@ cat <<SUMMARY
   image bundle     $out/python-http-image.airlock (the image's manifest, config and layers)
   container kits   $out/functionapp-kit, $out/webapp-kit (deploy.sh, README.txt: by digest, managed identity, AcrPull)
   kubernetes kit   $out/kubernetes-kit (manifests.yaml, deploy.sh, README.txt: the HTTP functions' Deployment and Service)
+  SBOMs            $out/python-http.cdx.json (CycloneDX 1.6), $out/python-http.spdx.json (SPDX 2.3); audit-diff.json
 
 In Azure Cloud Shell, with the kit uploaded and az logged in:
   cd deploy-kit && bash deploy.sh

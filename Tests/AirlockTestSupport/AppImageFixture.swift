@@ -29,9 +29,11 @@ public enum AppImageFixture {
         return (store, record)
     }
 
-    /// Writes the image's blobs and names it `name:tag` in `store`.
-    public static func add(to store: Store, name: String, tag: String, user: String?) throws -> ImageRecord {
-        let layer = [UInt8](repeating: 0, count: 1024)
+    /// Writes the image's blobs and names it `name:tag` in `store`; its one layer is `layer` (by
+    /// default an empty tar: two zero blocks' worth of zeros).
+    public static func add(
+        to store: Store, name: String, tag: String, user: String?, layer: [UInt8] = [UInt8](repeating: 0, count: 1024)
+    ) throws -> ImageRecord {
         let layerDigest = SHA256Hasher.hash(layer)
         var config = OCIImageConfig(document: ["architecture": .string("amd64"), "os": .string("linux")])
         config.diffIDs = [layerDigest.description]

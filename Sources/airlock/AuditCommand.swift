@@ -1,0 +1,95 @@
+import AirlockAudit
+import AirlockBundle
+import AirlockCore
+import ArgumentParser
+import Foundation
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "What a bundle or store holds (artifacts, packages, images, signers), what changed, and its SBOM.",
+        discussion: Example.discussion(
+            Example("What changed since last week's bundle, verified against your key", "airlock audit --trust keys/team.pub app.airlock \\\n    --against last-week.airlock"),
+            Example("An SPDX 2.3 SBOM of what the inside store holds", "airlock audit --store /srv/airlock --sbom spdx --out store.spdx.json")
+        )
+    )
+
+    @Argument(help: "A bundle (or any of its volumes), or a store directory (default: the --store).") var subject: String?
+    @Option(help: "Compare with this earlier bundle or store.") var against: String?
+    @Option(help: "Write an SBOM instead of the table: cyclonedx (1.6 JSON) or spdx (2.3 JSON).") var sbom: String?
+    @Option(help: "With --sbom: the file to write.") var out: String?
+    @Option(name: .long, help: "Trust this public key instead of the store's policy; repeatable.") var trust: [String] = []
+    @Option(help: "With --trust: how many of those keys must sign (default 1).") var threshold = 1
+    @Flag(help: "Accept an expired bundle (an --against bundle may always have expired).") var allowExpired = false
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let format = try sbom.map { name in
+            guard let format = SBOMFormat(rawValue: name) else {
+                throw UsageError(AuditErrorCode.badSBOMFormat, "--sbom '\(name)': use cyclonedx or spdx")
+            }
+            return format
+        }
+        guard (format == nil) == (out == nil) else {
+            throw UsageError(AuditErrorCode.sbomNeedsOut, format == nil ? "--out: give --sbom cyclonedx|spdx too" : "--sbom: give --out FILE too")
+        }
+        let inventory = try read(subject, allowExpired: allowExpired)
+        let old = try against.map { try read($0, allowExpired: true) }
+        let diff = old.map { AuditDiff(from: $0, to: inventory) }
+        if let format, let out {
+            let bytes = try SBOM.document(inventory, format: format, tool: "airlock \(AirlockVersion.current)")
+            try FileSystem.writeAtomically(out, bytes)
+            if output.json { return try output.emit(["path": out, "format": format.rawValue, "sha256": SHA256Hasher.hash(bytes).hex]) }
+            print(out)
+            printError("\(format == .cyclonedx ? "CycloneDX 1.6" : "SPDX 2.3"): \(inventory.artifacts.count) artifact(s), \(inventory.packages.count) package(s)")
+            return
+        }
+        if output.json {
+            struct Report: Encodable {
+                var inventory: AuditInventory
+                var diff: AuditDiff?
+                enum CodingKeys: String, CodingKey { case subject, artifacts, packages, images, notes, diff }
+                func encode(to encoder: any Encoder) throws {
+                    var c = encoder.container(keyedBy: CodingKeys.self)
+                    try c.encode(inventory.subject, forKey: .subject)
+                    try c.encode(inventory.artifacts, forKey: .artifacts)
+                    try c.encode(inventory.packages, forKey: .packages)
+                    try c.encode(inventory.images, forKey: .images)
+                    try c.encode(inventory.notes, forKey: .notes)
+                    try c.encodeIfPresent(diff, forKey: .diff)
+                }
+            }
+            return try output.emit(Report(inventory: inventory, diff: diff))
+        }
+        for line in AuditTable.lines(inventory) { print(line) }
+        if let diff, let old {
+            print("")
+            for line in AuditTable.lines(diff, against: old) { print(line) }
+        }
+        for note in inventory.notes { printError("note: \(note)") }
+    }
+
+    /// A store directory, or a bundle verified against --trust or the store's trust policy.
+    private func read(_ path: String?, allowExpired: Bool) throws -> AuditInventory {
+        guard let path else { return try AuditReader.store(try storeOptions.openExisting()) }
+        if FileSystem.kind(of: path) == .directory {
+            guard FileSystem.kind(of: path + "/index.sqlite") == .regular else {
+                throw UsageError(AuditErrorCode.notAuditable, "\(path): a directory that is not an Airlock store (no index.sqlite)")
+            }
+            return try AuditReader.store(try Store.openExisting(at: path))
+        }
+        let paths = try Volumes.resolve(path)
+        let policy: TrustPolicy
+        if trust.isEmpty {
+            policy = try TrustPolicy.load(from: storeOptions.openExisting().index)
+        } else {
+            let keys = try trust.map { TrustPolicy.Key(publicKey: try KeyFiles.loadPublicKey($0), name: FileSystem.baseName($0), channels: []) }
+            policy = TrustPolicy(keys: keys, threshold: threshold)
+        }
+        return try AuditReader.bundle(
+            paths, shownAs: path, policy: policy, allowExpired: allowExpired,
+            progress: ProgressReporter(label: "audit", quiet: output.json)
+        )
+    }
+}
