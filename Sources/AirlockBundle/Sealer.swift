@@ -108,6 +108,10 @@ public struct SealResult: Sendable, Codable {
 }
 
 public enum Sealer {
+    /// The kind and folder of the signed SLSA provenance the seal writes for each built artifact.
+    public static let attestationKind = "attestation"
+    public static let attestationDirectory = "attestations/"
+
     public static func seal(_ inputs: [SealInput], options: SealOptions, store: Store?, progress: ProgressReporter? = nil) async throws -> SealResult {
         try checkInputs(inputs, channel: options.channel, keyPaths: options.keyPaths)
         let now = options.sourceDateEpoch ?? Timestamp.nowEpochSeconds()
@@ -122,13 +126,15 @@ public enum Sealer {
         let hashed = try await hashAll(inputs, jobs: options.jobs, progress: progress)
         progress?.finish("hashed \(total) files")
 
-        // 2. Manifest, SHA256SUMS, VERIFY.md, signatures.
-        let contents = Contents(inputs: inputs, hashed: hashed)
+        // 2. Attestations, manifest, SHA256SUMS, VERIFY.md, signatures.
+        var contents = Contents(inputs: inputs, hashed: hashed)
+        let attestations = try contents.attest(signers: signers)
         let verifyGuide = Array(
             VerifyGuide.text(
                 bundleName: FileSystem.baseName(options.output), keyIDs: keyIDs.sorted(),
                 compressed: options.compression == .zstd, channel: options.channel, sequence: sequence,
-                release: contents.artifacts.first { $0.kind == AirlockRelease.binaryKind }.map { ($0.path, $0.sha256) }
+                release: contents.artifacts.first { $0.kind == AirlockRelease.binaryKind }.map { ($0.path, $0.sha256) },
+                attestation: attestations.first
             ).utf8
         )
         let sums = sha256sums(blobs: contents.blobs, verifyGuide: verifyGuide)
@@ -249,8 +255,10 @@ public enum Sealer {
         struct Source {
             var size: Int
             var path: String
-            var identity: FileIdentity
+            var identity: FileIdentity?
             var kind: String
+            /// A member made by the seal itself (an attestation), written from memory.
+            var bytes: [UInt8]? = nil
         }
 
         var artifacts: [ManifestArtifact] = []
@@ -277,6 +285,37 @@ public enum Sealer {
         }
 
         var blobBytes: Int { blobs.reduce(0) { $0 + $1.size } }
+
+        /// Adds an artifact the seal made itself, carried from memory.
+        mutating func add(name: String, path: String, kind: String, mediaType: String, bytes: [UInt8]) throws {
+            guard !artifacts.contains(where: { $0.name == name }) else {
+                throw UsageError(BundleErrorCode.duplicateName, "artifact name '\(name)' is used by an input and by the seal's own \(kind)")
+            }
+            let digest = SHA256Hasher.hash(bytes)
+            if sources[digest] == nil { sources[digest] = Source(size: bytes.count, path: "", identity: nil, kind: kind, bytes: bytes) }
+            artifacts.append(ManifestArtifact(name: name, path: path, kind: kind, sha256: digest, size: bytes.count, mediaType: mediaType))
+            artifacts.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+            blobs = sources.keys.sorted().map {
+                ManifestBlob(sha256: $0, size: sources[$0]?.size ?? 0, kind: sources[$0]?.kind ?? "file")
+            }
+        }
+
+        /// For every artifact whose provenance records its build inputs, its SLSA provenance as an
+        /// in-toto statement in a DSSE envelope signed by every key, at
+        /// `attestations/PATH.intoto.json`. Returns the paths and digests written.
+        mutating func attest(signers: [(key: Ed25519PrivateKey, id: String)]) throws -> [(path: String, sha256: SHA256Digest)] {
+            var written: [(path: String, sha256: SHA256Digest)] = []
+            for artifact in artifacts {
+                guard let value = artifact.provenance, value["schema"] != nil, let provenance = try? Provenance.read(value),
+                    let statement = provenance.inTotoStatement(subjectName: artifact.path, subject: artifact.sha256)
+                else { continue }
+                let envelope = try DSSE.envelope(payload: statement.canonicalBytes, signers: signers)
+                let path = Sealer.attestationDirectory + artifact.path + ".intoto.json"
+                try add(name: artifact.name + ".intoto", path: path, kind: Sealer.attestationKind, mediaType: DSSE.envelopeMediaType, bytes: envelope)
+                written.append((path, SHA256Hasher.hash(envelope)))
+            }
+            return written
+        }
     }
 
     /// The members that come before the blobs, in bundle order.
@@ -314,6 +353,11 @@ public enum Sealer {
         defer { buffer.deallocate() }
         for blob in contents.blobs {
             guard let source = contents.sources[blob.sha256] else { continue }
+            if let bytes = source.bytes {
+                try writer.addFile(path: blob.memberPath, bytes: bytes, mtime: mtime)
+                progress?.advance(by: bytes.count)
+                continue
+            }
             try writer.addFile(path: blob.memberPath, size: blob.size, mtime: mtime) { writer in
                 let fd = try FileDescriptor.open(source.path)
                 var copied = 0

@@ -5,7 +5,7 @@ import AirlockCore
 enum VerifyGuide {
     static func text(
         bundleName: String, keyIDs: [String], compressed: Bool, channel: String, sequence: Int,
-        release: (name: String, sha256: SHA256Digest)? = nil
+        release: (name: String, sha256: SHA256Digest)? = nil, attestation: (path: String, sha256: SHA256Digest)? = nil
     ) -> String {
         let extract = compressed ? "tar --zstd -xf ../\(bundleName)" : "tar -xf ../\(bundleName)"
         var lines: [String] = [
@@ -55,6 +55,26 @@ enum VerifyGuide {
                 "       install -m 0755 blobs/sha256/\(release.sha256.hex) /usr/local/bin/airlock",
                 "",
                 "Then `airlock import` this bundle, and `airlock self verify` checks the installed binary against it.",
+                "",
+            ]
+        }
+        if let attestation, let keyID = keyIDs.first {
+            lines += [
+                "\(release == nil ? 5 : 6). Each built artifact's SLSA provenance is an in-toto statement in a DSSE envelope",
+                "   (an artifact at `attestations/ARTIFACT.intoto.json` in manifest.json, its blob listed in",
+                "   SHA256SUMS), signed by the same keys over DSSE's pre-authentication encoding:",
+                "   `DSSEv1 <len(type)> <type> <len(statement)> <statement>`. To check one with stock tools,",
+                "   rebuild those bytes and verify the signature over them (this one is `\(attestation.path)`):",
+                "",
+                "       f=blobs/sha256/\(attestation.sha256.hex)",
+                "       sed -n 's/.*\"payload\":\"\\([^\"]*\\)\".*/\\1/p' \"$f\" | base64 -d > statement.json",
+                "       printf 'DSSEv1 28 application/vnd.in-toto+json %s ' \"$(wc -c < statement.json)\" > pae.bin",
+                "       cat statement.json >> pae.bin",
+                "       sed -n 's/.*\"keyid\":\"\(keyID)\",\"sig\":\"\\([^\"]*\\)\".*/\\1/p' \"$f\" | base64 -d > sig.bin",
+                "       openssl pkeyutl -verify -pubin -inkey KEY.pub -rawin -in pae.bin -sigfile sig.bin",
+                "",
+                "`statement.json` names the artifact by path and sha256 (`subject`) and every build input by",
+                "digest (`predicate.buildDefinition.resolvedDependencies`).",
                 "",
             ]
         }
