@@ -35,6 +35,30 @@ public enum AuditReader {
         return InventoryBuilder(subject: subject, items: manifest.artifacts, facts: sink.facts, notes: report.notes + sink.notes).build()
     }
 
+    /// The inventory of what a seal is about to carry (for `seal --sbom`), read from its inputs.
+    public static func seal(_ plan: SealPlan) -> AuditInventory {
+        var subject = AuditInventory.Subject(kind: "bundle", path: "")
+        subject.channel = plan.channel
+        subject.sequence = plan.sequence
+        subject.created = plan.created
+        var facts: [SHA256Digest: BlobFacts] = [:]
+        var notes: [String] = []
+        for item in plan.artifacts where BlobFactReader.reads(BlobFactReader.kind(of: item)) && facts[item.sha256] == nil {
+            guard let path = plan.sourcePaths[item.sha256] else { continue }
+            let (found, note) = BlobFactReader.facts(kind: BlobFactReader.kind(of: item), name: FileSystem.baseName(item.path), path: path)
+            facts[item.sha256] = found
+            if let note { notes.append(note) }
+        }
+        return InventoryBuilder(subject: subject, items: plan.artifacts, facts: facts, notes: notes).build()
+    }
+
+    /// The SBOM `seal --sbom` carries: `sbom.cdx.json` or `sbom.spdx.json`, kind `sbom`.
+    public static func sealedSBOM(_ plan: SealPlan, format: SBOMFormat, tool: String) throws -> DerivedArtifact {
+        let bytes = try SBOM.document(seal(plan), format: format, tool: tool)
+        let (file, mediaType) = format == .cyclonedx ? ("sbom.cdx.json", "application/vnd.cyclonedx+json") : ("sbom.spdx.json", "application/spdx+json")
+        return DerivedArtifact(name: file, path: file, kind: "sbom", mediaType: mediaType, bytes: bytes)
+    }
+
     /// The inventory of a store: what its imported bundles carried (with their signed provenance)
     /// and what was fetched, built or imported into it here.
     public static func store(_ store: Store) throws -> AuditInventory {

@@ -60,6 +60,7 @@ public enum SBOM {
 
     static func subjectName(_ inventory: AuditInventory) -> String {
         if let bundle = inventory.subject.bundle { return "airlock bundle \(bundle)" }
+        if inventory.subject.kind == "bundle" { return "airlock bundle" }
         return "airlock store \(inventory.subject.path)"
     }
 

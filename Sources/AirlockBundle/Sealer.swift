@@ -79,6 +79,8 @@ public struct SealOptions: Sendable {
     /// SOURCE_DATE_EPOCH (a commit's time) would otherwise give a bundle nobody can import.
     public var allowExpired: Bool
     public var jobs: Int
+    /// Documents made from what the bundle will carry (an SBOM), carried and signed with it.
+    public var derived: (@Sendable (SealPlan) throws -> [DerivedArtifact])? = nil
 
     public init(output: String, keyPaths: [String], channel: String = "default", sequence: Int? = nil, expiresIn: Int64 = 30 * 86400, compression: ArchiveCompression = .none, maximumVolumeSize: Int? = nil, target: JSONValue? = nil, sourceDateEpoch: Int64? = nil, allowExpired: Bool = false, jobs: Int = 2) {
         self.output = output
@@ -107,6 +109,34 @@ public struct SealResult: Sendable, Codable {
     public var files: [String]
 }
 
+/// What a seal is about to carry, for `SealOptions.derived`: every artifact (hashed), the file each
+/// blob is read from, and the bundle's channel, sequence and time. The bundle id is not known yet:
+/// it is derived from SHA256SUMS, which lists what `derived` returns.
+public struct SealPlan: Sendable {
+    public var artifacts: [ManifestArtifact]
+    public var sourcePaths: [SHA256Digest: String]
+    public var channel: String
+    public var sequence: Int
+    public var created: String
+}
+
+/// A document the seal carries beside its inputs.
+public struct DerivedArtifact: Sendable {
+    public var name: String
+    public var path: String
+    public var kind: String
+    public var mediaType: String
+    public var bytes: [UInt8]
+
+    public init(name: String, path: String, kind: String, mediaType: String, bytes: [UInt8]) {
+        self.name = name
+        self.path = path
+        self.kind = kind
+        self.mediaType = mediaType
+        self.bytes = bytes
+    }
+}
+
 public enum Sealer {
     /// The kind and folder of the signed SLSA provenance the seal writes for each built artifact.
     public static let attestationKind = "attestation"
@@ -129,6 +159,13 @@ public enum Sealer {
         // 2. Attestations, manifest, SHA256SUMS, VERIFY.md, signatures.
         var contents = Contents(inputs: inputs, hashed: hashed)
         let attestations = try contents.attest(signers: signers)
+        if let derive = options.derived {
+            let plan = SealPlan(
+                artifacts: contents.artifacts, sourcePaths: contents.sources.compactMapValues { $0.bytes == nil ? $0.path : nil },
+                channel: options.channel, sequence: sequence, created: Timestamp.format(epochSeconds: now)
+            )
+            for d in try derive(plan) { try contents.add(name: d.name, path: d.path, kind: d.kind, mediaType: d.mediaType, bytes: d.bytes) }
+        }
         let verifyGuide = Array(
             VerifyGuide.text(
                 bundleName: FileSystem.baseName(options.output), keyIDs: keyIDs.sorted(),

@@ -56,7 +56,7 @@ enum AirlockVersion {
 enum Main {
     static func main() async {
         do {
-            var command = try Airlock.parseAsRoot()
+            var command = try Airlock.parseAsRoot(SealCommand.withDefaultSBOMFormat(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -18,8 +18,7 @@ struct AuditCommand: ParsableCommand {
     @Option(help: "Compare with this earlier bundle or store.") var against: String?
     @Option(help: "Write an SBOM instead of the table: cyclonedx (1.6 JSON) or spdx (2.3 JSON).") var sbom: String?
     @Option(help: "With --sbom: the file to write.") var out: String?
-    @Option(name: .long, help: "Trust this public key instead of the store's policy; repeatable.") var trust: [String] = []
-    @Option(help: "With --trust: how many of those keys must sign (default 1).") var threshold = 1
+    @OptionGroup var trustOptions: TrustOptions
     @Flag(help: "Accept an expired bundle (an --against bundle may always have expired).") var allowExpired = false
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
@@ -80,13 +79,7 @@ struct AuditCommand: ParsableCommand {
             return try AuditReader.store(try Store.openExisting(at: path))
         }
         let paths = try Volumes.resolve(path)
-        let policy: TrustPolicy
-        if trust.isEmpty {
-            policy = try TrustPolicy.load(from: storeOptions.openExisting().index)
-        } else {
-            let keys = try trust.map { TrustPolicy.Key(publicKey: try KeyFiles.loadPublicKey($0), name: FileSystem.baseName($0), channels: []) }
-            policy = TrustPolicy(keys: keys, threshold: threshold)
-        }
+        let policy = try trustOptions.policy(storeOptions)
         return try AuditReader.bundle(
             paths, shownAs: path, policy: policy, allowExpired: allowExpired,
             progress: ProgressReporter(label: "audit", quiet: output.json)

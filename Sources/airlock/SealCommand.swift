@@ -1,3 +1,4 @@
+import AirlockAudit
 import AirlockBundle
 import AirlockContainer
 import AirlockCore
@@ -38,10 +39,18 @@ struct SealCommand: AsyncParsableCommand {
     @Option(help: "none or zstd (default: none).") var compress: String?
     @Option(help: "Cut the bundle into volumes FILE.001, FILE.002, ... of at most SIZE bytes (e.g. 4GiB).")
     var maxVolumeSize: String?
+    @Option(help: "Carry an SBOM of what the bundle holds, signed with it: cyclonedx (1.6 JSON, also what a bare --sbom means) or spdx (2.3 JSON).")
+    var sbom: String?
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
+        let sbomFormat = try sbom.map { name in
+            guard let format = SBOMFormat(rawValue: name) else {
+                throw UsageError(AuditErrorCode.badSBOMFormat, "--sbom '\(name)': use cyclonedx or spdx")
+            }
+            return format
+        }
         // With --project, airlock.toml's values sit under the flags.
         var defaults = try ProjectDefaults(project: project)
         let keys = defaults.paths(key, .key)
@@ -91,16 +100,45 @@ struct SealCommand: AsyncParsableCommand {
         for reference in images {
             inputs += try ImageArtifacts.inputs(try ImageCatalog.resolve(reference, in: store), store: store, carried: &carried)
         }
-        let options = SealOptions(
+        var options = SealOptions(
             output: out, keyPaths: keys, channel: channel, sequence: sequence, expiresIn: expiresIn, compression: compression,
             maximumVolumeSize: volumeSize, target: target, sourceDateEpoch: epoch, allowExpired: allowExpired, jobs: ProcessInfo.processInfo.activeProcessorCount
         )
+        if let sbomFormat {
+            let tool = "airlock \(AirlockVersion.current)"
+            options.derived = { plan in [try AuditReader.sealedSBOM(plan, format: sbomFormat, tool: tool)] }
+        }
         let result = try await Sealer.seal(inputs, options: options, store: store, progress: ProgressReporter(label: "seal", quiet: output.json))
         if output.json { return try output.emit(result) }
         for file in result.files { print(file) }
         printError(
             "sealed \(result.artifacts) artifact(s), \(result.blobs) blob(s), \(ByteCount.format(result.bytes)): bundle \(result.bundle), channel \(result.channel), sequence \(result.sequence), signed by \(result.signers.joined(separator: ", "))"
         )
+    }
+}
+
+extension SealCommand {
+    /// `seal --sbom` alone means `--sbom cyclonedx` (argument-parser has no option with an optional
+    /// value): a bare --sbom, one followed by another option or by an existing file, gets the default
+    /// format; anything else after it is left as its value, for the parser to accept or refuse.
+    static func withDefaultSBOMFormat(_ arguments: [String]) -> [String] {
+        guard arguments.first == "seal" else { return arguments }
+        var out: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            out.append(argument)
+            if argument == "--" {
+                out += arguments[(index + 1)...]
+                break
+            }
+            if argument == "--sbom" {
+                let next = index + 1 < arguments.count ? arguments[index + 1] : nil
+                if next.map({ $0.hasPrefix("-") || FileSystem.exists($0) }) ?? true { out.append(SBOMFormat.cyclonedx.rawValue) }
+            }
+            index += 1
+        }
+        return out
     }
 }
 

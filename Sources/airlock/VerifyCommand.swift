@@ -16,21 +16,14 @@ struct VerifyCommand: ParsableCommand {
     )
 
     @Argument(help: "The bundle (or any of its volumes).") var bundle: String
-    @Option(name: .long, help: "Trust this public key instead of the store's policy; repeatable.") var trust: [String] = []
-    @Option(help: "With --trust: how many of those keys must sign (default 1).") var threshold = 1
+    @OptionGroup var trustOptions: TrustOptions
     @Flag(help: "Accept an expired bundle.") var allowExpired = false
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         let paths = try Volumes.resolve(bundle)
-        let policy: TrustPolicy
-        if trust.isEmpty {
-            policy = try TrustPolicy.load(from: storeOptions.openExisting().index)
-        } else {
-            let keys = try trust.map { TrustPolicy.Key(publicKey: try KeyFiles.loadPublicKey($0), name: FileSystem.baseName($0), channels: []) }
-            policy = TrustPolicy(keys: keys, threshold: threshold)
-        }
+        let policy = try trustOptions.policy(storeOptions)
         let scanner = BundleScanner(
             paths: paths,
             options: ScanOptions(policy: policy, allowExpired: allowExpired),

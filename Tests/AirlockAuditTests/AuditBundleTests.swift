@@ -20,7 +20,7 @@ private let packageRoot: String = {
 
 private let pyTools = packageRoot + "/.build/py-tools"
 
-@Suite(.timeLimit(.minutes(3))) struct AuditBundleTests {
+@Suite(.timeLimit(.minutes(10))) struct AuditBundleTests {
     func weekOne(_ world: AuditWorld) async throws -> String {
         let alpha = try world.wheel("alpha", "1.0", ["License-Expression: MIT", "Requires-Dist: beta>=2", "Requires-Dist: gamma; extra == \"x\""])
         let beta = try world.wheel("beta", "2.0", ["Classifier: License :: OSI Approved :: Apache Software License"])

@@ -15,7 +15,7 @@ private let pyTools: String = {
     return path + "/.build/py-tools"
 }()
 
-@Suite(.timeLimit(.minutes(2))) struct AttestationTests {
+@Suite(.timeLimit(.minutes(10))) struct AttestationTests {
     /// A bundle of app.zip, built (says its provenance) from dep.whl in an image, and dep.whl.
     func sealedApp(_ f: Fixture) async throws -> (bundle: String, app: SHA256Digest, dep: SHA256Digest) {
         let dep = SHA256Hasher.hash(Array("the wheel".utf8))

@@ -7,7 +7,7 @@ import AirlockCore
 import Foundation
 import Testing
 
-@Suite(.timeLimit(.minutes(3))) struct AuditCLITests {
+@Suite(.timeLimit(.minutes(10))) struct AuditCLITests {
     /// A wheel with a METADATA naming `requires`, written with Python's zipfile.
     func wheel(_ dir: TempDir, _ name: String, _ version: String, requires: [String] = []) async throws -> String {
         let path = "wheels/\(name)-\(version)-py3-none-any.whl"
@@ -80,6 +80,29 @@ import Testing
         #expect(names == ["pkg:pypi/alpha@1.0", "pkg:pypi/beta@2.0", "pkg:pypi/beta@2.1", "pkg:pypi/gamma@0.1"], "\(names)")
         let byPath = try await CLI.run(["audit", "inside"], in: dir.path)
         #expect(byPath.status == 0 && byPath.stdout.contains("2 bundle(s) imported"), "\(byPath)")
+    }
+
+    @Test func sealSBOMCarriesTheSBOMSignedWithTheBundleCycloneDXByDefault() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let (key, pub, _) = try await Fixture.key(dir)
+        let alpha = try await wheel(dir, "alpha", "1.0")
+        for (bundle, flags, file, marker) in [
+            ("a.airlock", ["--sbom"], "sbom.cdx.json", "\"specVersion\" : \"1.6\""),
+            ("b.airlock", ["--sbom", "spdx"], "sbom.spdx.json", "\"spdxVersion\" : \"SPDX-2.3\""),
+        ] {
+            let sealed = try await CLI.run(["seal", "--key", key, "--out", bundle, "--store", "outside"] + flags + [alpha], in: dir.path)
+            try #require(sealed.status == 0, "\(sealed)")
+            let verified = try await CLI.run(["verify", "--trust", pub, bundle], in: dir.path)
+            #expect(verified.status == 0, "\(verified)")
+            let manifest = try Manifest(canonicalBytes: Array(try await Shell.run("tar -xOf \(bundle) manifest.json", in: dir.path).stdoutData))
+            let sbom = try #require(manifest.artifacts.first { $0.kind == "sbom" }, "\(manifest.artifacts.map(\.name))")
+            #expect(sbom.name == file)
+            let text = try await Shell.run("tar -xOf \(bundle) blobs/sha256/\(sbom.sha256.hex)", in: dir.path).stdout
+            #expect(text.contains(marker) && text.contains("pkg:pypi/alpha@1.0"), "\(text.prefix(400))")
+        }
+        let refused = try await CLI.run(["seal", "--key", key, "--out", "c.airlock", "--sbom", "swid", alpha, "--json"], in: dir.path)
+        #expect(refused.status == 2 && errorCode(refused) == "audit.bad-sbom-format", "\(refused)")
     }
 
     @Test func aBundleThatDoesNotVerifyExitsOneAndBadUsageExitsTwo() async throws {

@@ -11,7 +11,7 @@ import AirlockTestSupport
 import Foundation
 import Testing
 
-@Suite(.timeLimit(.minutes(5))) struct SdistResolveTests {
+@Suite(.timeLimit(.minutes(10))) struct SdistResolveTests {
     /// The wheels the sdists below depend on, and stand-ins for the legacy backend's requirements.
     static let wheels: [LocalIndex.Dist] = [
         .init(fileName: "alpha-1.0-py3-none-any.whl", requires: ["beta>=2"]),
