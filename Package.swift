@@ -81,7 +81,7 @@ let package = Package(
         // language domains, as the mirror is: it reads wheel METADATA and go.mod).
         .target(
             name: "AirlockAudit",
-            dependencies: ["AirlockCore", "AirlockBundle", "AirlockPython", "AirlockGo"],
+            dependencies: ["AirlockCore", "AirlockBundle", "AirlockContainer", "AirlockPython", "AirlockGo"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -1,8 +1,9 @@
 // AirlockAudit owns what an auditor reads: the inventory of a bundle or a store (artifacts, the
 // Python and Go packages, images and the Debian packages in their layers, signers), the diff of two
-// inventories, and the SBOM documents (CycloneDX 1.6 and SPDX 2.3 JSON) written from one. It reads
+// inventories, the SBOM documents (CycloneDX 1.6 and SPDX 2.3 JSON) written from one, and the rebuild
+// check (every built artifact rebuilt from what its bundle carries and compared bit for bit). It reads
 // bundles only through AirlockBundle's verifying scanner, so nothing is reported from a bundle whose
-// signatures have not held; it never changes a store.
+// signatures have not held; it never changes the user's store (a rebuild works in a scratch one).
 //
 // It sits above the language domains (wheel names and METADATA from AirlockPython, go.mod from
 // AirlockGo), as AirlockMirror does: the inventory is where their facts meet.
@@ -17,4 +18,8 @@ public enum AuditErrorCode: String, ErrorCodes {
     case badSBOMFormat = "bad-sbom-format"
     /// --sbom without --out, or --out without --sbom.
     case sbomNeedsOut = "sbom-needs-out"
+    /// `rebuild` without --check or --out.
+    case rebuildNeedsMode = "rebuild-needs-mode"
+    /// A rebuilt artifact's digest is not the bundle's, or an artifact could not be rebuilt from the bundle.
+    case notReproduced = "not-reproduced"
 }

@@ -3,6 +3,7 @@
 // `+`, `-` and `~` lines. Digests are shortened to 12 hex digits here only; --json has them whole.
 
 import AirlockCore
+import Foundation
 
 public enum AuditTable {
     public static func lines(_ inventory: AuditInventory) -> [String] {
@@ -93,5 +94,63 @@ extension String {
         var s = self
         while s.hasSuffix(" ") { s.removeLast() }
         return s
+    }
+}
+
+/// A rebuild check as people read it: one row per artifact, then for each that differs the zip
+/// entries that differ and the unified diff of the text ones.
+public enum RebuildTable {
+    public static func lines(_ report: RebuildReport) -> [String] {
+        var out = ["bundle \(report.bundle): channel \(report.channel), sequence \(report.sequence)", ""]
+        out += AuditTable.table(
+            ["ARTIFACT", "KIND", "RESULT", "SECONDS", "SHA256 (BUNDLE)", "SHA256 (REBUILT)"],
+            report.artifacts.map { a in
+                [
+                    a.path, a.kind, a.status.rawValue, String(format: "%.1f", a.seconds), String(a.expected.hex.prefix(12)),
+                    a.rebuilt.map { String($0.hex.prefix(12)) } ?? "-",
+                ]
+            }
+        )
+        for a in report.artifacts where a.status != .reproduced {
+            out.append("")
+            if let reason = a.reason { out.append("\(a.path): not rebuilt: \(reason)") }
+            if a.status == .differs {
+                out.append("\(a.path): the bundle has sha256:\(a.expected.hex), the rebuild sha256:\(a.rebuilt?.hex ?? "?")")
+            }
+            if !a.inputsDiffer.isEmpty { out.append("  its rebuild read other inputs than recorded: \(a.inputsDiffer.joined(separator: ", "))") }
+            guard !a.differences.isEmpty else { continue }
+            out += AuditTable.table(
+                ["  ENTRY", "DIFFERS IN", "BUNDLE", "REBUILT"],
+                a.differences.map { d in
+                    ["  " + d.name, d.fields.isEmpty ? (d.expected == nil ? "only in the rebuild" : "only in the bundle") : d.fields.joined(separator: ", "),
+                     side(d.expected, d.fields), side(d.rebuilt, d.fields)]
+                }
+            )
+            for d in a.differences {
+                guard let text = d.textDiff else { continue }
+                out += text.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }
+            }
+        }
+        let reproduced = report.artifacts.filter { $0.status == .reproduced }.count
+        out.append("")
+        out.append("\(reproduced) of \(report.artifacts.count) artifact(s) reproduced bit for bit")
+        return out
+    }
+
+    /// What an entry is on one side, in the fields that differ (all of them for a one-sided entry).
+    static func side(_ side: ZipEntryDifference.Side?, _ fields: [String]) -> String {
+        guard let side else { return "-" }
+        let shown = fields.isEmpty ? ["size", "crc32", "modified", "mode"] : fields
+        return shown.compactMap { field -> String? in
+            switch field {
+            case "size": return "\(side.size) B"
+            case "crc32": return "crc \(side.crc32)"
+            case "modified": return side.modified
+            case "mode": return side.mode.map { "mode \($0)" } ?? "mode -"
+            case "method": return "method \(side.method)"
+            case "compressedSize": return "\(side.compressedSize) B compressed"
+            default: return nil
+            }
+        }.joined(separator: ", ")
     }
 }

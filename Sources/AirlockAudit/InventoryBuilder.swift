@@ -74,7 +74,7 @@ struct InventoryBuilder {
                 )
                 package.origin = origins[item.sha256]
                 packages[id] = package
-            case "go-info", ImageArtifacts.configKind, ImageArtifacts.layerKind, "attestation", "sbom":
+            case "go-info", ImageArtifacts.configKind, ImageArtifacts.layerKind, "attestation", "sbom", BuildSources.kind:
                 continue
             case ImageArtifacts.imageKind:
                 guard let provenance = try? item.provenance?.decoded(as: ImageProvenance.self) else {

@@ -12,11 +12,15 @@ public struct ImportOptions: Sendable {
     public var now: Int64
     /// Run over the imported entries once the import has committed.
     public var indexers: [any BlobIndexer]
+    /// The keys to check the bundle against instead of the store's trust policy (a scratch store
+    /// a rebuild check imports into has none of its own).
+    public var policy: TrustPolicy?
 
     public init(
         allowRollback: Bool = false, allowExpired: Bool = false, now: Int64 = Timestamp.nowEpochSeconds(),
-        indexers: [any BlobIndexer] = []
+        indexers: [any BlobIndexer] = [], policy: TrustPolicy? = nil
     ) {
+        self.policy = policy
         self.allowRollback = allowRollback
         self.allowExpired = allowExpired
         self.now = now
@@ -34,7 +38,7 @@ public struct ImportResult: Sendable, Codable {
 public enum Importer {
     public static func importBundle(_ path: String, into store: Store, options: ImportOptions, progress: ProgressReporter? = nil) throws -> ImportResult {
         let paths = try Volumes.resolve(path)
-        let policy = try TrustPolicy.load(from: store.index)
+        let policy = try options.policy ?? TrustPolicy.load(from: store.index)
         let sink = StagingSink(store: store, allowRollback: options.allowRollback)
         let scanner = BundleScanner(
             paths: paths,

@@ -150,10 +150,13 @@ public final class Store: @unchecked Sendable {
         return problems.sorted()
     }
 
-    /// Blobs no root, artifact or imported manifest refers to; removed unless `dryRun`.
-    public func collectGarbage(dryRun: Bool) throws -> [(digest: SHA256Digest, size: Int)] {
+    /// Blobs no root, artifact built here or imported manifest refers to; removed unless `dryRun`.
+    /// With `keepLast`, only the newest N imports of each channel keep what their manifests list
+    /// (the older ones keep their manifest, signatures and SHA256SUMS, so `history` and audits of
+    /// the store still read them).
+    public func collectGarbage(dryRun: Bool, keepLast: Int? = nil) throws -> [(digest: SHA256Digest, size: Int)] {
         try withExclusiveAccess {
-            let live = try index.liveDigests()
+            let live = try index.liveDigests(keptManifests: try keepLast.map { try keptManifests(newest: $0) })
             var garbage: [(SHA256Digest, Int)] = []
             for name in try FileSystem.list(blobDirectory).sorted() {
                 guard let digest = SHA256Digest(name), !live.contains(digest) else { continue }
@@ -166,6 +169,20 @@ public final class Store: @unchecked Sendable {
             }
             return garbage
         }
+    }
+
+    /// The manifests of the newest `count` imports on each channel (by import order).
+    func keptManifests(newest count: Int) throws -> Set<String> {
+        var kept: Set<String> = []
+        for (_, records) in Dictionary(grouping: try index.imports(), by: \.channel) {
+            var bundles: [String] = []
+            for record in records.reversed() where !bundles.contains(record.manifestSHA256) {
+                guard bundles.count < count else { break }
+                bundles.append(record.manifestSHA256)
+            }
+            kept.formUnion(bundles)
+        }
+        return kept
     }
 
     /// SHA-256 and size of a file, streaming with a 1 MiB read (see BlobWriter for the measurement).

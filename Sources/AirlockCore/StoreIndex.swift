@@ -371,18 +371,27 @@ public final class StoreIndex: Sendable {
     }
 
     /// Digests that a root, an artifact entry or an imported manifest refers to.
-    public func liveDigests() throws -> Set<SHA256Digest> {
+    /// What GC keeps: every root (image names root each blob of their image), every artifact built
+    /// here, every imported bundle's manifest with its signatures and SHA256SUMS (so the history
+    /// stays verifiable), and what the manifests of `keptManifests` list (nil: of every import).
+    public func liveDigests(keptManifests: Set<String>? = nil) throws -> Set<SHA256Digest> {
         try read { db in
-            let hexes = try String.fetchAll(
+            var hexes = try String.fetchAll(
                 db,
                 sql: """
                     SELECT digest FROM root
-                    UNION SELECT digest FROM entry WHERE kind = 'artifact'
+                    UNION SELECT digest FROM entry WHERE kind = 'artifact' AND (origin IS NULL OR origin NOT LIKE 'bundle:%')
+                    UNION SELECT manifestSHA256 FROM importRecord
                     UNION SELECT manifestRef.digest FROM manifestRef
                         JOIN importRecord ON importRecord.manifestSHA256 = manifestRef.manifest
-                    UNION SELECT manifestSHA256 FROM importRecord
+                        JOIN entry ON entry.digest = manifestRef.digest
+                        WHERE entry.kind IN ('bundle-manifest', 'signature', 'sha256sums')
                     """
             )
+            let imported = try String.fetchAll(db, sql: "SELECT DISTINCT manifestSHA256 FROM importRecord")
+            for manifest in imported where keptManifests?.contains(manifest) ?? true {
+                hexes += try String.fetchAll(db, sql: "SELECT digest FROM manifestRef WHERE manifest = ?", arguments: [manifest])
+            }
             return Set(hexes.compactMap { SHA256Digest($0) })
         }
     }

@@ -13,6 +13,9 @@ public struct ZipEntry: Sendable, Equatable {
     public let localHeaderOffset: Int
     public let externalAttributes: UInt32
     public let versionMadeBy: UInt16
+    /// The entry's modification time as the central directory stores it: MS-DOS date in the high
+    /// 16 bits, time (2-second steps) in the low 16.
+    public let dosDateTime: UInt32
 
     /// Unix mode bits when the entry was made on Unix.
     public var unixMode: UInt32? { versionMadeBy >> 8 == 3 ? externalAttributes >> 16 : nil }
@@ -196,7 +199,8 @@ public final class ZipReader {
         let entry = ZipEntry(
             name: name, method: Self.u16(cd, p + 10), flags: Self.u16(cd, p + 8), crc32: Self.u32(cd, p + 16),
             compressedSize: Int(compressed), uncompressedSize: Int(uncompressed), localHeaderOffset: Int(offset),
-            externalAttributes: Self.u32(cd, p + 38), versionMadeBy: Self.u16(cd, p + 4)
+            externalAttributes: Self.u32(cd, p + 38), versionMadeBy: Self.u16(cd, p + 4),
+            dosDateTime: UInt32(Self.u16(cd, p + 14)) << 16 | UInt32(Self.u16(cd, p + 12))
         )
         return (entry, end)
     }

@@ -359,7 +359,8 @@ public struct BuiltGoHandler: Sendable {
     public let target: JSONValue
     /// The zip (kind `function-app`), the toolchain (`go/toolchains/`, kind `go-toolchain`) and
     /// every module part as a GOPROXY tree under `go/modules/` (kinds `go-mod`, `go-info`,
-    /// `go-module`, named `path@version.mod`, `.info`, `.zip`), so the bundle alone rebuilds the handler and can seed a module mirror inside.
+    /// `go-module`, named `path@version.mod`, `.info`, `.zip`), and the project's sources and lock under
+    /// `sources/NAME/` (`build-source`), so the bundle alone rebuilds the handler and can seed a module mirror inside.
     public let artifacts: [BundleInput]
     public var buildImage: SHA256Digest? { provenance.sandbox?.image.manifest }
 }
@@ -425,6 +426,9 @@ extension GoBuild {
                 )
             }
         }
+        artifacts += try BuildSources.bundleInputs(
+            projectDirectory: project, lockPath: project + "/" + GoLock.fileName, provenance: provenance
+        )
         let target: JSONValue = .object(["go": .string(lock.toolchain.version), "platform": .string(provenance.inputs?.target.platform ?? "")])
         return BuiltGoHandler(name: name, zipPath: zipPath, provenance: provenance, target: target, artifacts: artifacts)
     }

@@ -26,6 +26,11 @@ public struct PythonBuildOptions: Sendable {
     public var sandbox: SandboxRequest?
     /// Write checked-hash `.pyc` files into the zip (needs the sandbox).
     public var compileBytecode: Bool
+    /// Run the smoke test (with a sandbox). A rebuild check turns it off: it changes no byte, and
+    /// the app settings it may need are not carried (only their hash is).
+    public var smokeTest = true
+    /// The app's entry script; nil takes PYTHON_SCRIPT_FILE_NAME, else `function_app.py`.
+    public var scriptFile: String?
 
     public init(
         project: String, outDirectory: String? = nil, tree: String? = nil, sourceDateEpoch: Int64? = nil, toolVersion: String,
@@ -154,8 +159,8 @@ public struct BuiltPythonApp: Sendable {
     public let provenance: Provenance
     public let target: PythonTarget
     /// The bundle's artifacts: the zip (kind `function-app`), then `wheels/` (`wheel`, a wheel
-    /// built from an sdist with its build provenance), `sdists/` (`sdist`) and `build/`
-    /// (`build-wheel`).
+    /// built from an sdist with its build provenance), `sdists/` (`sdist`), `build/`
+    /// (`build-wheel`) and `sources/NAME/` (`build-source`: the app's files and the lock).
     public let artifacts: [BundleInput]
     /// The manifest digest of the image the build ran in, when it ran in one.
     public var buildImage: SHA256Digest? { provenance.sandbox?.image.manifest }
@@ -221,6 +226,7 @@ extension PythonBuild {
         for wheel in provenance.builtInputs ?? [] {
             try carry(wheel.output.name, wheel.output.sha256, kind: "wheel", provenance: wheel.json)
         }
+        artifacts += try BuildSources.bundleInputs(projectDirectory: project, lockPath: project + "/" + PythonLock.fileName, provenance: provenance)
         return BuiltPythonApp(name: name, zipPath: zipPath, provenance: provenance, target: lock.target, artifacts: artifacts)
     }
 }

@@ -34,7 +34,7 @@ public struct PythonBuildPlan: Sendable {
         let (lock, lockBytes) = try PythonLock.read(project: project)
         let (target, _) = try PythonTarget.resolve(python: lock.target.pythonVersion, platform: lock.target.platform, glibc: lock.target.glibc)
         let app = try PythonBuild.listFiles(project: project, outDirectory: options.resolvedOut)
-        let scriptFile = Environment.get("PYTHON_SCRIPT_FILE_NAME") ?? "function_app.py"
+        let scriptFile = options.scriptFile ?? Environment.get("PYTHON_SCRIPT_FILE_NAME") ?? "function_app.py"
         for required in [scriptFile, "host.json", "requirements.txt"] where !app.included.contains(where: { $0.path == required }) {
             throw UsageError(
                 PythonBuildErrorCode.missingAppFile,
@@ -114,11 +114,11 @@ public struct PythonBuildPlan: Sendable {
             progress?.note("build: compiling bytecode in \(runner.imageReference) (\(runner.runtime.name))")
             bytecode = try await runner.compileBytecode(tree: treeRoot, scratch: scratch)
         }
-        if let runner = sandbox {
+        if let runner = sandbox, options.smokeTest {
             progress?.note("build: smoke test in \(runner.imageReference) (\(runner.runtime.name)), network off")
         }
         // It runs while the host writes the zip.
-        async let smokeTest = Self.smokeTest(sandbox, tree: treeRoot, scratch: scratch, scriptFile: scriptFile, settings: settings)
+        async let smokeTest = Self.smokeTest(options.smokeTest ? sandbox : nil, tree: treeRoot, scratch: scratch, scriptFile: scriptFile, settings: settings)
         let entries = try writeZip(planned, bytecode: bytecode, to: output)
         let functions = try await smokeTest
 

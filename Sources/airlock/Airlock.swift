@@ -38,7 +38,7 @@ struct Airlock: AsyncParsableCommand {
             CommandGroup(
                 name: "Either side",
                 subcommands: [
-                    AuditCommand.self, StoreCommand.self, TrustCommand.self, KeyCommand.self, DoctorCommand.self, HistoryCommand.self,
+                    AuditCommand.self, RebuildCommand.self, StoreCommand.self, TrustCommand.self, KeyCommand.self, DoctorCommand.self, HistoryCommand.self,
                     ExportCommand.self, SplitCommand.self, SelfCommand.self, CheckELFCommand.self,
                 ]
             ),

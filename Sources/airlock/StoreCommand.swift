@@ -127,22 +127,28 @@ struct StoreCommand: ParsableCommand {
             abstract: "Remove blobs that no imported manifest, artifact or root refers to (and unpacked images no name points at).",
             discussion: Example.discussion(
                 Example("See what would be removed", "airlock store gc --dry-run"),
-                Example("Remove it", "airlock store gc")
+                Example("Remove it", "airlock store gc"),
+                Example("Keep only what the last 4 bundles of each channel carried", "airlock store gc --keep-last 4")
             )
         )
         @Flag(help: "Only list what would be removed.") var dryRun = false
+        @Option(help: "Keep what only the newest N imported bundles of each channel carry (older ones keep their manifest and signatures).")
+        var keepLast: Int?
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
+            if let keepLast, keepLast < 1 {
+                throw UsageError(CoreErrorCode.usage, "--keep-last \(keepLast): keep at least the newest bundle (1)")
+            }
             let store = try storeOptions.open()
             if !dryRun { try ImageRootfs.prune(in: store) }
-            let garbage = try store.collectGarbage(dryRun: dryRun)
+            let garbage = try store.collectGarbage(dryRun: dryRun, keepLast: keepLast)
             if output.json {
                 return try output.emit(garbage.map { ["digest": $0.digest.description, "size": String($0.size)] })
             }
             for g in garbage { print("\(dryRun ? "would remove" : "removed") \(g.digest)  \(ByteCount.format(g.size))") }
-            printError("store gc: \(garbage.count) blob(s), \(ByteCount.format(garbage.reduce(0) { $0 + $1.size }))\(dryRun ? " (dry run)" : "")")
+            printError("store gc: \(dryRun ? "would free" : "freed") \(garbage.count) blob(s), \(ByteCount.format(garbage.reduce(0) { $0 + $1.size }))\(dryRun ? " (dry run: nothing removed)" : "")")
         }
     }
 }

@@ -119,6 +119,21 @@ import Testing
         for path in ["go/toolchains/", "go/modules/github.com/!airlock!examples/greeting/@v/v1.0.0.zip", "\"kind\":\"go-module\""] {
             #expect(listing.contains(path), "\(path)")
         }
+        // Without its build image the bundle cannot rebuild the handler; with it, it rebuilds bit for bit.
+        let unrebuildable = try await CLI.run(["rebuild", "--check", "--trust", "keys/team.pub", "go.airlock"], in: dir.path, timeout: 120)
+        #expect(unrebuildable.status == 1, "\(unrebuildable)")
+        #expect(unrebuildable.stdout.contains("not-rebuilt") && unrebuildable.stdout.contains("--no-build-image"), "\(unrebuildable)")
+        let whole = try await CLI.run(
+            ["seal", "--project", "app", "--store", "outside", "--key", "keys/team.key", "--out", "go-whole.airlock"], in: dir.path, timeout: 120
+        )
+        #expect(whole.status == 0, "\(whole)")
+        let rebuiltHandler = try await CLI.run(
+            ["rebuild", "--check", "--trust", "keys/team.pub", "--runtime", "bwrap", "go-whole.airlock", "--json"], in: dir.path, timeout: 300
+        )
+        #expect(rebuiltHandler.status == 0, "\(rebuiltHandler)")
+        let rebuildRows = (try? parseJSON(rebuiltHandler) as? [String: Any])?["artifacts"] as? [[String: Any]]
+        #expect(rebuildRows?.map { $0["status"] as? String } == ["reproduced"], "\(rebuiltHandler)")
+        #expect(rebuildRows?.first?["kind"] as? String == "go-custom-handler")
         let trusted = try await CLI.run(["trust", "add", "--store", "inside", "--name", "team", "keys/team.pub"], in: dir.path)
         #expect(trusted.status == 0, "\(trusted)")
         let inside = try await CLI.run(["import", "--store", "inside", "go.airlock"], in: dir.path, timeout: 120)

@@ -75,7 +75,7 @@ private func examples(in help: String) throws -> [(what: String, command: String
             groups.map(\.1) == [
                 ["lock", "fetch", "build", "image", "go", "seal"],
                 ["verify", "import", "serve", "export-static", "deploy"],
-                ["audit", "store", "trust", "key", "doctor", "history", "export", "split", "self", "check-elf"],
+                ["audit", "rebuild", "store", "trust", "key", "doctor", "history", "export", "split", "self", "check-elf"],
             ]
         )
     }

@@ -280,4 +280,57 @@ import Glibc
         #expect(export.status == 0, "\(export)")
         #expect(try await Shell.sha256(of: dir.file("out/app.zip")) == app)
     }
+
+    @Test("store gc --keep-last N keeps what the newest N bundles of each channel carry, and every bundle's manifest and signatures")
+    func gcKeepLastFreesWhatOnlyOlderBundlesCarried() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let key = try await Fixture.key(dir)
+        try #require(try await CLI.run(["trust", "add", key.pub, "--store", "s"], in: dir.path).status == 0)
+        try Fixture.write(dir.file("shared.bin"), count: 4_000, seed: 10)
+        let shared = try await Shell.sha256(of: dir.file("shared.bin"))
+        var only: [String] = []
+        // Three weeks on channel "weekly", one bundle on "other"; each carries the shared file and its own.
+        for (week, channel) in [(1, "weekly"), (2, "weekly"), (3, "weekly"), (1, "other")] {
+            let name = "\(channel)-\(week).bin"
+            try Fixture.write(dir.file(name), count: 3_000 + week, seed: UInt64(20 + week + (channel == "other" ? 10 : 0)))
+            only.append(try await Shell.sha256(of: dir.file(name)))
+            let seal = try await CLI.run(
+                ["seal", "--out", "\(channel)-\(week).airlock", "--key", key.key, "--store", "outside", "--channel", channel,
+                 "--sequence", String(week), "shared.bin", name],
+                in: dir.path
+            )
+            try #require(seal.status == 0, "\(seal)")
+            let imported = try await CLI.run(["import", "\(channel)-\(week).airlock", "--store", "s"], in: dir.path)
+            try #require(imported.status == 0, "\(imported)")
+        }
+        let before = Set(listing(dir.file("s/blobs/sha256")))
+        // Without --keep-last every imported bundle's content is kept.
+        let all = try await CLI.run(["store", "gc", "--dry-run", "--store", "s"], in: dir.path)
+        #expect(all.status == 0 && all.stdoutLines.isEmpty, "\(all)")
+
+        let dry = try await CLI.run(["store", "gc", "--keep-last", "2", "--dry-run", "--store", "s"], in: dir.path)
+        #expect(dry.status == 0, "\(dry)")
+        #expect(dry.stdoutLines.count == 1 && dry.stdoutLines.first?.contains(only[0]) == true, "\(dry)")
+        #expect(dry.stderr.contains("would free 1 blob(s)"), "\(dry)")
+        #expect(Set(listing(dir.file("s/blobs/sha256"))) == before, "--dry-run removed something")
+
+        let gc = try await CLI.run(["store", "gc", "--keep-last", "2", "--store", "s"], in: dir.path)
+        #expect(gc.status == 0 && gc.stdoutLines.count == 1, "\(gc)")
+        let after = Set(listing(dir.file("s/blobs/sha256")))
+        #expect(after == before.subtracting([only[0]]))
+        #expect(after.isSuperset(of: [shared, only[1], only[2], only[3]]))
+        // The history still reads all four imports, and the store verifies.
+        let history = try await CLI.run(["history", "--store", "s", "--json"], in: dir.path)
+        #expect(history.status == 0, "\(history)")
+        #expect((try parseJSON(history) as? [Any])?.count == 4, "\(history)")
+        #expect(try await CLI.run(["store", "verify", "--store", "s"], in: dir.path).status == 0)
+        let audit = try await CLI.run(["audit", "--store", "s", "--json"], in: dir.path)
+        #expect(audit.status == 0, "\(audit)")
+
+        let one = try await CLI.run(["store", "gc", "--keep-last", "1", "--store", "s"], in: dir.path)
+        #expect(one.status == 0 && one.stdoutLines.count == 1 && one.stdoutLines.first?.contains(only[1]) == true, "\(one)")
+        let zero = try await CLI.run(["store", "gc", "--keep-last", "0", "--store", "s"], in: dir.path)
+        #expect(zero.status == 2 && zero.stderr.contains("--keep-last"), "\(zero)")
+    }
 }

@@ -280,9 +280,11 @@ import Testing
         #expect(sdist.inputs?.image?.reference == HostPythonImage.reference)
         #expect(provenance.inputs?.blobs.contains { $0.role == "sdist" && $0.sha256.hex == sdistDigest } == true)
 
-        // seal --project carries the sdist, its build requirement and the wheel built from it.
+        // seal --project carries the sdist, its build requirement and the wheel built from it, and
+        // the app's files and lock (for rebuild --check).
         let built = try PythonBuild.built(project: project.path, store: project.store)
-        #expect(Set(built.artifacts.map(\.kind)) == ["function-app", "wheel", "sdist", "build-wheel"])
+        #expect(Set(built.artifacts.map(\.kind)) == ["function-app", "wheel", "sdist", "build-wheel", "build-source"])
+        #expect(built.artifacts.contains { $0.artifactPath == "sources/\(PythonBuild.projectName(project.path))/airlock.lock" })
         #expect(built.artifacts.contains { $0.name == "tinypkg-1.0-py3-none-any.whl" && $0.provenance != nil })
 
         // Without the sandbox an sdist cannot be built.

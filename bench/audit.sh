@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make bench`, auditor part (issue 14), on the Python build of bench/python-build.sh (its project,
+# its store with the wheels and the bootstrapped image; run that first):
+#   - rebuild --check of the sealed app against its first build (sandboxed, no cache), same run;
+#   - audit --vulns against a generated OSV export of 10,000 advisories (when airlock has it).
+# Prints a table and the targets as PASS or MISS.
+set -euo pipefail
+[ $# -eq 1 ] || { echo "usage: $0 PATH/TO/airlock" >&2; exit 2; }
+airlock=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+runs=${BENCH_RUNS:-3}
+bench_dir=$(cd "$(dirname "$0")" && pwd)
+work=$bench_dir/work/python
+project=$work/app
+store=$work/store
+out=$bench_dir/work/audit
+say() { printf '%s\n' "$*" >&2; }
+unset AIRLOCK_STORE
+[ -f "$project/airlock.lock" ] && [ -d "$store" ] || { say "bench: audit part skipped: run bench/python-build.sh first"; exit 0; }
+rm -rf "$out" && mkdir -p "$out"
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+timeit() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>>"$out/bench.log" || { say "bench: failed: $*"; tail -5 "$out/bench.log" >&2; exit 1; }; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }'; }
+
+"$airlock" key generate --out "$out/team" >/dev/null
+first() { "$airlock" build --project "$project" --store "$store" --out "$project/dist" --no-cache --runtime bwrap; }
+first >/dev/null 2>>"$out/bench.log"
+SOURCE_DATE_EPOCH=$(($(date +%s) - 60)) "$airlock" seal --project "$project" --store "$store" --key "$out/team.key" \
+    --out "$out/app.airlock" >/dev/null 2>>"$out/bench.log"
+check() { "$airlock" rebuild --check --trust "$out/team.pub" --runtime bwrap --work-directory "$out" "$out/app.airlock"; }
+b=() r=()
+for _ in $(seq "$runs"); do b+=("$(timeit first)"); r+=("$(timeit check)"); done
+mb=$(median "${b[@]}"); mr=$(median "${r[@]}")
+bundle_size=$(stat -c %s "$out/app.airlock")
+
+printf '\nAuditor (issue 14), median of %s runs, same run\n' "$runs"
+printf '  %-58s %8s s\n' "airlock build (sandboxed, no cache): the first build" "$mb" \
+    "airlock rebuild --check of its sealed bundle ($((bundle_size / 1000000)) MB)" "$mr"
+printf '\ntargets\n'
+awk -v r="$mr" -v b="$mb" 'BEGIN { x = r / b; printf "  %-40s %6.2fx (target < 2x) %s\n", "rebuild --check vs first build:", x, (x < 2 ? "PASS" : "MISS") }'
