@@ -199,6 +199,11 @@ echo "go-http against python-http: $(python3 -c 'import json,sys; d=json.load(op
 "$airlock" audit --store "$out/inside-store" "$out/python-http.airlock" --sbom cyclonedx --out "$out/python-http.cdx.json"
 "$airlock" audit --store "$out/inside-store" "$out/python-http.airlock" --sbom spdx --out "$out/python-http.spdx.json"
 
+step "auditor: rebuild the Python bundle's zip from what the bundle carries, bit for bit; the report page"
+"$airlock" rebuild --check --store "$out/inside-store" --runtime bwrap "$out/python-http.airlock"
+"$airlock" audit --store "$out/inside-store" "$out/python-http.airlock" --html "$out/audit-report.html" >/dev/null
+echo "report: $out/audit-report.html (one page, no script or external asset)"
+
 step "where everything is"
 cat <<SUMMARY
   signing key      $out/keys/security-team.key (private, 0600), .pub (public); key id $keyid
@@ -221,6 +226,7 @@ cat <<SUMMARY
   container kits   $out/functionapp-kit, $out/webapp-kit (deploy.sh, README.txt: by digest, managed identity, AcrPull)
   kubernetes kit   $out/kubernetes-kit (manifests.yaml, deploy.sh, README.txt: the HTTP functions' Deployment and Service)
   SBOMs            $out/python-http.cdx.json (CycloneDX 1.6), $out/python-http.spdx.json (SPDX 2.3); audit-diff.json
+  audit report     $out/audit-report.html (signers, artifacts and provenance, SBOM, stock-tool checks)
 
 In Azure Cloud Shell, with the kit uploaded and az logged in:
   cd deploy-kit && bash deploy.sh

@@ -22,4 +22,10 @@ public enum AuditErrorCode: String, ErrorCodes {
     case rebuildNeedsMode = "rebuild-needs-mode"
     /// A rebuilt artifact's digest is not the bundle's, or an artifact could not be rebuilt from the bundle.
     case notReproduced = "not-reproduced"
+    /// An --vulns file that is not an OSV export (or a member of it that is not an advisory).
+    case badOSV = "bad-osv"
+    /// --fail-on names no severity, or is given without --vulns.
+    case badFailOn = "bad-fail-on"
+    /// `audit --vulns --fail-on`: an advisory at or above the threshold affects a package.
+    case vulnerable = "vulnerable"
 }

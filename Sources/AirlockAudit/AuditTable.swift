@@ -154,3 +154,19 @@ public enum RebuildTable {
         }.joined(separator: ", ")
     }
 }
+
+extension AuditTable {
+    /// The vulnerability matches: one row per advisory and package, the most severe first.
+    public static func lines(_ report: VulnerabilityReport) -> [String] {
+        var out = table(
+            ["VULNERABILITY", "SEVERITY", "PACKAGE", "VERSION", "AFFECTED", "FIXED IN", "ARTIFACTS"],
+            report.findings.map { f in
+                [f.advisory, f.severity ?? "unknown", f.name, f.version, f.affected, f.fixed.isEmpty ? "-" : f.fixed.joined(separator: ", "),
+                 f.artifacts.isEmpty ? "-" : f.artifacts.joined(separator: ", ")]
+            }
+        )
+        let packages = Set(report.findings.map(\.package)).count
+        out.append("\(report.findings.count) match(es) in \(packages) package(s), against \(report.advisories) advisories from \(report.sources.joined(separator: ", "))")
+        return out
+    }
+}

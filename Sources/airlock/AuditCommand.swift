@@ -18,6 +18,12 @@ struct AuditCommand: ParsableCommand {
     @Option(help: "Compare with this earlier bundle or store.") var against: String?
     @Option(help: "Write an SBOM instead of the table: cyclonedx (1.6 JSON) or spdx (2.3 JSON).") var sbom: String?
     @Option(help: "With --sbom: the file to write.") var out: String?
+    @Option(help: "Write the audit as one self-contained HTML page (signers, artifacts and provenance, the SBOM, the diff, vulnerabilities, stock-tool checks) instead of the table.")
+    var html: String?
+    @Option(help: "Match the Python and Go packages against this OSV export: a zip (OSV's per-ecosystem all.zip), a directory of .json files, or a .json file; repeatable.")
+    var vulns: [String] = []
+    @Option(help: "With --vulns: exit 1 when an advisory of this severity or above affects a package: low, medium, high or critical.")
+    var failOn: String?
     @OptionGroup var trustOptions: TrustOptions
     @Flag(help: "Accept an expired bundle (an --against bundle may always have expired).") var allowExpired = false
     @OptionGroup var storeOptions: StoreOptions
@@ -33,9 +39,47 @@ struct AuditCommand: ParsableCommand {
         guard (format == nil) == (out == nil) else {
             throw UsageError(AuditErrorCode.sbomNeedsOut, format == nil ? "--out: give --sbom cyclonedx|spdx too" : "--sbom: give --out FILE too")
         }
+        let threshold = try failOn.map { name in
+            guard !vulns.isEmpty else { throw UsageError(AuditErrorCode.badFailOn, "--fail-on: give --vulns OSV-EXPORT too") }
+            guard let level = OSVSeverity(parsing: name) else {
+                throw UsageError(AuditErrorCode.badFailOn, "--fail-on '\(name)': use low, medium, high or critical")
+            }
+            return level
+        }
+        // The export is read first: a bad one is refused before the bundle is verified.
+        let advisories = try OSVExport.load(vulns)
         let inventory = try read(subject, allowExpired: allowExpired)
         let old = try against.map { try read($0, allowExpired: true) }
         let diff = old.map { AuditDiff(from: $0, to: inventory) }
+        let vulnerabilities = vulns.isEmpty ? nil : VulnerabilityReport(
+            sources: vulns, advisories: advisories.count,
+            findings: VulnerabilityMatcher.findings(inventory, index: OSVIndex(advisories))
+        )
+        try report(inventory: inventory, old: old, diff: diff, format: format, vulnerabilities: vulnerabilities)
+        if let vulnerabilities, !output.json, html == nil, format == nil {
+            print("")
+            for line in AuditTable.lines(vulnerabilities) { print(line) }
+        }
+        guard let threshold, let vulnerabilities else { return }
+        let failing = VulnerabilityMatcher.failing(vulnerabilities.findings, threshold: threshold)
+        guard failing.isEmpty else {
+            throw CheckFailure(
+                AuditErrorCode.vulnerable,
+                "\(failing.count) advisory match(es) at \(threshold) or above: " + Set(failing.map { "\($0.advisory) (\($0.name) \($0.version))" }).sorted().joined(separator: ", ")
+            )
+        }
+    }
+
+    private func report(
+        inventory: AuditInventory, old: AuditInventory?, diff: AuditDiff?, format: SBOMFormat?, vulnerabilities: VulnerabilityReport?
+    ) throws {
+        if let html {
+            let bytes = AuditHTML.page(inventory, diff: diff, against: old, vulnerabilities: vulnerabilities, tool: "airlock \(AirlockVersion.current)")
+            try FileSystem.writeAtomically(html, bytes)
+            if output.json { return try output.emit(["path": html, "sha256": SHA256Hasher.hash(bytes).hex]) }
+            print(html)
+            return
+        }
         if let format, let out {
             let bytes = try SBOM.document(inventory, format: format, tool: "airlock \(AirlockVersion.current)")
             try FileSystem.writeAtomically(out, bytes)
@@ -48,7 +92,8 @@ struct AuditCommand: ParsableCommand {
             struct Report: Encodable {
                 var inventory: AuditInventory
                 var diff: AuditDiff?
-                enum CodingKeys: String, CodingKey { case subject, artifacts, packages, images, notes, diff }
+                var vulnerabilities: VulnerabilityReport?
+                enum CodingKeys: String, CodingKey { case subject, artifacts, packages, images, notes, diff, vulnerabilities }
                 func encode(to encoder: any Encoder) throws {
                     var c = encoder.container(keyedBy: CodingKeys.self)
                     try c.encode(inventory.subject, forKey: .subject)
@@ -57,9 +102,10 @@ struct AuditCommand: ParsableCommand {
                     try c.encode(inventory.images, forKey: .images)
                     try c.encode(inventory.notes, forKey: .notes)
                     try c.encodeIfPresent(diff, forKey: .diff)
+                    try c.encodeIfPresent(vulnerabilities, forKey: .vulnerabilities)
                 }
             }
-            return try output.emit(Report(inventory: inventory, diff: diff))
+            return try output.emit(Report(inventory: inventory, diff: diff, vulnerabilities: vulnerabilities))
         }
         for line in AuditTable.lines(inventory) { print(line) }
         if let diff, let old {

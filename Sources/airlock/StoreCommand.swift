@@ -127,7 +127,6 @@ struct StoreCommand: ParsableCommand {
             abstract: "Remove blobs that no imported manifest, artifact or root refers to (and unpacked images no name points at).",
             discussion: Example.discussion(
                 Example("See what would be removed", "airlock store gc --dry-run"),
-                Example("Remove it", "airlock store gc"),
                 Example("Keep only what the last 4 bundles of each channel carried", "airlock store gc --keep-last 4")
             )
         )

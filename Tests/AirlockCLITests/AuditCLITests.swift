@@ -127,4 +127,96 @@ import Testing
         }
         #expect(!FileSystem.exists(dir.file("x.json")))
     }
+
+    @Test func vulnsMatchesTheBundlesWheelsAgainstAnOSVExportAndFailOnSetsTheExitStatus() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let (key, pub, _) = try await Fixture.key(dir)
+        let alpha = try await wheel(dir, "alpha", "1.0")
+        let beta = try await wheel(dir, "beta", "2.0")
+        let sealed = try await CLI.run(["seal", "--key", key, "--out", "b.airlock", "--store", "outside", alpha, beta], in: dir.path)
+        try #require(sealed.status == 0, "\(sealed)")
+        let osv = """
+            [{"id": "GHSA-alpha", "summary": "alpha before 1.1", "database_specific": {"severity": "HIGH"},
+              "affected": [{"package": {"ecosystem": "PyPI", "name": "Alpha"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.1"}]}]}]},
+             {"id": "PYSEC-beta", "affected": [{"package": {"ecosystem": "PyPI", "name": "beta"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "2.1"}]}]}]},
+             {"id": "PYSEC-gone", "withdrawn": "2026-01-01T00:00:00Z", "affected": [{"package": {"ecosystem": "PyPI", "name": "beta"}, "versions": ["2.0"]}]}]
+            """
+        try Data(osv.utf8).write(to: URL(fileURLWithPath: dir.file("pypi.json")))
+
+        let table = try await CLI.run(["audit", "--trust", pub, "b.airlock", "--vulns", "pypi.json"], in: dir.path)
+        #expect(table.status == 0, "\(table)")
+        let line = table.stdoutLines.first { $0.hasPrefix("GHSA-alpha") }
+        #expect(line?.contains("high") == true && line?.contains("alpha") == true && line?.contains("1.1") == true, "\(table)")
+        #expect(!table.stdout.contains("PYSEC-beta") && !table.stdout.contains("PYSEC-gone"), "\(table)")
+        #expect(table.stdout.contains("1 match(es) in 1 package(s), against 3 advisories"), "\(table)")
+
+        let failing = try await CLI.run(["audit", "--trust", pub, "b.airlock", "--vulns", "pypi.json", "--fail-on", "high", "--json"], in: dir.path)
+        #expect(failing.status == 1, "\(failing)")
+        #expect(errorCode(failing) == "audit.vulnerable", "\(failing)")
+        #expect(failing.stderr.contains("GHSA-alpha (alpha 1.0)"), "\(failing)")
+        let passing = try await CLI.run(["audit", "--trust", pub, "b.airlock", "--vulns", "pypi.json", "--fail-on", "critical", "--json"], in: dir.path)
+        #expect(passing.status == 0, "\(passing)")
+        let json = try #require(try parseJSON(passing) as? [String: Any])
+        let findings = (json["vulnerabilities"] as? [String: Any])?["findings"] as? [[String: Any]]
+        #expect(findings?.map { $0["advisory"] as? String } == ["GHSA-alpha"], "\(passing)")
+
+        let bad = try await CLI.run(["audit", "--trust", pub, "b.airlock", "--vulns", "pypi.json", "--fail-on", "severe"], in: dir.path)
+        #expect(bad.status == 2 && bad.stderr.contains("--fail-on 'severe'"), "\(bad)")
+        let alone = try await CLI.run(["audit", "--trust", pub, "b.airlock", "--fail-on", "high"], in: dir.path)
+        #expect(alone.status == 2 && alone.stderr.contains("--vulns"), "\(alone)")
+        try Data("not json".utf8).write(to: URL(fileURLWithPath: dir.file("broken.json")))
+        let broken = try await CLI.run(["audit", "--trust", pub, "b.airlock", "--vulns", "broken.json"], in: dir.path)
+        #expect(broken.status == 2 && broken.stderr.contains("broken.json"), "\(broken)")
+    }
+
+    @Test(.enabled(if: ChildProcess.locate("chromium") != nil, "needs Debian's chromium (scripts/install-deps.sh --test)"))
+    func theHTMLReportIsOneSelfContainedPageThatChromiumRendersWithEverySection() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let (key, pub, keyID) = try await Fixture.key(dir)
+        let beta = try await wheel(dir, "beta", "2.0")
+        let beta21 = try await wheel(dir, "beta", "2.1")
+        let gamma = try await wheel(dir, "gamma", "0.1")
+        for (bundle, wheels, sequence) in [("week1.airlock", [beta], "1"), ("week2.airlock", [beta21, gamma], "2")] {
+            let sealed = try await CLI.run(
+                ["seal", "--key", key, "--channel", "weekly", "--sequence", sequence, "--out", bundle, "--store", "outside"] + wheels, in: dir.path
+            )
+            try #require(sealed.status == 0, "\(sealed)")
+        }
+        let osv = #"[{"id": "GHSA-gamma-0001", "summary": "gamma <b>leaks</b>", "database_specific": {"severity": "CRITICAL"}, "affected": [{"package": {"ecosystem": "PyPI", "name": "gamma"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "0.2"}]}]}]}]"#
+        try Data(osv.utf8).write(to: URL(fileURLWithPath: dir.file("osv.json")))
+        let written = try await CLI.run(
+            ["audit", "--trust", pub, "week2.airlock", "--against", "week1.airlock", "--vulns", "osv.json", "--html", "report.html"], in: dir.path
+        )
+        #expect(written.status == 0 && written.stdoutLines == ["report.html"], "\(written)")
+        let page = try String(contentsOfFile: dir.file("report.html"), encoding: .utf8)
+        #expect(!page.contains("<script") && !page.contains("src=") && !page.contains("href="), "no script and no external asset")
+        #expect(page.contains("gamma &lt;b&gt;leaks&lt;/b&gt;"), "an advisory's text is escaped")
+        // The same inputs give the same page.
+        let again = try await CLI.run(
+            ["audit", "--trust", pub, "week2.airlock", "--against", "week1.airlock", "--vulns", "osv.json", "--html", "again.html"], in: dir.path
+        )
+        let second = try String(contentsOfFile: dir.file("again.html"), encoding: .utf8)
+        #expect(again.status == 0 && second == page)
+
+        let chromium = try #require(ChildProcess.locate("chromium"))
+        let flags = "--headless --no-sandbox --disable-gpu --no-first-run --user-data-dir='\(dir.file("chromium"))'"
+        let url = "file://" + dir.file("report.html")
+        let shot = try await Shell.run("'\(chromium)' \(flags) --window-size=1200,1600 --screenshot='\(dir.file("report.png"))' '\(url)' 2>&1", in: dir.path)
+        #expect(shot.status == 0, "\(shot)")
+        let png = try FileSystem.readFile(dir.file("report.png"))
+        #expect(png.count > 10_000 && Array(png.prefix(4)) == [0x89, 0x50, 0x4E, 0x47], "a real PNG: \(png.count) bytes")
+        let dumped = try await Shell.run("'\(chromium)' \(flags) --dump-dom '\(url)' 2>/dev/null", in: dir.path)
+        #expect(dumped.status == 0)
+        let dom = dumped.stdout
+        for text in [
+            "Airlock audit: Bundle", "Signers and trust", keyID, "Artifacts and their provenance", "Software bill of materials (2 packages)",
+            "pkg:pypi/gamma@0.1", "Changes", "<td>changed</td><td>beta</td><td>pypi</td><td>2.0</td><td>2.1</td>",
+            "<td>added</td><td>gamma</td>", "Known vulnerabilities", "<td>GHSA-gamma-0001</td><td>critical</td><td>gamma</td><td>0.1</td>",
+            "openssl pkeyutl -verify -pubin -inkey KEY.pub -rawin -in manifest.json -sigfile signatures/\(keyID).sig", "sha256sum -c SHA256SUMS",
+        ] {
+            #expect(dom.contains(text), "the page shows \(text)")
+        }
+    }
 }
