@@ -51,7 +51,7 @@ let package = Package(
         // EmbedResources plugin, not shipped as a resource bundle: see Plugins/EmbedResources.
         .target(
             name: "AirlockPython",
-            dependencies: ["AirlockCore", "AirlockContainer"],
+            dependencies: ["AirlockCore", "AirlockContainer", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: swiftSettings,
             plugins: ["EmbedResources"]
         ),

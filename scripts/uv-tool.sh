@@ -6,12 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest=${1:-.build/uv-tool}
-version=0.5.31
+version=0.13.9
 case "$(uname -m)" in
     x86_64)
         wheel=uv-$version-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
         platform=manylinux_2_17_x86_64
-        sha256=d07e9db12a55005a28bb49ecfa444a0221702158fc021f79e26d8e174f1ebdf9
+        sha256=d7f459fe4fd247d830351c75686d3996ace3c6f3f728eb0e85a30b7ada0cef19
         ;;
     *) echo "uv-tool: no pinned uv wheel for $(uname -m); uv tests will skip" >&2; exit 0 ;;
 esac

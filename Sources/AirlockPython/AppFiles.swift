@@ -9,8 +9,8 @@
 // 2. Airlock's own: `__pycache__` directories and `*.pyc` files at any depth (bytecode the target
 //    regenerates), virtual environments at any depth (a directory named `.venv`, or any directory
 //    holding a `pyvenv.cfg`), the root `.python_packages` (the build writes its own), the root
-//    `airlock.lock` (build input recorded in the provenance, not app source), and the build's
-//    output directory when it lies inside the app.
+//    `airlock.lock` and its PEP 751 twin `pylock.toml` (build input recorded in the provenance, not
+//    app source), and the build's output directory when it lies inside the app.
 // 3. `.funcignore`, with Core Tools' semantics (FuncIgnore.swift), on each remaining file's path.
 // Directories excluded by 1 and 2 are not entered. Symbolic links are never followed: a link that
 // no rule excludes is an error naming it, since it could point anywhere outside the app.
@@ -27,7 +27,7 @@ public enum AppFileExclusion: Sendable, Equatable, CustomStringConvertible {
     case virtualEnvironment
     /// The root `.python_packages`, which the build writes itself.
     case pythonPackages
-    /// The root `airlock.lock`.
+    /// The root `airlock.lock` or `pylock.toml`.
     case lockFile
     /// The build's output directory.
     case outputDirectory
@@ -178,7 +178,7 @@ public enum AppFiles {
         if name == ".venv" { return .virtualEnvironment }
         if kind == .directory, FileSystem.kind(of: full + "/pyvenv.cfg") == .regular { return .virtualEnvironment }
         if path == ".python_packages" { return .pythonPackages }
-        if path == "airlock.lock" { return .lockFile }
+        if path == "airlock.lock" || path == PyLock.fileName { return .lockFile }
         if let output, path == output { return .outputDirectory }
         return nil
     }

@@ -175,12 +175,25 @@ struct LockRun {
     func removeWork() { FileSystem.removeTree(work) }
 
     /// Writes the lock (left untouched when it already holds these bytes).
-    func write() throws -> PythonLockResult {
+    mutating func write() throws -> PythonLockResult {
         let lock = PythonLock(target: target, files: files, build: build)
         let bytes = try lock.encoded()
         let path = options.lockPath
         let changed = (try? FileSystem.readFile(path, limit: 16 << 20)) != bytes
         if changed { try FileSystem.writeAtomically(path, bytes) }
+        // The same pins in the standard form (PEP 751), beside it.
+        let pylockPath = options.project + "/" + PyLock.fileName
+        switch PyLock.text(for: lock) {
+        case .success(let text):
+            let pylock = Array(text.utf8)
+            if (try? FileSystem.readFile(pylockPath, limit: 16 << 20)) != pylock { try FileSystem.writeAtomically(pylockPath, pylock) }
+        case .failure(let missing):
+            // A pylock.toml of an earlier lock would now disagree with airlock.lock.
+            if FileSystem.kind(of: pylockPath) == .regular { try FileSystem.remove(pylockPath) }
+            warnings.append(
+                "\(pylockPath) not written: \(missing.filename) has no URL in the lock, and PEP 751 needs one for every file"
+            )
+        }
         return PythonLockResult(
             lock: lock, path: path, method: method, changed: changed, sizeSources: sizeSources,
             warnings: warnings.reduce(into: []) { kept, warning in if !kept.contains(warning) { kept.append(warning) } }

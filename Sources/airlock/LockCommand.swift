@@ -15,7 +15,9 @@ struct LockCommand: AsyncParsableCommand {
                 Resolution is done by your own pip (or uv), with your pip configuration: index URLs, extra \
                 index URLs, find-links, proxy and CA bundle come from pip.conf and PIP_* variables. A \
                 requirements file whose every line carries --hash=sha256: is pinned as it is, without \
-                resolving. Writes PROJECT/airlock.lock; set AIRLOCK_PYTHON to use another python's pip.
+                resolving. Writes PROJECT/airlock.lock, and the same files and hashes in the standard form \
+                as PROJECT/pylock.toml (PEP 751: uv pip install -r pylock.toml, pip and auditors' tools \
+                read it); set AIRLOCK_PYTHON to use another python's pip.
 
                 A requirement with no wheel for the target is locked as its sdist from the index (the \
                 highest version it allows, by the index's sha256), and its dependencies are resolved \

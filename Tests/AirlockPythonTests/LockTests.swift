@@ -63,6 +63,64 @@ func sha256(ofFile path: String) throws -> String { SHA256Hasher.hash(try FileSy
         #expect(bytes == encoded)
     }
 
+    // MARK: pylock.toml (PEP 751)
+
+    @Test func theLockIsAlsoWrittenAsPylockTomlWithTheSameFilesAndHashes() async throws {
+        let index = try await LocalIndex()
+        defer { index.stop() }
+        let project = try LockProject(requirements: "alpha\n")
+        let result = try await project.lock(index)
+        let path = project.path + "/pylock.toml"
+        let text = String(decoding: try FileSystem.readFile(path), as: UTF8.self)
+        let packages = try PyLock.read(text, path: path)
+        #expect(packages.map(\.name) == ["alpha", "beta"])
+        #expect(packages.map(\.version) == ["1.0", "2.0"])
+        for (package, file) in zip(packages, result.lock.files) {
+            #expect(package.sdist == nil)
+            #expect(package.wheels == [PyLock.File(name: file.filename, url: file.url ?? "", size: file.size, sha256: file.sha256)])
+        }
+        // The spec's own shape, read by Python's tomllib: the version, the tool, the target.
+        let (status, shape) = try await shell(
+            """
+            /usr/bin/python3 -c 'import sys, tomllib; d = tomllib.load(open(sys.argv[1], "rb")); \
+            print(d["lock-version"], d["created-by"], d["requires-python"], d["environments"][0]); \
+            print(sorted(d["packages"][0]["wheels"][0])); print(d["tool"]["airlock"]["target"]["glibc"])' \
+            '\(path)'
+            """
+        )
+        #expect(status == 0, "\(shape)")
+        #expect(
+            shape.contains(
+                "1.0 airlock ==3.11.* sys_platform == 'linux' and platform_machine == 'x86_64' and python_version == '3.11'"
+            ), "\(shape)"
+        )
+        #expect(shape.contains("['hashes', 'name', 'size', 'url']") && shape.contains("2.31"), "\(shape)")
+        // A second lock of the same requirements writes the same bytes; app zips never carry it.
+        _ = try await project.lock(index)
+        #expect(String(decoding: try FileSystem.readFile(path), as: UTF8.self) == text)
+        let files = try AppFiles.list(appDirectory: project.path)
+        #expect(files.excluded.contains { $0.path == "pylock.toml" && $0.reason == .lockFile })
+    }
+
+    @Test func aLockWithAFileOfNoURLGetsNoPylockRatherThanOneNoInstallerCanUse() throws {
+        let lock = PythonLock(
+            target: Self.target311,
+            files: [
+                LockedFile(name: "Alpha_Pkg", version: "1.0", filename: "Alpha_Pkg-1.0-py3-none-any.whl", url: "https://x/a.whl", sha256: String(repeating: "a", count: 64), size: 3),
+                LockedFile(name: "beta", version: "2.0", filename: "beta-2.0.tar.gz", url: nil, sha256: String(repeating: "b", count: 64), size: nil),
+            ]
+        )
+        #expect(PyLock.text(for: lock) == .failure(PyLock.MissingURL(filename: "beta-2.0.tar.gz")))
+        var withURL = lock
+        withURL.files[1].url = "https://x/beta-2.0.tar.gz"
+        let text = try PyLock.text(for: withURL).get()
+        let packages = try PyLock.read(text, path: "pylock.toml")
+        // Names normalized (PEP 503), an sdist as `sdist`, no size where the lock has none.
+        #expect(packages.map(\.name) == ["alpha-pkg", "beta"])
+        #expect(packages[1].sdist == PyLock.File(name: "beta-2.0.tar.gz", url: "https://x/beta-2.0.tar.gz", size: nil, sha256: String(repeating: "b", count: 64)))
+        #expect(packages[1].wheels.isEmpty)
+    }
+
     @Test func aYankedFileIsTakenOnlyWhenPinnedAndTheLockSaysSoFromTheJSONOrTheHTMLPage() async throws {
         let index = try await LocalIndex(
             [
@@ -422,6 +480,47 @@ struct LockUVTests {
             #expect(file.url == index.fileURL(file.filename))
             #expect(file.sha256 == (try sha256(ofFile: index.filePath(file.filename))))
         }
+    }
+
+    /// PEP 751: the pylock.toml `airlock lock` writes beside airlock.lock is installed by uv itself,
+    /// from the local index's URLs, every file checked against its sha256.
+    @Test func uvInstallsFromThePylockTomlTheLockWrote() async throws {
+        let index = try await LocalIndex()
+        defer { index.stop() }
+        let project = try LockProject(requirements: "alpha\n")
+        // The target is the Python uv installs with, so the pylock's environment marker matches.
+        let (status, version) = try await shell("/usr/bin/python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'")
+        try #require(status == 0)
+        _ = try await project.lock(index, python: version.trimmingCharacters(in: .whitespacesAndNewlines))
+        let (installed, log) = try await shell(
+            """
+            uv pip install --python /usr/bin/python3 --target site --no-cache -r app/pylock.toml &&
+            PYTHONPATH=site /usr/bin/python3 -c 'import alpha, beta; print("imported", alpha.__name__, beta.__name__)' &&
+            ls site
+            """,
+            in: project.dir.path,
+            environment: [
+                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": project.dir.path,
+                "UV_NO_CONFIG": "1", "UV_PYTHON_DOWNLOADS": "never",
+            ]
+        )
+        #expect(installed == 0 && log.contains("imported alpha beta"), "\(log)")
+        #expect(log.contains("alpha-1.0.dist-info") && log.contains("beta-2.0.dist-info"), "\(log)")
+        // uv holds each file to the pylock's sha256: with beta's hash changed it refuses to install.
+        let pylock = project.path + "/pylock.toml"
+        let betaHash = try sha256(ofFile: index.filePath("beta-2.0-py3-none-any.whl"))
+        let text = String(decoding: try FileSystem.readFile(pylock), as: UTF8.self)
+        #expect(text.contains(betaHash))
+        try FileSystem.writeAtomically(pylock, Array(text.replacingOccurrences(of: betaHash, with: String(repeating: "0", count: 64)).utf8))
+        let (refused, refusal) = try await shell(
+            "uv pip install --python /usr/bin/python3 --target again --no-cache -r app/pylock.toml",
+            in: project.dir.path,
+            environment: [
+                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": project.dir.path,
+                "UV_NO_CONFIG": "1", "UV_PYTHON_DOWNLOADS": "never",
+            ]
+        )
+        #expect(refused != 0 && refusal.lowercased().contains("hash"), "\(refusal)")
     }
 
     @Test func uvFailsNamingARequirementWithNoWheel() async throws {
