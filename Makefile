@@ -72,6 +72,7 @@ bench: build release
 	@./bench/release.sh .build/release/airlock $(RELEASE_BINARY)
 	@./bench/mirror.sh .build/release/airlock
 	@./bench/audit.sh .build/release/airlock
+	@./bench/delta.sh .build/release/airlock
 
 # Completions and the man page come from the binary's own help, through argument-parser: the
 # completion scripts from `airlock --generate-completion-script bash|zsh|fish`, airlock.1 (every

@@ -22,7 +22,10 @@
 #    stopped after) standing in for the enclave's ACR, pulled back by digest into a third store, and
 #    turned into the Function App, App Service and Kubernetes kits.
 # 5. Audit: what the Python bundle carries (verified first), the Go bundle's diff against it, and the
-#    Python bundle's SBOM as CycloneDX 1.6 and SPDX 2.3.
+#    Python bundle's SBOM as CycloneDX 1.6 and SPDX 2.3; the Python bundle rebuilt bit for bit and
+#    the report page.
+# 6. Next week: the inside store's inventory carried out, the app changed, and a delta bundle that
+#    leaves out what the enclave holds (the build image, the wheels), verified and imported.
 set -euo pipefail
 airlock=${1:-.build/debug/airlock}
 airlock=$(cd "$(dirname "$airlock")" && pwd)/$(basename "$airlock")
@@ -204,6 +207,17 @@ step "auditor: rebuild the Python bundle's zip from what the bundle carries, bit
 "$airlock" audit --store "$out/inside-store" "$out/python-http.airlock" --html "$out/audit-report.html" >/dev/null
 echo "report: $out/audit-report.html (one page, no script or external asset)"
 
+step "next week: the operator's inventory; the app changed; the security team seals only what the enclave lacks"
+zip_summary="$zip ($(stat -c %s "$zip") bytes, sha256 $(sha256sum "$zip" | cut -c1-16)...)"
+"$airlock" inventory --store "$out/inside-store" --out "$out/inventory.json"
+printf '\n# week 2: a comment, so the app zip changes\n' >>"$out/python-http/function_app.py"
+"$airlock" build --project "$out/python-http" --store "$out/outside-store" >/dev/null
+"$airlock" seal --store "$out/outside-store" --key "$out/keys/security-team.key" --channel demo \
+    --project "$out/python-http" --delta "$out/inventory.json" --out "$out/python-http-week2.airlock"
+"$airlock" verify --store "$out/inside-store" "$out/python-http-week2.airlock" 2>&1 | grep -v '^  store '
+"$airlock" import --store "$out/inside-store" "$out/python-http-week2.airlock"
+echo "full bundle $(stat -c %s "$out/python-http.airlock") bytes; next week's delta $(stat -c %s "$out/python-http-week2.airlock") bytes"
+
 step "where everything is"
 cat <<SUMMARY
   signing key      $out/keys/security-team.key (private, 0600), .pub (public); key id $keyid
@@ -212,9 +226,9 @@ cat <<SUMMARY
   stock-tool audit $out/audit (unpacked bundle, VERIFY.md inside)
   inside store     $out/inside-store (blobs/sha256, index.sqlite, trust policy, history)
   exported file    $exported
-  python app       $out/python-http (airlock.lock; dist/python-http.zip + provenance.json)
+  python app       $out/python-http (airlock.lock, pylock.toml; dist/python-http.zip + provenance.json)
   build image      $image in $out/outside-store (airlock image ls)
-  built zip        $zip ($(stat -c %s "$zip") bytes, sha256 $(sha256sum "$zip" | cut -c1-16)...)
+  built zip        $zip_summary
   smoke test       functions $functions (in provenance.json and the deploy kit)
   python bundle    $out/python-http.airlock (the zip with its provenance, and its wheels)
   deploy kit       $out/deploy-kit (python-http.zip, python-http.zip.sha256, deploy.sh, README.txt)
@@ -227,6 +241,7 @@ cat <<SUMMARY
   kubernetes kit   $out/kubernetes-kit (manifests.yaml, deploy.sh, README.txt: the HTTP functions' Deployment and Service)
   SBOMs            $out/python-http.cdx.json (CycloneDX 1.6), $out/python-http.spdx.json (SPDX 2.3); audit-diff.json
   audit report     $out/audit-report.html (signers, artifacts and provenance, SBOM, stock-tool checks)
+  delta bundle     $out/python-http-week2.airlock (next week's app, cut against $out/inventory.json)
 
 In Azure Cloud Shell, with the kit uploaded and az logged in:
   cd deploy-kit && bash deploy.sh

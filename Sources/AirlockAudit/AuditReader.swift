@@ -10,8 +10,11 @@ public import AirlockCore
 
 public enum AuditReader {
     /// The inventory of the bundle at `paths` (one file or its volumes), verified against `policy`.
+    /// A delta's blobs that it leaves out are read from `store` when it holds them (checked against
+    /// their digest first); the others are listed, with a note, without what their contents say.
     public static func bundle(
-        _ paths: [String], shownAs path: String, policy: TrustPolicy, allowExpired: Bool = false, progress: ProgressReporter? = nil
+        _ paths: [String], shownAs path: String, policy: TrustPolicy, allowExpired: Bool = false, store: Store? = nil,
+        progress: ProgressReporter? = nil
     ) throws -> AuditInventory {
         let scratch = try FileSystem.makeTemporaryDirectory(prefix: "airlock-audit")
         defer { FileSystem.removeTree(scratch) }
@@ -32,7 +35,31 @@ public enum AuditReader {
         subject.sequence = manifest.sequence
         subject.created = manifest.created
         subject.expires = manifest.expires
-        return InventoryBuilder(subject: subject, items: manifest.artifacts, facts: sink.facts, notes: report.notes + sink.notes).build()
+        var facts = sink.facts
+        var notes = report.notes + sink.notes
+        if manifest.delta != nil {
+            let carried = Set(manifest.carriedBlobs.map(\.sha256))
+            var unread: [String] = []
+            for artifact in manifest.artifacts where !carried.contains(artifact.sha256) && facts[artifact.sha256] == nil {
+                let kind = BlobFactReader.kind(of: artifact)
+                guard BlobFactReader.reads(kind) else { continue }
+                guard let store, store.contains(artifact.sha256),
+                    (try? Store.hashFile(store.blobPath(artifact.sha256)).0) == artifact.sha256
+                else {
+                    unread.append(artifact.name)
+                    continue
+                }
+                let (found, note) = BlobFactReader.facts(kind: kind, name: FileSystem.baseName(artifact.path), path: store.blobPath(artifact.sha256))
+                facts[artifact.sha256] = found
+                if let note { notes.append(note) }
+            }
+            if !unread.isEmpty {
+                notes.append(
+                    "a delta: \(unread.count) artifact(s) it leaves out for the store were not read (\(unread.prefix(5).joined(separator: ", "))\(unread.count > 5 ? ", ..." : "")): audit with --store pointing at a store that holds them for their metadata"
+                )
+            }
+        }
+        return InventoryBuilder(subject: subject, items: manifest.artifacts, facts: facts, notes: notes).build()
     }
 
     /// The inventory of what a seal is about to carry (for `seal --sbom`), read from its inputs.

@@ -30,6 +30,9 @@ public struct RebuildOptions: Sendable {
     public var toolVersion: String
     public var jobs: Int
     public var output: SandboxOutput
+    /// For a delta bundle: the store the blobs it relies on are copied from into the scratch store
+    /// (read only; the import re-hashes each).
+    public var baseStore: Store? = nil
 
     public init(
         policy: TrustPolicy, allowExpired: Bool = false, runtime: String = RuntimeChoice.auto.rawValue, workDirectory: String? = nil,
@@ -83,10 +86,32 @@ public struct RebuildReport: Codable, Sendable {
 }
 
 public enum RebuildCheck {
+    /// A delta leaves blobs out for the store it is imported into: copies those `base` holds into
+    /// the scratch store first. The manifest is read here before its signature is checked, but it
+    /// only picks which of the user's own blobs to copy; the import then checks everything.
+    static func seedDelta(_ bundle: String, from base: Store, into store: Store, progress: ProgressReporter?) throws {
+        let reader = try ArchiveReader(paths: try Volumes.resolve(bundle))
+        guard let first = try reader.next(), first.path == "manifest.json", first.size <= Manifest.maximumSize,
+            let manifest = try? Manifest(canonicalBytes: try reader.readAll(limit: Manifest.maximumSize)), manifest.delta != nil
+        else { return }
+        let relied = manifest.blobs.filter { $0.delivery == .store && base.contains($0.sha256) }
+        guard !relied.isEmpty else { return }
+        progress?.note("rebuild: a delta: copying the \(relied.count) blob(s) it relies on from \(base.root)")
+        var staged: [(digest: SHA256Digest, temporaryPath: String)] = []
+        defer { for s in staged { try? FileSystem.remove(s.temporaryPath) } }
+        for blob in relied {
+            let put = try store.put(path: base.blobPath(blob.sha256), syncOnFinish: false)
+            staged.append((put.digest, put.temporaryPath))
+        }
+        try store.commit(staged)
+        staged = []
+    }
+
     public static func run(_ bundle: String, options: RebuildOptions, progress: ProgressReporter? = nil) async throws -> RebuildReport {
         let scratch = FileSystem.absolute(try FileSystem.makeTemporaryDirectory(prefix: "airlock-rebuild", in: options.workDirectory))
         defer { FileSystem.removeTree(scratch) }
         let store = try Store.open(at: scratch + "/store")
+        if let base = options.baseStore { try seedDelta(bundle, from: base, into: store, progress: progress) }
         progress?.note("rebuild: verifying and unpacking \(bundle) into a scratch store")
         let imported = try Importer.importBundle(
             bundle, into: store, options: ImportOptions(allowRollback: true, allowExpired: options.allowExpired, policy: options.policy)

@@ -48,8 +48,13 @@ public enum BundleErrorCode: String, ErrorCodes {
     case missingMember = "missing-member"
     /// manifest.json, SHA256SUMS or VERIFY.md over its size limit.
     case oversizedMember = "oversized-member"
-    /// SHA256SUMS has a malformed line or does not list exactly the manifest's blobs and VERIFY.md.
+    /// SHA256SUMS has a malformed line or does not list exactly the manifest's carried blobs and VERIFY.md.
     case badSHA256SUMS = "bad-sha256sums"
+    /// Import of a delta: a blob it relies on is not in the store, or no longer hashes to its digest.
+    case missingBase = "missing-base"
+    /// A delta's recipe cannot be read or followed, or what it rebuilds does not hash to the
+    /// digest the signed manifest names.
+    case badRecipe = "bad-recipe"
 
     // Seal and trust: exit 2.
     case nothingToSeal = "nothing-to-seal"
@@ -64,6 +69,8 @@ public enum BundleErrorCode: String, ErrorCodes {
     /// An --expires that is not a duration, or that overflows.
     case badExpiry = "bad-expiry"
     case badCompression = "bad-compression"
+    /// `seal --delta` of a file that is not an inventory (`airlock inventory --out`).
+    case badInventory = "bad-inventory"
     /// `trust remove` of a key id the store does not trust.
     case unknownKey = "unknown-key"
     case badThreshold = "bad-threshold"

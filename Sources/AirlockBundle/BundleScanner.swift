@@ -4,6 +4,8 @@
 //      believed, and the expiry after them;
 //   3. only then are SHA256SUMS, VERIFY.md and the blobs read, each hashed as it streams and held
 //      to the size and digest the signed manifest names.
+// A delta's blobs that are expected in the store or carried as recipes are not members; the report
+// lists them (`delta`), and the import checks them against its store (Importer.swift).
 // Every member must be a regular file at a path the manifest implies, at most once; links, devices,
 // sparse files, unknown or duplicate paths and missing members are all problems. `verify` collects
 // every problem; `import` (strict mode) stops at the first, before writing anything it has not
@@ -36,7 +38,44 @@ public struct BundleReport: Sendable, Codable {
     /// The code of each problem, in the same order (`bundle.hash-mismatch`, `core.bad-manifest`, ...).
     public var problemCodes: [ErrorCode]
     public var notes: [String]
+    /// A delta bundle: what it leaves out, which the importing store must hold.
+    public var delta: DeltaReport? = nil
     public var isValid: Bool { problems.isEmpty }
+}
+
+/// What a delta bundle relies on: the blobs it leaves out for the store, and those it carries as recipes.
+public struct DeltaReport: Sendable, Codable {
+    public struct Blob: Sendable, Codable, Equatable {
+        public var sha256: String
+        public var size: Int
+        public var kind: String
+        /// The artifacts that are this blob.
+        public var artifacts: [String]
+        /// For a blob carried as a recipe: the recipe's digest.
+        public var recipe: String?
+    }
+
+    /// The sha256 of the inventory the delta was cut against.
+    public var inventory: String
+    public var summary: DeltaSummary
+    /// Expected in the importing store (re-hashed there before the import commits).
+    public var store: [Blob]
+    /// Reassembled at import from their recipes, and kept only if they hash to their digest.
+    public var recipes: [Blob]
+
+    public init(manifest: Manifest, inventory: SHA256Digest) {
+        self.inventory = inventory.hex
+        summary = DeltaSummary(manifest: manifest)
+        let names = Dictionary(grouping: manifest.artifacts, by: \.sha256).mapValues { $0.map(\.name).sorted() }
+        func blob(_ b: ManifestBlob, recipe: SHA256Digest? = nil) -> Blob {
+            Blob(sha256: b.sha256.hex, size: b.size, kind: b.kind, artifacts: names[b.sha256] ?? [], recipe: recipe?.hex)
+        }
+        store = manifest.blobs.filter { $0.delivery == .store }.map { blob($0) }
+        recipes = manifest.blobs.compactMap { b in
+            if case .recipe(let r) = b.delivery { return blob(b, recipe: r) }
+            return nil
+        }
+    }
 }
 
 public struct ScanOptions: Sendable {
@@ -197,7 +236,8 @@ public final class BundleScanner {
         report.expires = manifest.expires
         report.artifacts = manifest.artifacts.count
         report.blobs = manifest.blobs.count
-        report.bytes = manifest.blobs.reduce(0) { $0 + $1.size }
+        report.bytes = manifest.carriedBlobs.reduce(0) { $0 + $1.size }
+        if let delta = manifest.delta { report.delta = DeltaReport(manifest: manifest, inventory: delta.inventory) }
         let evaluation = options.policy.evaluate(manifest: manifestBytes, channel: manifest.channel, signatures: signatures)
         report.signers = evaluation.signers
         report.notes += evaluation.notes
@@ -212,7 +252,7 @@ public final class BundleScanner {
         try sink?.accept(manifest: manifest, manifestBytes: manifestBytes, signatures: signatures, signers: evaluation.signers)
 
         // 3. SHA256SUMS, VERIFY.md, blobs.
-        let blobsByPath = Dictionary(uniqueKeysWithValues: manifest.blobs.map { ($0.memberPath, $0) })
+        let blobsByPath = Dictionary(uniqueKeysWithValues: manifest.carriedBlobs.map { ($0.memberPath, $0) })
         var seen = Set<String>()
         var sumsEntries: [String: SHA256Digest]? = nil
         progress?.start(total: report.bytes, unit: "bytes")
@@ -270,7 +310,7 @@ public final class BundleScanner {
         progress?.finish()
         if sumsEntries == nil, !seen.contains("SHA256SUMS") { try problem(.missingMember, "SHA256SUMS: missing") }
         if !seen.contains("VERIFY.md") { try problem(.missingMember, "VERIFY.md: missing") }
-        for blob in manifest.blobs where !seen.contains(blob.memberPath) {
+        for blob in manifest.carriedBlobs where !seen.contains(blob.memberPath) {
             try problem(.missingMember, "\(blob.memberPath): missing (\(blob.size) bytes, \(blob.kind))")
         }
     }
@@ -298,10 +338,10 @@ public final class BundleScanner {
             }
             entries[String(parts[1].dropFirst())] = digest
         }
-        var expected: [String: SHA256Digest] = Dictionary(uniqueKeysWithValues: manifest.blobs.map { ($0.memberPath, $0.sha256) })
+        var expected: [String: SHA256Digest] = Dictionary(uniqueKeysWithValues: manifest.carriedBlobs.map { ($0.memberPath, $0.sha256) })
         expected["VERIFY.md"] = entries["VERIFY.md"]
         if entries != expected || !text.hasSuffix("\n") {
-            try problem(.badSHA256SUMS, "SHA256SUMS: does not list exactly the manifest's blobs and VERIFY.md")
+            try problem(.badSHA256SUMS, "SHA256SUMS: does not list exactly the manifest's carried blobs and VERIFY.md")
         }
         return entries
     }

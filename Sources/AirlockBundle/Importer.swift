@@ -2,6 +2,10 @@
 // and commits only when the whole bundle has passed: one syncfs for the staged data, renames into
 // blobs/, then one index transaction that re-checks rollback and records the history. Until that
 // point nothing in blobs/ or the index has changed, so any rejection leaves the store as it was.
+// A delta is checked against the store before any byte of it is read: every blob it relies on must
+// be there and still hash to its digest (all missing or damaged ones are named at once); after the
+// scan, each recipe is followed from the store and the staged blobs into a staged blob of its own,
+// which must hash to the digest the signed manifest names, before anything is committed.
 
 public import AirlockCore
 import Foundation
@@ -59,6 +63,7 @@ public enum Importer {
             throw CheckFailure(code: code, report.problems.map { "\(path): \($0)" })
         }
         do {
+            try sink.reassemble(manifest: manifest, bundle: path)
             let record = try sink.commit(manifest: manifest, signers: report.signers)
             for indexer in options.indexers { indexer.index(sink.committedEntries, in: store) }
             return ImportResult(report: report, record: record, newBlobs: sink.newBlobs, newBytes: sink.newBytes)
@@ -96,8 +101,81 @@ private final class StagingSink: BundleSink {
                 "rollback refused: sequence \(manifest.sequence) on channel '\(manifest.channel)' is not above \(last), the last imported (pass --allow-rollback to accept it)"
             )
         }
-        let needed = manifest.blobs.filter { !store.contains($0.sha256) }.reduce(0) { $0 + $1.size }
+        try checkBase(manifest)
+        let needed = manifest.blobs.filter { $0.delivery != .store && !store.contains($0.sha256) }.reduce(0) { $0 + $1.size }
         try store.requireFreeSpace(needed + manifestBytes.count, for: "importing bundle \(manifest.bundle)")
+    }
+
+    /// A delta relies on blobs it does not carry: each must be in the store and still hash to its
+    /// digest and size. Every one that is not is named, and nothing is imported.
+    private func checkBase(_ manifest: Manifest) throws {
+        let relied = manifest.blobs.filter { $0.delivery == .store }
+        guard !relied.isEmpty else { return }
+        let names = Dictionary(grouping: manifest.artifacts, by: \.sha256).mapValues { $0.map(\.name).sorted() }
+        var missing: [String] = []
+        for blob in relied {
+            let what = "\(blob.sha256.hex) (\(ByteCount.format(blob.size)), \(blob.kind)\(names[blob.sha256].map { ", " + $0.joined(separator: ", ") } ?? ""))"
+            guard store.contains(blob.sha256) else {
+                missing.append("missing from the store: \(what)")
+                continue
+            }
+            let (digest, size) = try Store.hashFile(store.blobPath(blob.sha256))
+            if digest != blob.sha256 || size != blob.size {
+                missing.append("damaged in the store (it hashes to \(digest.hex), \(size) bytes): \(what)")
+            }
+        }
+        guard missing.isEmpty else {
+            throw CheckFailure(
+                BundleErrorCode.missingBase,
+                ["delta bundle \(manifest.bundle) relies on \(relied.count) blob(s) the store must hold; \(missing.count) are not there as signed (import the bundle they came in, or ask for a full bundle):"]
+                    + missing.map { "  " + $0 }
+            )
+        }
+    }
+
+    /// Follows each recipe of a delta into a staged blob, kept only if it hashes to its digest.
+    func reassemble(manifest: Manifest, bundle: String) throws {
+        let blobs = Dictionary(uniqueKeysWithValues: manifest.blobs.map { ($0.sha256, $0) })
+        func path(of digest: SHA256Digest) -> String? {
+            if let staged = staged.first(where: { $0.digest == digest }) { return staged.temporaryPath }
+            return store.contains(digest) ? store.blobPath(digest) : nil
+        }
+        for blob in manifest.blobs {
+            guard case .recipe(let recipeDigest) = blob.delivery, !store.contains(blob.sha256) else { continue }
+            func refuse(_ reason: String) -> CheckFailure {
+                CheckFailure(BundleErrorCode.badRecipe, "\(bundle): blob \(blob.sha256.hex) (\(blob.kind)): \(reason)")
+            }
+            guard let recipePath = path(of: recipeDigest) else { throw refuse("its recipe \(recipeDigest.hex) was not staged") }
+            let (recipe, literalOffset): (BlobRecipe, Int)
+            do { (recipe, literalOffset) = try BlobRecipe.read(recipePath) } catch let error as RecipeError { throw refuse(error.description) }
+            guard recipe.output == BlobRecipe.Blob(sha256: blob.sha256, size: blob.size) else {
+                throw refuse("its recipe makes \(recipe.output.sha256.hex) (\(recipe.output.size) bytes), not this blob")
+            }
+            var paths: [SHA256Digest: String] = [:]
+            for source in recipe.sources {
+                guard let listed = blobs[source.sha256], listed.size == source.size, listed.delivery == .carried || listed.delivery == .store,
+                    let sourcePath = path(of: source.sha256)
+                else { throw refuse("recipe source \(source.sha256.hex) is not a carried or stored blob of the signed manifest") }
+                paths[source.sha256] = sourcePath
+            }
+            let writer = try store.makeWriter(syncOnFinish: false)
+            do {
+                do {
+                    try recipe.assemble(recipePath: recipePath, literalOffset: literalOffset, paths: paths, into: writer)
+                } catch let error as RecipeError { throw refuse(error.description) }
+                let digest = try writer.finish()
+                guard digest == blob.sha256 else {
+                    try? FileSystem.remove(writer.temporaryPath)
+                    throw refuse("its recipe rebuilds bytes that hash to \(digest.hex), not the digest the signed manifest names")
+                }
+            } catch {
+                writer.discard()
+                throw error
+            }
+            staged.append((blob.sha256, writer.temporaryPath))
+            newBlobs += 1
+            newBytes += blob.size
+        }
     }
 
     func writer(for blob: ManifestBlob) throws -> BlobWriter? {

@@ -81,6 +81,8 @@ public struct SealOptions: Sendable {
     public var jobs: Int
     /// Documents made from what the bundle will carry (an SBOM), carried and signed with it.
     public var derived: (@Sendable (SealPlan) throws -> [DerivedArtifact])? = nil
+    /// Seal a delta: leave out what the receiving store holds, carry zips as recipes.
+    public var delta: SealDelta? = nil
 
     public init(output: String, keyPaths: [String], channel: String = "default", sequence: Int? = nil, expiresIn: Int64 = 30 * 86400, compression: ArchiveCompression = .none, maximumVolumeSize: Int? = nil, target: JSONValue? = nil, sourceDateEpoch: Int64? = nil, allowExpired: Bool = false, jobs: Int = 2) {
         self.output = output
@@ -97,6 +99,21 @@ public struct SealOptions: Sendable {
     }
 }
 
+/// What `seal --delta INV.json` cuts against: the receiving store's inventory, and earlier builds
+/// this host holds that the inventory lists (a recipe copies their bytecode).
+public struct SealDelta: Sendable {
+    public var inventory: StoreInventory
+    public var inventorySHA256: SHA256Digest
+    /// Digest to a path on this host.
+    public var earlierBuilds: [SHA256Digest: String]
+
+    public init(inventory: StoreInventory, inventorySHA256: SHA256Digest, earlierBuilds: [SHA256Digest: String] = [:]) {
+        self.inventory = inventory
+        self.inventorySHA256 = inventorySHA256
+        self.earlierBuilds = earlierBuilds
+    }
+}
+
 public struct SealResult: Sendable, Codable {
     public var bundle: String
     public var channel: String
@@ -107,6 +124,33 @@ public struct SealResult: Sendable, Codable {
     public var blobs: Int
     public var bytes: Int
     public var files: [String]
+    /// A delta's cut: nil for a full bundle.
+    public var delta: DeltaSummary? = nil
+}
+
+/// What a delta leaves out and how.
+public struct DeltaSummary: Sendable, Codable, Equatable {
+    /// Blobs expected in the receiving store, and their bytes.
+    public var relied: Int
+    public var reliedBytes: Int
+    /// Blobs carried as recipes: their bytes, and the bytes of the recipes that carry them.
+    public var recipes: Int
+    public var recipeOutputBytes: Int
+    public var recipeBytes: Int
+
+    public init(manifest: Manifest) {
+        let relied = manifest.blobs.filter { $0.delivery == .store }
+        let rebuilt = manifest.blobs.compactMap { blob -> (ManifestBlob, SHA256Digest)? in
+            if case .recipe(let recipe) = blob.delivery { return (blob, recipe) }
+            return nil
+        }
+        let sizes = Dictionary(manifest.blobs.map { ($0.sha256, $0.size) }, uniquingKeysWith: { a, _ in a })
+        self.relied = relied.count
+        reliedBytes = relied.reduce(0) { $0 + $1.size }
+        recipes = rebuilt.count
+        recipeOutputBytes = rebuilt.reduce(0) { $0 + $1.0.size }
+        recipeBytes = Set(rebuilt.map(\.1)).reduce(0) { $0 + (sizes[$1] ?? 0) }
+    }
 }
 
 /// What a seal is about to carry, for `SealOptions.derived`: every artifact (hashed), the file each
@@ -166,20 +210,25 @@ public enum Sealer {
             )
             for d in try derive(plan) { try contents.add(name: d.name, path: d.path, kind: d.kind, mediaType: d.mediaType, bytes: d.bytes) }
         }
+        if let delta = options.delta { try contents.cut(delta, progress: progress) }
         let verifyGuide = Array(
             VerifyGuide.text(
                 bundleName: FileSystem.baseName(options.output), keyIDs: keyIDs.sorted(),
                 compressed: options.compression == .zstd, channel: options.channel, sequence: sequence,
                 release: contents.artifacts.first { $0.kind == AirlockRelease.binaryKind }.map { ($0.path, $0.sha256) },
-                attestation: attestations.first
+                attestation: attestations.first,
+                delta: options.delta.map { _ in
+                    (contents.blobs.count { $0.delivery == .store }, contents.blobs.count { $0.delivery != .store && !$0.isCarried })
+                }
             ).utf8
         )
-        let sums = sha256sums(blobs: contents.blobs, verifyGuide: verifyGuide)
+        let sums = sha256sums(blobs: contents.blobs.filter(\.isCarried), verifyGuide: verifyGuide)
         let bundleID = bundleID(options, sequence: sequence, now: now, sums: sums)
         let manifest = Manifest(
             bundle: bundleID, channel: options.channel, sequence: sequence, created: Timestamp.format(epochSeconds: now),
             expires: Timestamp.format(epochSeconds: expires), target: options.target, artifacts: contents.artifacts,
-            blobs: contents.blobs, sha256sums: SHA256Hasher.hash(sums)
+            blobs: contents.blobs, sha256sums: SHA256Hasher.hash(sums),
+            delta: options.delta.map { ManifestDelta(inventory: $0.inventorySHA256) }
         )
         let manifestBytes = manifest.canonicalBytes
         var signatures: [(String, [UInt8])] = []
@@ -210,7 +259,7 @@ public enum Sealer {
         return SealResult(
             bundle: bundleID, channel: options.channel, sequence: sequence, manifestSHA256: manifestDigest,
             signers: keyIDs.sorted(), artifacts: contents.artifacts.count, blobs: contents.blobs.count, bytes: size,
-            files: files
+            files: files, delta: options.delta.map { _ in DeltaSummary(manifest: manifest) }
         )
     }
 
@@ -301,6 +350,8 @@ public enum Sealer {
         var artifacts: [ManifestArtifact] = []
         var blobs: [ManifestBlob] = []
         var sources: [SHA256Digest: Source] = [:]
+        /// How each blob that is not carried reaches the receiving store (a delta only).
+        var deliveries: [SHA256Digest: ManifestBlob.Delivery] = [:]
 
         init(inputs: [SealInput], hashed: [Hashed]) {
             for (input, h) in zip(inputs, hashed) {
@@ -316,12 +367,59 @@ public enum Sealer {
                 )
             }
             artifacts.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+            relist()
+        }
+
+        mutating func relist() {
             blobs = sources.keys.sorted().map {
-                ManifestBlob(sha256: $0, size: sources[$0]?.size ?? 0, kind: sources[$0]?.kind ?? "file")
+                ManifestBlob(
+                    sha256: $0, size: sources[$0]?.size ?? 0, kind: sources[$0]?.kind ?? "file", delivery: deliveries[$0] ?? .carried
+                )
             }
         }
 
-        var blobBytes: Int { blobs.reduce(0) { $0 + $1.size } }
+        /// The bytes of the blobs the tar carries.
+        var blobBytes: Int { blobs.reduce(0) { $0 + ($1.isCarried ? $1.size : 0) } }
+
+        /// A delta: every blob the inventory lists (by digest and size) is left out as expected in
+        /// the store; then each carried zip artifact (not a wheel) whose entries are found in the
+        /// wheels and earlier builds is carried as a recipe, when the recipe is under half its size.
+        mutating func cut(_ delta: SealDelta, progress: ProgressReporter?) throws {
+            for (digest, source) in sources where source.bytes == nil && delta.inventory.blobs[digest] == source.size {
+                deliveries[digest] = .store
+            }
+            let isZip: (String) -> Bool = { $0.lowercased().hasSuffix(".zip") }
+            let targets = Set(
+                artifacts.filter { isZip($0.path) && sources[$0.sha256]?.bytes == nil && deliveries[$0.sha256] == nil && $0.size >= 1 << 16 }
+                    .map(\.sha256)
+            )
+            var candidates: [SHA256Digest: String] = delta.earlierBuilds.filter { delta.inventory.blobs[$0.key] != nil }
+            for artifact in artifacts where !targets.contains(artifact.sha256) {
+                let path = artifact.path.lowercased()
+                guard path.hasSuffix(".whl") || path.hasSuffix(".zip"), let source = sources[artifact.sha256], source.bytes == nil else { continue }
+                candidates[artifact.sha256] = source.path
+            }
+            for target in targets.sorted() {
+                guard let source = sources[target] else { continue }
+                progress?.note("seal: planning a recipe for \(FileSystem.baseName(source.path)) from \(candidates.count) zip(s)")
+                guard
+                    let planned = try ZipRecipePlanner.plan(
+                        zip: source.path, output: BlobRecipe.Blob(sha256: target, size: source.size), sources: candidates
+                    ), planned.bytes.count < source.size / 2
+                else { continue }
+                let recipe = SHA256Hasher.hash(planned.bytes)
+                if sources[recipe] == nil {
+                    sources[recipe] = Source(size: planned.bytes.count, path: "", identity: nil, kind: "recipe", bytes: planned.bytes)
+                }
+                deliveries[target] = .recipe(recipe)
+                for used in planned.recipe.sources where sources[used.sha256] == nil {
+                    // An earlier build the store holds: named in the manifest, so the signature covers it.
+                    sources[used.sha256] = Source(size: used.size, path: candidates[used.sha256] ?? "", identity: nil, kind: "recipe-source")
+                    deliveries[used.sha256] = .store
+                }
+            }
+            relist()
+        }
 
         /// Adds an artifact the seal made itself, carried from memory.
         mutating func add(name: String, path: String, kind: String, mediaType: String, bytes: [UInt8]) throws {
@@ -332,9 +430,7 @@ public enum Sealer {
             if sources[digest] == nil { sources[digest] = Source(size: bytes.count, path: "", identity: nil, kind: kind, bytes: bytes) }
             artifacts.append(ManifestArtifact(name: name, path: path, kind: kind, sha256: digest, size: bytes.count, mediaType: mediaType))
             artifacts.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
-            blobs = sources.keys.sorted().map {
-                ManifestBlob(sha256: $0, size: sources[$0]?.size ?? 0, kind: sources[$0]?.kind ?? "file")
-            }
+            relist()
         }
 
         /// For every artifact whose provenance records its build inputs, its SLSA provenance as an
@@ -366,7 +462,7 @@ public enum Sealer {
     /// Checks that --out's directory exists and has room for the whole bundle, tar headers included.
     private static func requireRoom(for members: Members, contents: Contents, output: String) throws {
         let estimate =
-            contents.blobBytes + (contents.blobs.count + members.signatures.count + 8) * 1536 + members.manifest.count
+            contents.blobBytes + (contents.blobs.count { $0.isCarried } + members.signatures.count + 8) * 1536 + members.manifest.count
             + members.sums.count + members.verifyGuide.count
         let outputDir = FileSystem.parentPath(output).isEmpty ? "." : FileSystem.parentPath(output)
         guard FileSystem.kind(of: outputDir) == .directory else {
@@ -388,7 +484,7 @@ public enum Sealer {
         progress?.start(total: blobBytes, unit: "bytes")
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.bufferSize, alignment: 4096)
         defer { buffer.deallocate() }
-        for blob in contents.blobs {
+        for blob in contents.blobs where blob.isCarried {
             guard let source = contents.sources[blob.sha256] else { continue }
             if let bytes = source.bytes {
                 try writer.addFile(path: blob.memberPath, bytes: bytes, mtime: mtime)

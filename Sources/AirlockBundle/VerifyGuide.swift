@@ -5,7 +5,8 @@ import AirlockCore
 enum VerifyGuide {
     static func text(
         bundleName: String, keyIDs: [String], compressed: Bool, channel: String, sequence: Int,
-        release: (name: String, sha256: SHA256Digest)? = nil, attestation: (path: String, sha256: SHA256Digest)? = nil
+        release: (name: String, sha256: SHA256Digest)? = nil, attestation: (path: String, sha256: SHA256Digest)? = nil,
+        delta: (relied: Int, recipes: Int)? = nil
     ) -> String {
         let extract = compressed ? "tar --zstd -xf ../\(bundleName)" : "tar -xf ../\(bundleName)"
         var lines: [String] = [
@@ -45,6 +46,16 @@ enum VerifyGuide {
             "Check `expires` in manifest.json too: an expired bundle should not be imported.",
             "",
         ]
+        if let delta {
+            lines += [
+                "This bundle is a delta (manifest schema 2): it leaves out \(delta.relied) blob(s) the receiving store",
+                "holds already (`\"expected\":\"store\"` in manifest.json) and carries \(delta.recipes) as a recipe",
+                "(`\"recipe\":HEX`: a carried blob that says which byte ranges of other blobs make it up).",
+                "SHA256SUMS lists the carried blobs only; the signed manifest names every blob by sha256, and",
+                "`airlock import` re-hashes the ones in the store and what each recipe rebuilds before it commits.",
+                "",
+            ]
+        }
         if let release {
             lines += [
                 "5. This bundle carries Airlock itself (`\(release.name)`, a static binary that needs nothing on",

@@ -2,6 +2,12 @@
 // sha256 and size, plus the sha256 of the bundle's SHA256SUMS, so one signature covers every byte.
 // Parsing refuses anything but the canonical form, so the bytes that were signed have exactly one
 // meaning. The schema is documented in manifests/manifest.schema.json.
+//
+// Schema 1 is a full bundle: every blob is a member. Schema 2 is a delta (`seal --delta`): a blob
+// may be left out as expected in the receiving store (`"expected": "store"`, re-hashed there before
+// the import commits) or carried as a recipe (`"recipe": "<hex>"`, the digest of a carried blob
+// that says how to reassemble it from other blobs of the manifest), and `delta.inventory` names the
+// inventory it was cut against. An Airlock that knows only schema 1 refuses a delta by its schema.
 
 /// One artifact a bundle carries: a blob with a name and a file name to export it under.
 public struct ManifestArtifact: Sendable, Equatable {
@@ -26,23 +32,47 @@ public struct ManifestArtifact: Sendable, Equatable {
     }
 }
 
-/// One blob a bundle carries at `blobs/sha256/<hex>`.
+/// One blob a bundle names: carried at `blobs/sha256/<hex>`, or, in a delta, expected in the
+/// receiving store or reassembled there from a recipe.
 public struct ManifestBlob: Sendable, Equatable {
+    /// How a blob reaches the receiving store.
+    public enum Delivery: Sendable, Equatable, Hashable {
+        /// A member of the bundle.
+        case carried
+        /// Left out: the receiving store holds it already (its inventory said so).
+        case store
+        /// Left out: the carried recipe blob of this digest rebuilds it from other blobs.
+        case recipe(SHA256Digest)
+    }
+
     public var sha256: SHA256Digest
     public var size: Int
     public var kind: String
+    public var delivery: Delivery
 
-    public init(sha256: SHA256Digest, size: Int, kind: String) {
+    public init(sha256: SHA256Digest, size: Int, kind: String, delivery: Delivery = .carried) {
         self.sha256 = sha256
         self.size = size
         self.kind = kind
+        self.delivery = delivery
     }
 
     public var memberPath: String { "blobs/sha256/" + sha256.hex }
+    public var isCarried: Bool { delivery == .carried }
+}
+
+/// What a delta bundle was cut against.
+public struct ManifestDelta: Sendable, Equatable {
+    /// The sha256 of the inventory file (`airlock inventory --out`) the seal left blobs out by.
+    public var inventory: SHA256Digest
+
+    public init(inventory: SHA256Digest) { self.inventory = inventory }
 }
 
 public struct Manifest: Sendable, Equatable {
     public static let schemaVersion: Int64 = 1
+    /// A delta's schema: blobs may be expected in the store or carried as recipes.
+    public static let deltaSchemaVersion: Int64 = 2
     /// Largest manifest.json Airlock reads: bounds memory before a signature is checked.
     public static let maximumSize = 16 << 20
 
@@ -55,8 +85,10 @@ public struct Manifest: Sendable, Equatable {
     public var artifacts: [ManifestArtifact]
     public var blobs: [ManifestBlob]
     public var sha256sums: SHA256Digest
+    /// Set for a delta bundle (schema 2).
+    public var delta: ManifestDelta?
 
-    public init(bundle: String, channel: String, sequence: Int, created: String, expires: String, target: JSONValue? = nil, artifacts: [ManifestArtifact], blobs: [ManifestBlob], sha256sums: SHA256Digest) {
+    public init(bundle: String, channel: String, sequence: Int, created: String, expires: String, target: JSONValue? = nil, artifacts: [ManifestArtifact], blobs: [ManifestBlob], sha256sums: SHA256Digest, delta: ManifestDelta? = nil) {
         self.bundle = bundle
         self.channel = channel
         self.sequence = sequence
@@ -66,11 +98,15 @@ public struct Manifest: Sendable, Equatable {
         self.artifacts = artifacts
         self.blobs = blobs
         self.sha256sums = sha256sums
+        self.delta = delta
     }
+
+    /// The blobs that are members of the bundle.
+    public var carriedBlobs: [ManifestBlob] { blobs.filter(\.isCarried) }
 
     public var json: JSONValue {
         var top: [String: JSONValue] = [
-            "schema": .int(Self.schemaVersion),
+            "schema": .int(delta == nil ? Self.schemaVersion : Self.deltaSchemaVersion),
             "bundle": .string(bundle),
             "channel": .string(channel),
             "sequence": .int(Int64(sequence)),
@@ -88,10 +124,21 @@ public struct Manifest: Sendable, Equatable {
                 }
             ),
             "blobs": .array(
-                blobs.map { .object(["sha256": .string($0.sha256.hex), "size": .int(Int64($0.size)), "kind": .string($0.kind)]) }
+                blobs.map { blob in
+                    var o: [String: JSONValue] = [
+                        "sha256": .string(blob.sha256.hex), "size": .int(Int64(blob.size)), "kind": .string(blob.kind),
+                    ]
+                    switch blob.delivery {
+                    case .carried: break
+                    case .store: o["expected"] = .string("store")
+                    case .recipe(let recipe): o["recipe"] = .string(recipe.hex)
+                    }
+                    return .object(o)
+                }
             ),
         ]
         if let target { top["target"] = target }
+        if let delta { top["delta"] = .object(["inventory": .string(delta.inventory.hex)]) }
         return .object(top)
     }
 
@@ -113,8 +160,18 @@ public struct Manifest: Sendable, Equatable {
         }
         target = top["target"]
         sha256sums = try fields.digest("sha256sums")
+        let isDelta = top["schema"]?.intValue == Self.deltaSchemaVersion
+        if isDelta {
+            guard let o = top["delta"]?.objectValue, Set(o.keys) == ["inventory"] else {
+                throw ManifestError("a schema-2 manifest needs \"delta\" with exactly \"inventory\"")
+            }
+            delta = ManifestDelta(inventory: try ManifestFields(o, "delta").digest("inventory"))
+        } else {
+            guard top["delta"] == nil else { throw ManifestError("\"delta\" belongs to schema 2") }
+            delta = nil
+        }
         guard let blobValues = top["blobs"]?.arrayValue else { throw ManifestError("\"blobs\" must be an array") }
-        blobs = try Self.blobs(blobValues)
+        blobs = try Self.blobs(blobValues, delta: isDelta)
         guard let artifactValues = top["artifacts"]?.arrayValue else { throw ManifestError("\"artifacts\" must be an array") }
         artifacts = try Self.artifacts(artifactValues, blobs: blobs)
     }
@@ -128,31 +185,55 @@ public struct Manifest: Sendable, Equatable {
         }
         guard let top = value.objectValue else { throw ManifestError("not a JSON object") }
         let known: Set<String> = [
-            "schema", "bundle", "channel", "sequence", "created", "expires", "target", "artifacts", "blobs", "sha256sums",
+            "schema", "bundle", "channel", "sequence", "created", "expires", "target", "artifacts", "blobs", "sha256sums", "delta",
         ]
         if let extra = top.keys.first(where: { !known.contains($0) }) { throw ManifestError("unknown field \"\(extra)\"") }
-        guard top["schema"]?.intValue == Self.schemaVersion else {
-            throw ManifestError("schema \(top["schema"].map { String(decoding: $0.canonicalBytes, as: UTF8.self) } ?? "missing") is not 1")
+        guard let schema = top["schema"]?.intValue, schema == Self.schemaVersion || schema == Self.deltaSchemaVersion else {
+            throw ManifestError("schema \(top["schema"].map { String(decoding: $0.canonicalBytes, as: UTF8.self) } ?? "missing") is not 1 or 2")
         }
         return top
     }
 
-    /// `blobs`: each exactly sha256, size and kind; no digest twice.
-    private static func blobs(_ values: [JSONValue]) throws(ManifestError) -> [ManifestBlob] {
+    /// `blobs`: each exactly sha256, size and kind (in a delta, also at most one of `expected:
+    /// "store"` and `recipe`); no digest twice; a recipe names a carried blob of the list, other
+    /// than the blob itself.
+    private static func blobs(_ values: [JSONValue], delta: Bool) throws(ManifestError) -> [ManifestBlob] {
         var blobs: [ManifestBlob] = []
         var seen = Set<SHA256Digest>()
         for (i, v) in values.enumerated() {
-            guard let o = v.objectValue, Set(o.keys) == ["sha256", "size", "kind"] else {
-                throw ManifestError("blobs[\(i)] must have exactly sha256, size and kind")
+            let what = "blobs[\(i)]"
+            guard let o = v.objectValue else { throw ManifestError("\(what) must be an object") }
+            let keys = Set(o.keys)
+            let required: Set<String> = ["sha256", "size", "kind"]
+            guard keys == required || (delta && (keys == required.union(["expected"]) || keys == required.union(["recipe"]))) else {
+                throw ManifestError(
+                    delta
+                        ? "\(what) must have exactly sha256, size and kind, and at most one of expected and recipe"
+                        : "\(what) must have exactly sha256, size and kind"
+                )
             }
-            let fields = ManifestFields(o, "blobs[\(i)]")
+            let fields = ManifestFields(o, what)
+            var delivery = ManifestBlob.Delivery.carried
+            if keys.contains("expected") {
+                guard try fields.string("expected") == "store" else { throw ManifestError("\(what): \"expected\" must be \"store\"") }
+                delivery = .store
+            } else if keys.contains("recipe") {
+                delivery = .recipe(try fields.digest("recipe"))
+            }
             let blob = ManifestBlob(
                 sha256: try fields.digest("sha256"),
                 size: try fields.int("size"),
-                kind: try fields.string("kind")
+                kind: try fields.string("kind"),
+                delivery: delivery
             )
             guard seen.insert(blob.sha256).inserted else { throw ManifestError("blob \(blob.sha256.hex) is listed twice") }
             blobs.append(blob)
+        }
+        let carried = Set(blobs.filter(\.isCarried).map(\.sha256))
+        for blob in blobs {
+            if case .recipe(let recipe) = blob.delivery, !carried.contains(recipe) {
+                throw ManifestError("blob \(blob.sha256.hex): its recipe \(recipe.hex) is not a carried blob of the manifest")
+            }
         }
         return blobs
     }

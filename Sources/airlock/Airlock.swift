@@ -33,7 +33,10 @@ struct Airlock: AsyncParsableCommand {
             ),
             CommandGroup(
                 name: "Enclave",
-                subcommands: [VerifyCommand.self, ImportCommand.self, ServeCommand.self, ExportStaticCommand.self, DeployCommand.self]
+                subcommands: [
+                    VerifyCommand.self, ImportCommand.self, InventoryCommand.self, ServeCommand.self, ExportStaticCommand.self,
+                    DeployCommand.self,
+                ]
             ),
             CommandGroup(
                 name: "Either side",

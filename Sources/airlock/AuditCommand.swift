@@ -126,8 +126,9 @@ struct AuditCommand: ParsableCommand {
         }
         let paths = try Volumes.resolve(path)
         let policy = try trustOptions.policy(storeOptions)
+        // A delta's left-out blobs are read from the store, when there is one that holds them.
         return try AuditReader.bundle(
-            paths, shownAs: path, policy: policy, allowExpired: allowExpired,
+            paths, shownAs: path, policy: policy, allowExpired: allowExpired, store: try? storeOptions.openExisting(),
             progress: ProgressReporter(label: "audit", quiet: output.json)
         )
     }

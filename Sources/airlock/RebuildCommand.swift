@@ -41,13 +41,16 @@ struct RebuildCommand: AsyncParsableCommand {
         _ = try RuntimeChoice(parsing: runtime)
         _ = try Volumes.resolve(bundle)
         let policy = try trustOptions.policy(storeOptions)
+        var options = RebuildOptions(
+            policy: policy, allowExpired: allowExpired, runtime: runtime, workDirectory: workDirectory, keepDirectory: out,
+            toolVersion: AirlockVersion.current, jobs: ProcessInfo.processInfo.activeProcessorCount,
+            output: output.json ? .discard : SandboxOutput { _, line in printError("  | " + line) }
+        )
+        // A delta's base comes from the store it was imported into (read only), when there is one.
+        options.baseStore = try? storeOptions.openExisting()
         let report = try await RebuildCheck.run(
             bundle,
-            options: RebuildOptions(
-                policy: policy, allowExpired: allowExpired, runtime: runtime, workDirectory: workDirectory, keepDirectory: out,
-                toolVersion: AirlockVersion.current, jobs: ProcessInfo.processInfo.activeProcessorCount,
-                output: output.json ? .discard : SandboxOutput { _, line in printError("  | " + line) }
-            ),
+            options: options,
             progress: ProgressReporter(label: "rebuild", quiet: output.json)
         )
         if output.json {

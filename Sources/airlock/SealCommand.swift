@@ -41,6 +41,10 @@ struct SealCommand: AsyncParsableCommand {
     var maxVolumeSize: String?
     @Option(help: "Carry an SBOM of what the bundle holds, signed with it: cyclonedx (1.6 JSON, also what a bare --sbom means) or spdx (2.3 JSON).")
     var sbom: String?
+    @Option(
+        help: "Seal a delta against the enclave store's inventory (airlock inventory --out there): leave out every blob it lists, and carry app zips as recipes over the wheels and earlier builds it holds."
+    )
+    var delta: String?
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
 
@@ -108,12 +112,17 @@ struct SealCommand: AsyncParsableCommand {
             let tool = "airlock \(AirlockVersion.current)"
             options.derived = { plan in [try AuditReader.sealedSBOM(plan, format: sbomFormat, tool: tool)] }
         }
+        if let delta {
+            let (inventory, digest) = try StoreInventory.read(delta)
+            options.delta = SealDelta(inventory: inventory, inventorySHA256: digest, earlierBuilds: try inventory.earlierBuilds(in: store))
+        }
         let result = try await Sealer.seal(inputs, options: options, store: store, progress: ProgressReporter(label: "seal", quiet: output.json))
         if output.json { return try output.emit(result) }
         for file in result.files { print(file) }
         printError(
             "sealed \(result.artifacts) artifact(s), \(result.blobs) blob(s), \(ByteCount.format(result.bytes)): bundle \(result.bundle), channel \(result.channel), sequence \(result.sequence), signed by \(result.signers.joined(separator: ", "))"
         )
+        if let cut = result.delta { printError(DeltaText.summary(cut)) }
     }
 }
 

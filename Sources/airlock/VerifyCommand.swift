@@ -11,7 +11,7 @@ struct VerifyCommand: ParsableCommand {
         abstract: "Check a bundle's signatures, expiry and every member's size and hash; writes nothing.",
         discussion: Example.discussion(
             Example("Check a bundle against the store's trust policy", "airlock verify app.airlock"),
-            Example("Against one public key, as JSON", "airlock verify --trust keys/team.pub --json app.airlock")
+            Example("A delta also lists what it relies on, and what this store lacks of it", "airlock verify --store /srv/airlock week-2.airlock")
         )
     )
 
@@ -41,6 +41,13 @@ struct VerifyCommand: ParsableCommand {
             printError(
                 "bundle \(report.bundle ?? "?"), channel \(report.channel ?? "?"), sequence \(report.sequence ?? 0): \(report.artifacts) artifact(s), \(report.blobs) blob(s), \(ByteCount.format(report.bytes)), signed by \(report.signers.joined(separator: ", ")), expires \(report.expires ?? "?")"
             )
+            if let delta = report.delta {
+                // Which of them the store here holds, when there is one (presence only: import re-hashes).
+                let store = try? storeOptions.openExisting()
+                for line in DeltaText.reliance(delta, has: store.map { s in { s.contains($0) } }, storeRoot: storeOptions.root) {
+                    printError(line)
+                }
+            }
         }
     }
 }
@@ -77,6 +84,11 @@ struct ImportCommand: ParsableCommand {
         printError(
             "\(result.report.artifacts) artifact(s), \(result.report.blobs) blob(s); \(result.newBlobs) new, \(ByteCount.format(result.newBytes)); signed by \(result.record.signers.joined(separator: ", "))"
         )
+        if let delta = result.report.delta {
+            printError(
+                "delta: the \(delta.summary.relied) blob(s) it relies on (\(ByteCount.format(delta.summary.reliedBytes))) were in the store and re-hashed; \(delta.summary.recipes) rebuilt from recipes and checked against their signed digests"
+            )
+        }
     }
 }
 

@@ -25,14 +25,15 @@ struct Fixture {
     func seal(
         to name: String = "b.airlock", keys: [String]? = nil, channel: String = "default", sequence: Int = 1,
         expiresIn: Int64 = 30 * 86400, epoch: Int64? = Fixture.recentEpoch, compression: ArchiveCompression = .none,
-        volumeSize: Int? = nil, inputs: [String]? = nil, provenance: [String: JSONValue] = [:]
+        volumeSize: Int? = nil, inputs: [String]? = nil, provenance: [String: JSONValue] = [:], delta: SealDelta? = nil
     ) async throws -> String {
         let out = dir.path + "/" + name
         try FileSystem.makeDirectory(FileSystem.parentPath(out))
-        let options = SealOptions(
+        var options = SealOptions(
             output: out, keyPaths: keys ?? [keyPath], channel: channel, sequence: sequence, expiresIn: expiresIn,
             compression: compression, maximumVolumeSize: volumeSize, sourceDateEpoch: epoch, allowExpired: true
         )
+        options.delta = delta
         var sealInputs = try SealInput.expand(inputs ?? self.inputs)
         for i in sealInputs.indices { sealInputs[i].provenance = provenance[sealInputs[i].name] }
         _ = try await Sealer.seal(sealInputs, options: options, store: nil)

@@ -74,7 +74,7 @@ private func examples(in help: String) throws -> [(what: String, command: String
         #expect(
             groups.map(\.1) == [
                 ["lock", "fetch", "build", "image", "go", "seal"],
-                ["verify", "import", "serve", "export-static", "deploy"],
+                ["verify", "import", "inventory", "serve", "export-static", "deploy"],
                 ["audit", "rebuild", "store", "trust", "key", "doctor", "history", "export", "split", "self", "check-elf"],
             ]
         )
