@@ -122,6 +122,18 @@ public enum RebuildCheck {
         let manifest = try Manifest(canonicalBytes: try FileSystem.readFile(store.blobPath(digest), limit: Manifest.maximumSize))
         var session = Session(bundle: bundle, scratch: scratch, store: store, manifest: manifest, options: options, progress: progress)
         var report = RebuildReport(bundle: manifest.bundle, channel: manifest.channel, sequence: manifest.sequence, artifacts: [], notes: [])
+        // An image the user's store has unpacked already (the same manifest digest, so the same
+        // layers the bundle carries, verified above): its rootfs is bound read-only rather than
+        // unpacked again into the scratch store.
+        if let base = options.baseStore {
+            for artifact in manifest.artifacts where artifact.kind == ImageArtifacts.imageKind {
+                if try ImageRootfs.adopt(artifact.sha256, from: base, into: store) {
+                    report.notes.append(
+                        "image \(artifact.name): its rootfs was taken from \(base.root), unpacked there from the same manifest digest"
+                    )
+                }
+            }
+        }
         var sdistWheels: [(ManifestArtifact, Provenance)] = []
         for artifact in manifest.artifacts {
             guard let value = artifact.provenance, value["schema"] != nil, let provenance = try? Provenance.read(value) else { continue }

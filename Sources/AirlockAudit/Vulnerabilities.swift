@@ -48,25 +48,46 @@ public enum OSVExport {
 
     /// The advisories of every path: a zip (OSV's `all.zip`), a directory of `.json` files, or a
     /// `.json` file holding one advisory or an array of them.
-    public static func load(_ paths: [String]) throws -> [OSVAdvisory] {
+    public static func load(_ paths: [String]) throws -> [OSVAdvisory] { try load(paths, naming: nil).advisories }
+
+    /// What an export holds: the advisories decoded, and how many advisories it has in all.
+    public struct Loaded: Sendable {
+        public var advisories: [OSVAdvisory]
+        public var documents: Int
+    }
+
+    /// The advisories of every path; with `names` (package names, as `VulnerabilityMatcher.names`
+    /// gives them), only documents that may name one of them are decoded (OSVPrefilter.swift).
+    public static func load(_ paths: [String], naming names: Set<String>?) throws -> Loaded {
         var advisories: [OSVAdvisory] = []
+        var documents = 0
+        func take(_ bytes: [UInt8], what: String) throws {
+            // A document that is not decoded holds one advisory (an array is always decoded).
+            if let names, !OSVPrefilter.mayName(bytes, names: names) {
+                documents += 1
+                return
+            }
+            let decoded = try document(bytes, what: what)
+            documents += decoded.count
+            advisories += decoded
+        }
         for path in paths {
             switch FileSystem.kind(of: path) {
             case .directory?:
                 for name in try FileSystem.list(path).sorted() where name.hasSuffix(".json") {
-                    advisories += try document(try FileSystem.readFile(path + "/" + name, limit: memberLimit), what: path + "/" + name)
+                    try take(try FileSystem.readFile(path + "/" + name, limit: memberLimit), what: path + "/" + name)
                 }
             case .regular?:
                 if try isZip(path) {
-                    advisories += try zip(path)
+                    try zip(path, take)
                 } else {
-                    advisories += try document(try FileSystem.readFile(path, limit: 1 << 30), what: path)
+                    try take(try FileSystem.readFile(path, limit: 1 << 30), what: path)
                 }
             default:
                 throw UsageError(CoreErrorCode.noSuchFile, "\(path): no such OSV export (a zip such as all.zip, a directory of .json files, or a .json file)")
             }
         }
-        return advisories
+        return Loaded(advisories: advisories, documents: documents)
     }
 
     /// Whether the file starts as a zip does (a local header, or the end record of an empty one).
@@ -77,8 +98,7 @@ public enum OSVExport {
         return got == 4 && (head == [0x50, 0x4B, 0x03, 0x04] || head == [0x50, 0x4B, 0x05, 0x06])
     }
 
-    private static func zip(_ path: String) throws -> [OSVAdvisory] {
-        var advisories: [OSVAdvisory] = []
+    private static func zip(_ path: String, _ take: (_ bytes: [UInt8], _ what: String) throws -> Void) throws {
         let reader: ArchiveReader
         do { reader = try ArchiveReader(paths: [path], format: .zip) } catch {
             throw UsageError(AuditErrorCode.badOSV, "\(path): not a readable zip (\(error))")
@@ -94,9 +114,8 @@ public enum OSVExport {
             guard entry.size <= memberLimit else {
                 throw UsageError(AuditErrorCode.badOSV, "\(path): \(name): \(entry.size) bytes, over the \(memberLimit >> 20) MiB an advisory may have")
             }
-            advisories += try document(try reader.readAll(limit: memberLimit), what: "\(path): \(name)")
+            try take(try reader.readAll(limit: memberLimit), "\(path): \(name)")
         }
-        return advisories
     }
 
     /// One advisory, or an array of them.
@@ -113,6 +132,20 @@ public enum OSVExport {
 }
 
 public enum VulnerabilityMatcher {
+    /// The names, normalized as OSVPrefilter compares them, an advisory must name to match a
+    /// package of `inventory`: what `OSVExport.load(_:naming:)` decodes.
+    public static func names(_ inventory: AuditInventory) -> Set<String> {
+        var names: Set<String> = []
+        for package in inventory.packages {
+            switch (package.ecosystem, package.kind) {
+            case ("pypi", _), ("golang", _): names.insert(OSVPrefilter.normalize(package.name))
+            case ("generic", "go-toolchain"): names.formUnion(["stdlib", "toolchain"])
+            default: continue
+            }
+        }
+        return names
+    }
+
     /// Every advisory of `index` that affects a Python or Go package of `inventory`, the most
     /// severe first (unknown last), then by advisory and package.
     public static func findings(_ inventory: AuditInventory, index: OSVIndex) -> [VulnerabilityFinding] {

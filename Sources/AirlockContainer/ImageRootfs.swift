@@ -19,6 +19,8 @@ public enum ImageRootfs {
     public static func unpack(image: ImageRecord, in store: Store) throws -> String {
         let final = directory(for: image.manifest, in: store)
         if FileSystem.kind(of: final) == .directory { return final }
+        // Adopted from another store (`adopt`): that store's finished rootfs of the same digest.
+        if FileSystem.kind(of: final) == .symlink, FileSystem.kind(of: final + "/.") == .directory { return final }
         let parent = store.root + "/rootfs"
         try FileSystem.makeDirectory(parent)
         removeStalePartials(in: parent)
@@ -54,6 +56,18 @@ public enum ImageRootfs {
             try? removeTree(partial)
             throw error
         }
+    }
+
+    /// Lets `store` use `base`'s finished rootfs of `manifest` instead of unpacking its own (a
+    /// scratch store of `rebuild --check`, whose user's store has the image already): a symbolic
+    /// link to it, which the sandbox binds read-only. Returns whether there was one to adopt.
+    public static func adopt(_ manifest: SHA256Digest, from base: Store, into store: Store) throws -> Bool {
+        let source = directory(for: manifest, in: base)
+        let final = directory(for: manifest, in: store)
+        guard FileSystem.kind(of: source) == .directory, FileSystem.kind(of: final) == nil else { return false }
+        try FileSystem.makeDirectory(store.root + "/rootfs")
+        try FileSystem.symlink(source, at: final)
+        return true
     }
 
     /// Removes the unpacked rootfs of every manifest no image name points at any more (after a

@@ -256,6 +256,11 @@ public enum FileSystem {
         guard Glibc.rename(from, to) == 0 else { throw FileError("rename to \(to)", path: from, errno: errno) }
     }
 
+    /// Makes a symbolic link at `path` that points at `target`.
+    public static func symlink(_ target: String, at path: String) throws {
+        guard Glibc.symlink(target, path) == 0 else { throw FileError("symlink to \(target)", path: path, errno: errno) }
+    }
+
     /// Removes a file; a missing one is fine.
     public static func remove(_ path: String) throws {
         if unlink(path) != 0, errno != ENOENT { throw FileError("remove", path: path, errno: errno) }

@@ -46,15 +46,20 @@ struct AuditCommand: ParsableCommand {
             }
             return level
         }
-        // The export is read first: a bad one is refused before the bundle is verified.
-        let advisories = try OSVExport.load(vulns)
+        for path in vulns where !FileSystem.exists(path) {
+            throw UsageError(CoreErrorCode.noSuchFile, "\(path): no such OSV export (a zip such as all.zip, a directory of .json files, or a .json file)")
+        }
         let inventory = try read(subject, allowExpired: allowExpired)
         let old = try against.map { try read($0, allowExpired: true) }
         let diff = old.map { AuditDiff(from: $0, to: inventory) }
-        let vulnerabilities = vulns.isEmpty ? nil : VulnerabilityReport(
-            sources: vulns, advisories: advisories.count,
-            findings: VulnerabilityMatcher.findings(inventory, index: OSVIndex(advisories))
-        )
+        // Only the advisories that may name one of the audited packages are decoded.
+        let vulnerabilities = try vulns.isEmpty ? nil : {
+            let loaded = try OSVExport.load(vulns, naming: VulnerabilityMatcher.names(inventory))
+            return VulnerabilityReport(
+                sources: vulns, advisories: loaded.documents,
+                findings: VulnerabilityMatcher.findings(inventory, index: OSVIndex(loaded.advisories))
+            )
+        }()
         try report(inventory: inventory, old: old, diff: diff, format: format, vulnerabilities: vulnerabilities)
         if let vulnerabilities, !output.json, html == nil, format == nil {
             print("")

@@ -52,6 +52,20 @@ import Testing
         #expect("sha256:" + kept == rows.first?["expected"] as? String)
         #expect(FileSystem.kind(of: dir.file("empty-store/blobs")) == nil, "the rebuild wrote into the user's store")
 
+        // Against a store that has the image unpacked (the one it was built in), its rootfs is
+        // bound from there rather than unpacked again, and the rebuild still reproduces.
+        let adopted = try await CLI.run(
+            ["rebuild", "--check", "--trust", keys.pub, "--runtime", "bwrap", "--store", "store", "app.airlock", "--json"],
+            in: dir.path, timeout: 300
+        )
+        try #require(adopted.status == 0, "\(adopted)")
+        let adoptedReport = try #require(try parseJSON(adopted) as? [String: Any])
+        #expect(((adoptedReport["artifacts"] as? [[String: Any]])?.first?["status"] as? String) == "reproduced", "\(adopted)")
+        #expect((adoptedReport["notes"] as? [String])?.contains { $0.contains("its rootfs was taken from") } == true, "\(adopted)")
+        // Removing the scratch store removed the link, not what it points at.
+        let unpacked = try FileSystem.list(dir.file("store/rootfs")).filter { $0.count == 64 }
+        #expect(!unpacked.isEmpty && unpacked.allSatisfy { !((try? FileSystem.list(dir.file("store/rootfs/" + $0))) ?? []).isEmpty })
+
         // Without --check or --out there is nothing to do: exit 2.
         let neither = try await CLI.run(["rebuild", "--trust", keys.pub, "app.airlock"], in: dir.path)
         #expect(neither.status == 2 && neither.stderr.contains("--check"), "\(neither)")
