@@ -116,22 +116,7 @@ public enum AuditHTML {
         th{background:#f6f8fa}td{word-break:break-all}pre{background:#f6f8fa;padding:1em;overflow-x:auto}
         """
 
-    /// Text as HTML, for element content and attribute values alike.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for c in text {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { HTMLText.escape(text) }
 
     private struct Page {
         var text = ""
