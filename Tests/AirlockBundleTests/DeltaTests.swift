@@ -254,6 +254,36 @@ struct DeltaWorld {
         #expect(throws: RecipeError.self) { try BlobRecipe.read(noLine) }
     }
 
+    /// manifests/manifest.schema.json describes what seal writes: a full manifest and a delta's
+    /// validate against it (jsonschema, from scripts/py-tools.sh), and a schema-1 manifest with a
+    /// delta's field does not.
+    @Test func bothManifestsValidateAgainstTheDocumentedSchema() async throws {
+        var root = #filePath
+        for _ in 0..<3 { root = FileSystem.parentPath(root) }
+        guard FileSystem.exists(root + "/.build/py-tools/jsonschema") else {
+            Issue.record("jsonschema is not installed in \(root)/.build/py-tools: run scripts/py-tools.sh (make test-deps does)")
+            return
+        }
+        let w = try DeltaWorld()
+        let delta = try await w.sealWeek2(against: try await w.importWeek1(into: try w.f.trustingStore()))
+        let full = try w.f.dir.file("m1.json", try await RawTar.members(of: w.f.dir.path + "/week1.airlock")[0].data)
+        let cut = try w.f.dir.file("m2.json", try await RawTar.members(of: delta)[0].data)
+        let (status, output) = try await shell(
+            """
+            PYTHONPATH='\(root)/.build/py-tools' /usr/bin/python3 -c 'import json, sys, jsonschema
+            schema = json.load(open(sys.argv[1]))
+            for path in sys.argv[2:]:
+                m = json.load(open(path)); jsonschema.validate(m, schema); print("valid schema", m["schema"])
+            bad = json.load(open(sys.argv[2])); bad["blobs"][0]["expected"] = "store"
+            try:
+                jsonschema.validate(bad, schema); print("accepted")
+            except jsonschema.ValidationError:
+                print("refused")' '\(root)/manifests/manifest.schema.json' '\(full)' '\(cut)'
+            """
+        )
+        #expect(status == 0 && output == "valid schema 1\nvalid schema 2\nrefused\n", "\(output)")
+    }
+
     @Test func theDeltaFieldsBelongToSchema2AndAnInventoryIsCheckedWhenRead() throws {
         let hex = String(repeating: "c", count: 64)
         func manifest(schema: Int, blob: String, delta: String = "") -> [UInt8] {
