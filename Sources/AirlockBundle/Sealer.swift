@@ -2,7 +2,10 @@
 // stream one deterministic tar: manifest.json, signatures/, SHA256SUMS, VERIFY.md, then the blobs in
 // digest order. Inputs are read twice (hash, then copy) because the manifest must come first; the
 // second read is served from the page cache. An input that changes between the two reads is caught
-// by its size and modification time, as tar does, and fails the seal.
+// by its size and modification time, as tar does, and fails the seal. A delta (`SealOptions.delta`)
+// marks what the receiving store's inventory lists as expected there, and carries app zips as
+// recipes (ZipRecipePlanner.swift) when that is under half their size; only carried blobs are
+// members and lines of SHA256SUMS, while the manifest names every blob.
 
 public import AirlockCore
 import Foundation
