@@ -72,6 +72,8 @@ public enum CoreErrorCode: String, ErrorCodes {
     case notTheImportedRelease = "not-the-imported-release"
     case storeIndex = "store-index"
     case noSpace = "no-space"
+    /// SIGINT or SIGTERM stopped the command (exit 130 or 143), after its cleanup.
+    case interrupted
     case notInStore = "not-in-store"
     case ambiguousReference = "ambiguous-reference"
     case corruptBlob = "corrupt-blob"

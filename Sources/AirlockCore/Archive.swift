@@ -455,7 +455,10 @@ public final class FileArchiveOutput: ArchiveOutput {
         (temporaryPath, fd) = try FileSystem.createTemporaryFile(beside: path)
     }
 
-    deinit { if !committed { try? FileSystem.remove(temporaryPath) } }
+    deinit {
+        if !committed { try? FileSystem.remove(temporaryPath) }
+        Interrupts.forget(file: temporaryPath)
+    }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         try fd.write(bytes)
@@ -466,6 +469,7 @@ public final class FileArchiveOutput: ArchiveOutput {
         try fd.sync()
         try FileSystem.rename(temporaryPath, to: path)
         committed = true
+        Interrupts.forget(file: temporaryPath)
         let dir = FileSystem.parentPath(path)
         try? FileSystem.syncDirectory(dir.isEmpty ? "." : dir)
     }

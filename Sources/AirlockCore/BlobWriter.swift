@@ -72,6 +72,8 @@ public final class BlobWriter: @unchecked Sendable {
             throw FileError("start a writer thread for", path: path, errno: status)
         }
         temporaryPath = path
+        // Removed if the command is interrupted; Store.commit or discard forgets it.
+        Interrupts.track(file: path)
         self.syncOnFinish = syncOnFinish
         self.channel = channel
         self.thread = thread
@@ -139,6 +141,7 @@ public final class BlobWriter: @unchecked Sendable {
         stopWriter()
         finished = true
         try? FileSystem.remove(temporaryPath)
+        Interrupts.forget(file: temporaryPath)
     }
 
     private func currentBuffer() throws -> UnsafeMutableRawBufferPointer {

@@ -131,6 +131,10 @@ public struct ChildProcess: Sendable {
     /// (as a time-out does) and throws `CancellationError`. Throws `ProcessError` when the child
     /// cannot be started.
     public func run() async throws -> ChildResult {
+        // An interrupted command starts nothing new (a stop hook's own child runs on its thread).
+        guard !Interrupts.isInterrupted else {
+            throw ProcessError(executable: executable, reason: "not started: the command was interrupted")
+        }
         let control = RunControl()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ChildResult, any Error>) in
@@ -253,6 +257,9 @@ extension ChildProcess {
         let start = clock.now
         let deadline = timeLimit.map { start + $0 }
         let child = try spawn()
+        // SIGINT or SIGTERM stops it the way a cancellation does (Interrupts.swift).
+        let interruptToken = Interrupts.track(child: { control.isCancelled.store(true, ordering: .relaxed) })
+        defer { Interrupts.forget(child: interruptToken) }
         var readers = [
             StreamReader(fd: child.stdout, stream: .standardOutput, capture: captureOutput),
             StreamReader(fd: child.stderr, stream: .standardError, capture: captureError),

@@ -120,6 +120,7 @@ public final class FileDescriptor: @unchecked Sendable {
             }
             offset += n
         }
+        WriteHooks.wrote(offset)
     }
 
     public func write(_ bytes: [UInt8]) throws {
@@ -268,6 +269,7 @@ public enum FileSystem {
 
     /// Removes a file tree (used for temporary directories only).
     public static func removeTree(_ path: String) {
+        Interrupts.forget(tree: path)
         if kind(of: path) == .directory {
             for name in (try? list(path)) ?? [] { removeTree(path + "/" + name) }
             rmdir(path)
@@ -329,6 +331,8 @@ public enum FileSystem {
         let dir = parentPath(path)
         let tmp = (dir.isEmpty ? "." : dir) + "/.\(baseName(path)).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = try FileDescriptor.open(tmp, writing: true, create: true, exclusive: true, mode: mode)
+        Interrupts.track(file: tmp)
+        defer { Interrupts.forget(file: tmp) }
         do {
             try fd.write(bytes)
             try fd.sync()
@@ -379,7 +383,11 @@ public enum FileSystem {
         guard let made else {
             throw FileError("create temporary directory", path: base, errno: errno)
         }
-        return String(cString: made)
+        let path = String(cString: made)
+        // Removed if the command is interrupted (a caller that renames it into place leaves
+        // nothing at this path for the cleanup to find).
+        Interrupts.track(tree: path)
+        return path
     }
 }
 

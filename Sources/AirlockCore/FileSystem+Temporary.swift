@@ -32,6 +32,8 @@ extension FileSystem {
                     exclusive: true,
                     mode: mode
                 )
+                // Removed if the command is interrupted; the caller forgets it once renamed or removed.
+                Interrupts.track(file: candidate)
                 return (candidate, descriptor)
             } catch let error as FileError where error.errno == EEXIST && attempt < 100 {
                 attempt += 1

@@ -56,6 +56,7 @@ extension Store {
     public func copyBlob(_ digest: SHA256Digest, to path: String, mode: UInt32 = 0o644) throws {
         let source = try FileDescriptor.open(blobPath(digest))
         let (tmp, out) = try FileSystem.createTemporaryFile(beside: path, mode: mode)
+        defer { Interrupts.forget(file: tmp) }
         do {
             let hasher = SHA256Hasher()
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.bufferSize, alignment: 4096)

@@ -90,6 +90,7 @@ public final class Store: @unchecked Sendable {
             } else {
                 try FileSystem.rename(blob.temporaryPath, to: blobPath(blob.digest))
             }
+            Interrupts.forget(file: blob.temporaryPath)
         }
         if !blobs.isEmpty { try FileSystem.syncDirectory(blobDirectory) }
     }

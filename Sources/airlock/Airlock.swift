@@ -58,22 +58,36 @@ enum AirlockVersion {
 @main
 enum Main {
     static func main() async {
+        defer { Interrupts.waitIfInterrupted() }
         do {
             var command = try Airlock.parseAsRoot(SealCommand.withDefaultSBOMFormat(Array(CommandLine.arguments.dropFirst())))
+            // SIGINT and SIGTERM: children stopped, temporary files removed, exit 130 or 143.
+            // `serve` has its own graceful shutdown (in-flight answers finish, then exit 0).
+            if !(command is ServeCommand) {
+                Interrupts.install { summary in
+                    let message =
+                        "interrupted by \(summary.signalName): stopped \(summary.stoppedChildren) child process(es), removed \(summary.removedPaths) temporary file(s) and folder(s); nothing half-written is left, and the same command can be run again"
+                    printError("airlock: " + message)
+                    emitJSONError(code: CoreErrorCode.interrupted.code, message: message)
+                }
+            }
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
         } catch let error as any AirlockError {
+            Interrupts.waitIfInterrupted()
             for line in error.description.split(separator: "\n", omittingEmptySubsequences: false) {
                 printError("airlock: \(line)")
             }
             emitJSONError(code: error.code, message: error.description)
             exit(error.status.rawValue)
         } catch let error as ExitCode {
+            Interrupts.waitIfInterrupted()
             exit(error.rawValue)
         } catch {
+            Interrupts.waitIfInterrupted()
             let code = Airlock.exitCode(for: error)
             let message = Airlock.fullMessage(for: error)
             if code == .success {
