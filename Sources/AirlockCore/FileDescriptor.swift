@@ -24,9 +24,17 @@ public struct FileError: AirlockError {
     }
 
     public var status: ExitStatus { .badInput }
-    public var code: ErrorCode { (isNotFound ? CoreErrorCode.noSuchFile : .file).code }
+    public var code: ErrorCode { (isNotFound ? CoreErrorCode.noSuchFile : isNoSpace ? .noSpace : .file).code }
     public var isNotFound: Bool { errno == ENOENT }
+    /// The file system (or the user's quota on it) is full.
+    public var isNoSpace: Bool { errno == ENOSPC || errno == EDQUOT }
     public var description: String {
+        if isNoSpace {
+            // What is free where it failed, so the user knows how much to make room for.
+            let directory = FileSystem.parentPath(path)
+            let free = (try? FileSystem.freeSpace(at: directory.isEmpty ? "." : directory)).map { ByteCount.format($0) } ?? "?"
+            return "\(path): cannot \(operation): no space left on its file system (\(free) free there); free some space and run the command again"
+        }
         let reason = String(cString: strerror(errno))
         return "\(path): cannot \(operation): \(reason)"
     }
@@ -113,10 +121,11 @@ public final class FileDescriptor: @unchecked Sendable {
         guard let base = bytes.baseAddress else { return }
         var offset = 0
         while offset < bytes.count {
-            let n = Glibc.write(rawValue, base + offset, bytes.count - offset)
+            let (n, failure) = WriteHooks.write(rawValue, base + offset, bytes.count - offset)
             if n < 0 {
-                if errno == EINTR { continue }
-                throw FileError("write", path: path, errno: errno)
+                let code = failure ?? errno
+                if code == EINTR { continue }
+                throw FileError("write", path: path, errno: code)
             }
             offset += n
         }

@@ -121,25 +121,3 @@ public enum Interrupts {
         _exit(summary.exitStatus)
     }
 }
-
-/// Test hooks of the one file-writing path (`FileDescriptor.write`), read once from the
-/// environment; unset, they cost one load per write. AIRLOCK_TEST_HOLD_AFTER_BYTES=N with
-/// AIRLOCK_TEST_HOLD_MARKER=PATH: once the process has written N bytes, it creates PATH and holds
-/// the writing thread (up to a minute), so a test can send a signal at a known point.
-package enum WriteHooks {
-    static let holdAfter: Int? = getenv("AIRLOCK_TEST_HOLD_AFTER_BYTES").flatMap { Int(String(cString: $0)) }
-    static let marker: String? = getenv("AIRLOCK_TEST_HOLD_MARKER").map { String(cString: $0) }
-    static let written = Atomic<Int>(0)
-    static let held = Atomic<Bool>(false)
-
-    static func wrote(_ count: Int) {
-        guard let holdAfter else { return }
-        let total = written.wrappingAdd(count, ordering: .relaxed).newValue
-        guard total >= holdAfter, !held.exchange(true, ordering: .relaxed) else { return }
-        if let marker {
-            let fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            if fd >= 0 { close(fd) }
-        }
-        for _ in 0..<600 { usleep(100_000) }
-    }
-}

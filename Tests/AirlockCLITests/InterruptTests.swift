@@ -1,5 +1,5 @@
 // SIGINT and SIGTERM through the executable, at a point the test picks: the one file-writing path's
-// test hook (AIRLOCK_TEST_HOLD_AFTER_BYTES, Interrupts.swift) holds the command once it has written
+// test hook (AIRLOCK_TEST_HOLD_AFTER_BYTES, WriteHooks.swift) holds the command once it has written
 // that much and says so with a marker file; the test then signals it. The command must exit 130 or
 // 143 with its one message, leave no temporary file (the store's tmp/*.part, the .tmp beside a
 // bundle being sealed) and no half state, and the same command must then complete. A build

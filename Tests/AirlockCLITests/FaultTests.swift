@@ -1,0 +1,150 @@
+// Disk faults through the executable (issue 15, scope 2): a store on a size-limited tmpfs the test
+// mounts (as root) and unmounts, filled by `store put`, refused up front by `import` and `seal`
+// when the signed manifest (or the inputs) need more than is free; and EIO, ENOSPC and short
+// writes injected through the one file-writing path's test hook (WriteHooks.swift). Each failure
+// is one clear message with its code, the store still verifies, nothing is left in its tmp/ after
+// the next command, and the same command succeeds once there is room.
+
+import AirlockCore
+import AirlockTestSupport
+import Foundation
+import Testing
+
+/// A tmpfs of a given size at a path, as root; the tests that need one skip, saying so, elsewhere.
+enum SmallFileSystem {
+    static let canMount: Bool = {
+        guard getuid() == 0, let dir = try? FileSystem.makeTemporaryDirectory(prefix: "airlock-mount-probe") else { return false }
+        defer { FileSystem.removeTree(dir) }
+        guard mount(dir, size: "1m") else { return false }
+        unmount(dir)
+        return true
+    }()
+
+    @discardableResult
+    static func mount(_ path: String, size: String, remount: Bool = false) -> Bool {
+        let arguments = remount ? ["-o", "remount,size=\(size)", path] : ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", path]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/mount")
+        process.arguments = arguments
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
+    static func unmount(_ path: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/umount")
+        process.arguments = ["-l", path]
+        try? process.run()
+        process.waitUntilExit()
+    }
+}
+
+@Suite(.enabled(if: SmallFileSystem.canMount, "needs root to mount a size-limited tmpfs (mount -t tmpfs -o size=...)"), .timeLimit(.minutes(5)))
+struct FullDiskTests {
+    @Test func aStorePutThatFillsTheDiskFailsClearlyLeavesTheStoreSoundAndSucceedsOnceThereIsRoom() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let small = try dir.directory("small")
+        try #require(SmallFileSystem.mount(small, size: "48m"))
+        defer { SmallFileSystem.unmount(small) }
+        try Fixture.write(dir.file("big.bin"), count: 64 << 20, seed: 11)
+        let first = try await CLI.run(["store", "put", "--store", "small/store", "--json", "big.bin"], in: dir.path, timeout: 120)
+        #expect(first.status == 2 && errorCode(first) == "core.no-space", "\(first)")
+        #expect(first.stderr.contains("no space left on its file system") && first.stderr.contains("free there"), "\(first)")
+        #expect(try FileSystem.list(dir.file("small/store/tmp")).isEmpty, "the partial blob was removed")
+        let verified = try await CLI.run(["store", "verify", "--store", "small/store"], in: dir.path)
+        #expect(verified.status == 0, "\(verified)")
+
+        try #require(SmallFileSystem.mount(small, size: "160m", remount: true))
+        let again = try await CLI.run(["store", "put", "--store", "small/store", "big.bin"], in: dir.path, timeout: 120)
+        #expect(again.status == 0, "\(again)")
+        #expect(try FileSystem.list(dir.file("small/store/tmp")).isEmpty)
+    }
+
+    @Test func importAndSealRefuseUpFrontWhenTheyNeedMoreThanIsFreeAndSucceedOnceThereIsRoom() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let key = try await Fixture.key(dir)
+        try dir.directory("payload")
+        try Fixture.write(dir.file("payload/big.bin"), count: 40 << 20, seed: 12)
+        let sealed = try await CLI.run(["seal", "--key", key.key, "--out", "b.airlock", "payload"], in: dir.path, timeout: 120)
+        try #require(sealed.status == 0, "\(sealed)")
+        let small = try dir.directory("small")
+        try #require(SmallFileSystem.mount(small, size: "80m"))
+        defer { SmallFileSystem.unmount(small) }
+        let trusted = try await CLI.run(["trust", "add", key.pub, "--store", "small/store"], in: dir.path)
+        try #require(trusted.status == 0, "\(trusted)")
+
+        // 40 MiB of blobs and 64 MiB of slack do not fit in 80 MiB: refused before a byte is written.
+        let imported = try await CLI.run(["import", "--store", "small/store", "--json", "b.airlock"], in: dir.path, timeout: 120)
+        #expect(imported.status == 2 && errorCode(imported) == "core.no-space", "\(imported)")
+        #expect(imported.stderr.contains("not enough free space for importing bundle") && imported.stderr.contains("needs"), "\(imported)")
+        #expect(try FileSystem.list(dir.file("small/store/blobs/sha256")).isEmpty)
+        let resealed = try await CLI.run(["seal", "--key", key.key, "--out", "small/b.airlock", "--json", "payload"], in: dir.path, timeout: 120)
+        #expect(resealed.status == 2 && errorCode(resealed) == "core.no-space", "\(resealed)")
+        #expect(try FileSystem.list(small).filter { $0 != "store" }.isEmpty, "no partial bundle")
+
+        try #require(SmallFileSystem.mount(small, size: "256m", remount: true))
+        let importedAgain = try await CLI.run(["import", "--store", "small/store", "b.airlock"], in: dir.path, timeout: 120)
+        #expect(importedAgain.status == 0, "\(importedAgain)")
+        let resealedAgain = try await CLI.run(["seal", "--key", key.key, "--out", "small/b.airlock", "payload"], in: dir.path, timeout: 120)
+        #expect(resealedAgain.status == 0, "\(resealedAgain)")
+    }
+}
+
+@Suite(.timeLimit(.minutes(5))) struct WriteFaultTests {
+    @Test(arguments: [("EIO", "core.file", "Input/output error"), ("ENOSPC", "core.no-space", "no space left")])
+    func aWriteErrorInTheMiddleOfAnImportFailsItWholeAndTheNextImportCompletes(fault: String, code: String, text: String) async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let key = try await Fixture.key(dir)
+        try dir.directory("payload")
+        try Fixture.write(dir.file("payload/big.bin"), count: 8 << 20, seed: 13)
+        let sealed = try await CLI.run(["seal", "--key", key.key, "--out", "b.airlock", "payload"], in: dir.path, timeout: 120)
+        try #require(sealed.status == 0, "\(sealed)")
+        let trusted = try await CLI.run(["trust", "add", key.pub, "--store", "inside"], in: dir.path)
+        try #require(trusted.status == 0, "\(trusted)")
+
+        let failed = try await CLI.run(
+            ["import", "--store", "inside", "--json", "b.airlock"], in: dir.path,
+            environment: ["AIRLOCK_TEST_FAIL": fault, "AIRLOCK_TEST_FAIL_AFTER_BYTES": "\(2 << 20)"], timeout: 120
+        )
+        #expect(failed.status == 2 && errorCode(failed) == code, "\(failed)")
+        #expect(failed.stderr.contains(text) && failed.stderr.contains("inside/tmp/"), "\(failed)")
+        #expect(try FileSystem.list(dir.file("inside/tmp")).isEmpty, "the staged blobs were removed")
+        let history = try await CLI.run(["history", "--store", "inside", "--json"], in: dir.path)
+        #expect((try parseJSON(history) as? [Any])?.isEmpty == true, "\(history)")
+        let verified = try await CLI.run(["store", "verify", "--store", "inside"], in: dir.path)
+        #expect(verified.status == 0, "\(verified)")
+        let again = try await CLI.run(["import", "--store", "inside", "b.airlock"], in: dir.path, timeout: 120)
+        #expect(again.status == 0, "\(again)")
+    }
+
+    @Test func shortWritesGiveTheSameBundleAndTheSameStore() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let key = try await Fixture.key(dir)
+        try dir.directory("payload")
+        try Fixture.write(dir.file("payload/a.bin"), count: 3 << 20, seed: 14)
+        try Fixture.write(dir.file("payload/b.bin"), count: 1000, seed: 15)
+        let epoch = ["SOURCE_DATE_EPOCH": Fixture.recentEpoch]
+        // The same file name in two folders: VERIFY.md names the bundle's file.
+        try dir.directory("whole")
+        try dir.directory("short")
+        let whole = try await CLI.run(["seal", "--key", key.key, "--sequence", "1", "--out", "whole/b.airlock", "payload"], in: dir.path, environment: epoch, timeout: 120)
+        let short = try await CLI.run(
+            ["seal", "--key", key.key, "--sequence", "1", "--out", "short/b.airlock", "payload"], in: dir.path,
+            environment: epoch.merging(["AIRLOCK_TEST_FAIL": "SHORT"]) { $1 }, timeout: 120
+        )
+        try #require(whole.status == 0 && short.status == 0, "\(whole)\n\(short)")
+        #expect(try await Shell.sha256(of: dir.file("whole/b.airlock")) == (try await Shell.sha256(of: dir.file("short/b.airlock"))))
+        let trusted = try await CLI.run(["trust", "add", key.pub, "--store", "inside"], in: dir.path)
+        try #require(trusted.status == 0, "\(trusted)")
+        let imported = try await CLI.run(["import", "--store", "inside", "short/b.airlock"], in: dir.path, environment: ["AIRLOCK_TEST_FAIL": "SHORT"], timeout: 120)
+        #expect(imported.status == 0, "\(imported)")
+        let verified = try await CLI.run(["store", "verify", "--store", "inside"], in: dir.path)
+        #expect(verified.status == 0, "\(verified)")
+    }
+}
