@@ -13,6 +13,7 @@ public enum ImageImporter {
     /// Imports every image in the archive at `path`. `name` (`NAME[:TAG]`) names the image when the
     /// archive names none, or replaces the names it carries (then the archive must hold one image).
     public static func importArchive(_ path: String, into store: Store, name: String? = nil) throws -> [ImageRecord] {
+        try requireRoom(for: path, in: store)
         let staging = Staging(store: store, archive: path)
         do {
             try staging.read()
@@ -24,6 +25,21 @@ public enum ImageImporter {
             staging.discard()
             throw error
         }
+    }
+
+    /// Refuses up front an archive whose members cannot fit: every member is staged in the store's
+    /// tmp/ before anything commits, so an uncompressed archive needs at most its own size. A
+    /// compressed one (gzip, zstd, xz, bzip2 by their magic) is not bounded by its size and is
+    /// checked only by the writes themselves.
+    static func requireRoom(for path: String, in store: Store) throws {
+        let file = try FileDescriptor.open(path)
+        var magic = [UInt8](repeating: 0, count: 6)
+        let got = try magic.withUnsafeMutableBytes { try file.read(at: 0, into: $0) }
+        let compressed =
+            got >= 2 && (magic.starts(with: [0x1F, 0x8B]) || magic.starts(with: [0x28, 0xB5, 0x2F, 0xFD])
+                || magic.starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A]) || magic.starts(with: [0x42, 0x5A, 0x68]))
+        guard !compressed else { return }
+        try store.requireFreeSpace(try file.size, for: "importing image archive \(path)")
     }
 
     /// Records images whose blobs are staged in the store's tmp/: removes the staged files no image

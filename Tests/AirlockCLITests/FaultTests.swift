@@ -94,6 +94,24 @@ struct FullDiskTests {
     }
 }
 
+extension FullDiskTests {
+    @Test func anImageImportIsRefusedUpFrontWhenTheArchiveNeedsMoreThanIsFree() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let small = try dir.directory("small")
+        try #require(SmallFileSystem.mount(small, size: "48m"))
+        defer { SmallFileSystem.unmount(small) }
+        let archive = try HostPythonImage.archive()
+        let refused = try await CLI.run(["image", "import", "--store", "small/store", "--json", archive], in: dir.path, timeout: 120)
+        #expect(refused.status == 2 && errorCode(refused) == "core.no-space", "\(refused)")
+        #expect(refused.stderr.contains("not enough free space for importing image archive"), "\(refused)")
+        #expect(try FileSystem.list(dir.file("small/store/tmp")).isEmpty && (try FileSystem.list(dir.file("small/store/blobs/sha256"))).isEmpty)
+        try #require(SmallFileSystem.mount(small, size: "160m", remount: true))
+        let imported = try await CLI.run(["image", "import", "--store", "small/store", archive], in: dir.path, timeout: 120)
+        #expect(imported.status == 0, "\(imported)")
+    }
+}
+
 @Suite(.timeLimit(.minutes(5))) struct WriteFaultTests {
     @Test(arguments: [("EIO", "core.file", "Input/output error"), ("ENOSPC", "core.no-space", "no space left")])
     func aWriteErrorInTheMiddleOfAnImportFailsItWholeAndTheNextImportCompletes(fault: String, code: String, text: String) async throws {
