@@ -112,6 +112,57 @@ extension FullDiskTests {
     }
 }
 
+/// A wheel of about `size` bytes on a local file server (python3 -m http.server), and
+/// `app/airlock.lock` naming it by URL, sha256 and size, for `fetch`.
+enum BigWheel {
+    static let name = "bigwheel-1.0-py3-none-any.whl"
+
+    static func serve(in dir: TempDir, size: Int) async throws -> (server: BackgroundProcess, sha256: String) {
+        let made = try await Shell.run(
+            """
+            mkdir -p files app && python3 -c 'import os, sys, zipfile
+            z = zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_STORED)
+            z.writestr("bigwheel/__init__.py", "")
+            z.writestr("bigwheel/data.bin", os.urandom(int(sys.argv[2])))
+            z.writestr("bigwheel-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
+            z.writestr("bigwheel-1.0.dist-info/METADATA", "Metadata-Version: 2.1\\nName: bigwheel\\nVersion: 1.0\\n")
+            z.writestr("bigwheel-1.0.dist-info/RECORD", "")
+            z.close()' files/\(name) \(size)
+            """,
+            in: dir.path
+        )
+        guard made.status == 0 else { throw CLIError(description: "could not make the wheel: \(made)") }
+        let server = try await StaticServer.python(root: dir.file("files"))
+        let sha = try await Shell.sha256(of: dir.file("files/" + name))
+        let bytes = try FileSystem.size(of: dir.file("files/" + name))
+        let lock = #"{"files": [{"filename": "\#(name)", "name": "bigwheel", "sha256": "\#(sha)", "size": \#(bytes), "url": "\#(server.firstLine)/\#(name)", "version": "1.0"}], "lockVersion": 1, "target": {"glibc": "2.31", "platform": "linux/amd64", "pythonVersion": "3.11"}}"#
+        try FileSystem.writeAtomically(dir.file("app/airlock.lock"), Array(lock.utf8))
+        try FileSystem.writeAtomically(dir.file("app/requirements.txt"), Array("bigwheel==1.0\n".utf8))
+        return (server, sha)
+    }
+}
+
+extension FullDiskTests {
+    @Test func aFetchThatFillsTheDiskFailsClearlyAndFetchesOnceThereIsRoom() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let (server, sha) = try await BigWheel.serve(in: dir, size: 64 << 20)
+        defer { Task { await server.stop() } }
+        let small = try dir.directory("small")
+        try #require(SmallFileSystem.mount(small, size: "48m"))
+        defer { SmallFileSystem.unmount(small) }
+        let failed = try await CLI.run(["fetch", "--project", "app", "--store", "small/store", "--json"], in: dir.path, timeout: 120)
+        #expect(failed.status != 0 && failed.stderr.contains("no space left on its file system"), "\(failed)")
+        #expect(try FileSystem.list(dir.file("small/store/tmp")).isEmpty, "the partial download was removed")
+        let verified = try await CLI.run(["store", "verify", "--store", "small/store"], in: dir.path)
+        #expect(verified.status == 0, "\(verified)")
+        try #require(SmallFileSystem.mount(small, size: "160m", remount: true))
+        let fetched = try await CLI.run(["fetch", "--project", "app", "--store", "small/store"], in: dir.path, timeout: 120)
+        #expect(fetched.status == 0, "\(fetched)")
+        #expect(FileSystem.kind(of: dir.file("small/store/blobs/sha256/" + sha)) == .regular)
+    }
+}
+
 @Suite(.timeLimit(.minutes(5))) struct WriteFaultTests {
     @Test(arguments: [("EIO", "core.file", "Input/output error"), ("ENOSPC", "core.no-space", "no space left")])
     func aWriteErrorInTheMiddleOfAnImportFailsItWholeAndTheNextImportCompletes(fault: String, code: String, text: String) async throws {

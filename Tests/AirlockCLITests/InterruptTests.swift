@@ -69,30 +69,8 @@ import Testing
     @Test func anInterruptedFetchLeavesNoPartFilesAndFetchesAgain() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        // A 24 MiB wheel on a local file server, and a lock that names it by URL and sha256.
-        let wheel = "bigwheel-1.0-py3-none-any.whl"
-        let made = try await Shell.run(
-            """
-            mkdir -p files app && python3 -c 'import os, sys, zipfile
-            z = zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_STORED)
-            z.writestr("bigwheel/__init__.py", "")
-            z.writestr("bigwheel/data.bin", os.urandom(24 << 20))
-            z.writestr("bigwheel-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
-            z.writestr("bigwheel-1.0.dist-info/METADATA", "Metadata-Version: 2.1\\nName: bigwheel\\nVersion: 1.0\\n")
-            z.writestr("bigwheel-1.0.dist-info/RECORD", "")
-            z.close()' files/\(wheel)
-            """,
-            in: dir.path
-        )
-        try #require(made.status == 0, "\(made)")
-        let server = try await StaticServer.python(root: dir.file("files"))
+        let (server, sha) = try await BigWheel.serve(in: dir, size: 24 << 20)
         defer { Task { await server.stop() } }
-        let sha = try await Shell.sha256(of: dir.file("files/" + wheel))
-        let size = try FileSystem.size(of: dir.file("files/" + wheel))
-        let lock = #"{"files": [{"filename": "\#(wheel)", "name": "bigwheel", "sha256": "\#(sha)", "size": \#(size), "url": "\#(server.firstLine)/\#(wheel)", "version": "1.0"}], "lockVersion": 1, "target": {"glibc": "2.31", "platform": "linux/amd64", "pythonVersion": "3.11"}}"#
-        try FileSystem.writeAtomically(dir.file("app/airlock.lock"), Array(lock.utf8))
-        try FileSystem.writeAtomically(dir.file("app/requirements.txt"), Array("bigwheel==1.0\n".utf8))
-
         let (status, stderr) = try await interrupted(["fetch", "--project", "app", "--store", "outside"], signal: "INT", in: dir)
         #expect(status == 130, "\(stderr)")
         #expect(try FileSystem.list(dir.file("outside/tmp")).isEmpty, "the store's tmp/ after the interrupt")
