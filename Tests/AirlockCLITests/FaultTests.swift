@@ -163,6 +163,38 @@ extension FullDiskTests {
     }
 }
 
+/// A build whose output folder is on a full disk: the zip cannot be written; nothing partial is
+/// left there or in the store, and the build succeeds once there is room.
+@Suite(
+    .containerEngines, .enabled(if: SmallFileSystem.canMount, "needs root to mount a size-limited tmpfs (mount -t tmpfs -o size=...)"),
+    .timeLimit(.minutes(5))
+)
+struct FullDiskBuildTests {
+    @Test func aBuildWhoseZipDoesNotFitFailsClearlyAndBuildsOnceThereIsRoom() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        try await FunctionsStandIn.project(dir, app: "import azure.functions as func\napp = func.FunctionApp()\n@app.route()\ndef hello(req): pass\n")
+        // An app file of 8 MiB of noise: the zip cannot fit in a 4 MiB tmpfs.
+        try Fixture.write(dir.file("app/noise.bin"), count: 8 << 20, seed: 16)
+        let small = try dir.directory("small")
+        try #require(SmallFileSystem.mount(small, size: "4m"))
+        defer { SmallFileSystem.unmount(small) }
+        let arguments = ["build", "--project", "app", "--store", "store", "--runtime", "bwrap", "--image", HostPythonImage.reference, "--no-cache", "--out", "small/dist"]
+        let failed = try await CLI.run(arguments + ["--json"], in: dir.path, timeout: 300)
+        #expect(failed.status == 2 && errorCode(failed) == "core.no-space", "\(failed)")
+        #expect(failed.stderr.contains("no space left on its file system"), "\(failed)")
+        let left = ((try? FileSystem.list(dir.file("small/dist"))) ?? []).filter { !$0.hasPrefix(".") || $0.contains(".tmp-") }
+        #expect(left.isEmpty, "\(left)")
+        #expect(try FileSystem.list(dir.file("store/tmp")).isEmpty)
+        let verified = try await CLI.run(["store", "verify", "--store", "store"], in: dir.path, timeout: 120)
+        #expect(verified.status == 0, "\(verified)")
+        try #require(SmallFileSystem.mount(small, size: "64m", remount: true))
+        let built = try await CLI.run(arguments, in: dir.path, timeout: 300)
+        #expect(built.status == 0, "\(built)")
+        #expect(FileSystem.kind(of: dir.file("small/dist/app.zip")) == .regular)
+    }
+}
+
 @Suite(.timeLimit(.minutes(5))) struct WriteFaultTests {
     @Test(arguments: [("EIO", "core.file", "Input/output error"), ("ENOSPC", "core.no-space", "no space left")])
     func aWriteErrorInTheMiddleOfAnImportFailsItWholeAndTheNextImportCompletes(fault: String, code: String, text: String) async throws {
