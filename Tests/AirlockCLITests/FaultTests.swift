@@ -132,9 +132,9 @@ enum BigWheel {
             in: dir.path
         )
         guard made.status == 0 else { throw CLIError(description: "could not make the wheel: \(made)") }
-        let server = try await StaticServer.python(root: dir.file("files"))
         let sha = try await Shell.sha256(of: dir.file("files/" + name))
         let bytes = try FileSystem.size(of: dir.file("files/" + name))
+        let server = try await StaticServer.python(root: dir.file("files"))
         let lock = #"{"files": [{"filename": "\#(name)", "name": "bigwheel", "sha256": "\#(sha)", "size": \#(bytes), "url": "\#(server.firstLine)/\#(name)", "version": "1.0"}], "lockVersion": 1, "target": {"glibc": "2.31", "platform": "linux/amd64", "pythonVersion": "3.11"}}"#
         try FileSystem.writeAtomically(dir.file("app/airlock.lock"), Array(lock.utf8))
         try FileSystem.writeAtomically(dir.file("app/requirements.txt"), Array("bigwheel==1.0\n".utf8))
@@ -147,19 +147,25 @@ extension FullDiskTests {
         let dir = try TempDir()
         defer { dir.remove() }
         let (server, sha) = try await BigWheel.serve(in: dir, size: 64 << 20)
-        defer { Task { await server.stop() } }
-        let small = try dir.directory("small")
-        try #require(SmallFileSystem.mount(small, size: "48m"))
-        defer { SmallFileSystem.unmount(small) }
-        let failed = try await CLI.run(["fetch", "--project", "app", "--store", "small/store", "--json"], in: dir.path, timeout: 120)
-        #expect(failed.status != 0 && failed.stderr.contains("no space left on its file system"), "\(failed)")
-        #expect(try FileSystem.list(dir.file("small/store/tmp")).isEmpty, "the partial download was removed")
-        let verified = try await CLI.run(["store", "verify", "--store", "small/store"], in: dir.path)
-        #expect(verified.status == 0, "\(verified)")
-        try #require(SmallFileSystem.mount(small, size: "160m", remount: true))
-        let fetched = try await CLI.run(["fetch", "--project", "app", "--store", "small/store"], in: dir.path, timeout: 120)
-        #expect(fetched.status == 0, "\(fetched)")
-        #expect(FileSystem.kind(of: dir.file("small/store/blobs/sha256/" + sha)) == .regular)
+        // The server is stopped however the test ends, and before it returns.
+        do {
+            let small = try dir.directory("small")
+            try #require(SmallFileSystem.mount(small, size: "48m"))
+            defer { SmallFileSystem.unmount(small) }
+            let failed = try await CLI.run(["fetch", "--project", "app", "--store", "small/store", "--json"], in: dir.path, timeout: 120)
+            #expect(failed.status != 0 && failed.stderr.contains("no space left on its file system"), "\(failed)")
+            #expect(try FileSystem.list(dir.file("small/store/tmp")).isEmpty, "the partial download was removed")
+            let verified = try await CLI.run(["store", "verify", "--store", "small/store"], in: dir.path)
+            #expect(verified.status == 0, "\(verified)")
+            try #require(SmallFileSystem.mount(small, size: "160m", remount: true))
+            let fetched = try await CLI.run(["fetch", "--project", "app", "--store", "small/store"], in: dir.path, timeout: 120)
+            #expect(fetched.status == 0, "\(fetched)")
+            #expect(FileSystem.kind(of: dir.file("small/store/blobs/sha256/" + sha)) == .regular)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
     }
 }
 

@@ -70,13 +70,19 @@ import Testing
         let dir = try TempDir()
         defer { dir.remove() }
         let (server, sha) = try await BigWheel.serve(in: dir, size: 24 << 20)
-        defer { Task { await server.stop() } }
-        let (status, stderr) = try await interrupted(["fetch", "--project", "app", "--store", "outside"], signal: "INT", in: dir)
-        #expect(status == 130, "\(stderr)")
-        #expect(try FileSystem.list(dir.file("outside/tmp")).isEmpty, "the store's tmp/ after the interrupt")
-        let again = try await CLI.run(["fetch", "--project", "app", "--store", "outside"], in: dir.path, timeout: 120)
-        #expect(again.status == 0, "\(again)")
-        #expect(FileSystem.kind(of: dir.file("outside/blobs/sha256/" + sha)) == .regular)
+        // The server is stopped however the test ends, and before it returns.
+        do {
+            let (status, stderr) = try await interrupted(["fetch", "--project", "app", "--store", "outside"], signal: "INT", in: dir)
+            #expect(status == 130, "\(stderr)")
+            #expect(try FileSystem.list(dir.file("outside/tmp")).isEmpty, "the store's tmp/ after the interrupt")
+            let again = try await CLI.run(["fetch", "--project", "app", "--store", "outside"], in: dir.path, timeout: 120)
+            #expect(again.status == 0, "\(again)")
+            #expect(FileSystem.kind(of: dir.file("outside/blobs/sha256/" + sha)) == .regular)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
     }
 
     @Test func anInterruptedSealLeavesNoPartialBundleAndSealsAgain() async throws {
