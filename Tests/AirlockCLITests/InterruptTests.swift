@@ -110,7 +110,8 @@ import Testing
     @Test func anInterruptedBuildEndsItsSandboxAndLeavesNoTemporaryFiles() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        try await FunctionsStandIn.project(dir, app: "import time\ntime.sleep(120)\n")
+        // The app never finishes loading: it waits on an event nobody sets.
+        try await FunctionsStandIn.project(dir, app: "import threading\nthreading.Event().wait()\n")
         // Signalled once the smoke test's sandbox (bwrap, a child of airlock leading its own
         // process group) is up; afterwards nothing of that group may be left.
         let script = """
@@ -118,13 +119,15 @@ import Testing
             pid=$!
             i=0
             while ! grep -q 'smoke test' stderr.txt 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done
-            sleep 1
-            sandbox=$(pgrep -P $pid -x bwrap | head -1)
+            sandbox=""
+            while [ -z "$sandbox" ] && [ $i -lt 1200 ]; do sandbox=$(pgrep -P $pid -x bwrap | head -1); [ -n "$sandbox" ] || sleep 0.05; i=$((i+1)); done
             [ -n "$sandbox" ] || { echo "no sandbox running"; cat stderr.txt; kill -9 $pid; exit 3; }
             kill -TERM $pid
             wait $pid
             echo "status=$?"
-            sleep 0.5
+            # airlock exits only after its children did; give the kernel a bounded moment to reap the group.
+            i=0
+            while pgrep -g $sandbox >/dev/null && [ $i -lt 20 ]; do sleep 0.05; i=$((i+1)); done
             if pgrep -g $sandbox >/dev/null; then echo "still running"; pkill -9 -g $sandbox; fi
             """
         let run = try await Shell.run(script, in: dir.path)
