@@ -136,8 +136,9 @@ private final class StagingSink: BundleSink {
     /// Follows each recipe of a delta into a staged blob, kept only if it hashes to its digest.
     func reassemble(manifest: Manifest, bundle: String) throws {
         let blobs = Dictionary(uniqueKeysWithValues: manifest.blobs.map { ($0.sha256, $0) })
+        let stagedPaths = Dictionary(staged.map { ($0.digest, $0.temporaryPath) }, uniquingKeysWith: { first, _ in first })
         func path(of digest: SHA256Digest) -> String? {
-            if let staged = staged.first(where: { $0.digest == digest }) { return staged.temporaryPath }
+            if let staged = stagedPaths[digest] { return staged }
             return store.contains(digest) ? store.blobPath(digest) : nil
         }
         for blob in manifest.blobs {
