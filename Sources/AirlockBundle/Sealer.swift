@@ -69,6 +69,8 @@ extension BundleInput {
 public struct SealOptions: Sendable {
     public var output: String
     public var keyPaths: [String]
+    /// Where the passphrase of an encrypted --key comes from (asked only for one that is).
+    public var passphrase: KeyPassphrase = .terminal
     public var channel: String
     public var sequence: Int?
     public var expiresIn: Int64
@@ -193,7 +195,10 @@ public enum Sealer {
         try checkInputs(inputs, channel: options.channel, keyPaths: options.keyPaths)
         let now = options.sourceDateEpoch ?? Timestamp.nowEpochSeconds()
         let expires = try expiry(options, now: now)
-        let signers = try loadKeys(options.keyPaths)
+        // Off the cooperative pool: an encrypted key may wait on a person typing its passphrase.
+        let keyPaths = options.keyPaths
+        let passphrase = options.passphrase
+        let signers = try await Blocking.run { try loadKeys(keyPaths, passphrase: passphrase) }
         let keyIDs = signers.map(\.id)
         let sequence = try sequence(options, store: store)
 
@@ -308,9 +313,14 @@ public enum Sealer {
     }
 
     /// Each --key with its key id, in the order given; the same key twice is refused.
-    private static func loadKeys(_ paths: [String]) throws -> [(key: Ed25519PrivateKey, id: String)] {
+    private static func loadKeys(
+        _ paths: [String],
+        passphrase: KeyPassphrase
+    ) throws -> [(key: Ed25519PrivateKey, id: String)] {
         var signers: [(key: Ed25519PrivateKey, id: String)] = []
-        for key in try paths.map({ try KeyFiles.loadPrivateKey($0) }) { signers.append((key, try key.publicKey.keyID)) }
+        for key in try paths.map({ try KeyFiles.loadPrivateKey($0, passphrase: passphrase) }) {
+            signers.append((key, try key.publicKey.keyID))
+        }
         guard Set(signers.map(\.id)).count == signers.count else {
             throw UsageError(BundleErrorCode.duplicateKey, "the same --key was given twice")
         }

@@ -92,6 +92,11 @@ public enum CoreErrorCode: String, ErrorCodes {
     case badKey = "bad-key"
     case keyExists = "key-exists"
     case keyPermissions = "key-permissions"
+    /// An encrypted private key that the passphrase given does not open.
+    case badPassphrase = "bad-passphrase"
+    /// An encrypted private key and no passphrase: no --passphrase-file and no terminal to ask on,
+    /// or a passphrase file that is missing or empty.
+    case noPassphrase = "no-passphrase"
     case badSignature = "bad-signature"
     case cryptoFailed = "crypto-failed"
 }

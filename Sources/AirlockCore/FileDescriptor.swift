@@ -73,6 +73,62 @@ public final class FileDescriptor: @unchecked Sendable {
         }
     }
 
+    /// The process's controlling terminal, `/dev/tty`, for a question only a person can answer; nil
+    /// when there is none (a service, a CI job, `setsid`), so the caller fails instead of waiting.
+    public static func openTerminal() -> FileDescriptor? {
+        while true {
+            let fd = Glibc.open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
+            if fd >= 0 {
+                guard isatty(fd) == 1 else {
+                    close(fd)
+                    return nil
+                }
+                return FileDescriptor(rawValue: fd, path: "/dev/tty")
+            }
+            if errno == EINTR { continue }
+            return nil
+        }
+    }
+
+    /// Writes `prompt` to this terminal and reads one line with echo off, as ssh and openssl do;
+    /// the echo comes back afterwards, and also if SIGINT or SIGTERM ends the process meanwhile.
+    /// Returns the line without its newline, or nil at end of input (Ctrl-D).
+    /// Blocks until the line is typed: call it off Swift's cooperative pool.
+    public func readLineWithoutEcho(prompt: String, limit: Int = 1024) throws -> [UInt8]? {
+        var saved = termios()
+        guard tcgetattr(rawValue, &saved) == 0 else {
+            throw FileError("read the settings of", path: path, errno: errno)
+        }
+        var quiet = saved
+        quiet.c_lflag &= ~tcflag_t(ECHO)
+        quiet.c_lflag |= tcflag_t(ECHONL)
+        try write(Array(prompt.utf8))
+        guard tcsetattr(rawValue, TCSAFLUSH, &quiet) == 0 else {
+            throw FileError("turn off echo on", path: path, errno: errno)
+        }
+        let fd = rawValue
+        let original = saved
+        let token = Interrupts.track(restore: {
+            var settings = original
+            _ = tcsetattr(fd, TCSANOW, &settings)
+        })
+        defer {
+            _ = tcsetattr(rawValue, TCSANOW, &saved)
+            Interrupts.forget(restore: token)
+        }
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            let n = try withUnsafeMutableBytes(of: &byte) { try read(into: $0) }
+            if n == 0 { return line.isEmpty ? nil : line }
+            if byte == UInt8(ascii: "\n") { return line }
+            guard line.count < limit else {
+                throw UsageError(CoreErrorCode.usage, "\(path): the line typed is longer than \(limit) bytes")
+            }
+            line.append(byte)
+        }
+    }
+
     /// Opens a directory so it can be fsynced after a rename into it.
     public static func openDirectory(_ path: String) throws -> FileDescriptor {
         let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -37,6 +37,8 @@ public enum Interrupts {
         var trees: Set<String> = []
         var children: [Int: @Sendable () -> Void] = [:]
         var nextChild = 0
+        /// What must be put back before the exit, such as a terminal's echo.
+        var restorers: [Int: @Sendable () -> Void] = [:]
         var sources: [any DispatchSourceSignal] = []
         var report: (@Sendable (Summary) -> Void)? = nil
     }
@@ -91,6 +93,18 @@ public enum Interrupts {
 
     package static func forget(child token: Int) { state.withLock { _ = $0.children.removeValue(forKey: token) } }
 
+    /// Something to put back before an interrupted process exits (a terminal left without echo);
+    /// the returned token forgets it.
+    package static func track(restore: @escaping @Sendable () -> Void) -> Int {
+        state.withLock { state in
+            state.nextChild += 1
+            state.restorers[state.nextChild] = restore
+            return state.nextChild
+        }
+    }
+
+    package static func forget(restore token: Int) { state.withLock { _ = $0.restorers.removeValue(forKey: token) } }
+
     // MARK: The handler
 
     private static func handle(_ signalNumber: Int32) {
@@ -104,13 +118,15 @@ public enum Interrupts {
     }
 
     private static func finish(_ signalNumber: Int32, stopped: Int) -> Never {
-        let (files, trees, report) = state.withLock { state in
-            let taken = (state.files, state.trees, state.report)
+        let (files, trees, restorers, report) = state.withLock { state in
+            let taken = (state.files, state.trees, Array(state.restorers.values), state.report)
             state.files = []
             state.trees = []
+            state.restorers = [:]
             state.report = nil
             return taken
         }
+        for restore in restorers { restore() }
         for file in files { unlink(file) }
         for tree in trees { FileSystem.removeTree(tree) }
         let name = signalNumber == SIGINT ? "SIGINT" : signalNumber == SIGTERM ? "SIGTERM" : "signal \(signalNumber)"

@@ -82,22 +82,87 @@ public final class Ed25519PrivateKey: @unchecked Sendable {
         return Ed25519PrivateKey(owning: key)
     }
 
-    /// Parses a PKCS#8 PEM private key; `source` names the file in errors.
-    public convenience init(pem: [UInt8], source: String) throws {
-        let key = try withMemoryBIO(pem) { bio in PEM_read_bio_PrivateKey(bio, nil, nil, nil) }
+    /// Parses a PKCS#8 PEM private key, plain or encrypted; `source` names the file in errors.
+    ///
+    /// `passphrase` is called only for an encrypted key, after OpenSSL has said it is one, so a plain
+    /// key never needs a passphrase file or a terminal. OpenSSL itself is never left to prompt.
+    public convenience init(pem: [UInt8], source: String, passphrase: () throws -> [UInt8]) throws {
+        let plain = PassphraseBox(nil)
+        var key = try withMemoryBIO(pem) { bio in readPrivateKey(bio, plain) }
+        if key == nil, plain.wasAsked {
+            ERR_clear_error()
+            let secret = PassphraseBox(try passphrase())
+            key = try withMemoryBIO(pem) { bio in readPrivateKey(bio, secret) }
+            guard key != nil else {
+                let detail = lastOpenSSLError()
+                throw CryptoError(
+                    .badPassphrase,
+                    "\(source): cannot decrypt the private key: wrong passphrase (\(detail))"
+                )
+            }
+        }
         guard let key else {
-            throw CryptoError(.badKey, "\(source): not a PEM private key (\(lastOpenSSLError()))")
+            let text = String(decoding: pem, as: UTF8.self)
+            let detail = lastOpenSSLError()
+            if text.contains("-----BEGIN PUBLIC KEY-----") {
+                throw CryptoError(.badKey, "\(source): a public key, not a private key; give the private .key file")
+            }
+            throw CryptoError(.badKey, "\(source): not a PEM private key (\(detail))")
         }
         guard EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 else {
+            let found = keyTypeDescription(key)
             EVP_PKEY_free(key)
-            throw CryptoError(.badKey, "\(source): not an Ed25519 key; generate one with `airlock key generate`")
+            throw CryptoError(
+                .badKey,
+                "\(source): \(found) private key, not Ed25519: Airlock signs with Ed25519 only; generate one with `airlock key generate`"
+            )
         }
         self.init(owning: key)
+    }
+
+    /// Parses an unencrypted PKCS#8 PEM private key; an encrypted one is refused (bad passphrase).
+    public convenience init(pem: [UInt8], source: String) throws {
+        try self.init(pem: pem, source: source) {
+            throw CryptoError(.noPassphrase, "\(source): the private key is encrypted and no passphrase was given")
+        }
     }
 
     /// The PKCS#8 PEM encoding (unencrypted, as `openssl genpkey` writes it).
     public func pkcs8PEM() throws -> [UInt8] {
         try writeToMemoryBIO { bio in PEM_write_bio_PrivateKey(bio, key, nil, nil, 0, nil, nil) }
+    }
+
+    /// PBKDF2 iterations for an encrypted key: OWASP's figure for PBKDF2-HMAC-SHA256 (2023), where
+    /// OpenSSL's default is 2048. About a fifth of a second each time the key is opened.
+    public static let pbkdf2Iterations: Int32 = 600_000
+
+    /// The encrypted PKCS#8 PEM encoding (`-----BEGIN ENCRYPTED PRIVATE KEY-----`): PBES2 with
+    /// PBKDF2-HMAC-SHA256 and AES-256-CBC, as `openssl genpkey -aes256` writes it but with
+    /// `pbkdf2Iterations` rounds; `openssl pkey -passin` reads it.
+    public func encryptedPKCS8PEM(passphrase: [UInt8]) throws -> [UInt8] {
+        guard !passphrase.isEmpty, passphrase.count < Int(Int32.max) else {
+            throw CryptoError(.noPassphrase, "an encrypted key needs a passphrase of at least one byte")
+        }
+        guard let info = EVP_PKEY2PKCS8(key) else {
+            throw CryptoError(.cryptoFailed, "OpenSSL could not encode the key as PKCS#8: \(lastOpenSSLError())")
+        }
+        defer { PKCS8_PRIV_KEY_INFO_free(info) }
+        let algorithm = PKCS5_pbe2_set_iv(EVP_aes_256_cbc(), Self.pbkdf2Iterations, nil, 0, nil, NID_hmacWithSHA256)
+        guard let algorithm else {
+            throw CryptoError(.cryptoFailed, "OpenSSL could not set up key encryption: \(lastOpenSSLError())")
+        }
+        let sealed: OpaquePointer? = passphrase.withUnsafeBufferPointer { secret in
+            secret.withMemoryRebound(to: CChar.self) { chars in
+                PKCS8_set0_pbe(chars.baseAddress, Int32(chars.count), info, algorithm)
+            }
+        }
+        // On success the X509_SIG owns `algorithm`; on failure it is still ours.
+        guard let sealed else {
+            X509_ALGOR_free(algorithm)
+            throw CryptoError(.cryptoFailed, "OpenSSL could not encrypt the key: \(lastOpenSSLError())")
+        }
+        defer { X509_SIG_free(sealed) }
+        return try writeToMemoryBIO { bio in PEM_write_bio_PKCS8(bio, sealed) }
     }
 
     public var publicKey: Ed25519PublicKey {
@@ -144,8 +209,9 @@ public final class Ed25519PublicKey: @unchecked Sendable {
         }
         guard let key = parsed else { throw CryptoError(.badKey, "\(source): not a DER public key") }
         guard EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 else {
+            let found = keyTypeDescription(key)
             EVP_PKEY_free(key)
-            throw CryptoError(.badKey, "\(source): not an Ed25519 public key")
+            throw CryptoError(.badKey, "\(source): \(found) public key, not Ed25519: Airlock trusts Ed25519 keys only")
         }
         self.key = key
         self.der = der
@@ -154,8 +220,16 @@ public final class Ed25519PublicKey: @unchecked Sendable {
 
     /// Parses an SPKI PEM public key (`-----BEGIN PUBLIC KEY-----`).
     public convenience init(pem: [UInt8], source: String) throws {
-        let key = try withMemoryBIO(pem) { bio in PEM_read_bio_PUBKEY(bio, nil, nil, nil) }
-        guard let key else { throw CryptoError(.badKey, "\(source): not a PEM public key (\(lastOpenSSLError()))") }
+        // A callback that declines: given an encrypted private key, OpenSSL would otherwise prompt.
+        let key = try withMemoryBIO(pem) { bio in PEM_read_bio_PUBKEY(bio, nil, { _, _, _, _ in -1 }, nil) }
+        guard let key else {
+            let text = String(decoding: pem, as: UTF8.self)
+            let detail = lastOpenSSLError()
+            if text.contains("PRIVATE KEY-----") {
+                throw CryptoError(.badKey, "\(source): a private key, not a public key; give its public .pub file")
+            }
+            throw CryptoError(.badKey, "\(source): not a PEM public key (\(detail))")
+        }
         defer { EVP_PKEY_free(key) }
         try self.init(der: subjectPublicKeyInfoDER(of: key), source: source)
     }
@@ -179,6 +253,49 @@ public final class Ed25519PublicKey: @unchecked Sendable {
         }
         return ok == 1
     }
+}
+
+/// A passphrase handed to OpenSSL's password callback, and whether OpenSSL asked for one (which is
+/// how an encrypted key is told from a file that is no key at all).
+private final class PassphraseBox {
+    let passphrase: [UInt8]?
+    var wasAsked = false
+    init(_ passphrase: [UInt8]?) { self.passphrase = passphrase }
+}
+
+/// PEM_read_bio_PrivateKey with a callback that answers from `box` (or declines) and never prompts.
+private func readPrivateKey(_ bio: OpaquePointer, _ box: PassphraseBox) -> OpaquePointer? {
+    withExtendedLifetime(box) {
+        PEM_read_bio_PrivateKey(bio, nil, answerFromBox, Unmanaged.passUnretained(box).toOpaque())
+    }
+}
+
+/// OpenSSL's password callback: copies the box's passphrase into `buffer`, or declines (-1).
+private func answerFromBox(
+    _ buffer: UnsafeMutablePointer<CChar>?,
+    _ size: Int32,
+    _ writing: Int32,
+    _ context: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let context else { return -1 }
+    let box = Unmanaged<PassphraseBox>.fromOpaque(context).takeUnretainedValue()
+    box.wasAsked = true
+    guard let buffer, let secret = box.passphrase, !secret.isEmpty, secret.count <= Int(size) else { return -1 }
+    secret.withUnsafeBufferPointer { bytes in
+        bytes.withMemoryRebound(to: CChar.self) { chars in
+            guard let base = chars.baseAddress else { return }
+            buffer.update(from: base, count: chars.count)
+        }
+    }
+    return Int32(secret.count)
+}
+
+/// "an RSA (2048-bit)", "an EC (256-bit)", "an ED448": what a key that is not Ed25519 is.
+private func keyTypeDescription(_ key: OpaquePointer) -> String {
+    let name = EVP_PKEY_get0_type_name(key).map { String(cString: $0) } ?? "unknown"
+    let bits = EVP_PKEY_get_bits(key)
+    let article = "AEIOFHLMNRSX".contains(name.uppercased().first ?? "x") ? "an" : "a"
+    return "\(article) \(name)" + (bits > 0 && name != "ED448" ? " (\(bits)-bit)" : "")
 }
 
 private func subjectPublicKeyInfoDER(of key: OpaquePointer) throws -> [UInt8] {

@@ -6,6 +6,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/pkcs12.h>
 
 static inline long CAirlock_BIO_get_mem_data(BIO *bio, char **pp) { return BIO_get_mem_data(bio, pp); }
 static inline void CAirlock_OPENSSL_free(void *p) { OPENSSL_free(p); }

@@ -31,6 +31,8 @@ struct SealCommand: AsyncParsableCommand {
     var selfDeb: String?
     @Option(help: "The bundle to write (FILE.airlock).") var out: String
     @Option(name: .long, help: "A private key to sign with; repeat for k-of-n signing.") var key: [String] = []
+    @Option(help: "For an encrypted --key: read its passphrase from the first line of this file (default: ask on the terminal).")
+    var passphraseFile: String?
     @Option(help: "The channel the bundle is published on (default: default).") var channel: String?
     @Option(help: "Sequence number (default: one more than the last sealed on the channel in this store).") var sequence: Int?
     @Option(help: "How long the bundle stays valid: 30d, 12h, 2w ... (default: 30d)") var expires: String?
@@ -108,6 +110,7 @@ struct SealCommand: AsyncParsableCommand {
             output: out, keyPaths: keys, channel: channel, sequence: sequence, expiresIn: expiresIn, compression: compression,
             maximumVolumeSize: volumeSize, target: target, sourceDateEpoch: epoch, allowExpired: allowExpired, jobs: ProcessInfo.processInfo.activeProcessorCount
         )
+        options.passphrase = KeyPassphrase(file: passphraseFile)
         if let sbomFormat {
             let tool = "airlock \(AirlockVersion.current)"
             options.derived = { plan in [try AuditReader.sealedSBOM(plan, format: sbomFormat, tool: tool)] }
