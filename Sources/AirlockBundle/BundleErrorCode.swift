@@ -74,4 +74,18 @@ public enum BundleErrorCode: String, ErrorCodes {
     /// `trust remove` of a key id the store does not trust.
     case unknownKey = "unknown-key"
     case badThreshold = "bad-threshold"
+    /// `trust rotate --policy`: a policy file that is not the shape of `trust ls --json` plus a
+    /// version (a threshold out of range, a key id that is not its key's, a bad channel name ...).
+    case badPolicy = "bad-policy"
+    /// `trust rotate ROTATION`: a file that is not a trust rotation at all, or whose signed policy
+    /// is malformed.
+    case badRotation = "bad-rotation"
+
+    // Trust rotation: exit 1.
+    /// Signed by fewer than the threshold of the store's current keys, or of the new policy's keys.
+    case rotationThreshold = "rotation-threshold"
+    /// The rotation's expiry has passed.
+    case rotationExpired = "rotation-expired"
+    /// Its version is not above the store's trust policy version (a replay or a rollback).
+    case rotationRollback = "rotation-rollback"
 }

@@ -32,4 +32,55 @@ public enum DSSE {
             "signatures": .array(signatures),
         ]).canonicalBytes
     }
+
+    /// A parsed envelope: the payload and its type, and each signature with the key id it names.
+    public struct Envelope: Sendable {
+        public var payload: [UInt8]
+        public var payloadType: String
+        public var signatures: [(keyID: String, signature: [UInt8])]
+
+        /// Parses an envelope strictly (canonical-JSON parser, base64 that decodes, one signature per
+        /// key id); the reason is for the caller to put after the file's name.
+        public init(parsing bytes: [UInt8]) throws(DSSEFormatError) {
+            let value: JSONValue
+            do { value = try JSONValue(parsing: bytes) } catch { throw DSSEFormatError(reason: error.description) }
+            guard let object = value.objectValue else { throw DSSEFormatError(reason: "not a JSON object") }
+            for key in object.keys where !["payload", "payloadType", "signatures"].contains(key) {
+                throw DSSEFormatError(reason: "unexpected field \"\(key)\"")
+            }
+            guard let type = object["payloadType"]?.stringValue else {
+                throw DSSEFormatError(reason: "no payloadType string")
+            }
+            guard let encoded = object["payload"]?.stringValue, let payload = Data(base64Encoded: encoded) else {
+                throw DSSEFormatError(reason: "no base64 payload")
+            }
+            guard let list = object["signatures"]?.arrayValue else {
+                throw DSSEFormatError(reason: "no signatures array")
+            }
+            var signatures: [(keyID: String, signature: [UInt8])] = []
+            for (index, entry) in list.enumerated() {
+                guard let keyID = entry["keyid"]?.stringValue, let sig = entry["sig"]?.stringValue,
+                    let signature = Data(base64Encoded: sig)
+                else { throw DSSEFormatError(reason: "signatures[\(index)] needs a keyid and a base64 sig") }
+                guard !signatures.contains(where: { $0.keyID == keyID }) else {
+                    throw DSSEFormatError(reason: "two signatures name key \(keyID)")
+                }
+                signatures.append((keyID, Array(signature)))
+            }
+            self.payload = Array(payload)
+            self.payloadType = type
+            self.signatures = signatures
+        }
+
+        /// The exact bytes each signature is over.
+        public var signedBytes: [UInt8] { DSSE.preAuthenticationEncoding(type: payloadType, body: payload) }
+    }
+}
+
+/// Why bytes are not a DSSE envelope.
+public struct DSSEFormatError: AirlockError {
+    public let reason: String
+    public var description: String { "not a DSSE envelope: \(reason)" }
+    public var status: ExitStatus { .badInput }
+    public var code: ErrorCode { CoreErrorCode.badJSON.code }
 }

@@ -1,5 +1,6 @@
-// The store's SQLite index (through GRDB, WAL mode): what each blob is, the trust policy, the
-// history of sealed and imported bundles per channel, and GC roots. Blobs live on disk; the index
+// The store's SQLite index (through GRDB, WAL mode): what each blob is, the trust policy (keys,
+// threshold, and the version a rotation raises), the history of sealed and imported bundles per
+// channel, and GC roots. Blobs live on disk; the index
 // only describes them, so a crash between a blob's rename and its index row leaves harmless garbage
 // that `store gc` removes, never a row pointing at a missing blob.
 
@@ -476,18 +477,7 @@ public final class StoreIndex: Sendable {
     // MARK: Trust policy
 
     public func trustedKeys() throws -> [TrustedKey] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM trustedKey ORDER BY name, keyID").map { row in
-                let channels: String = row["channels"]
-                return TrustedKey(
-                    keyID: row["keyID"],
-                    name: row["name"],
-                    publicKey: row["publicKey"],
-                    channels: channels.split(separator: ",").map(String.init),
-                    addedAt: row["addedAt"]
-                )
-            }
-        }
+        try read { db in try Self.trustSnapshot(in: db).keys }
     }
 
     public func addTrustedKey(_ key: TrustedKey) throws {
@@ -518,12 +508,85 @@ public final class StoreIndex: Sendable {
     }
 
     public func setThreshold(_ k: Int) throws {
+        try write { db in try Self.setSetting("threshold", String(k), in: db) }
+    }
+
+    /// The version of the trust policy, raised by each rotation (`trust rotate`); 0 for a store
+    /// whose policy was never rotated.
+    public func trustVersion() throws -> Int {
+        try read { db in try Self.trustVersion(in: db) }
+    }
+
+    /// The whole trust policy as one read saw it.
+    public struct TrustSnapshot: Sendable, Equatable {
+        public var keys: [TrustedKey]
+        public var threshold: Int
+        public var version: Int
+    }
+
+    public func trustSnapshot() throws -> TrustSnapshot {
+        try read { db in try Self.trustSnapshot(in: db) }
+    }
+
+    /// Replaces every trusted key, the threshold and the version in one transaction, after `check`
+    /// has accepted the policy as it stands inside that transaction (so a rotation is verified
+    /// against exactly the policy it replaces, whatever ran meanwhile). A key already trusted keeps
+    /// the time it was first added. An error thrown by `check` leaves the policy as it was.
+    public func replaceTrust(
+        keys: [TrustedKey],
+        threshold: Int,
+        version: Int,
+        check: (TrustSnapshot) throws -> Void
+    ) throws {
         try write { db in
-            try db.execute(
-                sql: "INSERT INTO setting (key, value) VALUES ('threshold', ?) ON CONFLICT DO UPDATE SET value = excluded.value",
-                arguments: [String(k)]
+            let current = try Self.trustSnapshot(in: db)
+            try check(current)
+            let addedAt = Dictionary(
+                current.keys.map { ($0.keyID, $0.addedAt) },
+                uniquingKeysWith: { first, _ in first }
             )
+            try db.execute(sql: "DELETE FROM trustedKey")
+            for key in keys {
+                try db.execute(
+                    sql: "INSERT INTO trustedKey (keyID, name, publicKey, channels, addedAt) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [
+                        key.keyID, key.name, key.publicKey, key.channels.joined(separator: ","),
+                        addedAt[key.keyID] ?? key.addedAt,
+                    ]
+                )
+            }
+            try Self.setSetting("threshold", String(threshold), in: db)
+            try Self.setSetting("trustVersion", String(version), in: db)
         }
+    }
+
+    private static func setSetting(_ key: String, _ value: String, in db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value",
+            arguments: [key, value]
+        )
+    }
+
+    private static func trustVersion(in db: Database) throws -> Int {
+        try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'trustVersion'").flatMap { Int($0) } ?? 0
+    }
+
+    private static func trustSnapshot(in db: Database) throws -> TrustSnapshot {
+        let keys = try Row.fetchAll(db, sql: "SELECT * FROM trustedKey ORDER BY name, keyID").map(trustedKey(from:))
+        let threshold =
+            try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'threshold'").flatMap { Int($0) } ?? 1
+        return TrustSnapshot(keys: keys, threshold: threshold, version: try trustVersion(in: db))
+    }
+
+    private static func trustedKey(from row: Row) -> TrustedKey {
+        let channels: String = row["channels"]
+        return TrustedKey(
+            keyID: row["keyID"],
+            name: row["name"],
+            publicKey: row["publicKey"],
+            channels: channels.split(separator: ",").map(String.init),
+            addedAt: row["addedAt"]
+        )
     }
 
     // MARK: Wheel metadata
