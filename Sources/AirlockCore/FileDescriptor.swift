@@ -103,7 +103,8 @@ public final class FileDescriptor: @unchecked Sendable {
         quiet.c_lflag &= ~tcflag_t(ECHO)
         quiet.c_lflag |= tcflag_t(ECHONL)
         try write(Array(prompt.utf8))
-        guard tcsetattr(rawValue, TCSAFLUSH, &quiet) == 0 else {
+        // TCSANOW, as openssl's prompt does: a line typed ahead (or by a pty driver) is kept.
+        guard tcsetattr(rawValue, TCSANOW, &quiet) == 0 else {
             throw FileError("turn off echo on", path: path, errno: errno)
         }
         let fd = rawValue

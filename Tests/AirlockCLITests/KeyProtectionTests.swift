@@ -128,6 +128,47 @@ import Testing
     }
 
     @Test(
+        "with a terminal and no --passphrase-file, the passphrase is asked on /dev/tty: twice for a new key, once to seal"
+    )
+    func thePassphraseIsAskedOnTheTerminal() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else {
+            Issue.record("script(1) from util-linux is needed to give the command a terminal")
+            return
+        }
+        let dir = try TempDir()
+        defer { dir.remove() }
+        // script(1) runs the command on a new pseudo-terminal and types what it reads on its standard input.
+        func onTerminal(_ command: String, typing: String) async throws -> CLIResult {
+            try await CLI.start(
+                executable: "/usr/bin/script",
+                ["-qec", "'\(CLI.binary)' " + command, "/dev/null"],
+                in: dir.path,
+                stdin: .bytes(Array(typing.utf8))
+            ).wait(timeout: 30)
+        }
+        let generated = try await onTerminal("key generate --out k --encrypt", typing: "typed secret\ntyped secret\n")
+        try #require(generated.status == 0, "\(generated)")
+        #expect(generated.stdout.contains("Enter a passphrase for the new key k.key: "), "\(generated)")
+        let opened = try await Shell.run(
+            "openssl pkey -in k.key -passin 'pass:typed secret' -pubout | cmp - k.pub",
+            in: dir.path
+        )
+        #expect(opened.status == 0, "\(opened)")
+
+        let mismatch = try await onTerminal("key generate --out m --encrypt", typing: "one\ntwo\n")
+        #expect(mismatch.status == 2, "\(mismatch)")
+        #expect(mismatch.stdout.contains("differ"), "\(mismatch)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("m.key")))
+
+        try Fixture.write(dir.file("a.bin"), count: 5000, seed: 3)
+        let sealed = try await onTerminal("seal --out b.airlock --key k.key --store s a.bin", typing: "typed secret\n")
+        #expect(sealed.status == 0, "\(sealed)")
+        #expect(sealed.stdout.contains("Enter the passphrase for k.key: "), "\(sealed)")
+        let verified = try await CLI.run(["verify", "--trust", "k.pub", "b.airlock"], in: dir.path)
+        #expect(verified.status == 0, "\(verified)")
+    }
+
+    @Test(
         "RSA and EC keys are refused by type: seal --key, trust add and verify --trust all exit 2",
         arguments: ["RSA", "EC"]
     )
