@@ -1,5 +1,6 @@
 // The one Swift wrapper over OpenSSL's libcrypto: streaming SHA-256 (EVP, which uses SHA-NI where
-// the CPU has it) and Ed25519 keys, signatures and PEM/DER encodings. No other file imports COpenSSL,
+// the CPU has it) and Ed25519 keys, signatures and PEM/DER encodings, plain and passphrase-encrypted
+// (PKCS#8 PBES2; OpenSSL's own terminal prompt is never used). No other file imports COpenSSL,
 // and no OpenSSL pointer leaves this file: every handle is owned by a final class that frees it in
 // deinit, and every byte crosses the boundary as `[UInt8]` or a scoped buffer pointer.
 
@@ -120,7 +121,7 @@ public final class Ed25519PrivateKey: @unchecked Sendable {
         self.init(owning: key)
     }
 
-    /// Parses an unencrypted PKCS#8 PEM private key; an encrypted one is refused (bad passphrase).
+    /// Parses an unencrypted PKCS#8 PEM private key; an encrypted one is refused (`no-passphrase`).
     public convenience init(pem: [UInt8], source: String) throws {
         try self.init(pem: pem, source: source) {
             throw CryptoError(.noPassphrase, "\(source): the private key is encrypted and no passphrase was given")
