@@ -252,8 +252,15 @@ public final class BundleScanner {
         try sink?.accept(manifest: manifest, manifestBytes: manifestBytes, signatures: signatures, signers: evaluation.signers)
 
         // 3. SHA256SUMS, VERIFY.md, blobs.
-        let blobsByPath = Dictionary(uniqueKeysWithValues: manifest.carriedBlobs.map { ($0.memberPath, $0) })
+        // Blob members are looked up by the digest in their name, not by a String per path: a bundle
+        // can carry 100,000 and these tables are most of what a scan holds.
+        let blobsByDigest = Dictionary(manifest.carriedBlobs.map { ($0.sha256, $0) }, uniquingKeysWith: { a, _ in a })
+        var seenBlobs = Set<SHA256Digest>()
         var seen = Set<String>()
+        func blobDigest(_ path: String) -> SHA256Digest? {
+            guard path.utf8.count == 77, path.hasPrefix("blobs/sha256/") else { return nil }
+            return SHA256Digest(hexBytes: path.utf8.dropFirst(13))
+        }
         var sumsEntries: [String: SHA256Digest]? = nil
         progress?.start(total: report.bytes, unit: "bytes")
         while let e = entry {
@@ -263,7 +270,9 @@ public final class BundleScanner {
                 entry = try reader.next()
                 continue
             }
-            if !seen.insert(path).inserted {
+            let digest = blobDigest(path)
+            let repeated = digest.map { !seenBlobs.insert($0).inserted } ?? !seen.insert(path).inserted
+            if repeated {
                 try problem(.duplicateMember, "\(path): appears twice")
                 try reader.skipData()
             } else if e.kind != .regular || e.isSparse {
@@ -299,7 +308,7 @@ public final class BundleScanner {
                 if SHA256Hasher.hash(bytes) != expected {
                     try problem(.hashMismatch, "VERIFY.md: does not match its SHA256SUMS line")
                 }
-            } else if let blob = blobsByPath[path] {
+            } else if let digest, let blob = blobsByDigest[digest] {
                 try readBlob(blob, entry: e, reader: reader)
             } else {
                 try problem(.unexpectedMember, "\(path): not named by the manifest")
@@ -310,7 +319,7 @@ public final class BundleScanner {
         progress?.finish()
         if sumsEntries == nil, !seen.contains("SHA256SUMS") { try problem(.missingMember, "SHA256SUMS: missing") }
         if !seen.contains("VERIFY.md") { try problem(.missingMember, "VERIFY.md: missing") }
-        for blob in manifest.carriedBlobs where !seen.contains(blob.memberPath) {
+        for blob in manifest.carriedBlobs where !seenBlobs.contains(blob.sha256) {
             try problem(.missingMember, "\(blob.memberPath): missing (\(blob.size) bytes, \(blob.kind))")
         }
     }
@@ -327,23 +336,42 @@ public final class BundleScanner {
             return nil
         }
         try sink?.accept(sha256sums: bytes)
-        var entries: [String: SHA256Digest] = [:]
-        let text = String(decoding: bytes, as: UTF8.self)
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
-            let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, parts[1].hasPrefix(" "), let digest = SHA256Digest(parts[0]), parts[0].utf8.count == 64
+        // `<64 hex>  <path>` lines. A blob's line names its digest twice (`blobs/sha256/<hex>`), so
+        // it is checked in the bytes, with no String made for it: a bundle can list 100,000.
+        var listed = Dictionary(manifest.carriedBlobs.map { ($0.sha256, false) }, uniquingKeysWith: { a, _ in a })
+        var others: [String: SHA256Digest] = [:]
+        var matched = 0
+        var exact = bytes.last == UInt8(ascii: "\n")
+        let blobPrefix = Array("blobs/sha256/".utf8)
+        var start = bytes.startIndex
+        while start < bytes.endIndex {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+            let line = bytes[start..<end]
+            start = end + 1
+            let hex = line.prefix(64)
+            let path = line.dropFirst(66)
+            guard line.count > 66, line[line.startIndex + 64] == 32, line[line.startIndex + 65] == 32,
+                let digest = SHA256Digest(hexBytes: hex)
             else {
-                try problem(.badSHA256SUMS, "SHA256SUMS: malformed line '\(line.prefix(100))'")
+                try problem(.badSHA256SUMS, "SHA256SUMS: malformed line '\(String(decoding: line.prefix(100), as: UTF8.self))'")
                 return nil
             }
-            entries[String(parts[1].dropFirst())] = digest
+            if path.count == blobPrefix.count + 64, path.starts(with: blobPrefix), path.suffix(64).elementsEqual(hex) {
+                if listed[digest] == false {
+                    listed[digest] = true
+                    matched += 1
+                } else {
+                    exact = false
+                }
+            } else {
+                let name = String(decoding: path, as: UTF8.self)
+                if others.updateValue(digest, forKey: name) != nil { exact = false }
+            }
         }
-        var expected: [String: SHA256Digest] = Dictionary(uniqueKeysWithValues: manifest.carriedBlobs.map { ($0.memberPath, $0.sha256) })
-        expected["VERIFY.md"] = entries["VERIFY.md"]
-        if entries != expected || !text.hasSuffix("\n") {
+        if !exact || matched != listed.count || !Set(others.keys).isSubset(of: ["VERIFY.md"]) {
             try problem(.badSHA256SUMS, "SHA256SUMS: does not list exactly the manifest's carried blobs and VERIFY.md")
         }
-        return entries
+        return others
     }
 
     private func readBlob(_ blob: ManifestBlob, entry e: TarEntry, reader: ArchiveReader) throws {

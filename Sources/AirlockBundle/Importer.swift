@@ -78,9 +78,11 @@ private final class StagingSink: BundleSink {
     let store: Store
     let allowRollback: Bool
     var manifest: Manifest? = nil
-    var manifestBytes: [UInt8] = []
+    // The manifest and SHA256SUMS are staged as soon as they are accepted, and only their digest
+    // and size kept: for a bundle of 100,000 files they are 43 MB that need not stay in memory.
+    var manifestStaged: (digest: SHA256Digest, size: Int)? = nil
     var signatures: [String: [UInt8]] = [:]
-    var sums: [UInt8] = []
+    var sumsStaged: (digest: SHA256Digest, size: Int)? = nil
     var staged: [(digest: SHA256Digest, temporaryPath: String)] = []
     var newBlobs = 0
     var newBytes = 0
@@ -93,7 +95,6 @@ private final class StagingSink: BundleSink {
 
     func accept(manifest: Manifest, manifestBytes: [UInt8], signatures: [String: [UInt8]], signers: [String]) throws {
         self.manifest = manifest
-        self.manifestBytes = manifestBytes
         self.signatures = signatures
         if !allowRollback, let last = try store.index.lastImportedSequence(channel: manifest.channel), manifest.sequence <= last {
             throw CheckFailure(
@@ -104,6 +105,7 @@ private final class StagingSink: BundleSink {
         try checkBase(manifest)
         let needed = manifest.blobs.filter { $0.delivery != .store && !store.contains($0.sha256) }.reduce(0) { $0 + $1.size }
         try store.requireFreeSpace(needed + manifestBytes.count, for: "importing bundle \(manifest.bundle)")
+        manifestStaged = (try stage(manifestBytes), manifestBytes.count)
     }
 
     /// A delta relies on blobs it does not carry: each must be in the store and still hash to its
@@ -190,7 +192,7 @@ private final class StagingSink: BundleSink {
         newBytes += blob.size
     }
 
-    func accept(sha256sums: [UInt8]) throws { sums = sha256sums }
+    func accept(sha256sums: [UInt8]) throws { sumsStaged = (try stage(sha256sums), sha256sums.count) }
 
     /// Writes small metadata (manifest, signatures, SHA256SUMS) as blobs too, so the store keeps the
     /// evidence and can hand the bundle on.
@@ -208,10 +210,12 @@ private final class StagingSink: BundleSink {
     }
 
     func commit(manifest: Manifest, signers: [String]) throws -> BundleRecord {
-        let manifestDigest = try stage(manifestBytes)
+        guard let (manifestDigest, manifestSize) = manifestStaged, let (sumsDigest, sumsSize) = sumsStaged else {
+            preconditionFailure("commit before the manifest and SHA256SUMS were accepted")
+        }
         let origin = "bundle:\(manifest.bundle)"
         var entries: [BlobEntry] = [
-            BlobEntry(digest: manifestDigest, size: manifestBytes.count, kind: "bundle-manifest", name: manifest.bundle, version: "\(manifest.channel)/\(manifest.sequence)", filename: "manifest.json", mediaType: "application/json", origin: origin)
+            BlobEntry(digest: manifestDigest, size: manifestSize, kind: "bundle-manifest", name: manifest.bundle, version: "\(manifest.channel)/\(manifest.sequence)", filename: "manifest.json", mediaType: "application/json", origin: origin)
         ]
         var references: [SHA256Digest] = [manifestDigest]
         for (keyID, signature) in signatures.sorted(by: { $0.key < $1.key }) {
@@ -219,16 +223,26 @@ private final class StagingSink: BundleSink {
             entries.append(BlobEntry(digest: d, size: signature.count, kind: "signature", name: manifest.bundle, version: keyID, filename: "\(keyID).sig", mediaType: "application/octet-stream", origin: origin))
             references.append(d)
         }
-        let sumsDigest = try stage(sums)
-        entries.append(BlobEntry(digest: sumsDigest, size: sums.count, kind: "sha256sums", name: manifest.bundle, filename: "SHA256SUMS", mediaType: "text/plain", origin: origin))
+        entries.append(BlobEntry(digest: sumsDigest, size: sumsSize, kind: "sha256sums", name: manifest.bundle, filename: "SHA256SUMS", mediaType: "text/plain", origin: origin))
         references.append(sumsDigest)
-        let artifactsByDigest = Dictionary(grouping: manifest.artifacts, by: \.sha256)
+        // Each blob's artifacts, in manifest order, as chains of indices (not an array per blob).
+        var firstArtifact: [SHA256Digest: Int] = [:]
+        var nextArtifact = [Int](repeating: -1, count: manifest.artifacts.count)
+        var lastArtifact: [SHA256Digest: Int] = [:]
+        for (i, a) in manifest.artifacts.enumerated() {
+            if let last = lastArtifact.updateValue(i, forKey: a.sha256) { nextArtifact[last] = i } else { firstArtifact[a.sha256] = i }
+        }
+        lastArtifact = [:]
+        entries.reserveCapacity(entries.count + manifest.blobs.count)
+        references.reserveCapacity(references.count + manifest.blobs.count)
         for blob in manifest.blobs {
             references.append(blob.sha256)
-            if let artifacts = artifactsByDigest[blob.sha256] {
-                for a in artifacts {
+            if var i = firstArtifact[blob.sha256] {
+                while i >= 0 {
+                    let a = manifest.artifacts[i]
                     entries.append(BlobEntry(digest: a.sha256, size: a.size, kind: "artifact", name: a.name, filename: FileSystem.baseName(a.path), mediaType: a.mediaType, origin: origin))
                     if let entry = Importer.goEntry(a, origin: origin) { entries.append(entry) }
+                    i = nextArtifact[i]
                 }
             } else {
                 entries.append(BlobEntry(digest: blob.sha256, size: blob.size, kind: blob.kind, name: "", origin: origin))

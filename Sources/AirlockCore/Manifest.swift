@@ -73,8 +73,10 @@ public struct Manifest: Sendable, Equatable {
     public static let schemaVersion: Int64 = 1
     /// A delta's schema: blobs may be expected in the store or carried as recipes.
     public static let deltaSchemaVersion: Int64 = 2
-    /// Largest manifest.json Airlock reads: bounds memory before a signature is checked.
-    public static let maximumSize = 16 << 20
+    /// Largest manifest.json Airlock reads: bounds memory before a signature is checked (TUF's
+    /// endless-data attack). 256 MiB holds about 900,000 blobs; a bundle's manifest is read as its
+    /// bytes arrive, so a header that claims more than the bundle holds costs nothing.
+    public static let maximumSize = 256 << 20
 
     public var bundle: String
     public var channel: String
@@ -142,10 +144,23 @@ public struct Manifest: Sendable, Equatable {
         return .object(top)
     }
 
-    public var canonicalBytes: [UInt8] { json.canonicalBytes }
+    /// The signed form (written directly, not through `json`: see Manifest+Coding.swift).
+    public var canonicalBytes: [UInt8] { writeCanonical() }
 
-    /// Parses signed manifest bytes; anything but a valid, canonical schema-1 manifest is refused.
+    /// Parses signed manifest bytes; anything but a valid, canonical schema-1 or 2 manifest is refused.
     public init(canonicalBytes bytes: [UInt8]) throws(ManifestError) {
+        // What seal writes takes the fast reader; anything it refuses is read again through a
+        // JSONValue tree, which names the reason (or, if the fast reader was stricter, accepts it).
+        if let manifest = Self.readCanonical(bytes) {
+            self = manifest
+            return
+        }
+        try self.init(tree: bytes)
+    }
+
+    /// The reference reading: the whole document as a JSONValue tree, re-encoded for the canonical
+    /// check, then every field checked with its reason.
+    init(tree bytes: [UInt8]) throws(ManifestError) {
         let top = try Self.topLevel(bytes)
         let fields = ManifestFields(top, "manifest")
         bundle = try fields.string("bundle")
@@ -340,11 +355,24 @@ public struct ManifestError: AirlockError {
 public enum RelativePath {
     /// Non-empty, relative, no `.`/`..`/empty components, no NUL or backslash, at most 1024 bytes.
     public static func isSafe(_ path: String) -> Bool {
-        guard !path.isEmpty, path.utf8.count <= 1024, !path.hasPrefix("/"), !path.utf8.contains(0), !path.contains("\\")
-        else { return false }
-        for component in path.split(separator: "/", omittingEmptySubsequences: false) {
-            if component.isEmpty || component == "." || component == ".." { return false }
+        // One pass over the bytes (a bundle of 100,000 files checks 100,000 paths before its blobs).
+        let utf8 = path.utf8
+        guard !utf8.isEmpty, utf8.count <= 1024 else { return false }
+        var componentLength = 0
+        var dots = 0
+        for byte in utf8 {
+            switch byte {
+            case 0, UInt8(ascii: "\\"): return false
+            case UInt8(ascii: "/"):
+                // An empty, "." or ".." component (a leading "/" is an empty first one).
+                if componentLength == dots, dots <= 2 { return false }
+                componentLength = 0
+                dots = 0
+            default:
+                if byte == UInt8(ascii: "."), componentLength == dots { dots += 1 }
+                componentLength += 1
+            }
         }
-        return true
+        return !(componentLength == dots && dots <= 2)
     }
 }

@@ -148,7 +148,7 @@ final class SeenEntries: BlobIndexer {
             let whole = RawTar.build(m)
             return Array(whole.prefix(whole.count - 1024 - 600))
         case .oversizedMember: m[blobIndex].data += Array(repeating: 7, count: 4096)
-        case .hugeManifest: m[0] = RawMember(name: "manifest.json", data: Array(repeating: 32, count: 17 << 20))
+        case .hugeManifest: m[0] = RawMember(name: "manifest.json", data: Array(repeating: 32, count: Manifest.maximumSize + 1))
         case .badSums:
             if let i = m.firstIndex(where: { $0.name == "SHA256SUMS" }) { m[i].data[0] = m[i].data[0] == 48 ? 49 : 48 }
         case .tamperedBlob: m[blobIndex].data[10] ^= 0x40
