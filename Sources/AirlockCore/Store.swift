@@ -5,7 +5,10 @@
 // Concurrency: every process that writes holds a shared flock on `lock`; `store gc` takes it
 // exclusively, and a writer that finds it can take it exclusively (no other writer alive) first
 // removes what crashed writers left in `tmp/`. Blobs are immutable and renamed whole, so readers
-// need no lock at all.
+// need no lock at all. A command that finds the lock taken retries it (10 ms, doubling to 250 ms)
+// for at most `Store.lockWait` seconds (AIRLOCK_LOCK_TIMEOUT, default 600), then stops with
+// `core.store-locked`; only that wait blocks its thread, and only while another process holds the
+// lock against it (gc against writers, writers against gc).
 
 import Foundation
 
@@ -44,13 +47,41 @@ public final class Store: @unchecked Sendable {
             // be created or migrated without another process racing to do the same.
             for name in try FileSystem.list(root + "/tmp") { try FileSystem.remove(root + "/tmp/" + name) }
             index = try StoreIndex(path: root + "/index.sqlite")
-            try lock.lock(exclusive: false, wait: true)
+            try take(lock, exclusive: false, root: root, for: "write to it")
         } else {
             // Another writer holds the store open, so it has created and migrated the index.
-            try lock.lock(exclusive: false, wait: true)
+            try take(lock, exclusive: false, root: root, for: "write to it")
             index = try StoreIndex(path: root + "/index.sqlite")
         }
         return Store(root: root, index: index, lock: lock)
+    }
+
+    /// Seconds a command waits for another process's lock on the store: AIRLOCK_LOCK_TIMEOUT, else 600.
+    public static var lockWait: Double {
+        if let text = Environment.get("AIRLOCK_LOCK_TIMEOUT"), let seconds = Double(text), seconds >= 0 { return seconds }
+        return 600
+    }
+
+    /// Takes the store's flock, retrying while another process holds it, for at most `lockWait`.
+    private static func take(_ lock: FileDescriptor, exclusive: Bool, root: String, for purpose: String) throws {
+        if try lock.lock(exclusive: exclusive, wait: false) { return }
+        let wait = lockWait
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int(wait * 1000))
+        var delay: UInt32 = 10_000
+        while true {
+            usleep(delay)  // a signal ends the process from its handler (Interrupts), not here
+            if try lock.lock(exclusive: exclusive, wait: false) { return }
+            guard clock.now < deadline else {
+                let holder = exclusive ? "other airlock processes are writing to it" : "another airlock process (store gc, or a Go toolchain or module update) holds it alone"
+                throw UsageError(
+                    CoreErrorCode.storeLocked,
+                    "\(root): store busy: \(holder); waited \(Int(wait.rounded())) s to \(purpose). "
+                        + "Run the command again once they finish (AIRLOCK_LOCK_TIMEOUT sets the wait in seconds)"
+                )
+            }
+            delay = min(delay * 2, 250_000)
+        }
     }
 
     /// Opens an existing store for reading only; it must already exist.
@@ -67,8 +98,9 @@ public final class Store: @unchecked Sendable {
     /// Waits until no other process writes to the store and keeps it that way until `body` returns.
     public func withExclusiveAccess<T>(_ body: () throws -> T) throws -> T {
         guard let lock else { throw UsageError(CoreErrorCode.readOnlyStore, "\(root): store opened read-only") }
-        try lock.lock(exclusive: true, wait: true)
-        defer { _ = try? lock.lock(exclusive: false, wait: true) }
+        // A failed conversion drops the shared lock (flock(2)); it is taken back however this ends.
+        defer { _ = try? Self.take(lock, exclusive: false, root: root, for: "write to it") }
+        try Self.take(lock, exclusive: true, root: root, for: "have it alone")
         return try body()
     }
 

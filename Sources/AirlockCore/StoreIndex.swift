@@ -94,12 +94,14 @@ public struct RollbackRefused: AirlockError {
 public final class StoreIndex: Sendable {
     private let writer: any DatabaseWriter
     public let path: String
+    /// Seconds SQLite retries a locked index before the command reports the store busy.
+    static let busyTimeout: Double = 30
 
     /// Opens (and creates or migrates, unless `readOnly`) the index at `path`.
     public init(path: String, readOnly: Bool = false) throws {
         self.path = path
         var config = Configuration()
-        config.busyMode = .timeout(30)
+        config.busyMode = .timeout(Self.busyTimeout)
         config.readonly = readOnly
         config.label = "airlock-index"
         do {
@@ -221,8 +223,14 @@ public final class StoreIndex: Sendable {
         do { return try writer.write(body) } catch let error as DatabaseError { throw wrap(error) }
     }
 
-    private func wrap(_ error: DatabaseError) -> IndexError {
-        IndexError(description: "\(path): store index: \(error.message ?? "\(error)")")
+    private func wrap(_ error: DatabaseError) -> any AirlockError {
+        if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+            return UsageError(
+                CoreErrorCode.storeLocked,
+                "\(path): store busy: another airlock process kept the index locked for \(Self.busyTimeout) s; run the command again once it finishes"
+            )
+        }
+        return IndexError(description: "\(path): store index: \(error.message ?? "\(error)")")
     }
 
     // MARK: Blobs
