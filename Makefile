@@ -73,6 +73,7 @@ bench: build release
 	@./bench/mirror.sh .build/release/airlock
 	@./bench/audit.sh .build/release/airlock
 	@./bench/delta.sh .build/release/airlock
+	@./bench/scale.sh .build/release/airlock
 
 # Completions and the man page come from the binary's own help, through argument-parser: the
 # completion scripts from `airlock --generate-completion-script bash|zsh|fish`, airlock.1 (every
