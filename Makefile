@@ -5,7 +5,7 @@ VERSION := $(shell sed -n 's/.*static let current = "\(.*\)"/\1/p' Sources/airlo
 ARCH := $(shell uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')
 RELEASE_BINARY = dist/airlock-$(VERSION)-linux-$(ARCH)
 
-.PHONY: all deps test-deps release-deps build debug test test-release release-check demo e2e bench release install clean format
+.PHONY: all deps test-deps release-deps build debug test test-release release-check demo e2e bench release install clean format fuzz fuzz-corpus
 
 all: build
 
@@ -74,6 +74,19 @@ bench: build release
 	@./bench/audit.sh .build/release/airlock
 	@./bench/delta.sh .build/release/airlock
 	@./bench/scale.sh .build/release/airlock
+
+# Fuzzing (not part of make test, which runs each harness over its corpus once): airlock-fuzz built
+# with libFuzzer and ASan, every harness (or FUZZ_HARNESS=name) for FUZZ_RUNS inputs (default
+# 1,000,000) or FUZZ_SECONDS, FUZZ_JOBS at a time; crashes in .build/fuzz/crashes/<harness>/.
+# fuzz-corpus rewrites the seed corpus (Fuzz/corpus/) from the writers: see README "Fuzzing".
+FUZZ_RUNS ?= 1000000
+FUZZ_JOBS ?= 1
+fuzz:
+	@FUZZ_RUNS="$(FUZZ_RUNS)" FUZZ_SECONDS="$(FUZZ_SECONDS)" FUZZ_HARNESS="$(FUZZ_HARNESS)" FUZZ_JOBS="$(FUZZ_JOBS)" \
+		SWIFT="$(SWIFT)" ./scripts/fuzz.sh
+
+fuzz-corpus:
+	AIRLOCK_FUZZ_WRITE_CORPUS=1 $(SWIFT) test --filter CorpusWriter
 
 # Completions and the man page come from the binary's own help, through argument-parser: the
 # completion scripts from `airlock --generate-completion-script bash|zsh|fish`, airlock.1 (every

@@ -1,11 +1,21 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-let swiftSettings: [SwiftSetting] = [
+let languageSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
+
+// `make fuzz` builds airlock-fuzz with AIRLOCK_FUZZ_BUILD set to the path of libFuzzer's
+// no-main archive, in its own scratch path: every Swift module instrumented for libFuzzer and ASan,
+// `AIRLOCK_FUZZ` defined, and the fuzzer linked with ASan and that archive. Not through -Xswiftc,
+// which would reach the EmbedResources plugin's tool too; and not libFuzzer's own `main`, which
+// clashes with the `main` SwiftPM makes of an executable's entry point (see Sources/CFuzzer).
+let fuzzNoMainArchive = Context.environment["AIRLOCK_FUZZ_BUILD"].flatMap { $0.isEmpty ? nil : $0 }
+let swiftSettings =
+    languageSettings
+    + (fuzzNoMainArchive == nil ? [] : [.unsafeFlags(["-sanitize=fuzzer,address"]), .define("AIRLOCK_FUZZ")])
 
 let package = Package(
     name: "airlock",
@@ -30,6 +40,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // libFuzzer's driver, declared for airlock-fuzz's main; linked only by `make fuzz`.
+        .systemLibrary(name: "CFuzzer"),
         .target(
             name: "AirlockCore",
             dependencies: [
@@ -55,7 +67,7 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: ["EmbedResources"]
         ),
-        .executableTarget(name: "EmbedResourcesTool", swiftSettings: swiftSettings),
+        .executableTarget(name: "EmbedResourcesTool", swiftSettings: languageSettings),
         .plugin(name: "EmbedResources", capability: .buildTool(), dependencies: ["EmbedResourcesTool"]),
         .target(
             name: "AirlockDeploy",
@@ -99,6 +111,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The fuzz harnesses, one per parser of outside input (see Sources/AirlockFuzz), and the one
+        // libFuzzer executable over them, which `make fuzz` builds with the sanitizers; built plainly
+        // it replays files through a harness.
+        .target(
+            name: "AirlockFuzz",
+            dependencies: ["AirlockCore", "AirlockBundle", "AirlockContainer", "AirlockGo", "AirlockPython"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "airlock-fuzz",
+            dependencies: ["AirlockFuzz", "AirlockCore", "CFuzzer"],
+            path: "Sources/AirlockFuzzMain",
+            swiftSettings: swiftSettings,
+            linkerSettings: fuzzNoMainArchive.map { [.unsafeFlags(["-sanitize=address", "-Xlinker", $0])] } ?? []
+        ),
         .target(
             name: "AirlockTestSupport",
             dependencies: ["AirlockCore", "AirlockContainer"],
@@ -140,6 +167,16 @@ let package = Package(
             dependencies: ["AirlockAudit", "AirlockBundle", "AirlockCore", "AirlockTestSupport"],
             // The generators of the PEP 440 and CVSS fixtures (run by hand against packaging and cvss).
             exclude: ["Scripts"],
+            swiftSettings: swiftSettings
+        ),
+        // Every harness over its committed corpus and regressions, once (`make test`); and the
+        // corpus writer (`make fuzz-corpus`).
+        .testTarget(
+            name: "AirlockFuzzTests",
+            dependencies: [
+                "AirlockFuzz", "AirlockBundle", "AirlockContainer", "AirlockCore", "AirlockGo", "AirlockPython",
+                "AirlockTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -184,3 +184,15 @@ struct LayerUnpacker {
         }
     }
 }
+
+extension ImageRootfs {
+    /// Applies the layers at `paths`, in order, to the existing directory `root`: the unpack above
+    /// without the store and its cache, a `package` seam for the fuzz harness of the layer reader.
+    package static func apply(layersAt paths: [String], to root: String) throws {
+        let directory = try LayerDirectory.open(root)
+        for path in paths {
+            var unpacker = LayerUnpacker(root: directory, name: FileSystem.baseName(path))
+            try unpacker.apply(layerAt: path)
+        }
+    }
+}

@@ -163,6 +163,12 @@ public struct ProjectFile: Sendable, Equatable {
         guard let text = String(validating: bytes, as: UTF8.self), !text.utf8.contains(0) else {
             throw UsageError(ProjectErrorCode.badTOML, "\(path): not valid TOML: not UTF-8 text")
         }
+        if let at = TOMLHeaderCheck.firstBadHeader(in: text) {
+            throw UsageError(
+                ProjectErrorCode.badTOML,
+                "\(path):\(at.line):\(at.column): not valid TOML: a table header must start with a key"
+            )
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

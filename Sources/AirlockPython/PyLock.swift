@@ -109,6 +109,9 @@ public enum PyLock {
     /// Reads pylock.toml text back: its packages and their files (sha256 only; other hashes are
     /// refused, since Airlock checks sha256). For tests and for tools that compare the two locks.
     public static func read(_ text: String, path: String) throws -> [Package] {
+        if let at = TOMLHeaderCheck.firstBadHeader(in: text) {
+            throw UsageError(PythonErrorCode.badLock, "\(path):\(at.line):\(at.column): not valid TOML: a table header must start with a key")
+        }
         let top: TOMLTable
         do { top = try TOMLTable(string: text) } catch {
             throw UsageError(PythonErrorCode.badLock, "\(path): not valid TOML (\(error))")

@@ -377,8 +377,13 @@ enum Scripts {
             var spec = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             if let bracket = spec.firstIndex(of: "[") { spec = spec[..<bracket].trimmingCharacters(in: .whitespaces) }  // extras
             let parts = spec.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            // Each side a dotted name: no empty part, so `a:.` or `a..b:c` is refused, not indexed.
             guard parts.count == 2, !name.isEmpty, !name.contains("/"), name != "." && name != "..",
-                parts.allSatisfy({ $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." } && !$0.isEmpty })
+                parts.allSatisfy({ part in
+                    part.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { component in
+                        !component.isEmpty && component.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
+                    }
+                })
             else { throw fail(.badMetadata, "entry_points.txt: '\(line)' is not `name = module:attribute`") }
             let module = parts[0]
             let attrs = parts[1].split(separator: ".").map(String.init)

@@ -128,6 +128,23 @@ private func refusal(_ text: String) throws -> UsageError {
         #expect(error.description.contains(": not valid TOML: "), "\(error)")
     }
 
+    /// TOMLKit's toml++ aborts the process on these (a failed assert, found by the pylock fuzz
+    /// harness); the file is refused before it reaches TOMLKit, with where the header goes wrong.
+    @Test(arguments: ["[~]", "[#]", "[.a]", "[=]", "[é]", "[[ ~]]", "[\t~]", "[\n]", "python = \"3.11\"\n  [~]"])
+    func aTableHeaderThatStartsWithNoKeyIsRefusedNotAnAbort(text: String) throws {
+        let error = try refusal(text + "\n")
+        #expect(error.code == ProjectErrorCode.badTOML.code)
+        #expect(error.description.contains("a table header must start with a key"), "\(error)")
+    }
+
+    @Test(arguments: [
+        "[a]", "[ a ]", "[\"~\"]", "['~']", "[[a]]", "[a.b]", "[]", "# [~]", "x = \"\"\"\n[~]\"\"\"", "x = '''\n[~]'''",
+        "x = [\n[{a = 1}],\n]", "x = \"[~\"\n[b]", "x = \"\"\"a\"\"\"\"\n[b]",
+    ])
+    func headersThatStartWithAKeyAndBracketsInsideValuesPassTheCheck(text: String) {
+        #expect(TOMLHeaderCheck.firstBadHeader(in: text) == nil)
+    }
+
     @Test func bytesThatAreNotUTF8AreNotTOML() throws {
         let error = try #require(throws: UsageError.self) {
             try ProjectFile.parse([0x70, 0x3D, 0xFF, 0x0A], path: "airlock.toml", directory: ".")

@@ -69,6 +69,19 @@ import Testing
         #expect(out.contains("#!/usr/bin/env python3") && out.contains("bad []"))
     }
 
+    /// Found by the wheel-metadata fuzz harness: `x = a:.` passed the character check and then
+    /// indexed an empty attribute list (a trap, ending the build). Each side is a dotted name now.
+    @Test(arguments: ["x = a:.", "x = a:...", "x = a..b:c", "x = .a:b", "x = a:b.", "x = :b", "x = a:"])
+    func anEntryPointWithAnEmptyDottedPartIsRefused(line: String) throws {
+        #expect(throws: WheelError.self) { try WheelInstaller.scripts(entryPoints: "[console_scripts]\n" + line + "\n") }
+    }
+
+    @Test func dottedEntryPointsStillMakeWrappers() throws {
+        let scripts = try WheelInstaller.scripts(entryPoints: "[console_scripts]\nx = a.b:C.run [extra]\n")
+        #expect(scripts.map(\.name) == ["x"])
+        #expect(String(decoding: try #require(scripts.first).content, as: UTF8.self).contains("from a.b import C\n"))
+    }
+
     @Test func membersWithNonASCIINamesInstallWithTheirNames() async throws {
         // libarchive gives no name for them in the C locale; the central directory's is used.
         let dir = try TemporaryDirectory()
