@@ -97,12 +97,14 @@ struct StoreConcurrencyTests {
         defer { dir.remove() }
         try FileSystem.writeAtomically(dir.file("a.bin"), Array("a\n".utf8))
         try #require(try await CLI.run(["store", "put", "a.bin", "--store", "store"], in: dir.path).status == 0)
-        // Another process holds the store alone, as gc does.
+        // Another process holds the store alone, as gc does, until the test lets it go (at most 60 s).
         let holder = try CLI.start(
-            executable: "/usr/bin/flock", ["-x", "store/lock", "-c", "touch held; sleep 3"], in: dir.path
+            executable: "/usr/bin/flock",
+            ["-x", "store/lock", "-c", "touch held; i=0; while [ ! -e release ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done"],
+            in: dir.path
         )
         var waited = 0
-        while FileSystem.kind(of: dir.file("held")) == nil, waited < 200 {
+        while FileSystem.kind(of: dir.file("held")) == nil, waited < 400 {
             try await Task.sleep(for: .milliseconds(25))
             waited += 1
         }
@@ -114,9 +116,12 @@ struct StoreConcurrencyTests {
         #expect(busy.stderr.contains("store busy") && busy.stdout.contains("core.store-locked"), "\(busy)")
         #expect(!busy.stderr.contains("Fatal error"), "\(busy)")
         // With the default wait, the same command waits for the holder and then succeeds.
-        let waitedOut = try await CLI.run(["store", "put", "a.bin", "--store", "store"], in: dir.path)
+        let waiting = try CLI.start(["store", "put", "a.bin", "--store", "store"], in: dir.path)
+        try await Task.sleep(for: .milliseconds(300))
+        try FileSystem.writeAtomically(dir.file("release"), [])
+        let waitedOut = try await waiting.wait(timeout: 60)
         #expect(waitedOut.status == 0, "\(waitedOut)")
-        let held = try await holder.wait(timeout: 20)
+        let held = try await holder.wait(timeout: 60)
         #expect(held.status == 0, "\(held)")
     }
 }
